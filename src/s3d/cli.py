@@ -1,0 +1,75 @@
+"""The s3d command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from s3d import config
+from s3d.store.recovery import DataDirError
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="TOML settings file (also S3D_CONFIG)")
+    p.add_argument("--data", help="data directory (also S3D_DATA; default ./s3d-data)")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="s3d", description="s3d, the S3 daemon: local-first S3 for the edge.")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", help="run the daemon in the foreground")
+    _add_common(run)
+    run.add_argument("--listen", help="HOST:PORT to listen on (also S3D_LISTEN; default 127.0.0.1:9000)")
+    run.add_argument("--workers", type=int, help="worker processes (also S3D_WORKERS; default: number of cores)")
+    run.add_argument("--region", help="region reported for buckets (default us-east-1)")
+    run.add_argument("--log-level", help="debug, info, warning, error")
+    cred = sub.add_parser("credentials", help="print the access key and secret key of the daemon")
+    _add_common(cred)
+    sub.add_parser("help", help="show this help")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = parser()
+    args = ap.parse_args(argv)
+    if args.command in (None, "help"):
+        ap.print_help()
+        return 0
+    flags: dict[str, Any] = {k: v for k, v in vars(args).items() if k != "command"}
+    try:
+        settings = config.load(flags)
+        if args.command == "credentials":
+            if not settings.users:
+                if not config.credentials_file(settings.data).exists():
+                    print(f"no credentials yet in {settings.data}: start the daemon once with `s3d run`", file=sys.stderr)
+                    return 1
+                config.ensure_credentials(settings)
+            for u in settings.users:
+                print(f"access key: {u.access_key}\nsecret key: {u.secret_key}")
+            return 0
+        if args.command == "run":
+            from s3d.server.run import run
+
+            logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+            new = config.ensure_credentials(settings)
+            if new is not None:
+                print(
+                    "s3d generated credentials (stored in the data dir; `s3d credentials` prints them again):\n"
+                    f"  access key: {new.access_key}\n  secret key: {new.secret_key}",
+                    flush=True,
+                )
+            return run(settings)
+    except (config.ConfigError, DataDirError) as e:
+        print(f"s3d: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"s3d: {e.strerror or e}", file=sys.stderr)
+        return 1
+    ap.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

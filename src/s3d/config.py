@@ -1,0 +1,137 @@
+"""Settings: command-line flags over S3D_* environment variables over a TOML file over defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message says which, in one line."""
+
+
+@dataclass(slots=True)
+class User:
+    access_key: str
+    secret_key: str
+    name: str
+
+
+@dataclass(slots=True)
+class Settings:
+    data: Path = Path("s3d-data")
+    listen: str = "127.0.0.1:9000"
+    workers: int = 1
+    region: str = "us-east-1"
+    base_domains: list[str] = field(default_factory=lambda: ["localhost"])
+    inline_max: int = 64 * 1024
+    log_level: str = "info"
+    users: list[User] = field(default_factory=list)
+    generated_credentials: bool = False
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"listen address must be HOST:PORT, got {self.listen!r}")
+        return host.strip("[]"), int(port)
+
+    def secrets(self) -> dict[str, str]:
+        return {u.access_key: u.secret_key for u in self.users}
+
+
+ENV_KEYS = {
+    "data": "S3D_DATA",
+    "listen": "S3D_LISTEN",
+    "workers": "S3D_WORKERS",
+    "region": "S3D_REGION",
+    "base_domains": "S3D_BASE_DOMAINS",
+    "inline_max": "S3D_INLINE_MAX",
+    "log_level": "S3D_LOG_LEVEL",
+}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    try:
+        if name == "data":
+            return Path(value)
+        if name in ("workers", "inline_max"):
+            return int(value)
+        if name == "base_domains":
+            return [d.strip() for d in value.split(",") if d.strip()] if isinstance(value, str) else list(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name}: cannot use {value!r}") from None
+    return value
+
+
+def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ) if env is None else env
+    s = Settings()
+    s.workers = os.cpu_count() or 1
+    config_path = flags.get("config") or env.get("S3D_CONFIG")
+    file_users: list[User] = []
+    if config_path:
+        try:
+            raw = tomllib.loads(Path(config_path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise ConfigError(f"cannot read config file {config_path}: {e}") from None
+        for name in ENV_KEYS:
+            if name in raw:
+                setattr(s, name, _coerce(name, raw[name]))
+        for i, u in enumerate(raw.get("users", [])):
+            try:
+                file_users.append(User(u["access_key"], u["secret_key"], u.get("name", u["access_key"])))
+            except (KeyError, TypeError):
+                raise ConfigError(f"config file {config_path}: users[{i}] needs access_key and secret_key") from None
+    for name, var in ENV_KEYS.items():
+        if var in env and env[var] != "":
+            setattr(s, name, _coerce(name, env[var]))
+    for name in ENV_KEYS:
+        if flags.get(name) is not None:
+            setattr(s, name, _coerce(name, flags[name]))
+    if s.workers < 1:
+        raise ConfigError("workers must be at least 1")
+    s.host_port  # noqa: B018 - validates the listen address
+    ak, sk = env.get("S3D_ACCESS_KEY"), env.get("S3D_SECRET_KEY")
+    if ak and sk:
+        s.users.append(User(ak, sk, ak))
+    elif ak or sk:
+        raise ConfigError("set both S3D_ACCESS_KEY and S3D_SECRET_KEY, or neither")
+    s.users.extend(u for u in file_users if u.access_key != ak)
+    return s
+
+
+def credentials_file(data: Path) -> Path:
+    return data / "credentials.json"
+
+
+def ensure_credentials(s: Settings) -> User | None:
+    """With no configured user, load or create the data dir's own key pair. Returns it if newly made."""
+    if s.users:
+        return None
+    path = credentials_file(s.data)
+    if path.exists():
+        d = json.loads(path.read_text())
+        s.users.append(User(d["access_key"], d["secret_key"], d.get("name", "admin")))
+        return None
+    s.data.mkdir(parents=True, exist_ok=True)
+    alphabet = string.ascii_uppercase + string.digits
+    user = User(
+        "S3D" + "".join(secrets.choice(alphabet) for _ in range(17)),
+        secrets.token_urlsafe(30)[:40],
+        "admin",
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"access_key": user.access_key, "secret_key": user.secret_key, "name": user.name}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    s.users.append(user)
+    s.generated_credentials = True
+    return user

@@ -1,0 +1,113 @@
+"""The S3 application: turns an HTTP request into an operation, runs its handler, renders errors."""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from collections.abc import Awaitable, Callable
+from itertools import count
+from urllib.parse import unquote_to_bytes
+
+from s3d.config import Settings
+from s3d.s3 import auth, routes, xml
+from s3d.s3.context import Ctx, parse_query
+from s3d.s3.errors import S3Error
+from s3d.s3.handlers import HANDLERS
+from s3d.server.http import Request, Response
+from s3d.store.store import Store
+
+log = logging.getLogger("s3d")
+
+Handler = Callable[[Ctx], Awaitable[Response]]
+MAX_KEY = 1024
+_ids = count(1)
+_pid = os.getpid()
+
+
+def new_request_id() -> str:
+    return f"{_pid & 0xFFFF:04X}{next(_ids):012X}"
+
+
+def error_response(e: S3Error, request_id: str, resource: str, method: str = "GET") -> Response:
+    headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)] + e.headers
+    if e.status == 304 or method == "HEAD":
+        # HEAD answers carry no body; the code travels in a header for debugging
+        headers.append(("x-amz-error-code", e.code))
+        return Response(e.status, headers, b"", content_length=0)
+    body = xml.error_document(e.code, e.message, e.resource or resource, request_id, e.extra)
+    return Response(e.status, headers, body)
+
+
+class S3App:
+    def __init__(self, settings: Settings, store: Store, admin: Handler | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.secrets = settings.secrets()
+        self.users = {u.access_key: u for u in settings.users}
+        self.admin = admin
+        self.domains = ["." + d.lower() for d in settings.base_domains]
+
+    def on_error(self, exc: BaseException) -> Response:
+        log.error("unhandled error: %s", "".join(traceback.format_exception(exc)))
+        return error_response(S3Error("InternalError"), new_request_id(), "")
+
+    def _address(self, req: Request) -> tuple[str | None, str | None]:
+        """(bucket, key) from the Host header (virtual-hosted style) or the path (path style)."""
+        host = req.headers.get("host", "").lower()
+        if host.startswith("["):
+            host = host[: host.find("]") + 1]
+        else:
+            host = host.rpartition(":")[0] if ":" in host else host
+        try:
+            path = unquote_to_bytes(req.path).decode()
+        except UnicodeDecodeError:
+            raise S3Error("InvalidURI", "Couldn't parse the specified URI.", status=400) from None
+        for d in self.domains:
+            if host.endswith(d) and len(host) > len(d):
+                bucket = host[: -len(d)]
+                key = path[1:] if path.startswith("/") else path
+                return bucket, (key or None)
+        if not path.startswith("/"):
+            raise S3Error("InvalidURI", "Couldn't parse the specified URI.", status=400)
+        bucket, slash, key = path[1:].partition("/")
+        if not bucket:
+            return None, None
+        return bucket, (key if slash and key else None)
+
+    async def __call__(self, req: Request) -> Response:
+        rid = new_request_id()
+        ctx: Ctx | None = None
+        try:
+            if req.path.startswith("/_s3d/") or req.path == "/metrics":
+                if self.admin is not None:
+                    return await self.admin(Ctx(req, self.store, self.settings, rid, parse_query(req.query)))
+            query = parse_query(req.query)
+            ctx = Ctx(req, self.store, self.settings, rid, query)
+            ctx.bucket, ctx.key = self._address(req)
+            if ctx.key is not None and len(ctx.key.encode()) > MAX_KEY:
+                raise S3Error("KeyTooLongError", extra={"Size": str(len(ctx.key.encode())), "MaxSizeAllowed": "1024"})
+            level = "service" if ctx.bucket is None else "bucket" if ctx.key is None else "object"
+            op = routes.match(req.method, level, query, req.headers)
+            ctx.operation = op or ""
+            a = auth.verify(req.method, req.path, req.query, req.headers, query, self.secrets)
+            if a is None:
+                if op == "PostObject":
+                    ctx.auth = None  # authorized by its signed policy document, checked by the handler
+                else:
+                    raise S3Error("AccessDenied")
+            else:
+                ctx.auth = a
+                ctx.user = self.users[a.access_key]
+            if op is None:
+                raise S3Error("MethodNotAllowed", extra={"Method": req.method, "ResourceType": level.upper()})
+            handler = HANDLERS.get(op)
+            if handler is None:
+                raise S3Error("NotImplemented", f"{op} is not implemented by s3d.", resource=ctx.resource)
+            resp = await handler(ctx)
+            resp.headers.extend(ctx.extra_headers)
+        except S3Error as e:
+            resp = error_response(e, rid, ctx.resource if ctx else req.path, req.method)
+            return resp
+        resp.headers.append(("x-amz-request-id", rid))
+        return resp

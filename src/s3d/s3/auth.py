@@ -1,0 +1,205 @@
+"""AWS Signature Version 4: Authorization header and presigned query strings.
+
+Verification rebuilds the canonical request from what arrived on the wire and
+compares signatures in constant time. Derived signing keys are cached per
+(secret, date, region) since deriving one costs four HMACs.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, unquote_plus
+
+from s3d.s3.errors import S3Error
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+MAX_SKEW = 15 * 60
+MAX_EXPIRES = 7 * 24 * 3600
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+UNSIGNED = "UNSIGNED-PAYLOAD"
+
+_key_cache: dict[tuple[str, str, str, str], bytes] = {}
+
+
+@dataclass(slots=True)
+class Auth:
+    access_key: str
+    payload_hash: str  # the declared x-amz-content-sha256 (UNSIGNED-PAYLOAD for presigned)
+    signature: str
+    signing_key: bytes
+    scope: str
+    amz_date: str
+    presigned: bool
+
+
+def signing_key(secret: str, date: str, region: str, service: str = "s3") -> bytes:
+    k = (secret, date, region, service)
+    key = _key_cache.get(k)
+    if key is None:
+        key = hmac.new(("AWS4" + secret).encode(), date.encode(), hashlib.sha256).digest()
+        for part in (region, service, "aws4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        if len(_key_cache) > 1024:
+            _key_cache.clear()
+        _key_cache[k] = key
+    return key
+
+
+def sign(key: bytes, string_to_sign: str) -> str:
+    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def parse_amz_date(value: str) -> float:
+    try:
+        return float(calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ")))
+    except ValueError:
+        raise S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header") from None
+
+
+def _canonical_uri_candidates(raw_path: str) -> list[str]:
+    normalized = quote(unquote(raw_path), safe="/~")
+    return [normalized] if normalized == raw_path else [normalized, raw_path]
+
+
+def _canonical_query(raw_query: str, drop: str | None) -> list[str]:
+    pairs: list[tuple[str, str]] = []
+    raw_pairs: list[tuple[str, str]] = []
+    for piece in raw_query.split("&"):
+        if not piece:
+            continue
+        k, _, v = piece.partition("=")
+        dk = unquote_plus(k)
+        if dk == drop:
+            continue
+        pairs.append((quote(dk, safe="-_.~"), quote(unquote_plus(v), safe="-_.~")))
+        raw_pairs.append((k, v))
+    first = "&".join(f"{k}={v}" for k, v in sorted(pairs))
+    second = "&".join(f"{k}={v}" for k, v in sorted(raw_pairs))
+    return [first] if first == second else [first, second]
+
+
+def _canonical_headers(headers: dict[str, str], signed: list[str]) -> str:
+    out = []
+    for name in signed:
+        value = headers.get(name)
+        if value is None:
+            raise S3Error("SignatureDoesNotMatch", f"Signed header {name} is missing")
+        out.append(f"{name}:{' '.join(value.split())}\n")
+    return "".join(out)
+
+
+def _parse_credential(cred: str, query: bool) -> tuple[str, str, str, str]:
+    parts = cred.split("/")
+    if len(parts) != 5 or parts[4] != "aws4_request":
+        code = "AuthorizationQueryParametersError" if query else "AuthorizationHeaderMalformed"
+        raise S3Error(code, f"The credential is malformed: {cred!r}")
+    access_key, date, region, service, _ = parts
+    if service != "s3":
+        raise S3Error("AuthorizationHeaderMalformed", f"Wrong service {service!r}: expecting 's3'")
+    return access_key, date, region, service
+
+
+def _parse_authorization(value: str) -> dict[str, str]:
+    algo, _, rest = value.partition(" ")
+    if algo != ALGORITHM:
+        if algo == "AWS":
+            raise S3Error("InvalidRequest", "Signature Version 2 is not supported: use AWS4-HMAC-SHA256.")
+        raise S3Error("AuthorizationHeaderMalformed", f"Unsupported algorithm {algo!r}")
+    fields = {}
+    for item in rest.split(","):
+        k, _, v = item.strip().partition("=")
+        fields[k] = v
+    for need in ("Credential", "SignedHeaders", "Signature"):
+        if need not in fields:
+            raise S3Error("AuthorizationHeaderMalformed", f"The authorization header is missing {need}")
+    return fields
+
+
+def verify(
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: dict[str, str],
+    query: dict[str, str],
+    secrets: dict[str, str],
+    now: float | None = None,
+) -> Auth | None:
+    """Check the request's signature. None means the request is anonymous."""
+    now = time.time() if now is None else now
+    authz = headers.get("authorization")
+    if authz is not None:
+        f = _parse_authorization(authz)
+        access_key, date, region, service = _parse_credential(f["Credential"], False)
+        signed = f["SignedHeaders"].split(";")
+        signature = f["Signature"]
+        amz_date = headers.get("x-amz-date") or ""
+        if amz_date:
+            ts = parse_amz_date(amz_date)
+        else:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                ts = parsedate_to_datetime(headers.get("date", "")).timestamp()
+            except (TypeError, ValueError):
+                raise S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header") from None
+            amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(ts))
+        if abs(now - ts) > MAX_SKEW:
+            raise S3Error("RequestTimeTooSkewed")
+        payload_hash = headers.get("x-amz-content-sha256")
+        if payload_hash is None:
+            raise S3Error("InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
+        drop = None
+        presigned = False
+    elif "X-Amz-Signature" in query or "X-Amz-Credential" in query:
+        if query.get("X-Amz-Algorithm") != ALGORITHM:
+            raise S3Error("AuthorizationQueryParametersError", "X-Amz-Algorithm only supports AWS4-HMAC-SHA256")
+        for need in ("X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"):
+            if need not in query:
+                raise S3Error("AuthorizationQueryParametersError", f"Query-string authentication requires {need}")
+        access_key, date, region, service = _parse_credential(query["X-Amz-Credential"], True)
+        signed = query["X-Amz-SignedHeaders"].split(";")
+        signature = query["X-Amz-Signature"]
+        amz_date = query["X-Amz-Date"]
+        ts = parse_amz_date(amz_date)
+        try:
+            expires = int(query["X-Amz-Expires"])
+        except ValueError:
+            raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires should be a number") from None
+        if expires < 0:
+            raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires must be non-negative")
+        if expires > MAX_EXPIRES:
+            raise S3Error(
+                "AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds"
+            )
+        if now > ts + expires:
+            raise S3Error("AccessDenied", "Request has expired")
+        if ts - now > MAX_SKEW:
+            raise S3Error("AccessDenied", "Request is not valid yet")
+        payload_hash = query.get("X-Amz-Content-Sha256", UNSIGNED)
+        drop = "X-Amz-Signature"
+        presigned = True
+    else:
+        return None
+
+    secret = secrets.get(access_key)
+    if secret is None:
+        raise S3Error("InvalidAccessKeyId")
+    if date != amz_date[:8]:
+        raise S3Error("SignatureDoesNotMatch", "Credential date does not match X-Amz-Date")
+    if "host" not in signed:
+        raise S3Error("AccessDenied", "Host must be a signed header")
+    key = signing_key(secret, date, region, service)
+    scope = f"{date}/{region}/{service}/aws4_request"
+    canon_headers = _canonical_headers(headers, signed)
+    signed_str = ";".join(signed)
+    for uri in _canonical_uri_candidates(raw_path):
+        for q in _canonical_query(raw_query, drop):
+            creq = f"{method}\n{uri}\n{q}\n{canon_headers}\n{signed_str}\n{payload_hash}"
+            sts = f"{ALGORITHM}\n{amz_date}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
+            if hmac.compare_digest(sign(key, sts), signature):
+                return Auth(access_key, payload_hash, signature, key, scope, amz_date, presigned)
+    raise S3Error("SignatureDoesNotMatch")

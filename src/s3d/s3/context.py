@@ -1,0 +1,70 @@
+"""What a handler gets: the parsed S3 request plus the services it may call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import unquote_plus
+
+from s3d.s3.auth import Auth
+from s3d.s3.errors import S3Error
+from s3d.server.http import Request
+
+if TYPE_CHECKING:
+    from s3d.config import Settings, User
+    from s3d.store.store import Bucket, Store
+
+
+def parse_query(raw: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if not raw:
+        return out
+    for piece in raw.split("&"):
+        if not piece:
+            continue
+        k, _, v = piece.partition("=")
+        k = unquote_plus(k)
+        if k not in out:
+            out[k] = unquote_plus(v)
+    return out
+
+
+@dataclass(slots=True)
+class Ctx:
+    req: Request
+    store: Store
+    settings: Settings
+    request_id: str
+    query: dict[str, str]
+    bucket: str | None = None
+    key: str | None = None
+    auth: Auth | None = None
+    user: User | None = None
+    operation: str = ""
+    extra_headers: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.req.headers
+
+    @property
+    def key_bytes(self) -> bytes:
+        assert self.key is not None
+        return self.key.encode()
+
+    @property
+    def resource(self) -> str:
+        if self.bucket is None:
+            return "/"
+        return f"/{self.bucket}/{self.key}" if self.key is not None else f"/{self.bucket}"
+
+    def need_bucket(self, name: str | None = None) -> Bucket:
+        """The bucket this request names; NoSuchBucket or AccessDenied if the user may not see it."""
+        name = name or self.bucket
+        assert name is not None
+        b = self.store.get_bucket(name)
+        if b is None:
+            raise S3Error("NoSuchBucket", resource=f"/{name}", extra={"BucketName": name})
+        if self.user is None or b.owner != self.user.name:
+            raise S3Error("AccessDenied", resource=f"/{name}")
+        return b

@@ -1,0 +1,18 @@
+"""Per-resource handlers; HANDLERS maps an operation name (see routes.py) to its coroutine."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from s3d.s3.handlers import buckets, listing, objects
+
+if TYPE_CHECKING:
+    from s3d.s3.context import Ctx
+    from s3d.server.http import Response
+
+HANDLERS: dict[str, Callable[[Ctx], Awaitable[Response]]] = {
+    **buckets.HANDLERS,
+    **listing.HANDLERS,
+    **objects.HANDLERS,
+}

@@ -1,0 +1,98 @@
+"""Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation."""
+
+from __future__ import annotations
+
+import re
+
+from s3d.s3 import xml
+from s3d.s3.context import Ctx
+from s3d.s3.errors import S3Error
+from s3d.s3.handlers.common import empty, xml_response
+from s3d.server.http import Response
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IP = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+MAX_CONFIG_BODY = 64 * 1024
+
+
+def valid_bucket_name(name: str) -> bool:
+    return bool(
+        _NAME.match(name)
+        and not _IP.match(name)
+        and ".." not in name
+        and ".-" not in name
+        and "-." not in name
+        and not name.startswith(("xn--", "sthree-", "amzn-s3-demo-"))
+        and not name.endswith(("-s3alias", "--ol-s3", "--x-s3", ".mrap"))
+    )
+
+
+async def list_buckets(ctx: Ctx) -> Response:
+    assert ctx.user is not None
+    q = ctx.query
+    buckets = ctx.store.list_buckets(owner=ctx.user.name)
+    prefix = q.get("prefix", "")
+    if prefix:
+        buckets = [b for b in buckets if b.name.startswith(prefix)]
+    token = q.get("continuation-token", "")
+    if token:
+        buckets = [b for b in buckets if b.name > token]
+    max_buckets = int(q.get("max-buckets", "10000") or 10000)
+    page, rest = buckets[:max_buckets], buckets[max_buckets:]
+    nodes: list[xml.Node] = [
+        ("Owner", [("ID", ctx.user.name), ("DisplayName", ctx.user.name)]),
+        (
+            "Buckets",
+            [("Bucket", [("Name", b.name), ("CreationDate", xml.iso8601(b.created)), ("BucketRegion", b.region)]) for b in page],
+        ),
+    ]
+    if rest:
+        nodes.append(("ContinuationToken", page[-1].name))
+    if prefix:
+        nodes.append(("Prefix", prefix))
+    return xml_response(xml.document("ListAllMyBucketsResult", nodes))
+
+
+async def create_bucket(ctx: Ctx) -> Response:
+    assert ctx.bucket is not None and ctx.user is not None
+    if not valid_bucket_name(ctx.bucket):
+        raise S3Error("InvalidBucketName", extra={"BucketName": ctx.bucket})
+    region = ctx.settings.region
+    body = await ctx.req.body.read_all(MAX_CONFIG_BODY)
+    if body.strip():
+        root = xml.parse(body)
+        if root.tag != "CreateBucketConfiguration":
+            raise S3Error("MalformedXML")
+        lc = xml.text(root, "LocationConstraint")
+        if lc:
+            region = lc
+    await ctx.store.create_bucket(ctx.bucket, ctx.user.name, region)
+    return empty(200, [("Location", f"/{ctx.bucket}")])
+
+
+async def delete_bucket(ctx: Ctx) -> Response:
+    ctx.need_bucket()
+    assert ctx.bucket is not None
+    await ctx.store.delete_bucket(ctx.bucket)
+    return empty(204)
+
+
+async def head_bucket(ctx: Ctx) -> Response:
+    b = ctx.need_bucket()
+    return empty(200, [("x-amz-bucket-region", b.region), ("x-amz-access-point-alias", "false")])
+
+
+async def get_bucket_location(ctx: Ctx) -> Response:
+    b = ctx.need_bucket()
+    region = "" if b.region == "us-east-1" else b.region
+    body = xml.HEAD.encode() + f'<LocationConstraint xmlns="{xml.NS}">{region}</LocationConstraint>'.encode()
+    return xml_response(body)
+
+
+HANDLERS = {
+    "ListBuckets": list_buckets,
+    "CreateBucket": create_bucket,
+    "DeleteBucket": delete_bucket,
+    "HeadBucket": head_bucket,
+    "GetBucketLocation": get_bucket_location,
+}

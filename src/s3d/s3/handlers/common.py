@@ -1,0 +1,185 @@
+"""Helpers shared by the handlers: object headers, metadata, tags, conditionals, ranges."""
+
+from __future__ import annotations
+
+import time
+from email.utils import formatdate, parsedate_to_datetime
+from urllib.parse import parse_qsl, quote
+
+from s3d.s3 import checksums
+from s3d.s3.errors import S3Error
+from s3d.server.http import Response
+from s3d.store.store import Object
+
+STORED_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language", "cache-control", "expires")
+STORAGE_CLASSES = {
+    "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+    "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE",
+}  # fmt: skip
+MAX_USER_META = 2048
+MAX_TAGS = 10
+DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+
+
+def http_date(ts: float) -> str:
+    return formatdate(ts, usegmt=True)
+
+
+def parse_http_date(value: str) -> float | None:
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def xml_response(body: bytes, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
+    return Response(status, [("Content-Type", "application/xml"), *(headers or [])], body)
+
+
+def empty(status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
+    return Response(status, headers or [], b"")
+
+
+def metadata_from_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers S3 stores with an object: standard content headers, x-amz-meta-*, storage class."""
+    meta: dict[str, str] = {}
+    for h in STORED_HEADERS:
+        v = headers.get(h)
+        if v is not None:
+            meta[h] = v
+    enc = meta.get("content-encoding")
+    if enc is not None:
+        kept = [e.strip() for e in enc.split(",") if e.strip() and e.strip().lower() != "aws-chunked"]
+        if kept:
+            meta["content-encoding"] = ",".join(kept)
+        else:
+            del meta["content-encoding"]
+    user_size = 0
+    for k, v in headers.items():
+        if k.startswith("x-amz-meta-"):
+            meta[k] = v
+            user_size += len(k) - 11 + len(v)
+    if user_size > MAX_USER_META:
+        raise S3Error("MetadataTooLarge", extra={"Size": str(user_size), "MaxSizeAllowed": str(MAX_USER_META)})
+    sc = headers.get("x-amz-storage-class")
+    if sc is not None:
+        if sc not in STORAGE_CLASSES:
+            raise S3Error("InvalidStorageClass", extra={"StorageClassRequested": sc})
+        if sc != "STANDARD":
+            meta["x-amz-storage-class"] = sc
+    return meta
+
+
+def validate_tags(tags: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    if len(tags) > MAX_TAGS:
+        raise S3Error("BadRequest", "Object tags cannot be greater than 10", status=400)
+    seen = set()
+    for k, v in tags:
+        if not k or len(k) > 128:
+            raise S3Error("InvalidTag", "The TagKey you have provided is too long, max 128" if k else "The TagKey you have provided is invalid")
+        if len(v) > 256:
+            raise S3Error("InvalidTag", "The TagValue you have provided is too long, max 256")
+        if k in seen:
+            raise S3Error("InvalidTag", "Cannot provide multiple Tags with the same key")
+        if k.lower().startswith("aws:"):
+            raise S3Error("InvalidTag", "Your TagKey cannot be prefixed with aws:")
+        seen.add(k)
+    return tags
+
+
+def tags_from_header(value: str | None) -> list[tuple[str, str]] | None:
+    if value is None:
+        return None
+    return validate_tags(parse_qsl(value, keep_blank_values=True)) or None
+
+
+def object_headers(obj: Object, checksum_mode: bool) -> list[tuple[str, str]]:
+    h = [
+        ("ETag", f'"{obj.etag}"'),
+        ("Last-Modified", http_date(obj.mtime)),
+        ("Accept-Ranges", "bytes"),
+    ]
+    meta = obj.meta
+    if "content-type" not in meta:
+        h.append(("Content-Type", DEFAULT_CONTENT_TYPE))
+    for k, v in meta.items():
+        h.append((k, v))
+    if obj.tags:
+        h.append(("x-amz-tagging-count", str(len(obj.tags))))
+    if obj.parts:
+        h.append(("x-amz-mp-parts-count", str(len(obj.parts))))
+    if checksum_mode and obj.checksum:
+        algo = obj.checksum["algorithm"]
+        h.append((checksums.HEADER[algo], obj.checksum["value"]))
+        h.append(("x-amz-checksum-type", obj.checksum.get("type", "FULL_OBJECT")))
+    return h
+
+
+def check_read_conditions(obj: Object, headers: dict[str, str], prefix: str = "if-") -> None:
+    """GET/HEAD conditionals (RFC 7232 order, as S3 applies them). Raises 412 or 304."""
+    etag = obj.etag
+    mtime = int(obj.mtime)
+    im = headers.get(prefix + "match")
+    inm = headers.get(prefix + "none-match")
+    ims = headers.get(prefix + "modified-since")
+    ius = headers.get(prefix + "unmodified-since")
+    copy = prefix != "if-"
+    if im is not None:
+        if not _etag_in(etag, im):
+            raise S3Error("PreconditionFailed", extra={"Condition": "If-Match"})
+    elif ius is not None:
+        t = parse_http_date(ius)
+        if t is not None and mtime > t:
+            raise S3Error("PreconditionFailed", extra={"Condition": "If-Unmodified-Since"})
+    if inm is not None:
+        if _etag_in(etag, inm):
+            if copy:
+                raise S3Error("PreconditionFailed", extra={"Condition": "x-amz-copy-source-If-None-Match"})
+            raise S3Error("NotModified", headers=[("ETag", f'"{etag}"'), ("Last-Modified", http_date(obj.mtime))])
+    elif ims is not None:
+        t = parse_http_date(ims)
+        if t is not None and mtime <= t and t <= time.time():
+            if copy:
+                raise S3Error("PreconditionFailed", extra={"Condition": "x-amz-copy-source-If-Modified-Since"})
+            raise S3Error("NotModified", headers=[("ETag", f'"{etag}"'), ("Last-Modified", http_date(obj.mtime))])
+
+
+def _etag_in(etag: str, header: str) -> bool:
+    for item in header.split(","):
+        item = item.strip()
+        if item == "*" or item.removeprefix("W/").strip('"') == etag:
+            return True
+    return False
+
+
+def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
+    """(start, end inclusive) of a single byte range, None for no/ignored range; InvalidRange if unsatisfiable."""
+    if not value:
+        return None
+    unit, _, spec = value.strip().partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if not dash:
+        return None
+    try:
+        if first == "":
+            n = int(last)
+            if n <= 0:
+                raise S3Error("InvalidRange", extra={"ActualObjectSize": str(size), "RangeRequested": value})
+            if size == 0:
+                raise S3Error("InvalidRange", extra={"ActualObjectSize": str(size), "RangeRequested": value})
+            return max(0, size - n), size - 1
+        start = int(first)
+        end = int(last) if last else size - 1
+    except ValueError:
+        return None
+    if start < 0 or (last and end < start):
+        return None
+    if start >= size:
+        raise S3Error("InvalidRange", extra={"ActualObjectSize": str(size), "RangeRequested": value})
+    return start, min(end, size - 1)
+
+
+def url_encode(value: str, enabled: bool) -> str:
+    return quote(value, safe="/") if enabled else value

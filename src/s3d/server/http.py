@@ -1,0 +1,414 @@
+"""A small HTTP/1.1 server on asyncio + httptools.
+
+It knows nothing about S3: it parses requests, streams bodies both ways with
+flow control, and hands each request to an async ``App`` callable. Requests on
+one connection are served in order (pipelining is queued, not interleaved).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+
+import httptools
+
+READ_HIGH_WATER = 1 << 20  # pause the socket when this much body is buffered
+CHUNK = 1 << 20
+
+
+class BodyError(Exception):
+    """The client closed or broke the connection mid-body."""
+
+
+class Body:
+    """The request body as an async stream. Reading it sends 100 Continue if asked for."""
+
+    __slots__ = ("_chunks", "_size", "_done", "_waiter", "_conn", "consumed", "received", "error")
+
+    def __init__(self, conn: HttpConnection) -> None:
+        self._chunks: deque[bytes] = deque()
+        self._size = 0
+        self._done = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._conn = conn
+        self.consumed = 0
+        self.received = 0
+        self.error: str | None = None
+
+    # -- producer side (the protocol) --
+    def feed(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._size += len(data)
+        self.received += len(data)
+        if self._size > READ_HIGH_WATER:
+            self._conn.pause_reading()
+        self._wake()
+
+    def finish(self, error: str | None = None) -> None:
+        self._done = True
+        if error and not self.error:
+            self.error = error
+        self._wake()
+
+    def _wake(self) -> None:
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    @property
+    def complete(self) -> bool:
+        return self._done and not self._chunks and self.error is None
+
+    # -- consumer side (the app) --
+    async def read_chunk(self) -> bytes:
+        """Next piece of the body, b"" at the end. Raises BodyError if the client broke off."""
+        while not self._chunks:
+            if self._done:
+                if self.error:
+                    raise BodyError(self.error)
+                return b""
+            self._conn.send_continue()
+            self._conn.resume_reading()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        data = self._chunks.popleft()
+        self._size -= len(data)
+        self.consumed += len(data)
+        if self._size <= READ_HIGH_WATER // 2:
+            self._conn.resume_reading()
+        return data
+
+    async def read_all(self, limit: int) -> bytes:
+        parts = []
+        total = 0
+        while True:
+            c = await self.read_chunk()
+            if not c:
+                return b"".join(parts)
+            total += len(c)
+            if total > limit:
+                raise BodyError("body too large")
+            parts.append(c)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._iter()
+
+    async def _iter(self) -> AsyncIterator[bytes]:
+        while True:
+            c = await self.read_chunk()
+            if not c:
+                return
+            yield c
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str  # raw, still percent-encoded
+    query: str  # raw query string, no '?'
+    headers: dict[str, str]  # lower-case names; repeated headers joined with ","
+    body: Body
+    client: str = ""
+    http_version: str = "1.1"
+    keep_alive: bool = True
+    scope: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class FileRange:
+    """A response body served from a file: ``length`` bytes from ``offset``."""
+
+    fd: int
+    offset: int
+    length: int
+    close: bool = True
+
+
+BodyT = bytes | FileRange | AsyncIterator[bytes] | list[FileRange | bytes]
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: list[tuple[str, str]]
+    body: BodyT = b""
+    content_length: int | None = None  # for streamed bodies; bytes bodies compute their own
+
+
+App = Callable[[Request], Awaitable[Response]]
+
+REASONS = {
+    100: "Continue", 200: "OK", 204: "No Content", 206: "Partial Content",
+    301: "Moved Permanently", 303: "See Other", 304: "Not Modified", 307: "Temporary Redirect",
+    400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+    409: "Conflict", 411: "Length Required", 412: "Precondition Failed",
+    413: "Payload Too Large", 416: "Requested Range Not Satisfiable", 500: "Internal Server Error",
+    501: "Not Implemented", 503: "Service Unavailable", 507: "Insufficient Storage",
+}  # fmt: skip
+
+_date_cache: list[object] = [0, b""]
+
+
+def http_date() -> bytes:
+    """The Date header value, recomputed at most once a second."""
+    now = int(asyncio.get_running_loop().time())
+    if _date_cache[0] != now:
+        _date_cache[0] = now
+        _date_cache[1] = formatdate(usegmt=True).encode()
+    return _date_cache[1]  # type: ignore[return-value]
+
+
+class HttpConnection(asyncio.Protocol):
+    def __init__(self, app: App, on_error: Callable[[BaseException], Response]) -> None:
+        self.app = app
+        self.on_error = on_error
+        self.loop = asyncio.get_event_loop()
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.queue: deque[Request] = deque()
+        self.current: Request | None = None  # being parsed
+        self.worker: asyncio.Task[None] | None = None
+        self.client = ""
+        self._url = b""
+        self._headers: dict[str, str] = {}
+        self._reading_paused = False
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._continue_pending = False
+        self._closed = False
+
+    # -- asyncio.Protocol --
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        self.client = peer[0] if peer else ""
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._abort()
+        except httptools.HttpParserError:
+            self._bad_request()
+
+    def eof_received(self) -> bool | None:
+        if self.current is not None:
+            self.current.body.finish("connection closed mid-body")
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        for req in self.queue:
+            req.body.finish("connection lost")
+        if self.current is not None:
+            self.current.body.finish("connection lost")
+        self._writable.set()
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    # -- httptools callbacks --
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = {}
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        k = name.decode("latin-1").lower()
+        v = value.decode("latin-1")
+        old = self._headers.get(k)
+        self._headers[k] = v if old is None else old + "," + v
+
+    def on_headers_complete(self) -> None:
+        p = self.parser
+        url = self._url.decode("latin-1")
+        path, _, query = url.partition("?")
+        body = Body(self)
+        req = Request(
+            method=p.get_method().decode("latin-1"),
+            path=path,
+            query=query,
+            headers=self._headers,
+            body=body,
+            client=self.client,
+            http_version=p.get_http_version(),
+            keep_alive=p.should_keep_alive(),
+        )
+        self.current = req
+        self.queue.append(req)
+        if len(self.queue) > 1:
+            self.pause_reading()
+        if self.worker is None:
+            self.worker = self.loop.create_task(self._serve())
+
+    def on_body(self, body: bytes) -> None:
+        if self.current is not None:
+            self.current.body.feed(body)
+
+    def on_message_complete(self) -> None:
+        if self.current is not None:
+            self.current.body.finish()
+            self.current = None
+
+    # -- flow control helpers used by Body --
+    def pause_reading(self) -> None:
+        if not self._reading_paused and self.transport is not None and not self._closed:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self._reading_paused and self.transport is not None and not self._closed:
+            if len(self.queue) > 1:
+                return
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+    def send_continue(self) -> None:
+        if self._continue_pending and self.transport is not None and not self._closed:
+            self._continue_pending = False
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    # -- serving --
+    async def _serve(self) -> None:
+        try:
+            while self.queue and not self._closed:
+                req = self.queue[0]
+                self._continue_pending = req.headers.get("expect", "").lower() == "100-continue"
+                try:
+                    resp = await self.app(req)
+                except Exception as e:  # noqa: BLE001 - the app's last-resort error
+                    resp = self.on_error(e)
+                keep = req.keep_alive and await self._settle_body(req)
+                await self._send(req, resp, keep)
+                self.queue.popleft()
+                if not keep:
+                    self._close()
+                    return
+                self.resume_reading()
+        finally:
+            self.worker = None
+
+    async def _settle_body(self, req: Request) -> bool:
+        """After the app answered: can the connection carry another request?"""
+        body = req.body
+        if body.complete:
+            return True
+        if body.error or self._continue_pending:
+            return False  # the client may or may not send the body: close to be safe
+        # drain a small unread remainder so keep-alive survives an early error response
+        try:
+            while body.consumed < 8 * CHUNK:
+                if not await asyncio.wait_for(body.read_chunk(), 5):
+                    return True
+        except (BodyError, asyncio.TimeoutError):
+            return False
+        return False
+
+    async def _send(self, req: Request, resp: Response, keep: bool) -> None:
+        t = self.transport
+        if t is None or self._closed:
+            _close_fds(resp.body)
+            return
+        body = resp.body
+        head = [b"HTTP/1.1 %d %s\r\n" % (resp.status, REASONS.get(resp.status, "OK").encode())]
+        for k, v in resp.headers:
+            head.append(b"%s: %s\r\n" % (k.encode("latin-1"), v.encode("latin-1")))
+        head.append(b"Date: " + http_date() + b"\r\n")
+        if not keep:
+            head.append(b"Connection: close\r\n")
+        head_only = req.method == "HEAD" or resp.status in (204, 304)
+        if isinstance(body, bytes):
+            length = resp.content_length if head_only and resp.content_length is not None else len(body)
+            if resp.status != 204:
+                head.append(b"Content-Length: %d\r\n\r\n" % length)
+            else:
+                head.append(b"\r\n")
+            if not head_only and body:
+                head.append(body)
+            t.write(b"".join(head))
+            return
+        if resp.content_length is None:
+            raise ValueError("streamed responses need content_length")
+        head.append(b"Content-Length: %d\r\n\r\n" % resp.content_length)
+        t.write(b"".join(head))
+        if head_only:
+            _close_fds(body)
+            return
+        try:
+            if isinstance(body, FileRange):
+                await self._send_file(body)
+            elif isinstance(body, list):
+                for piece in body:
+                    if isinstance(piece, bytes):
+                        await self._write(piece)
+                    else:
+                        await self._send_file(piece)
+            else:
+                async for chunk in body:
+                    await self._write(chunk)
+        except Exception:
+            # headers are out: the only honest signal left is to cut the connection
+            self._abort()
+            raise
+        finally:
+            _close_fds(body)
+
+    async def _write(self, data: bytes) -> None:
+        if self._closed:
+            raise ConnectionError("client went away")
+        if not self._writable.is_set():
+            await self._writable.wait()
+            if self._closed:
+                raise ConnectionError("client went away")
+        assert self.transport is not None
+        self.transport.write(data)
+
+    async def _send_file(self, fr: FileRange) -> None:
+        off, left = fr.offset, fr.length
+        while left > 0:
+            n = min(CHUNK, left)
+            data = os.pread(fr.fd, n, off)
+            if not data:
+                raise OSError("file shorter than expected")
+            await self._write(data)
+            off += len(data)
+            left -= len(data)
+
+    def _bad_request(self) -> None:
+        if self.transport is not None and not self._closed:
+            self.transport.write(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+        self._close()
+
+    def _close(self) -> None:
+        if self.transport is not None and not self._closed:
+            self.transport.close()
+
+    def _abort(self) -> None:
+        if self.transport is not None and not self._closed:
+            self._closed = True
+            self.transport.abort()
+
+
+def _close_fds(body: BodyT) -> None:
+    items = body if isinstance(body, list) else [body]
+    for b in items:
+        if isinstance(b, FileRange) and b.close:
+            try:
+                os.close(b.fd)
+            except OSError:
+                pass
+            b.close = False

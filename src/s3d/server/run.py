@@ -1,0 +1,118 @@
+"""Running the daemon: recovery once, then one worker process per core on a shared socket."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+
+from s3d.config import Settings
+from s3d.server.http import HttpConnection
+from s3d.store.recovery import recover
+
+log = logging.getLogger("s3d")
+DRAIN_SECONDS = 10.0
+
+
+def bind(settings: Settings) -> socket.socket:
+    host, port = settings.host_port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _install_loop() -> None:
+    try:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
+
+
+async def serve(settings: Settings, sock: socket.socket) -> None:
+    from s3d.admin.endpoints import handle as admin
+    from s3d.s3.app import S3App
+    from s3d.store.store import Store
+
+    store = Store(settings.data, inline_max=settings.inline_max)
+    app = S3App(settings, store, admin=admin)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    connections: set[HttpConnection] = set()
+
+    def factory() -> HttpConnection:
+        conn = HttpConnection(app, app.on_error)
+        connections.add(conn)
+        return conn
+
+    server = await loop.create_server(factory, sock=sock, backlog=2048)
+    await stop.wait()
+    server.close()
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while time.monotonic() < deadline and any(c.worker is not None for c in connections):
+        await asyncio.sleep(0.05)
+    store.close()
+
+
+def _worker(settings: Settings, sock: socket.socket) -> None:
+    _install_loop()
+    asyncio.run(serve(settings, sock))
+
+
+def run(settings: Settings) -> int:
+    r = recover(settings.data)
+    if r.tmp_removed or r.orphans_removed:
+        log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)
+    sock = bind(settings)
+    host, port = sock.getsockname()[:2]
+    print(f"s3d listening on http://{host}:{port} (data: {settings.data}, workers: {settings.workers})", flush=True)
+    if settings.workers <= 1:
+        _worker(settings, sock)
+        return 0
+    children: list[int] = []
+    for _ in range(settings.workers):
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                _worker(settings, sock)
+            except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
+                log.exception("worker failed")
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    sock.close()
+
+    def forward(signum: int, _frame: object) -> None:
+        for pid in children:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    status = 0
+    for pid in children:
+        while True:
+            try:
+                _, st = os.waitpid(pid, 0)
+                break
+            except InterruptedError:
+                continue
+        if os.waitstatus_to_exitcode(st) not in (0, -signal.SIGTERM, -signal.SIGINT):
+            status = 1
+    sys.stdout.flush()
+    return status

@@ -1,0 +1,119 @@
+"""Blob files: object data too large to live inline in the metadata store.
+
+Blobs are named by the engine (a random id), never by the object key, so a key
+like ``../../etc/passwd`` can never address the filesystem.
+
+The write order, as in Swift's diskfile.py:
+    write to tmp/<id> -> fsync(file) -> rename to blobs/<xx>/<id> -> fsync(blobs/<xx>)
+and only then does the caller commit the metadata that points at the blob.
+Why: after a crash, committed metadata must never point at a missing or
+partial file. A blob that made it to disk but whose metadata did not commit is
+an orphan, and recovery deletes it (see recovery.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import uuid
+from pathlib import Path
+
+from s3d.s3.errors import S3Error
+
+FANOUT = 256
+
+
+class BlobDir:
+    def __init__(self, root: Path) -> None:
+        self.tmp = root / "tmp"
+        self.blobs = root / "blobs"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        for i in range(FANOUT):
+            (self.blobs / f"{i:02x}").mkdir(exist_ok=True)
+
+    def path(self, blob: str) -> Path:
+        return self.blobs / blob[:2] / blob
+
+    def open_read(self, blob: str) -> int:
+        return os.open(self.path(blob), os.O_RDONLY | os.O_CLOEXEC)
+
+    def new_writer(self) -> BlobWriter:
+        return BlobWriter(self)
+
+    def remove(self, blobs: list[str]) -> None:
+        for b in blobs:
+            try:
+                os.unlink(self.path(b))
+            except FileNotFoundError:
+                pass
+
+
+def storage_error(e: OSError) -> S3Error:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return S3Error("InsufficientStorage")
+    return S3Error("InternalError", f"I/O error: {e.strerror}")
+
+
+class BlobWriter:
+    """Streams one blob to tmp/, then makes it durable and moves it into place."""
+
+    def __init__(self, d: BlobDir) -> None:
+        self.dir = d
+        self.blob = uuid.uuid4().hex
+        self.tmp_path = d.tmp / self.blob
+        self.fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        self.size = 0
+        self.placed = False
+
+    def write(self, data: bytes | memoryview) -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(self.fd, view)
+                view = view[n:]
+                self.size += n
+        except OSError as e:
+            self.discard()
+            raise storage_error(e) from e
+
+    def _commit_sync(self) -> None:
+        os.fsync(self.fd)
+        os.close(self.fd)
+        self.fd = -1
+        final = self.dir.path(self.blob)
+        os.rename(self.tmp_path, final)
+        dfd = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+        self.placed = True
+
+    async def commit(self) -> str:
+        """Make the blob durable in its final place; returns its name."""
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._commit_sync)
+        except OSError as e:
+            self.discard()
+            raise storage_error(e) from e
+        return self.blob
+
+    def commit_sync(self) -> str:
+        try:
+            self._commit_sync()
+        except OSError as e:
+            self.discard()
+            raise storage_error(e) from e
+        return self.blob
+
+    def discard(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        for p in (self.tmp_path, self.dir.path(self.blob)):
+            try:
+                os.unlink(p)
+            except FileNotFoundError:
+                pass

@@ -1,0 +1,95 @@
+"""Listing keys with prefix/delimiter by seeking in the (bucket, key) index.
+
+A common prefix is emitted once and the scan then jumps past every key that
+shares it, so a delimiter listing never reads the keys under a folder, and the
+first page of a huge bucket costs the same as that of a small one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Entry:
+    key: bytes
+    size: int
+    etag: str
+    mtime: float
+    owner: str = ""
+
+
+@dataclass(slots=True)
+class Listing:
+    entries: list[Entry] = field(default_factory=list)
+    prefixes: list[bytes] = field(default_factory=list)
+    truncated: bool = False
+    next_marker: bytes | None = None  # the last key or prefix returned, when truncated
+
+
+def successor(prefix: bytes) -> bytes | None:
+    """The smallest byte string greater than every string starting with prefix."""
+    p = prefix.rstrip(b"\xff")
+    if not p:
+        return None
+    return p[:-1] + bytes([p[-1] + 1])
+
+
+def list_keys(
+    conn: sqlite3.Connection,
+    bucket: str,
+    prefix: bytes,
+    delimiter: bytes,
+    after: bytes,
+    max_keys: int,
+) -> Listing:
+    out = Listing()
+    if max_keys <= 0:
+        return out
+    end = successor(prefix) if prefix else None
+    if after >= prefix:
+        cursor_key, inclusive = after, False
+    else:
+        cursor_key, inclusive = prefix, True
+    count = 0
+    batch = min(max_keys + 1, 1000)
+    while True:
+        op = ">=" if inclusive else ">"
+        sql = f"SELECT key, size, etag, mtime FROM objects WHERE bucket=? AND key {op} ?"
+        args: list[object] = [bucket, cursor_key]
+        if end is not None:
+            sql += " AND key < ?"
+            args.append(end)
+        sql += " ORDER BY key LIMIT ?"
+        args.append(batch)
+        rows = conn.execute(sql, args).fetchall()
+        if not rows:
+            return out
+        jumped = False
+        for key, size, etag, mtime in rows:
+            if delimiter:
+                i = key.find(delimiter, len(prefix))
+                if i >= 0:
+                    cp = key[: i + len(delimiter)]
+                    nxt = successor(cp)
+                    if cp > after:
+                        if count == max_keys:
+                            out.truncated = True
+                            return out
+                        out.prefixes.append(cp)
+                        out.next_marker = cp
+                        count += 1
+                    if nxt is None:
+                        return out
+                    cursor_key, inclusive, jumped = nxt, True, True
+                    break
+            if count == max_keys:
+                out.truncated = True
+                return out
+            out.entries.append(Entry(key, size, etag, mtime))
+            out.next_marker = key
+            count += 1
+            cursor_key, inclusive = key, False
+        if not jumped and len(rows) < batch:
+            return out
