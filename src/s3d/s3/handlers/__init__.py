@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from s3d.s3.handlers import buckets, listing, objects
+from s3d.s3.handlers import buckets, listing, multipart, objects
 
 if TYPE_CHECKING:
     from s3d.s3.context import Ctx
@@ -15,4 +15,5 @@ HANDLERS: dict[str, Callable[[Ctx], Awaitable[Response]]] = {
     **buckets.HANDLERS,
     **listing.HANDLERS,
     **objects.HANDLERS,
+    **multipart.HANDLERS,
 }
