@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from s3d.s3.handlers import buckets, listing, multipart, objects
+from s3d.s3.handlers import buckets, listing, multipart, objects, tagging
 
 if TYPE_CHECKING:
     from s3d.s3.context import Ctx
@@ -16,4 +16,5 @@ HANDLERS: dict[str, Callable[[Ctx], Awaitable[Response]]] = {
     **listing.HANDLERS,
     **objects.HANDLERS,
     **multipart.HANDLERS,
+    **tagging.HANDLERS,
 }

@@ -1,0 +1,156 @@
+"""Object and bucket tagging, and GetObjectAttributes."""
+
+from __future__ import annotations
+
+from s3d.s3 import xml
+from s3d.s3.context import Ctx
+from s3d.s3.errors import S3Error
+from s3d.s3.handlers.common import empty, http_date, validate_tags, xml_response
+from s3d.s3.payload import Payload
+from s3d.server.http import Response
+from s3d.store.store import Object
+
+MAX_BODY = 64 * 1024
+MAX_BUCKET_TAGS = 50
+
+
+async def _read_xml_body(ctx: Ctx) -> bytes:
+    payload = Payload(ctx.headers, ctx.auth, ctx.req.body)
+    if payload.expected_size is not None and payload.expected_size > MAX_BODY:
+        raise S3Error("MalformedXML")
+    body = await payload.read_all()
+    payload.finish()
+    return body
+
+
+def parse_tagging(body: bytes) -> list[tuple[str, str]]:
+    root = xml.parse(body)
+    if root.tag != "Tagging" or root.find("TagSet") is None:
+        raise S3Error("MalformedXML")
+    tags = []
+    for t in root.iter("Tag"):
+        k, v = xml.text(t, "Key"), xml.text(t, "Value")
+        if k is None or v is None:
+            raise S3Error("MalformedXML")
+        tags.append((k, v))
+    return tags
+
+
+def render_tagging(tags: list[tuple[str, str]]) -> bytes:
+    return xml.document("Tagging", [("TagSet", [("Tag", [("Key", k), ("Value", v)]) for k, v in tags])])
+
+
+def _object(ctx: Ctx) -> Object:
+    ctx.need_bucket()
+    obj = ctx.store.get_object(ctx.bucket or "", ctx.key_bytes)
+    if obj is None:
+        raise S3Error("NoSuchKey", extra={"Key": ctx.key or ""})
+    return obj
+
+
+async def get_object_tagging(ctx: Ctx) -> Response:
+    return xml_response(render_tagging(_object(ctx).tags or []))
+
+
+async def put_object_tagging(ctx: Ctx) -> Response:
+    ctx.need_bucket()
+    tags = validate_tags(parse_tagging(await _read_xml_body(ctx)))
+    await ctx.store.set_tags(ctx.bucket or "", ctx.key_bytes, tags or None)
+    return empty(200)
+
+
+async def delete_object_tagging(ctx: Ctx) -> Response:
+    ctx.need_bucket()
+    await ctx.store.set_tags(ctx.bucket or "", ctx.key_bytes, None)
+    return empty(204)
+
+
+async def get_bucket_tagging(ctx: Ctx) -> Response:
+    b = ctx.need_bucket()
+    tags = b.config.get("tags")
+    if not tags:
+        raise S3Error("NoSuchTagSet", extra={"BucketName": b.name})
+    return xml_response(render_tagging([(k, v) for k, v in tags]))
+
+
+async def put_bucket_tagging(ctx: Ctx) -> Response:
+    b = ctx.need_bucket()
+    tags = parse_tagging(await _read_xml_body(ctx))
+    if len(tags) > MAX_BUCKET_TAGS:
+        raise S3Error("InvalidTag", "Bucket tag count cannot be greater than 50")
+    if len({k for k, _ in tags}) != len(tags):
+        raise S3Error("InvalidTag", "Cannot provide multiple Tags with the same key")
+    for k, v in tags:
+        if not k or len(k) > 128 or len(v) > 256:
+            raise S3Error("InvalidTag", "The TagKey or TagValue you have provided is invalid")
+    await ctx.store.set_bucket_config(b.name, "tags", tags or None)
+    return empty(204)
+
+
+async def delete_bucket_tagging(ctx: Ctx) -> Response:
+    b = ctx.need_bucket()
+    await ctx.store.set_bucket_config(b.name, "tags", None)
+    return empty(204)
+
+
+ATTRIBUTES = {"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"}
+
+
+async def get_object_attributes(ctx: Ctx) -> Response:
+    obj = _object(ctx)
+    raw = ctx.headers.get("x-amz-object-attributes", "")
+    wanted = {a.strip() for a in raw.split(",") if a.strip()}
+    if not wanted:
+        raise S3Error("InvalidArgument", "Minimum of one object attribute must be specified")
+    unknown = wanted - ATTRIBUTES
+    if unknown:
+        raise S3Error("InvalidArgument", f"Invalid attribute name specified: {sorted(unknown)[0]}")
+    nodes: list[xml.Node] = []
+    if "ETag" in wanted:
+        nodes.append(("ETag", obj.etag))
+    if "Checksum" in wanted and obj.checksum:
+        nodes.append(
+            ("Checksum", [(f"Checksum{obj.checksum['algorithm']}", obj.checksum["value"]), ("ChecksumType", obj.checksum.get("type", "FULL_OBJECT"))])
+        )
+    if "ObjectParts" in wanted and obj.parts:
+        nodes.append(("ObjectParts", _parts(ctx, obj)))
+    if "StorageClass" in wanted:
+        nodes.append(("StorageClass", obj.meta.get("x-amz-storage-class", "STANDARD")))
+    if "ObjectSize" in wanted:
+        nodes.append(("ObjectSize", obj.size))
+    return xml_response(xml.document("GetObjectAttributesResponse", nodes), headers=[("Last-Modified", http_date(obj.mtime))])
+
+
+def _parts(ctx: Ctx, obj: Object) -> list[xml.Node]:
+    assert obj.parts is not None
+    try:
+        marker = int(ctx.headers.get("x-amz-part-number-marker", "0"))
+        max_parts = min(int(ctx.headers.get("x-amz-max-parts", "1000")), 1000)
+    except ValueError:
+        raise S3Error("InvalidArgument", "Part number marker and max parts must be integers") from None
+    after = [p for p in obj.parts if p.number > marker]
+    page = after[:max_parts]
+    nodes: list[xml.Node] = [
+        ("PartsCount", len(obj.parts)),
+        ("PartNumberMarker", marker),
+        ("NextPartNumberMarker", page[-1].number if page else marker),
+        ("MaxParts", max_parts),
+        ("IsTruncated", len(after) > max_parts),
+    ]
+    for p in page:
+        item: list[xml.Node] = [("PartNumber", p.number), ("Size", p.size)]
+        if p.checksum and obj.checksum and obj.checksum.get("type") == "COMPOSITE":
+            item.append((f"Checksum{p.checksum['algorithm']}", p.checksum["value"]))
+        nodes.append(("Part", item))
+    return nodes
+
+
+HANDLERS = {
+    "GetObjectTagging": get_object_tagging,
+    "PutObjectTagging": put_object_tagging,
+    "DeleteObjectTagging": delete_object_tagging,
+    "GetBucketTagging": get_bucket_tagging,
+    "PutBucketTagging": put_bucket_tagging,
+    "DeleteBucketTagging": delete_bucket_tagging,
+    "GetObjectAttributes": get_object_attributes,
+}
