@@ -27,7 +27,9 @@ MAX_LINE = 8192
 
 
 class Payload:
-    def __init__(self, headers: dict[str, str], auth: Auth | None, body: Body, *, checksum_algorithm: str | None = None) -> None:
+    def __init__(
+        self, headers: dict[str, str], auth: Auth | None, body: Body, *, checksum_algorithm: str | None = None
+    ) -> None:
         self.headers = headers
         self.auth = auth
         self.body = body
@@ -91,14 +93,16 @@ class Payload:
         found = [(a, self.headers[h]) for a, h in checksums.HEADER.items() if h in self.headers]
         trailer_algos = [a for a, h in checksums.HEADER.items() if h in self.trailer_names]
         if len(found) + len(trailer_algos) > 1:
-            raise S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+            raise S3Error(
+                "InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+            )
         sdk = self.headers.get("x-amz-sdk-checksum-algorithm", "").upper() or None
         if sdk is not None and sdk not in checksums.ALGORITHMS:
             raise S3Error("InvalidRequest", f"Checksum algorithm {sdk!r} is not supported")
         if found:
             algo, value = found[0]
             if sdk and sdk != algo:
-                raise S3Error("InvalidRequest", f"Value for x-amz-sdk-checksum-algorithm header is invalid.")
+                raise S3Error("InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.")
             return algo, value
         if trailer_algos:
             return trailer_algos[0], None
@@ -197,7 +201,14 @@ class Payload:
         a = self.auth
         assert a is not None
         sts = "\n".join(
-            ("AWS4-HMAC-SHA256-PAYLOAD", a.amz_date, a.scope, self.prev_signature, EMPTY_SHA256, hashlib.sha256(data).hexdigest())
+            (
+                "AWS4-HMAC-SHA256-PAYLOAD",
+                a.amz_date,
+                a.scope,
+                self.prev_signature,
+                EMPTY_SHA256,
+                hashlib.sha256(data).hexdigest(),
+            )
         )
         want = hmac.new(a.signing_key, sts.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(want, sig):
@@ -212,7 +223,13 @@ class Payload:
             raise S3Error("SignatureDoesNotMatch", "The trailer signature is missing")
         canon = "".join(f"{k}:{v}\n" for k, v in self.trailers.items())
         sts = "\n".join(
-            ("AWS4-HMAC-SHA256-TRAILER", a.amz_date, a.scope, self.prev_signature, hashlib.sha256(canon.encode()).hexdigest())
+            (
+                "AWS4-HMAC-SHA256-TRAILER",
+                a.amz_date,
+                a.scope,
+                self.prev_signature,
+                hashlib.sha256(canon.encode()).hexdigest(),
+            )
         )
         want = hmac.new(a.signing_key, sts.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(want, sig):
@@ -237,7 +254,9 @@ class Payload:
                     raise S3Error("IncompleteBody", "The declared checksum trailer is missing")
             actual = checksums.b64(self.checksum.digest())
             if expected is not None and expected != actual:
-                raise S3Error("BadDigest", f"The {self.checksum_algorithm} you specified did not match the calculated checksum.")
+                raise S3Error(
+                    "BadDigest", f"The {self.checksum_algorithm} you specified did not match the calculated checksum."
+                )
             self.checksum_expected = actual
         self.finished = True
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from s3d.s3.errors import S3Error
@@ -16,7 +16,7 @@ Node = tuple[str, "str | int | bool | None | list[Node]"]
 
 
 def iso8601(ts: float) -> str:
-    d = datetime.fromtimestamp(ts, tz=timezone.utc)
+    d = datetime.fromtimestamp(ts, tz=UTC)
     return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
 
 

@@ -11,7 +11,14 @@ from s3d.s3.errors import S3Error
 from s3d.server.http import Response
 from s3d.store.store import Object
 
-STORED_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language", "cache-control", "expires")
+STORED_HEADERS = (
+    "content-type",
+    "content-encoding",
+    "content-disposition",
+    "content-language",
+    "cache-control",
+    "expires",
+)
 STORAGE_CLASSES = {
     "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
     "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE",
@@ -76,7 +83,10 @@ def validate_tags(tags: list[tuple[str, str]]) -> list[tuple[str, str]]:
     seen = set()
     for k, v in tags:
         if not k or len(k) > 128:
-            raise S3Error("InvalidTag", "The TagKey you have provided is too long, max 128" if k else "The TagKey you have provided is invalid")
+            raise S3Error(
+                "InvalidTag",
+                "The TagKey you have provided is too long, max 128" if k else "The TagKey you have provided is invalid",
+            )
         if len(v) > 256:
             raise S3Error("InvalidTag", "The TagValue you have provided is too long, max 256")
         if k in seen:
@@ -152,32 +162,42 @@ def _etag_in(etag: str, header: str) -> bool:
     return False
 
 
+def _unsatisfiable(value: str, size: int) -> S3Error:
+    return S3Error(
+        "InvalidRange",
+        extra={"ActualObjectSize": str(size), "RangeRequested": value},
+        headers=[("Content-Range", f"bytes */{size}")],
+    )
+
+
 def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
-    """(start, end inclusive) of a single byte range, None for no/ignored range; InvalidRange if unsatisfiable."""
+    """(start, end inclusive) of a single byte range, None for no/ignored range; InvalidRange if unsatisfiable.
+
+    As S3 does, a range that cannot be parsed (or asks for several ranges) is ignored: the whole
+    object is served. A range that parses but starts past the end is 416 InvalidRange.
+    """
     if not value:
         return None
     unit, _, spec = value.strip().partition("=")
     if unit.strip().lower() != "bytes" or "," in spec:
         return None
     first, dash, last = spec.strip().partition("-")
-    if not dash:
+    first, last = first.strip(), last.strip()
+    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
         return None
-    try:
-        if first == "":
-            n = int(last)
-            if n <= 0:
-                raise S3Error("InvalidRange", extra={"ActualObjectSize": str(size), "RangeRequested": value})
-            if size == 0:
-                raise S3Error("InvalidRange", extra={"ActualObjectSize": str(size), "RangeRequested": value})
-            return max(0, size - n), size - 1
-        start = int(first)
-        end = int(last) if last else size - 1
-    except ValueError:
-        return None
-    if start < 0 or (last and end < start):
+    if first == "":
+        if last == "":
+            return None
+        n = int(last)
+        if n == 0 or size == 0:
+            raise _unsatisfiable(value, size)
+        return max(0, size - n), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if last and end < start:
         return None
     if start >= size:
-        raise S3Error("InvalidRange", extra={"ActualObjectSize": str(size), "RangeRequested": value})
+        raise _unsatisfiable(value, size)
     return start, min(end, size - 1)
 
 

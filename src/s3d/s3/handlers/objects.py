@@ -70,7 +70,10 @@ def checksum_headers(obj: Object, requested: bool) -> list[tuple[str, str]]:
     if not requested or not obj.checksum:
         return []
     algo = obj.checksum["algorithm"]
-    return [(checksums.HEADER[algo], obj.checksum["value"]), ("x-amz-checksum-type", obj.checksum.get("type", "FULL_OBJECT"))]
+    return [
+        (checksums.HEADER[algo], obj.checksum["value"]),
+        ("x-amz-checksum-type", obj.checksum.get("type", "FULL_OBJECT")),
+    ]
 
 
 def write_conditions(headers: dict[str, str]) -> Conditions | None:
@@ -107,7 +110,11 @@ async def put_object(ctx: Ctx) -> Response:
         data=data,
     )
     await ctx.store.put_object(obj, cond)
-    requested = any(k.startswith("x-amz-checksum-") for k in h) or "x-amz-sdk-checksum-algorithm" in h or bool(payload.trailer_names)
+    requested = (
+        any(k.startswith("x-amz-checksum-") for k in h)
+        or "x-amz-sdk-checksum-algorithm" in h
+        or bool(payload.trailer_names)
+    )
     return empty(200, [("ETag", f'"{obj.etag}"'), *checksum_headers(obj, requested)])
 
 
@@ -221,7 +228,11 @@ async def delete_objects(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
     h = ctx.headers
-    if "content-md5" not in h and not any(k.startswith("x-amz-checksum-") for k in h) and "x-amz-sdk-checksum-algorithm" not in h:
+    if (
+        "content-md5" not in h
+        and not any(k.startswith("x-amz-checksum-") for k in h)
+        and "x-amz-sdk-checksum-algorithm" not in h
+    ):
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
     payload = Payload(h, ctx.auth, ctx.req.body)
     if payload.expected_size is not None and payload.expected_size > MAX_DELETE_BODY:
@@ -272,7 +283,7 @@ async def copy_data(store: Store, src: Object) -> tuple[bytes | None, str | None
     loop = asyncio.get_running_loop()
     fds: list[tuple[int, int]] = []
     try:
-        for blob, size in ([(src.blob, src.size)] if src.blob else [(p.blob, p.size) for p in src.parts or []]):
+        for blob, size in [(src.blob, src.size)] if src.blob else [(p.blob, p.size) for p in src.parts or []]:
             fds.append((store.blobs.open_read(blob), size))
         md5 = hashlib.md5() if src.parts else None
 
@@ -314,14 +325,16 @@ async def copy_object(ctx: Ctx) -> Response:
     tag_directive = h.get("x-amz-tagging-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE") or tag_directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata or tagging directive")
-    for attempt in range(5):
+    for _attempt in range(5):
         src = ctx.store.get_object(src_bucket, src_key)
         if src is None:
             raise S3Error("NoSuchKey", resource=f"/{src_bucket}/{src_key.decode()}", extra={"Key": src_key.decode()})
         check_read_conditions(src, h, prefix="x-amz-copy-source-if-")
         meta = metadata_from_headers(h) if directive == "REPLACE" else dict(src.meta)
         if directive == "COPY" and "x-amz-storage-class" in h:
-            meta.update({k: v for k, v in metadata_from_headers({"x-amz-storage-class": h["x-amz-storage-class"]}).items()})
+            meta.update(
+                {k: v for k, v in metadata_from_headers({"x-amz-storage-class": h["x-amz-storage-class"]}).items()}
+            )
         tags = tags_from_header(h.get("x-amz-tagging")) if tag_directive == "REPLACE" else src.tags
         same = src_bucket == ctx.bucket and src_key == ctx.key_bytes
         if same:
