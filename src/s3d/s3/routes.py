@@ -138,3 +138,40 @@ def match(method: str, level: str, query: dict[str, str], headers: dict[str, str
         if r.selector is None or _matches(r.selector, query, headers):
             return r.operation
     return None
+
+
+NOTES = {
+    "ListObjectVersions": "s3d keeps one version per key; versioning is not implemented.",
+    "PostObject": "browser uploads with a SigV4-signed policy document.",
+    "CreateSession": "S3 Express One Zone only.",
+}
+
+
+def compatibility_markdown() -> str:
+    """docs/compatibility.md, generated from ROUTES and the handler table."""
+    from s3d.s3.handlers import HANDLERS
+
+    lines = [
+        "# S3 compatibility",
+        "",
+        "Generated from `src/s3d/s3/routes.py` by `python -m s3d.s3.routes > docs/compatibility.md`;",
+        "a test fails if this file and the code disagree. Operations marked 501 answer",
+        "`501 NotImplemented` with an S3 XML error.",
+        "",
+        "| operation | request | status | note |",
+        "|---|---|---|---|",
+    ]
+    for r in sorted(ROUTES, key=lambda r: r.operation):
+        where = {"service": "/", "bucket": "/bucket", "object": "/bucket/key"}[r.level]
+        sel = ""
+        if r.selector:
+            sel = " ".join(f"[{c[7:]}]" if c.startswith("header:") else f"?{c}" for c in r.selector.split("+"))
+        status = "implemented" if r.operation in HANDLERS else "501"
+        lines.append(f"| {r.operation} | `{r.method} {where}{(' ' + sel) if sel else ''}` | {status} | {NOTES.get(r.operation, '')} |")
+    done = sum(1 for r in ROUTES if r.operation in HANDLERS)
+    lines += ["", f"{done} of {len(ROUTES)} operations implemented.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(compatibility_markdown(), end="")
