@@ -135,7 +135,7 @@ def check_read_conditions(obj: Object, headers: dict[str, str], prefix: str = "i
     ius = headers.get(prefix + "unmodified-since")
     copy = prefix != "if-"
     if im is not None:
-        if not _etag_in(etag, im):
+        if not _etag_in(etag, im, weak=False):
             raise S3Error("PreconditionFailed", extra={"Condition": "If-Match"})
     elif ius is not None:
         t = parse_http_date(ius)
@@ -154,10 +154,17 @@ def check_read_conditions(obj: Object, headers: dict[str, str], prefix: str = "i
             raise S3Error("NotModified", headers=[("ETag", f'"{etag}"'), ("Last-Modified", http_date(obj.mtime))])
 
 
-def _etag_in(etag: str, header: str) -> bool:
+def _etag_in(etag: str, header: str, weak: bool = True) -> bool:
+    """Whether an If-(None-)Match list names etag; If-Match compares strongly (RFC 7232 3.1), so W/ never matches."""
     for item in header.split(","):
         item = item.strip()
-        if item == "*" or item.removeprefix("W/").strip('"') == etag:
+        if item == "*":
+            return True
+        if item.startswith("W/"):
+            if not weak:
+                continue
+            item = item[2:]
+        if item.strip('"') == etag:
             return True
     return False
 
