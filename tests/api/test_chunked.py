@@ -36,7 +36,7 @@ def _absent(s3, bucket, key):  # type: ignore[no-untyped-def]
 def test_signed_chunks_store_decoded_bytes(server, signer, s3, bucket):  # type: ignore[no-untyped-def]
     status, body, headers = _put(server, signer, bucket, "k", mode="STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
     assert status == 200, body
-    assert headers["etag"] == '"%s"' % hashlib.md5(DATA).hexdigest()
+    assert headers["etag"] == f'"{hashlib.md5(DATA).hexdigest()}"'
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == DATA
 
 

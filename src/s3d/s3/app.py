@@ -13,7 +13,7 @@ from s3d.config import Settings
 from s3d.s3 import auth, routes, xml
 from s3d.s3.context import Ctx, parse_query
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers import HANDLERS
+from s3d.s3.handlers import HANDLERS, cors
 from s3d.server.http import Request, Response
 from s3d.store.store import Store
 
@@ -92,9 +92,7 @@ class S3App:
             ctx.operation = op or ""
             a = auth.verify(req.method, req.path, req.query, req.headers, query, self.secrets)
             if a is None:
-                if op == "PostObject":
-                    ctx.auth = None  # authorized by its signed policy document, checked by the handler
-                else:
+                if op not in routes.ANONYMOUS:
                     raise S3Error("AccessDenied")
             else:
                 ctx.auth = a
@@ -108,6 +106,9 @@ class S3App:
             resp.headers.extend(ctx.extra_headers)
         except S3Error as e:
             resp = error_response(e, rid, ctx.resource if ctx else req.path, req.method)
-            return resp
-        resp.headers.append(("x-amz-request-id", rid))
+        else:
+            resp.headers.append(("x-amz-request-id", rid))
+        origin = req.headers.get("origin")
+        if origin and ctx is not None and ctx.bucket and req.method != "OPTIONS":
+            resp.headers.extend(cors.response_headers(self.store.get_bucket(ctx.bucket), origin, req.method))
         return resp

@@ -89,6 +89,7 @@ ROUTES: tuple[Route, ...] = (
     Route("DeleteBucket", "DELETE", _B),
     Route("HeadBucket", "HEAD", _B),
     Route("PostObject", "POST", _B),
+    Route("PreflightBucket", "OPTIONS", _B),
     # object level
     Route("CreateMultipartUpload", "POST", _O, "uploads"),
     Route("CompleteMultipartUpload", "POST", _O, "uploadId"),
@@ -115,7 +116,12 @@ ROUTES: tuple[Route, ...] = (
     Route("GetObject", "GET", _O),
     Route("HeadObject", "HEAD", _O),
     Route("DeleteObject", "DELETE", _O),
+    Route("PreflightObject", "OPTIONS", _O),
 )
+
+# Operations a request may make without SigV4 credentials: the handler authorizes them itself
+# (PostObject by its signed policy document; CORS preflight is answered from the bucket's rules).
+ANONYMOUS = frozenset({"PostObject", "PreflightBucket", "PreflightObject"})
 
 _BY_METHOD_LEVEL: dict[tuple[str, str], list[Route]] = {}
 for _r in ROUTES:
@@ -144,6 +150,8 @@ NOTES = {
     "ListObjectVersions": "s3d keeps one version per key; versioning is not implemented.",
     "PostObject": "browser uploads with a SigV4-signed policy document.",
     "CreateSession": "S3 Express One Zone only.",
+    "PreflightBucket": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
+    "PreflightObject": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
 }
 
 

@@ -205,7 +205,7 @@ def assemble(upload: Upload, stored: dict[int, StoredPart], listed: list[Complet
     if not listed:
         raise S3Error("MalformedXML", "You must specify at least one part")
     numbers = [c.number for c in listed]
-    if any(b <= a for a, b in zip(numbers, numbers[1:])):
+    if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
         raise S3Error("InvalidPartOrder")
     parts: list[Part] = []
     algo = upload.meta.get("checksum_algorithm")
@@ -248,7 +248,7 @@ def object_checksum(upload: Upload, parts: list[Part]) -> dict[str, str] | None:
     if len(values) != len(parts):
         return None
     if ctype == "FULL_OBJECT":
-        value = checksums.combine_crc(algo, [(v, p.size) for v, p in zip(values, parts)])
+        value = checksums.combine_crc(algo, [(v, p.size) for v, p in zip(values, parts, strict=True)])
     else:
         value = checksums.composite(algo, values)
     return {"algorithm": algo, "value": value, "type": ctype}

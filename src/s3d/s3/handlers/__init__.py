@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from s3d.s3.handlers import buckets, listing, multipart, objects, tagging
+from s3d.s3.handlers import buckets, cors, listing, multipart, objects, post, tagging
 
 if TYPE_CHECKING:
     from s3d.s3.context import Ctx
@@ -17,4 +17,6 @@ HANDLERS: dict[str, Callable[[Ctx], Awaitable[Response]]] = {
     **objects.HANDLERS,
     **multipart.HANDLERS,
     **tagging.HANDLERS,
+    **cors.HANDLERS,
+    **post.HANDLERS,
 }

@@ -11,9 +11,15 @@ from typing import Any
 from s3d.s3 import checksums, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers.common import empty, metadata_from_headers, tags_from_header, url_encode, xml_response
+from s3d.s3.handlers.common import (
+    check_read_conditions,
+    empty,
+    metadata_from_headers,
+    tags_from_header,
+    url_encode,
+    xml_response,
+)
 from s3d.s3.handlers.objects import DEFAULT_CHECKSUM, parse_copy_source, write_conditions
-from s3d.s3.handlers.common import check_read_conditions
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
 from s3d.store.multipart import MAX_PARTS, CompletedPart, Multipart, StoredPart, Upload

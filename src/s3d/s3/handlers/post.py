@@ -1,0 +1,162 @@
+"""PostObject: browser uploads as multipart/form-data, authorized by a SigV4-signed policy document."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from s3d.s3 import auth, checksums, xml
+from s3d.s3.context import Ctx
+from s3d.s3.errors import S3Error
+from s3d.s3.formdata import FormReader, boundary_of
+from s3d.s3.handlers.common import STORED_HEADERS, empty, xml_response
+from s3d.s3.handlers.objects import DEFAULT_CHECKSUM
+from s3d.s3.handlers.tagging import parse_tagging
+from s3d.server.http import Response
+from s3d.store.store import Object
+
+# fields a policy need not mention (the signature fields sign the policy itself)
+EXEMPT = {"policy", "x-amz-signature", "file", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "bucket"}
+
+
+def _denied(why: str) -> S3Error:
+    return S3Error("AccessDenied", f"Invalid according to Policy: {why}")
+
+
+def verify_signature(ctx: Ctx, fields: dict[str, str]) -> dict[str, Any]:
+    """Check the policy's signature and return the decoded policy document."""
+    for need in ("policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature"):
+        if need not in fields:
+            raise S3Error("InvalidArgument", f"Bucket POST must contain a field named '{need}'.", extra={"ArgumentName": need})
+    if fields["x-amz-algorithm"] != auth.ALGORITHM:
+        raise S3Error("InvalidArgument", "Only AWS4-HMAC-SHA256 is supported for POST policies")
+    parts = fields["x-amz-credential"].split("/")
+    if len(parts) != 5 or parts[3] != "s3" or parts[4] != "aws4_request":
+        raise S3Error("InvalidArgument", "The x-amz-credential field is malformed")
+    access_key, date, region = parts[0], parts[1], parts[2]
+    secret = ctx.settings.secrets().get(access_key)
+    if secret is None:
+        raise S3Error("InvalidAccessKeyId")
+    key = auth.signing_key(secret, date, region)
+    want = hmac.new(key, fields["policy"].encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(want, fields["x-amz-signature"]):
+        raise S3Error("SignatureDoesNotMatch")
+    users = {u.access_key: u for u in ctx.settings.users}
+    ctx.user = users[access_key]
+    try:
+        policy = json.loads(base64.b64decode(fields["policy"]))
+    except (binascii.Error, ValueError):
+        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", status=400) from None
+    if not isinstance(policy, dict):
+        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", status=400)
+    return policy
+
+
+def check_policy(policy: dict[str, Any], fields: dict[str, str], now: float) -> tuple[int, int] | None:
+    """Apply the policy's expiration and conditions to the form; returns the content-length-range, if any."""
+    exp = policy.get("expiration")
+    if not isinstance(exp, str):
+        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Policy missing expiration.", status=400)
+    try:
+        expires = datetime.fromisoformat(exp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid 'expiration' value.", status=400) from None
+    if now > expires:
+        raise _denied("Policy expired.")
+    covered: set[str] = set()
+    length_range = None
+    for cond in policy.get("conditions", []):
+        if isinstance(cond, dict):
+            for k, v in cond.items():
+                name = k.lower()
+                covered.add(name)
+                if fields.get(name) != v:
+                    raise _denied(f'Policy Condition failed: ["eq", "${name}", "{v}"]')
+        elif isinstance(cond, list) and len(cond) == 3:
+            op = str(cond[0]).lower()
+            if op == "content-length-range":
+                length_range = (int(cond[1]), int(cond[2]))
+                continue
+            name = str(cond[1]).lstrip("$").lower()
+            covered.add(name)
+            value = fields.get(name, "")
+            if op == "eq" and value != cond[2]:
+                raise _denied(f'Policy Condition failed: ["eq", "${name}", "{cond[2]}"]')
+            if op == "starts-with":
+                prefixes = [cond[2]] if name != "content-type" else [p.strip() for p in str(cond[2]).split(",")]
+                if not any(value.startswith(p) for p in prefixes):
+                    raise _denied(f'Policy Condition failed: ["starts-with", "${name}", "{cond[2]}"]')
+            elif op not in ("eq", "starts-with"):
+                raise S3Error("InvalidPolicyDocument", f"Invalid Policy: Invalid condition {op!r}.", status=400)
+        else:
+            raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid Simple-Condition.", status=400)
+    extra = [f for f in fields if f not in covered and f not in EXEMPT and not f.startswith("x-ignore-")]
+    if extra:
+        raise _denied(f"Extra input fields: {', '.join(sorted(extra))}")
+    return length_range
+
+
+async def post_object(ctx: Ctx) -> Response:
+    assert ctx.bucket is not None
+    form = FormReader(ctx.req.body.__aiter__(), boundary_of(ctx.headers.get("content-type", "")))
+    await form.read_fields()
+    fields = dict(form.fields)
+    fields["bucket"] = ctx.bucket
+    if "key" not in fields:
+        raise S3Error("InvalidArgument", "Bucket POST must contain a field named 'key'.", extra={"ArgumentName": "key"})
+    fields["key"] = fields["key"].replace("${filename}", form.filename or "")
+    policy = verify_signature(ctx, fields)
+    length_range = check_policy(policy, fields, time.time())
+    ctx.need_bucket()
+    key = fields["key"]
+    if not key or len(key.encode()) > 1024:
+        raise S3Error("KeyTooLongError" if key else "InvalidArgument")
+    meta = {h: fields[h] for h in STORED_HEADERS if h in fields}
+    meta.update({k: v for k, v in fields.items() if k.startswith("x-amz-meta-")})
+    if "content-type" not in meta and form.file_content_type:
+        meta["content-type"] = form.file_content_type
+    tags = parse_tagging(fields["tagging"].encode()) if "tagging" in fields else None
+    writer = ctx.store.new_blob()
+    md5 = hashlib.md5()
+    ck = checksums.new(DEFAULT_CHECKSUM)
+    try:
+        async for chunk in form.file_chunks():
+            md5.update(chunk)
+            ck.update(chunk)
+            writer.write(chunk)
+            if length_range and writer.size > length_range[1]:
+                raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+        if length_range and writer.size < length_range[0]:
+            raise S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size")
+    except BaseException:
+        writer.discard()
+        raise
+    blob = await writer.commit()
+    obj = Object(
+        bucket=ctx.bucket, key=key.encode(), size=writer.size, etag=md5.hexdigest(), mtime=time.time(), version=0,
+        meta=meta, checksum={"algorithm": DEFAULT_CHECKSUM, "value": checksums.b64(ck.digest()), "type": "FULL_OBJECT"},
+        tags=tags, blob=blob,
+    )  # fmt: skip
+    await ctx.store.put_object(obj)
+    etag = f'"{obj.etag}"'
+    location = f"/{ctx.bucket}/{quote(key)}"
+    redirect = fields.get("success_action_redirect") or fields.get("redirect")
+    if redirect:
+        sep = "&" if "?" in redirect else "?"
+        target = redirect + sep + urlencode({"bucket": ctx.bucket, "key": key, "etag": etag})
+        return empty(303, [("Location", target), ("ETag", etag)])
+    status = fields.get("success_action_status", "204")
+    if status == "201":
+        body = xml.document("PostResponse", [("Location", location), ("Bucket", ctx.bucket), ("Key", key), ("ETag", etag)], ns=False)
+        return xml_response(body, 201, [("ETag", etag), ("Location", location)])
+    return empty(200 if status == "200" else 204, [("ETag", etag), ("Location", location)])
+
+
+HANDLERS = {"PostObject": post_object}
