@@ -10,7 +10,7 @@ from itertools import count
 from urllib.parse import unquote_to_bytes
 
 from s3d.config import Settings
-from s3d.s3 import auth, routes, xml
+from s3d.s3 import auth, auth_v2, routes, xml
 from s3d.s3.context import Ctx, parse_query
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import HANDLERS, cors
@@ -75,6 +75,12 @@ class S3App:
             return None, None
         return bucket, (key if slash and key else None)
 
+    def _v2_resource(self, req: Request, bucket: str | None) -> str:
+        """SigV2's canonical resource: the path-style path, as sent."""
+        if bucket is not None and not req.path.startswith("/" + bucket):
+            return "/" + bucket + req.path
+        return req.path
+
     async def __call__(self, req: Request) -> Response:
         rid = new_request_id()
         ctx: Ctx | None = None
@@ -90,7 +96,10 @@ class S3App:
             level = "service" if ctx.bucket is None else "bucket" if ctx.key is None else "object"
             op = routes.match(req.method, level, query, req.headers)
             ctx.operation = op or ""
-            a = auth.verify(req.method, req.path, req.query, req.headers, query, self.secrets)
+            if auth_v2.applies(req.headers, query):
+                a = auth_v2.verify(req.method, self._v2_resource(req, ctx.bucket), req.headers, query, self.secrets)
+            else:
+                a = auth.verify(req.method, req.path, req.query, req.headers, query, self.secrets)
             if a is None:
                 if op not in routes.ANONYMOUS:
                     raise S3Error("AccessDenied")

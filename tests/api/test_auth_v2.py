@@ -1,0 +1,55 @@
+"""Signature Version 2: boto3's default presigned URLs for S3 in us-east-1, and V2 header auth."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.conftest import client_for
+
+
+@pytest.fixture
+def s3v2(server):  # type: ignore[no-untyped-def]
+    return client_for(server.endpoint, server.access_key, server.secret_key, signature_version="s3")
+
+
+def test_default_presigned_get_url_works(s3, bucket):  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="a b+c", Body=b"payload")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "a b+c"})
+    assert "AWSAccessKeyId=" in url  # what boto3 does by default
+    with urllib.request.urlopen(url) as r:
+        assert r.read() == b"payload"
+
+
+def test_presigned_v2_with_response_override(s3, bucket):  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "k", "ResponseContentType": "text/csv"}
+    )
+    with urllib.request.urlopen(url) as r:
+        assert r.headers["Content-Type"] == "text/csv"
+
+
+def test_presigned_v2_expired(s3, bucket):  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=-5)
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(url)
+    assert e.value.code == 403 and b"AccessDenied" in e.value.read()
+
+
+def test_presigned_v2_tampered_key_rejected(s3, bucket):  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(url.replace("/k?", "/other?"))
+    assert e.value.code == 403 and b"SignatureDoesNotMatch" in e.value.read()
+
+
+def test_v2_header_auth_round_trip(s3v2, bucket):  # type: ignore[no-untyped-def]
+    s3v2.put_object(Bucket=bucket, Key="dir/k", Body=b"v2 body", Metadata={"m": "1"})
+    got = s3v2.get_object(Bucket=bucket, Key="dir/k")
+    assert got["Body"].read() == b"v2 body" and got["Metadata"] == {"m": "1"}
+    assert [o["Key"] for o in s3v2.list_objects(Bucket=bucket)["Contents"]] == ["dir/k"]
