@@ -12,7 +12,7 @@ import time
 
 from s3d.config import Settings
 from s3d.server.http import HttpConnection
-from s3d.store.recovery import recover
+from s3d.store.recovery import lock_data_dir, recover
 
 log = logging.getLogger("s3d")
 DRAIN_SECONDS = 10.0
@@ -71,6 +71,9 @@ def _worker(settings: Settings, sock: socket.socket) -> None:
 
 
 def run(settings: Settings) -> int:
+    # Held (and inherited by the workers) until the last process exits: a second
+    # daemon on the same dir would take in-flight blobs for orphans and delete them.
+    lock_fd = lock_data_dir(settings.data)
     r = recover(settings.data)
     if r.tmp_removed or r.orphans_removed:
         log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)
@@ -115,4 +118,5 @@ def run(settings: Settings) -> int:
         if os.waitstatus_to_exitcode(st) not in (0, -signal.SIGTERM, -signal.SIGINT):
             status = 1
     sys.stdout.flush()
+    os.close(lock_fd)
     return status

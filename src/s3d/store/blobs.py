@@ -9,6 +9,12 @@ and only then does the caller commit the metadata that points at the blob.
 Why: after a crash, committed metadata must never point at a missing or
 partial file. A blob that made it to disk but whose metadata did not commit is
 an orphan, and recovery deletes it (see recovery.py).
+
+Data writes stop short of filling the disk: a blob (or inline object, see
+Store.put_object) that would leave less than ``reserve`` bytes free is refused
+with InsufficientStorage. The headroom is for metadata: a DELETE needs a few
+pages of WAL, and a disk filled to the last byte by object data would refuse
+the very deletes that could free it.
 """
 
 from __future__ import annotations
@@ -22,16 +28,46 @@ from pathlib import Path
 from s3d.s3.errors import S3Error
 
 FANOUT = 256
+RESERVE_MIN = 1 << 20
+RESERVE_MAX = 64 << 20
+
+
+def fsync_dir(path: Path) -> None:
+    dfd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def reserve_for(path: Path) -> int:
+    """Bytes kept free for metadata: 1% of the filesystem, within [1 MiB, 64 MiB]."""
+    st = os.statvfs(path)
+    return max(RESERVE_MIN, min(RESERVE_MAX, st.f_blocks * st.f_frsize // 100))
 
 
 class BlobDir:
     def __init__(self, root: Path) -> None:
+        self.root = root
         self.tmp = root / "tmp"
         self.blobs = root / "blobs"
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        self.blobs.mkdir(parents=True, exist_ok=True)
-        for i in range(FANOUT):
-            (self.blobs / f"{i:02x}").mkdir(exist_ok=True)
+        created = False
+        for d in (self.tmp, self.blobs, *(self.blobs / f"{i:02x}" for i in range(FANOUT))):
+            if not d.is_dir():
+                d.mkdir(parents=True, exist_ok=True)
+                created = True
+        if created:
+            # BlobWriter fsyncs blobs/<xx> after each rename; that makes the blob's
+            # name durable only if blobs/<xx> itself is: sync the new directories' parents
+            fsync_dir(self.blobs)
+            fsync_dir(root)
+        self.reserve = reserve_for(root)
+
+    def check_space(self, fd_or_path: int | Path, more: int) -> None:
+        """InsufficientStorage if writing ``more`` bytes would eat into the metadata reserve."""
+        st = os.fstatvfs(fd_or_path) if isinstance(fd_or_path, int) else os.statvfs(fd_or_path)
+        if st.f_bavail * st.f_frsize - more < self.reserve:
+            raise S3Error("InsufficientStorage")
 
     def path(self, blob: str) -> Path:
         return self.blobs / blob[:2] / blob
@@ -63,11 +99,20 @@ class BlobWriter:
         self.dir = d
         self.blob = uuid.uuid4().hex
         self.tmp_path = d.tmp / self.blob
-        self.fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        self.fd = -1
+        try:
+            self.fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except OSError as e:  # ENOSPC here means no inodes left
+            raise storage_error(e) from e
         self.size = 0
         self.placed = False
 
     def write(self, data: bytes | memoryview) -> None:
+        try:
+            self.dir.check_space(self.fd, len(data))
+        except S3Error:
+            self.discard()
+            raise
         try:
             view = memoryview(data)
             while view:
@@ -84,11 +129,7 @@ class BlobWriter:
         self.fd = -1
         final = self.dir.path(self.blob)
         os.rename(self.tmp_path, final)
-        dfd = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        fsync_dir(final.parent)
         self.placed = True
 
     async def commit(self) -> str:

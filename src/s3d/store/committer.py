@@ -5,6 +5,13 @@ whatever is queued, runs each under its own SAVEPOINT (so one failing op does
 not spoil its neighbours) and COMMITs once: with synchronous=FULL that is one
 WAL fsync for the whole batch. Callers are answered only after COMMIT returns,
 so an acknowledged write is on disk.
+
+When the transaction itself fails, every op of the batch fails with a
+``CommitError``. Its ``settled`` flag tells the caller whether the batch is
+certainly rolled back (so new blobs it wrote may go) or whether the COMMIT may
+have reached the disk anyway (an I/O error while syncing the WAL): then the
+caller must leave its blobs alone and let start-up recovery decide, because
+deleting them could leave a committed row pointing at nothing.
 """
 
 from __future__ import annotations
@@ -17,18 +24,57 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from s3d.s3.errors import S3Error
 from s3d.store.db import connect
 
 T = TypeVar("T")
 MAX_BATCH = 512
 
+SQLITE_BUSY = 5
+SQLITE_LOCKED = 6
+SQLITE_FULL = 13
+
 Op = tuple[Callable[[sqlite3.Connection], Any], Future[Any]]
+
+
+class CommitError(S3Error):
+    """The batch's transaction failed; ``settled`` is True when it certainly did not commit."""
+
+    def __init__(self, code: str, message: str | None, settled: bool) -> None:
+        super().__init__(code, message)
+        self.settled = settled
+
+
+def is_disk_full(e: BaseException) -> bool:
+    return isinstance(e, sqlite3.Error) and (getattr(e, "sqlite_errorcode", 0) & 0xFF) == SQLITE_FULL
+
+
+def _op_error(e: Exception) -> Exception:
+    """What a failed op hands back to its caller: SQLITE_FULL becomes the S3 answer for a full disk."""
+    if is_disk_full(e):
+        return S3Error("InsufficientStorage")
+    return e
+
+
+def _batch_error(e: Exception, committing: bool) -> CommitError:
+    # Before COMMIT runs nothing can be on disk. A COMMIT that failed to write the
+    # WAL (SQLITE_FULL: the commit frame never got out) or to take the lock is
+    # rolled back too. Anything else while committing (SQLITE_IOERR on the WAL
+    # fsync, ...) may or may not have made it to disk.
+    code = (getattr(e, "sqlite_errorcode", 0) & 0xFF) if isinstance(e, sqlite3.Error) else 0
+    settled = not committing or code in (SQLITE_FULL, SQLITE_BUSY, SQLITE_LOCKED)
+    if code == SQLITE_FULL:
+        return CommitError("InsufficientStorage", None, settled)
+    return CommitError("InternalError", f"metadata commit failed: {e}", settled)
 
 
 class Committer:
     def __init__(self, db_path: str) -> None:
         self.db_path = db_path
         self.q: queue.SimpleQueue[Op | None] = queue.SimpleQueue()
+        # opened here, not in the thread, so a store that cannot be opened fails
+        # loudly at start instead of leaving every later write waiting forever
+        self.conn = connect(db_path)
         self.thread = threading.Thread(target=self._run, name="s3d-committer", daemon=True)
         self.thread.start()
 
@@ -47,7 +93,7 @@ class Committer:
         self.thread.join(timeout=10)
 
     def _run(self) -> None:
-        conn = connect(self.db_path)
+        conn = self.conn
         while True:
             first = self.q.get()
             if first is None:
@@ -64,33 +110,48 @@ class Committer:
                     stop = True
                     break
                 batch.append(nxt)
-            self._commit(conn, batch)
+            # A caller whose task was cancelled (asyncio cancels the wrapped
+            # future) is dropped here; marking the rest running means a late
+            # cancel can no longer make set_result() raise and kill this thread.
+            batch = [op for op in batch if op[1].set_running_or_notify_cancel()]
+            if batch:
+                self._commit(conn, batch)
             if stop:
                 conn.close()
                 return
 
     def _commit(self, conn: sqlite3.Connection, batch: list[Op]) -> None:
         results: list[tuple[Any, BaseException | None]] = []
+        committing = False
         try:
             conn.execute("BEGIN IMMEDIATE")
             for fn, _ in batch:
                 conn.execute("SAVEPOINT op")
                 try:
                     r = fn(conn)
-                    conn.execute("RELEASE op")
-                    results.append((r, None))
                 except Exception as e:  # noqa: BLE001 - handed back to the caller
-                    conn.execute("ROLLBACK TO op")
-                    conn.execute("RELEASE op")
-                    results.append((None, e))
+                    try:
+                        conn.execute("ROLLBACK TO op")
+                        conn.execute("RELEASE op")
+                    except sqlite3.Error:
+                        # SQLite already rolled the whole transaction back (SQLITE_FULL
+                        # can do that): the batch fails, with the op's own error
+                        raise e from None
+                    results.append((None, _op_error(e)))
+                    continue
+                conn.execute("RELEASE op")
+                results.append((r, None))
+            committing = True
             conn.execute("COMMIT")
         except Exception as e:  # noqa: BLE001 - the whole batch failed to commit
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            results = [(None, e)] * len(batch)
-        for (_, fut), (r, err) in zip(batch, results):
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            err = _batch_error(e, committing)
+            results = [(None, err)] * len(batch)
+        for (_, fut), (r, err) in zip(batch, results, strict=True):
             if err is not None:
                 fut.set_exception(err)
             else:

@@ -36,6 +36,16 @@ def successor(prefix: bytes) -> bytes | None:
     return p[:-1] + bytes([p[-1] + 1])
 
 
+def _scan(conn: sqlite3.Connection, bucket: str, start: bytes, inclusive: bool, end: bytes | None) -> sqlite3.Cursor:
+    op = ">=" if inclusive else ">"
+    sql = f"SELECT key, size, etag, mtime FROM objects WHERE bucket=? AND key {op} ?"
+    args: list[object] = [bucket, start]
+    if end is not None:
+        sql += " AND key < ?"
+        args.append(end)
+    return conn.execute(sql + " ORDER BY key", args)
+
+
 def list_keys(
     conn: sqlite3.Connection,
     bucket: str,
@@ -44,6 +54,14 @@ def list_keys(
     after: bytes,
     max_keys: int,
 ) -> Listing:
+    """One page of keys and common prefixes after ``after``, as S3 lists them.
+
+    Rows are stepped one at a time (no LIMIT, no fetchall): a page reads at most
+    max_keys + 1 rows plus one row per common prefix, because on meeting a
+    prefix the scan is abandoned and a new one starts past it. A common prefix
+    that sorts at or before ``after`` was already returned (it is what a
+    previous page's NextMarker says), so it is skipped with its keys.
+    """
     out = Listing()
     if max_keys <= 0:
         return out
@@ -53,43 +71,34 @@ def list_keys(
     else:
         cursor_key, inclusive = prefix, True
     count = 0
-    batch = min(max_keys + 1, 1000)
     while True:
-        op = ">=" if inclusive else ">"
-        sql = f"SELECT key, size, etag, mtime FROM objects WHERE bucket=? AND key {op} ?"
-        args: list[object] = [bucket, cursor_key]
-        if end is not None:
-            sql += " AND key < ?"
-            args.append(end)
-        sql += " ORDER BY key LIMIT ?"
-        args.append(batch)
-        rows = conn.execute(sql, args).fetchall()
-        if not rows:
-            return out
+        cur = _scan(conn, bucket, cursor_key, inclusive, end)
         jumped = False
-        for key, size, etag, mtime in rows:
-            if delimiter:
-                i = key.find(delimiter, len(prefix))
-                if i >= 0:
-                    cp = key[: i + len(delimiter)]
-                    nxt = successor(cp)
-                    if cp > after:
-                        if count == max_keys:
-                            out.truncated = True
+        try:
+            for key, size, etag, mtime in cur:
+                if delimiter:
+                    i = key.find(delimiter, len(prefix))
+                    if i >= 0:
+                        cp = key[: i + len(delimiter)]
+                        if cp > after:
+                            if count == max_keys:
+                                out.truncated = True
+                                return out
+                            out.prefixes.append(cp)
+                            out.next_marker = cp
+                            count += 1
+                        nxt = successor(cp)
+                        if nxt is None:
                             return out
-                        out.prefixes.append(cp)
-                        out.next_marker = cp
-                        count += 1
-                    if nxt is None:
-                        return out
-                    cursor_key, inclusive, jumped = nxt, True, True
-                    break
-            if count == max_keys:
-                out.truncated = True
-                return out
-            out.entries.append(Entry(key, size, etag, mtime))
-            out.next_marker = key
-            count += 1
-            cursor_key, inclusive = key, False
-        if not jumped and len(rows) < batch:
+                        cursor_key, inclusive, jumped = nxt, True, True
+                        break
+                if count == max_keys:
+                    out.truncated = True
+                    return out
+                out.entries.append(Entry(key, size, etag, mtime))
+                out.next_marker = key
+                count += 1
+        finally:
+            cur.close()
+        if not jumped:
             return out

@@ -3,17 +3,29 @@
 SQLite replays its own WAL. What is left for us: temporary files of uploads
 that never finished, and blobs whose metadata never committed (a crash between
 the blob's rename and the COMMIT). Both are invisible to clients; both go.
+
+Deleting "orphans" is only safe when no other daemon is writing to the same
+data dir: a blob between its rename and its COMMIT looks exactly like an
+orphan. So the runner takes an exclusive lock on the data dir (``lock_data_dir``)
+before recovering, and holds it, through its workers, for as long as it serves.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
+import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from s3d.store import db
 from s3d.store.blobs import FANOUT
+
+LOCK_FILE = "lock"
+LOCK_WAIT = 5.0  # a daemon killed a moment ago may still be letting go of the lock
 
 
 class DataDirError(Exception):
@@ -27,6 +39,8 @@ class Recovered:
 
 
 def check_data_dir(root: Path) -> None:
+    if root.exists() and not root.is_dir():
+        raise DataDirError(f"data dir {root} exists and is not a directory")
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -35,6 +49,8 @@ def check_data_dir(root: Path) -> None:
         raise DataDirError(f"data dir {root} is not readable and writable by this user")
     meta = root / "meta.db"
     if meta.exists():
+        if not meta.is_file():
+            raise DataDirError(f"{meta} is not a regular file")
         if not os.access(meta, os.R_OK | os.W_OK):
             raise DataDirError(f"{meta} is not readable and writable by this user")
         with open(meta, "rb") as f:
@@ -43,21 +59,43 @@ def check_data_dir(root: Path) -> None:
             raise DataDirError(f"{meta} is not an s3d metadata store (not a SQLite database)")
 
 
-def recover(root: Path) -> Recovered:
+def lock_data_dir(root: Path, wait: float = LOCK_WAIT) -> int:
+    """Take the data dir's exclusive lock; returns the fd that holds it (keep it open).
+
+    The lock is an flock: forked workers share it, and it goes away with the
+    last process holding the fd, however that process dies.
+    """
     check_data_dir(root)
-    path = str(root / "meta.db")
+    try:
+        fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as e:
+        raise DataDirError(f"cannot open {root / LOCK_FILE}: {e.strerror}") from None
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError as e:
+            if e.errno not in (errno.EWOULDBLOCK, errno.EACCES) or time.monotonic() >= deadline:
+                os.close(fd)
+                raise DataDirError(f"data dir {root} is in use by another s3d process") from None
+        time.sleep(0.05)
+
+
+def _open_checked(path: str) -> sqlite3.Connection:
     try:
         db.init(path)
         conn = db.connect(path)
-        conn.execute("PRAGMA quick_check").fetchone()
+        rows = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
     except Exception as e:  # noqa: BLE001 - any failure here means the dir is unusable
         raise DataDirError(f"cannot open metadata store {path}: {e}") from None
-    tmp_removed = 0
-    tmp = root / "tmp"
-    if tmp.is_dir():
-        for entry in os.scandir(tmp):
-            os.unlink(entry.path)
-            tmp_removed += 1
+    if rows != ["ok"]:
+        conn.close()
+        raise DataDirError(f"metadata store {path} is damaged: {rows[0] if rows else 'quick_check failed'}")
+    return conn
+
+
+def _referenced(conn: sqlite3.Connection) -> set[str]:
     referenced: set[str] = set()
     for blob, parts in conn.execute("SELECT blob, parts FROM objects WHERE blob IS NOT NULL OR parts IS NOT NULL"):
         if blob:
@@ -65,7 +103,35 @@ def recover(root: Path) -> Recovered:
         if parts:
             referenced.update(p[3] for p in json.loads(parts))
     referenced.update(r[0] for r in conn.execute("SELECT blob FROM parts"))
-    conn.close()
+    return referenced
+
+
+def _remove(path: str) -> bool:
+    try:
+        os.unlink(path)
+    except (IsADirectoryError, PermissionError):
+        return False  # a directory is not ours: we never make any there
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def recover(root: Path) -> Recovered:
+    """Make the data dir consistent. The caller must hold ``lock_data_dir(root)``."""
+    check_data_dir(root)
+    path = str(root / "meta.db")
+    conn = _open_checked(path)
+    try:
+        referenced = _referenced(conn)
+    except (sqlite3.Error, ValueError, IndexError, TypeError) as e:
+        raise DataDirError(f"metadata store {path} is damaged: {e}") from None
+    finally:
+        conn.close()
+    tmp_removed = 0
+    tmp = root / "tmp"
+    if tmp.is_dir():
+        for entry in os.scandir(tmp):
+            tmp_removed += _remove(entry.path)
     orphans = 0
     blobs = root / "blobs"
     if blobs.is_dir():
@@ -74,7 +140,6 @@ def recover(root: Path) -> Recovered:
             if not sub.is_dir():
                 continue
             for entry in os.scandir(sub):
-                if entry.name not in referenced:
-                    os.unlink(entry.path)
-                    orphans += 1
+                if entry.name not in referenced and entry.is_file(follow_symlinks=False):
+                    orphans += _remove(entry.path)
     return Recovered(tmp_removed, orphans)

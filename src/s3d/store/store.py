@@ -20,7 +20,7 @@ from typing import Any
 from s3d.s3.errors import S3Error
 from s3d.store import db
 from s3d.store.blobs import BlobDir, BlobWriter
-from s3d.store.committer import Committer
+from s3d.store.committer import CommitError, Committer
 from s3d.store.listing import Listing, list_keys
 
 OBJECT_COLUMNS = "bucket, key, size, etag, mtime, version, meta, checksum, tags, blob, parts, data"
@@ -225,8 +225,18 @@ class Store:
             )
             return _old_blobs(old, obj)
 
+        if obj.data is not None:
+            # inline bytes land in the WAL: keep the metadata reserve for deletes (see blobs.py)
+            self.blobs.check_space(self.root, len(obj.data))
         try:
             replaced = await self.committer.run(op)
+        except CommitError as e:
+            # Only a batch that certainly rolled back may lose its new blobs: after an
+            # I/O error during COMMIT the row may yet be on disk, and deleting its
+            # blob would leave it pointing at nothing. Recovery sorts those out.
+            if e.settled:
+                self.blobs.remove(obj.blobs())
+            raise
         except Exception:
             self.blobs.remove(obj.blobs())
             raise
