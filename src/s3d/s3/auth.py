@@ -53,6 +53,34 @@ def sign(key: bytes, string_to_sign: str) -> str:
     return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
+PAYLOAD_MODES = (
+    UNSIGNED,
+    "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER",
+)
+BAD_PAYLOAD_HASH = "x-amz-content-sha256 must be " + ", ".join(PAYLOAD_MODES) + " or a valid sha256 value."
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _valid_payload_hash(value: str) -> bool:
+    return value in PAYLOAD_MODES or (len(value) == 64 and all(c in _HEX for c in value))
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def _skew_details(amz_date: str, now: float) -> dict[str, str]:
+    return {
+        "RequestTime": amz_date,
+        "ServerTime": _iso(now),
+        "MaxAllowedSkewMilliseconds": str(MAX_SKEW * 1000),
+    }
+
+
 def parse_amz_date(value: str) -> float:
     try:
         return float(calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ")))
@@ -148,10 +176,12 @@ def verify(
                 raise S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header") from None
             amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(ts))
         if abs(now - ts) > MAX_SKEW:
-            raise S3Error("RequestTimeTooSkewed")
+            raise S3Error("RequestTimeTooSkewed", extra=_skew_details(amz_date, now))
         payload_hash = headers.get("x-amz-content-sha256")
         if payload_hash is None:
             raise S3Error("InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
+        if not _valid_payload_hash(payload_hash):
+            raise S3Error("InvalidArgument", BAD_PAYLOAD_HASH)
         drop = None
         presigned = False
     elif "X-Amz-Signature" in query or "X-Amz-Credential" in query:
@@ -173,10 +203,19 @@ def verify(
             raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires must be non-negative")
         if expires > MAX_EXPIRES:
             raise S3Error(
-                "AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds"
+                "AuthorizationQueryParametersError",
+                "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds",
             )
         if now > ts + expires:
-            raise S3Error("AccessDenied", "Request has expired")
+            raise S3Error(
+                "AccessDenied",
+                "Request has expired",
+                extra={
+                    "X-Amz-Expires": str(expires),
+                    "Expires": _iso(ts + expires),
+                    "ServerTime": _iso(now),
+                },
+            )
         if ts - now > MAX_SKEW:
             raise S3Error("AccessDenied", "Request is not valid yet")
         payload_hash = query.get("X-Amz-Content-Sha256", UNSIGNED)
