@@ -25,7 +25,7 @@ from s3d.store import db
 from s3d.store.blobs import FANOUT
 
 LOCK_FILE = "lock"
-LOCK_WAIT = 5.0  # a daemon killed a moment ago may still be letting go of the lock
+LOCK_WAIT = 3.0  # a daemon killed a moment ago may still be letting go of the lock
 
 
 class DataDirError(Exception):

@@ -1,0 +1,133 @@
+"""A data dir on a small real filesystem (tmpfs) that fills up."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from s3d.s3.errors import S3Error
+from s3d.store.store import Object, Store
+from tests.conftest import client_for
+from tests.support.faults import blob_files, fill, referenced_blobs, small_fs, tmp_files
+from tests.support.server import S3dProcess
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def full_server(tmp_path: Path) -> Iterator[S3dProcess]:
+    """A daemon whose data dir is a 20 MiB tmpfs (the log stays outside it)."""
+    with small_fs(tmp_path / "fs", 20) as mnt:
+        proc = S3dProcess(mnt, workers=2).start()
+        try:
+            yield proc
+        finally:
+            proc.stop()
+
+
+def client(proc: S3dProcess):  # type: ignore[no-untyped-def]
+    return client_for(proc.endpoint, proc.access_key, proc.secret_key)
+
+
+def put_until_refused(s3, bucket: str, size: int, limit: int) -> tuple[list[str], ClientError]:  # type: ignore[no-untyped-def]
+    stored = []
+    for i in range(limit):
+        key = f"fill-{i:03d}"
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=random.Random(i).randbytes(size))
+        except ClientError as e:
+            return stored, e
+        stored.append(key)
+    raise AssertionError(f"{limit} PUTs of {size} bytes fit on a 20 MiB filesystem")
+
+
+def test_disk_full_refuses_with_507_keeps_old_version_and_recovers(full_server: S3dProcess) -> None:
+    s3 = client(full_server)
+    data = full_server.data
+    s3.create_bucket(Bucket="full")
+    keep = random.Random(-1).randbytes(300 * 1024)
+    s3.put_object(Bucket="full", Key="keep", Body=keep)
+
+    stored, err = put_until_refused(s3, "full", MIB, limit=40)
+    assert len(stored) >= 5
+    # botocore found the code in an S3 XML error document
+    assert err.response["ResponseMetadata"]["HTTPStatusCode"] == 507
+    assert err.response["Error"]["Code"] == "InsufficientStorage"
+    assert tmp_files(data) == []
+
+    with pytest.raises(ClientError) as over:
+        s3.put_object(Bucket="full", Key="keep", Body=random.Random(-2).randbytes(2 * MIB))
+    assert over.value.response["Error"]["Code"] == "InsufficientStorage"
+    assert s3.get_object(Bucket="full", Key="keep")["Body"].read() == keep
+    assert tmp_files(data) == []
+    assert blob_files(data) == referenced_blobs(data), "a refused PUT left its blob behind"
+
+    for key in stored[:4]:
+        s3.delete_object(Bucket="full", Key=key)
+    after = random.Random(-3).randbytes(2 * MIB)
+    s3.put_object(Bucket="full", Key="after", Body=after)
+    assert s3.get_object(Bucket="full", Key="after")["Body"].read() == after
+    assert s3.get_object(Bucket="full", Key=stored[-1])["Body"].read() == random.Random(len(stored) - 1).randbytes(MIB)
+
+
+def test_inline_put_into_the_metadata_reserve_is_refused_and_deletes_still_work(full_server: S3dProcess) -> None:
+    s3 = client(full_server)
+    data = full_server.data
+    s3.create_bucket(Bucket="inline")
+    s3.put_object(Bucket="inline", Key="old", Body=b"o" * 10_000)
+    ballast = data / "ballast"  # not under tmp/ or blobs/: recovery and the store ignore it
+    size = fill(ballast)
+    # leave less free than the store's metadata reserve (1 MiB here), but not nothing
+    with open(ballast, "r+b") as f:
+        f.truncate(size - 256 * 1024)
+
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket="inline", Key="new", Body=b"n" * 10_000)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 507
+    assert e.value.response["Error"]["Code"] == "InsufficientStorage"
+    s3.delete_object(Bucket="inline", Key="old")  # a delete needs only metadata room
+    with pytest.raises(ClientError):
+        s3.get_object(Bucket="inline", Key="old")
+
+    ballast.unlink()
+    s3.put_object(Bucket="inline", Key="new", Body=b"n" * 10_000)
+    assert s3.get_object(Bucket="inline", Key="new")["Body"].read() == b"n" * 10_000
+
+
+def test_metadata_store_full_is_insufficient_storage_not_a_crash(tmp_path: Path) -> None:
+    """SQLite itself hitting ENOSPC (SQLITE_FULL) comes back as InsufficientStorage; the store survives it."""
+    with small_fs(tmp_path / "fs", 8) as mnt:
+        store = Store(mnt)
+        try:
+            asyncio.run(_fill_metadata(store, mnt))
+        finally:
+            store.close()
+
+
+async def _fill_metadata(store: Store, mnt: Path) -> None:
+    await store.create_bucket("meta", "owner", "us-east-1")
+    await store.put_object(Object("meta", b"before", 6, "e", time.time(), 0, {}, data=b"before"))
+    ballast = mnt / "ballast"
+    fill(ballast)
+    value = "x" * 3000
+    for i in range(20_000):  # metadata-only writes: no reserve check stands in the way
+        try:
+            await store.set_bucket_config("meta", f"item-{i}", value)
+        except S3Error as e:
+            assert e.code == "InsufficientStorage"
+            assert e.status == 507
+            break
+    else:
+        raise AssertionError("20,000 metadata writes fit on a full filesystem")
+    obj = store.get_object("meta", b"before")
+    assert obj is not None and obj.data == b"before"
+    ballast.unlink()
+    await store.set_bucket_config("meta", "after", value)
+    bucket = store.get_bucket("meta")
+    assert bucket is not None and bucket.config["after"] == value
