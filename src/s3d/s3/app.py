@@ -87,12 +87,13 @@ class S3App:
         try:
             if req.path.startswith("/_s3d/") or req.path == "/metrics":
                 if self.admin is not None:
-                    return await self.admin(Ctx(req, self.store, self.settings, rid, parse_query(req.query)))
+                    resp = await self.admin(Ctx(req, self.store, self.settings, rid, parse_query(req.query)))
+                    if not any(k.lower() == "x-amz-request-id" for k, _ in resp.headers):
+                        resp.headers.append(("x-amz-request-id", rid))
+                    return resp
             query = parse_query(req.query)
             ctx = Ctx(req, self.store, self.settings, rid, query)
             ctx.bucket, ctx.key = self._address(req)
-            if ctx.key is not None and len(ctx.key.encode()) > MAX_KEY:
-                raise S3Error("KeyTooLongError", extra={"Size": str(len(ctx.key.encode())), "MaxSizeAllowed": "1024"})
             level = "service" if ctx.bucket is None else "bucket" if ctx.key is None else "object"
             op = routes.match(req.method, level, query, req.headers)
             ctx.operation = op or ""
@@ -106,6 +107,8 @@ class S3App:
             else:
                 ctx.auth = a
                 ctx.user = self.users[a.access_key]
+            if ctx.key is not None and len(ctx.key.encode()) > MAX_KEY:
+                raise S3Error("KeyTooLongError", extra={"Size": str(len(ctx.key.encode())), "MaxSizeAllowed": "1024"})
             if op is None:
                 raise S3Error("MethodNotAllowed", extra={"Method": req.method, "ResourceType": level.upper()})
             handler = HANDLERS.get(op)
