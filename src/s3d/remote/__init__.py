@@ -1,0 +1,81 @@
+"""The remote S3 seam: everything s3d asks of a remote store, and nothing else.
+
+The rest of s3d talks to a ``Remote``; ``botocore_remote.BotocoreRemote`` is
+the one real implementation (as httpx puts transports behind handle_request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class RemoteError(Exception):
+    """A remote call failed. ``retryable`` is False for answers that will not change by retrying soon."""
+
+    def __init__(self, code: str, message: str, status: int = 0, retryable: bool = True) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.retryable = retryable
+
+
+class RemoteNotFound(RemoteError):
+    def __init__(self, code: str = "NoSuchKey", message: str = "not found") -> None:
+        super().__init__(code, message, 404, retryable=False)
+
+
+@dataclass(slots=True)
+class Piece:
+    """A span of a local file (path, offset, length) or literal bytes, to upload."""
+
+    path: str | None = None
+    offset: int = 0
+    length: int = 0
+    data: bytes | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else self.length
+
+
+@dataclass(slots=True)
+class RemoteObject:
+    key: str
+    size: int
+    etag: str  # unquoted
+    mtime: float
+    meta: dict[str, str] = field(default_factory=dict)  # content-type etc. and x-amz-meta-*, lower-case names
+    parts_count: int | None = None
+
+
+@dataclass(slots=True)
+class ListPage:
+    objects: list[RemoteObject]
+    next_token: str | None
+
+
+class Remote(Protocol):
+    async def ensure_bucket(self, bucket: str) -> None: ...
+    async def delete_bucket(self, bucket: str) -> None: ...
+    async def put_object(
+        self, bucket: str, key: str, body: list[Piece], meta: dict[str, str], tags: list[tuple[str, str]] | None,
+        md5: str | None = None,
+    ) -> str: ...
+    async def create_multipart(self, bucket: str, key: str, meta: dict[str, str], tags: list[tuple[str, str]] | None) -> str: ...
+    async def upload_part(
+        self, bucket: str, key: str, upload_id: str, number: int, body: list[Piece], md5: str | None = None
+    ) -> str: ...
+    async def complete_multipart(self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]) -> str: ...
+    async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None: ...
+    async def put_tags(self, bucket: str, key: str, tags: list[tuple[str, str]] | None) -> None: ...
+    async def head_object(self, bucket: str, key: str) -> RemoteObject | None: ...
+    async def get_object(
+        self, bucket: str, key: str, start: int | None = None, end: int | None = None, if_match: str | None = None
+    ) -> tuple[RemoteObject, AsyncIterator[bytes]]: ...
+    async def delete_object(self, bucket: str, key: str) -> None: ...
+    async def list_page(self, bucket: str, prefix: str, token: str | None) -> ListPage: ...
+    async def list_buckets(self) -> list[str]: ...
+    def close(self) -> None: ...

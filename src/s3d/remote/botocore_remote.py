@@ -1,0 +1,360 @@
+"""The real Remote: botocore's S3 client (credential chain, retries, signing) run on a thread pool."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import os
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import urlencode, urlparse
+
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from s3d.remote import ListPage, Piece, RemoteError, RemoteNotFound, RemoteObject
+
+T = TypeVar("T")
+READ_CHUNK = 1 << 20
+RETRYABLE_CODES = {"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "RequestTimeTooSkewed", "Throttling"}
+META_PARAMS = {
+    "content-type": "ContentType",
+    "content-encoding": "ContentEncoding",
+    "content-disposition": "ContentDisposition",
+    "content-language": "ContentLanguage",
+    "cache-control": "CacheControl",
+}
+
+
+class ConfigError(ValueError):
+    """The remote settings cannot work; the message says why in one line."""
+
+
+@dataclass(slots=True)
+class RemoteSettings:
+    url: str
+    region: str = "us-east-1"
+    path_style: bool = True
+    bucket_prefix: str = ""
+    bucket_map: dict[str, str] = field(default_factory=dict)
+    profile: str | None = None
+    concurrency: int = 16
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+
+    def validate(self) -> None:
+        u = urlparse(self.url)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise ConfigError(f"remote URL must be http(s)://host[:port], got {self.url!r}")
+        try:
+            u.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            raise ConfigError(f"remote URL has a bad port: {self.url!r}") from None
+        if not self.region or not all(c.isalnum() or c == "-" for c in self.region):
+            raise ConfigError(f"remote region is not valid: {self.region!r}")
+
+
+class PieceReader(io.RawIOBase):
+    """A seekable, read-only file over a list of pieces (file spans and bytes), for botocore to upload."""
+
+    def __init__(self, pieces: list[Piece]) -> None:
+        self.pieces = pieces
+        self.total = sum(p.size for p in pieces)
+        self.pos = 0
+        self.fds: dict[str, int] = {}
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self.pos, 2: self.total}[whence]
+        self.pos = max(0, min(self.total, base + offset))
+        return self.pos
+
+    def __len__(self) -> int:
+        return self.total
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = self.total - self.pos
+        out = bytearray()
+        off = 0
+        for p in self.pieces:
+            if len(out) >= n:
+                break
+            if self.pos < off + p.size:
+                inner = self.pos - off
+                want = min(p.size - inner, n - len(out))
+                if p.data is not None:
+                    chunk = p.data[inner : inner + want]
+                else:
+                    assert p.path is not None
+                    fd = self.fds.get(p.path)
+                    if fd is None:
+                        fd = self.fds[p.path] = os.open(p.path, os.O_RDONLY | os.O_CLOEXEC)
+                    chunk = os.pread(fd, want, p.offset + inner)
+                    if len(chunk) != want:
+                        raise OSError(f"{p.path} is shorter than expected")
+                out += chunk
+                self.pos += len(chunk)
+            off += p.size
+        return bytes(out)
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+        super().close()
+
+
+def _error(e: Exception) -> RemoteError:
+    if isinstance(e, ClientError):
+        err = e.response.get("Error", {})
+        status = int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        code = str(err.get("Code") or status)
+        msg = str(err.get("Message") or e)
+        if status == 404 or code in ("NoSuchKey", "NoSuchBucket", "404"):
+            return RemoteNotFound(code, msg)
+        retryable = status >= 500 or status in (408, 429) or code in RETRYABLE_CODES
+        return RemoteError(code, msg, status, retryable)
+    if isinstance(e, BotoCoreError):
+        return RemoteError(type(e).__name__, str(e), 0, True)
+    if isinstance(e, OSError):
+        return RemoteError("IOError", str(e), 0, True)
+    return RemoteError(type(e).__name__, str(e), 0, True)
+
+
+def _meta_params(meta: dict[str, str], tags: list[tuple[str, str]] | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for k, v in meta.items():
+        if k in META_PARAMS:
+            params[META_PARAMS[k]] = v
+        elif k == "expires":
+            try:
+                params["Expires"] = parsedate_to_datetime(v)
+            except (TypeError, ValueError):
+                pass
+    user = {k[11:]: v for k, v in meta.items() if k.startswith("x-amz-meta-")}
+    if user:
+        params["Metadata"] = user
+    if tags:
+        params["Tagging"] = urlencode(tags)
+    return params
+
+
+def _remote_object(key: str, r: dict[str, Any]) -> RemoteObject:
+    meta = {f"x-amz-meta-{k.lower()}": v for k, v in (r.get("Metadata") or {}).items()}
+    for header, param in META_PARAMS.items():
+        if r.get(param):
+            meta[header] = r[param]
+    lm = r.get("LastModified")
+    return RemoteObject(
+        key=key,
+        size=int(r.get("ContentLength", r.get("Size", 0))),
+        etag=str(r.get("ETag", "")).strip('"'),
+        mtime=lm.timestamp() if lm is not None else 0.0,
+        meta=meta,
+        parts_count=r.get("PartsCount"),
+    )
+
+
+class BotocoreRemote:
+    def __init__(self, settings: RemoteSettings) -> None:
+        settings.validate()
+        self.settings = settings
+        session = botocore.session.Session(profile=settings.profile)
+        self.client = session.create_client(
+            "s3",
+            endpoint_url=settings.url,
+            region_name=settings.region,
+            config=Config(
+                s3={"addressing_style": "path" if settings.path_style else "virtual"},
+                retries={"mode": "standard", "max_attempts": 2},
+                connect_timeout=settings.connect_timeout,
+                read_timeout=settings.read_timeout,
+                max_pool_connections=settings.concurrency,
+                # we send Content-MD5 (the part's own MD5, known already) instead of re-reading for a CRC
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+        )
+        self.pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="s3d-remote")
+        self.calls = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+
+    def bucket(self, local: str) -> str:
+        return self.settings.bucket_map.get(local) or self.settings.bucket_prefix + local
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        self.calls += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
+        except RemoteError:
+            raise
+        except Exception as e:  # noqa: BLE001 - every failure becomes a RemoteError
+            raise _error(e) from e
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.client.close()
+
+    # ---------- buckets ----------
+    async def ensure_bucket(self, bucket: str) -> None:
+        name = self.bucket(bucket)
+
+        def call() -> None:
+            try:
+                self.client.head_bucket(Bucket=name)
+                return
+            except ClientError as e:
+                if int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) != 404:
+                    raise
+            kwargs: dict[str, Any] = {"Bucket": name}
+            if self.settings.region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.settings.region}
+            try:
+                self.client.create_bucket(**kwargs)
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    raise
+
+        await self._run(call)
+
+    async def delete_bucket(self, bucket: str) -> None:
+        await self._run(lambda: self.client.delete_bucket(Bucket=self.bucket(bucket)))
+
+    async def list_buckets(self) -> list[str]:
+        r = await self._run(lambda: self.client.list_buckets())
+        return [b["Name"] for b in r.get("Buckets", [])]
+
+    # ---------- writes ----------
+    async def put_object(
+        self, bucket: str, key: str, body: list[Piece], meta: dict[str, str], tags: list[tuple[str, str]] | None, md5: str | None = None
+    ) -> str:
+        def call() -> str:
+            reader = PieceReader(body)
+            try:
+                kwargs = {"Bucket": self.bucket(bucket), "Key": key, "Body": reader, "ContentLength": reader.total}
+                if md5:
+                    kwargs["ContentMD5"] = base64.b64encode(bytes.fromhex(md5)).decode()
+                r = self.client.put_object(**kwargs, **_meta_params(meta, tags))
+                self.bytes_out += reader.total
+                return str(r["ETag"]).strip('"')
+            finally:
+                reader.close()
+
+        return await self._run(call)
+
+    async def create_multipart(self, bucket: str, key: str, meta: dict[str, str], tags: list[tuple[str, str]] | None) -> str:
+        r = await self._run(
+            lambda: self.client.create_multipart_upload(Bucket=self.bucket(bucket), Key=key, **_meta_params(meta, tags))
+        )
+        return str(r["UploadId"])
+
+    async def upload_part(self, bucket: str, key: str, upload_id: str, number: int, body: list[Piece], md5: str | None = None) -> str:
+        def call() -> str:
+            reader = PieceReader(body)
+            try:
+                kwargs: dict[str, Any] = {
+                    "Bucket": self.bucket(bucket), "Key": key, "UploadId": upload_id, "PartNumber": number,
+                    "Body": reader, "ContentLength": reader.total,
+                }  # fmt: skip
+                if md5:
+                    kwargs["ContentMD5"] = base64.b64encode(bytes.fromhex(md5)).decode()
+                r = self.client.upload_part(**kwargs)
+                self.bytes_out += reader.total
+                return str(r["ETag"]).strip('"')
+            finally:
+                reader.close()
+
+        return await self._run(call)
+
+    async def complete_multipart(self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]) -> str:
+        r = await self._run(
+            lambda: self.client.complete_multipart_upload(
+                Bucket=self.bucket(bucket), Key=key, UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e}"'} for n, e in parts]},
+            )
+        )  # fmt: skip
+        return str(r["ETag"]).strip('"')
+
+    async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        await self._run(lambda: self.client.abort_multipart_upload(Bucket=self.bucket(bucket), Key=key, UploadId=upload_id))
+
+    async def put_tags(self, bucket: str, key: str, tags: list[tuple[str, str]] | None) -> None:
+        if tags:
+            ts = {"TagSet": [{"Key": k, "Value": v} for k, v in tags]}
+            await self._run(lambda: self.client.put_object_tagging(Bucket=self.bucket(bucket), Key=key, Tagging=ts))
+        else:
+            await self._run(lambda: self.client.delete_object_tagging(Bucket=self.bucket(bucket), Key=key))
+
+    async def delete_object(self, bucket: str, key: str) -> None:
+        await self._run(lambda: self.client.delete_object(Bucket=self.bucket(bucket), Key=key))
+
+    # ---------- reads ----------
+    async def head_object(self, bucket: str, key: str) -> RemoteObject | None:
+        try:
+            r = await self._run(lambda: self.client.head_object(Bucket=self.bucket(bucket), Key=key))
+        except RemoteNotFound:
+            return None
+        return _remote_object(key, r)
+
+    async def get_object(
+        self, bucket: str, key: str, start: int | None = None, end: int | None = None, if_match: str | None = None
+    ) -> tuple[RemoteObject, AsyncIterator[bytes]]:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket(bucket), "Key": key}
+        if start is not None:
+            kwargs["Range"] = f"bytes={start}-{'' if end is None else end}"
+        if if_match:
+            kwargs["IfMatch"] = f'"{if_match}"'
+        r = await self._run(lambda: self.client.get_object(**kwargs))
+        obj = _remote_object(key, r)
+        stream = r["Body"]
+        cr = r.get("ContentRange")
+        if cr and "/" in cr:
+            obj.size = int(cr.rsplit("/", 1)[1])
+
+        async def chunks() -> AsyncIterator[bytes]:
+            loop = asyncio.get_running_loop()
+            try:
+                while True:
+                    try:
+                        data = await loop.run_in_executor(self.pool, stream.read, READ_CHUNK)
+                    except Exception as e:  # noqa: BLE001
+                        raise _error(e) from e
+                    if not data:
+                        return
+                    self.bytes_in += len(data)
+                    yield data
+            finally:
+                stream.close()
+
+        return obj, chunks()
+
+    async def list_page(self, bucket: str, prefix: str, token: str | None) -> ListPage:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket(bucket), "Prefix": prefix, "MaxKeys": 1000}
+        if token:
+            kwargs["ContinuationToken"] = token
+        r = await self._run(lambda: self.client.list_objects_v2(**kwargs))
+        objs = [
+            RemoteObject(o["Key"], int(o["Size"]), str(o["ETag"]).strip('"'), o["LastModified"].timestamp())
+            for o in r.get("Contents", [])
+        ]
+        return ListPage(objs, r.get("NextContinuationToken") if r.get("IsTruncated") else None)
