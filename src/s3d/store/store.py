@@ -105,6 +105,7 @@ def journal(conn: sqlite3.Connection, op: str, bucket: str, key: bytes | None, s
 class Store:
     def __init__(self, root: Path, inline_max: int = 64 * 1024) -> None:
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.db_path = str(root / "meta.db")
         db.init(self.db_path)
         self.blobs = BlobDir(root)
