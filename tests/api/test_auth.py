@@ -35,6 +35,12 @@ def listed(s3, bucket):  # type: ignore[no-untyped-def]
     return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
 
 
+def presign(server, method, path, **kw):  # type: ignore[no-untyped-def]
+    return rawhttp.presign(
+        server.endpoint, method, path, access_key=server.access_key, secret_key=server.secret_key, **kw
+    )
+
+
 # ---------- header signatures ----------
 def test_header_signed_request_is_accepted(server, bucket):  # type: ignore[no-untyped-def]
     put = rawhttp.call(server, "PUT", f"/{bucket}/k", body=b"signed body")
@@ -138,6 +144,32 @@ def test_missing_content_sha256_header_is_rejected(server, bucket):  # type: ign
     assert r.error_code == "InvalidRequest"
 
 
+def test_header_and_query_signature_together_is_invalid_argument(server, bucket):  # type: ignore[no-untyped-def]
+    url = presign(server, "GET", f"/{bucket}")
+    query = url.split("?", 1)[1]
+    r = rawhttp.call(server, "GET", f"/{bucket}", query=query)
+    assert (r.status, r.error_code) == (400, "InvalidArgument")
+
+
+def test_put_over_5_gib_is_entity_too_large(server, s3, bucket):  # type: ignore[no-untyped-def]
+    size = 5 * 1024**3 + 1
+    target, headers = rawhttp.sign(
+        server.endpoint,
+        "PUT",
+        f"/{bucket}/huge",
+        access_key=server.access_key,
+        secret_key=server.secret_key,
+        payload_hash=UNSIGNED,
+        headers={"Content-Length": str(size), "Expect": "100-continue"},
+    )
+    # the client waits for 100 Continue, so the server can refuse without reading a byte
+    answer = rawhttp.send_raw(server.port, rawhttp.head_bytes("PUT", target, headers), shutdown_write=False)
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b"<Code>EntityTooLarge</Code>" in answer
+    assert b"100 Continue" not in answer
+    assert listed(s3, bucket) == []
+
+
 # ---------- payload integrity ----------
 @pytest.mark.parametrize("body", [b"small body", BIG], ids=["inline", "blob"])
 def test_wrong_content_sha256_is_mismatch_and_stores_nothing(server, s3, bucket, body):  # type: ignore[no-untyped-def]
@@ -212,12 +244,6 @@ def test_body_longer_than_content_length_is_not_taken_as_object(server, bucket):
 
 
 # ---------- presigned URLs ----------
-def presign(server, method, path, **kw):  # type: ignore[no-untyped-def]
-    return rawhttp.presign(
-        server.endpoint, method, path, access_key=server.access_key, secret_key=server.secret_key, **kw
-    )
-
-
 @pytest.fixture(scope="module")
 def s3v4(server):  # type: ignore[no-untyped-def]
     """A client that presigns with SigV4 (boto3's default for S3 presigning may still be SigV2)."""

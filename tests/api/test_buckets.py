@@ -97,6 +97,36 @@ def test_create_bucket_with_malformed_configuration_is_malformed_xml(server, s3)
     assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
+def test_create_bucket_with_wrong_content_sha256_creates_nothing(server, s3):  # type: ignore[no-untyped-def]
+    name = new_name()
+    body = b"<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>"
+    wrong = "0" * 64
+    r = rawhttp.call(server, "PUT", f"/{name}", body=body, payload_hash=wrong)
+    assert (r.status, r.error_code) == (400, "XAmzContentSHA256Mismatch")
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_create_bucket_without_content_length_is_accepted(server, s3, made):  # type: ignore[no-untyped-def]
+    # e.g. curl -X PUT with no body sends neither Content-Length nor Transfer-Encoding
+    name = new_name()
+    target, headers = rawhttp.sign(
+        server.endpoint, "PUT", f"/{name}", access_key=server.access_key, secret_key=server.secret_key,
+        content_length=False,
+    )  # fmt: skip
+    r = rawhttp.send(server.endpoint, "PUT", target, headers)
+    made.append(name)
+    assert r.status == 200
+    assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_create_bucket_with_oversized_configuration_is_rejected(server, s3):  # type: ignore[no-untyped-def]
+    name = new_name()
+    body = b"<CreateBucketConfiguration>" + b" " * 70_000 + b"</CreateBucketConfiguration>"
+    r = rawhttp.call(server, "PUT", f"/{name}", body=body)
+    assert (r.status, r.error_code) == (400, "MaxMessageLengthExceeded")
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -201,3 +231,9 @@ def test_list_buckets_paginates_with_max_buckets(s3, made):  # type: ignore[no-u
         if not token:
             break
     assert seen == names
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "10001"])
+def test_list_buckets_with_bad_max_buckets_is_invalid_argument(server, value):  # type: ignore[no-untyped-def]
+    r = rawhttp.call(server, "GET", "/", query={"max-buckets": value})
+    assert (r.status, r.error_code) == (400, "InvalidArgument")

@@ -166,3 +166,34 @@ def test_boto3_if_none_match_raises_304(s3, bucket):  # type: ignore[no-untyped-
     with pytest.raises(ClientError) as e:
         s3.get_object(Bucket=bucket, Key="k", IfNoneMatch=put["ETag"])
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
+
+
+# ---------- conditional writes (PutObject) ----------
+def test_put_if_none_match_star_creates_a_missing_key(server, bucket):  # type: ignore[no-untyped-def]
+    r = rawhttp.call(server, "PUT", f"/{bucket}/new", body=b"first", headers={"If-None-Match": "*"})
+    assert r.status == 200
+    assert rawhttp.call(server, "GET", f"/{bucket}/new").body == b"first"
+
+
+def test_put_if_none_match_star_on_existing_key_is_412(server, obj):  # type: ignore[no-untyped-def]
+    r = rawhttp.call(server, "PUT", obj[0], body=b"second", headers={"If-None-Match": "*"})
+    assert (r.status, r.error_code) == (412, "PreconditionFailed")
+    assert rawhttp.call(server, "GET", obj[0]).body == BODY
+
+
+def test_put_if_match_current_etag_replaces(server, obj):  # type: ignore[no-untyped-def]
+    r = rawhttp.call(server, "PUT", obj[0], body=b"replaced", headers={"If-Match": ETAG})
+    assert r.status == 200
+    assert rawhttp.call(server, "GET", obj[0]).body == b"replaced"
+
+
+def test_put_if_match_other_etag_is_412(server, obj):  # type: ignore[no-untyped-def]
+    r = rawhttp.call(server, "PUT", obj[0], body=b"replaced", headers={"If-Match": OTHER})
+    assert (r.status, r.error_code) == (412, "PreconditionFailed")
+    assert rawhttp.call(server, "GET", obj[0]).body == BODY
+
+
+def test_put_if_match_on_missing_key_is_no_such_key(server, bucket):  # type: ignore[no-untyped-def]
+    r = rawhttp.call(server, "PUT", f"/{bucket}/missing", body=b"x", headers={"If-Match": ETAG})
+    assert (r.status, r.error_code) == (404, "NoSuchKey")
+    assert rawhttp.call(server, "GET", f"/{bucket}/missing").status == 404

@@ -159,6 +159,12 @@ def verify(
     """Check the request's signature. None means the request is anonymous."""
     now = time.time() if now is None else now
     authz = headers.get("authorization")
+    if authz is not None and ("X-Amz-Signature" in query or "X-Amz-Credential" in query):
+        raise S3Error(
+            "InvalidArgument",
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+            "Signature query string parameter or the Authorization header should be specified",
+        )
     if authz is not None:
         f = _parse_authorization(authz)
         access_key, date, region, service = _parse_credential(f["Credential"], False)

@@ -24,6 +24,7 @@ STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
 STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 STREAMING = {STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER}
 MAX_LINE = 8192
+MAX_PUT_SIZE = 5 * 1024**3  # one PUT (an object or a part) carries at most 5 GiB
 
 
 class Payload:
@@ -72,8 +73,8 @@ class Payload:
             raise S3Error("InvalidArgument", "Content-Length is not a number") from None
         if n < 0:
             raise S3Error("InvalidArgument", "Content-Length is negative")
-        if n > 5 * 1024**4:
-            raise S3Error("EntityTooLarge")
+        if n > MAX_PUT_SIZE:
+            raise S3Error("EntityTooLarge", extra={"ProposedSize": str(n), "MaxSizeAllowed": str(MAX_PUT_SIZE)})
         return n
 
     def _content_md5(self) -> bytes | None:
@@ -122,8 +123,16 @@ class Payload:
                 self.checksum.update(data)
             yield data
 
-    async def read_all(self) -> bytes:
-        return b"".join([c async for c in self.chunks()])
+    async def read_all(self, limit: int | None = None) -> bytes:
+        """The whole (decoded) body; MaxMessageLengthExceeded past ``limit`` bytes."""
+        if limit is not None and self.expected_size is not None and self.expected_size > limit:
+            raise S3Error("MaxMessageLengthExceeded")
+        parts: list[bytes] = []
+        async for c in self.chunks():
+            if limit is not None and self.size > limit:
+                raise S3Error("MaxMessageLengthExceeded")
+            parts.append(c)
+        return b"".join(parts)
 
     async def _plain(self) -> AsyncIterator[bytes]:
         try:

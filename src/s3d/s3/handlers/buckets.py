@@ -7,7 +7,7 @@ import re
 from s3d.s3 import xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers.common import empty, xml_response
+from s3d.s3.handlers.common import empty, read_document, xml_response
 from s3d.server.http import Response
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -37,13 +37,19 @@ async def list_buckets(ctx: Ctx) -> Response:
     token = q.get("continuation-token", "")
     if token:
         buckets = [b for b in buckets if b.name > token]
-    max_buckets = int(q.get("max-buckets", "10000") or 10000)
+    raw_max = q.get("max-buckets") or "10000"
+    if not raw_max.isdigit() or not 1 <= int(raw_max) <= 10000:
+        raise S3Error("InvalidArgument", "Argument max-buckets must be an integer between 1 and 10000.")
+    max_buckets = int(raw_max)
     page, rest = buckets[:max_buckets], buckets[max_buckets:]
     nodes: list[xml.Node] = [
         ("Owner", [("ID", ctx.user.name), ("DisplayName", ctx.user.name)]),
         (
             "Buckets",
-            [("Bucket", [("Name", b.name), ("CreationDate", xml.iso8601(b.created)), ("BucketRegion", b.region)]) for b in page],
+            [
+                ("Bucket", [("Name", b.name), ("CreationDate", xml.iso8601(b.created)), ("BucketRegion", b.region)])
+                for b in page
+            ],
         ),
     ]
     if rest:
@@ -58,7 +64,7 @@ async def create_bucket(ctx: Ctx) -> Response:
     if not valid_bucket_name(ctx.bucket):
         raise S3Error("InvalidBucketName", extra={"BucketName": ctx.bucket})
     region = ctx.settings.region
-    body = await ctx.req.body.read_all(MAX_CONFIG_BODY)
+    body = await read_document(ctx, MAX_CONFIG_BODY)
     if body.strip():
         root = xml.parse(body)
         if root.tag != "CreateBucketConfiguration":

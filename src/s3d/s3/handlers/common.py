@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import time
 from email.utils import formatdate, parsedate_to_datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote
 
 from s3d.s3 import checksums
 from s3d.s3.errors import S3Error
+from s3d.s3.payload import Payload
 from s3d.server.http import Response
 from s3d.store.store import Object
+
+if TYPE_CHECKING:
+    from s3d.s3.context import Ctx
 
 STORED_HEADERS = (
     "content-type",
@@ -45,6 +50,17 @@ def xml_response(body: bytes, status: int = 200, headers: list[tuple[str, str]] 
 
 def empty(status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
     return Response(status, headers or [], b"")
+
+
+async def read_document(ctx: Ctx, limit: int) -> bytes:
+    """A small request body (an XML document), checked against its declared hashes; b"" if none was sent."""
+    h = ctx.headers
+    if "content-length" not in h and "transfer-encoding" not in h:
+        return b""
+    payload = Payload(h, ctx.auth, ctx.req.body)
+    body = await payload.read_all(limit)
+    payload.finish()
+    return body
 
 
 def metadata_from_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -17,6 +17,7 @@ from s3d.s3.handlers.common import (
     metadata_from_headers,
     object_headers,
     parse_range,
+    read_document,
     tags_from_header,
     xml_response,
 )
@@ -234,11 +235,7 @@ async def delete_objects(ctx: Ctx) -> Response:
         and "x-amz-sdk-checksum-algorithm" not in h
     ):
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
-    payload = Payload(h, ctx.auth, ctx.req.body)
-    if payload.expected_size is not None and payload.expected_size > MAX_DELETE_BODY:
-        raise S3Error("MalformedXML")
-    body = await payload.read_all()
-    payload.finish()
+    body = await read_document(ctx, MAX_DELETE_BODY)
     root = xml.parse(body)
     if root.tag != "Delete":
         raise S3Error("MalformedXML")
