@@ -34,6 +34,19 @@ def test_no_such_bucket_document(server):  # type: ignore[no-untyped-def]
     assert r.xml().findtext("BucketName") == "no-such-bucket-here"
 
 
+def test_bucket_not_empty_document(server, bucket):  # type: ignore[no-untyped-def]
+    rawhttp.call(server, "PUT", f"/{bucket}/k", body=b"x")
+    r = rawhttp.call(server, "DELETE", f"/{bucket}")
+    assert_error_document(r, 409, "BucketNotEmpty", f"/{bucket}")
+    assert r.xml().findtext("BucketName") == bucket
+
+
+def test_bucket_already_owned_document(server, bucket):  # type: ignore[no-untyped-def]
+    r = rawhttp.call(server, "PUT", f"/{bucket}")
+    assert_error_document(r, 409, "BucketAlreadyOwnedByYou", f"/{bucket}")
+    assert r.xml().findtext("BucketName") == bucket
+
+
 def test_access_denied_document(server, bucket):  # type: ignore[no-untyped-def]
     r = rawhttp.send(server.endpoint, "GET", f"/{bucket}/k", {"Host": f"127.0.0.1:{server.port}"})
     assert_error_document(r, 403, "AccessDenied", f"/{bucket}/k")

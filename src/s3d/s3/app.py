@@ -35,7 +35,10 @@ def error_response(e: S3Error, request_id: str, resource: str, method: str = "GE
         # HEAD answers carry no body; the code travels in a header for debugging
         headers.append(("x-amz-error-code", e.code))
         return Response(e.status, headers, b"", content_length=0)
-    body = xml.error_document(e.code, e.message, e.resource or resource, request_id, e.extra)
+    res = e.resource or resource
+    if res and not res.startswith("/"):
+        res = "/" + res  # the store names a bucket bare; S3 writes resources as paths
+    body = xml.error_document(e.code, e.message, res, request_id, e.extra)
     return Response(e.status, headers, body)
 
 

@@ -72,7 +72,11 @@ async def create_bucket(ctx: Ctx) -> Response:
         lc = xml.text(root, "LocationConstraint")
         if lc:
             region = lc
-    await ctx.store.create_bucket(ctx.bucket, ctx.user.name, region)
+    try:
+        await ctx.store.create_bucket(ctx.bucket, ctx.user.name, region)
+    except S3Error as e:
+        e.extra.setdefault("BucketName", ctx.bucket)
+        raise
     return empty(200, [("Location", f"/{ctx.bucket}")])
 
 
