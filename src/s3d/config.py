@@ -104,7 +104,21 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
     elif ak or sk:
         raise ConfigError("set both S3D_ACCESS_KEY and S3D_SECRET_KEY, or neither")
     s.users.extend(u for u in file_users if u.access_key != ak)
+    _check_unique(s.users)
     return s
+
+
+def _check_unique(users: list[User]) -> None:
+    """Two users sharing an access key, or a name (which owns buckets), would be indistinguishable."""
+    keys: set[str] = set()
+    names: set[str] = set()
+    for u in users:
+        if u.access_key in keys:
+            raise ConfigError(f"access key {u.access_key!r} is given to more than one user")
+        if u.name in names:
+            raise ConfigError(f"user name {u.name!r} is given to more than one user")
+        keys.add(u.access_key)
+        names.add(u.name)
 
 
 def credentials_file(data: Path) -> Path:

@@ -224,6 +224,21 @@ def test_config_user_without_secret_is_a_startup_error(tmp_path: Path) -> None:
     assert "users[0] needs access_key and secret_key" in r.stderr
 
 
+@pytest.mark.parametrize(
+    "users, message",
+    [
+        ([("a", "AK1"), ("b", "AK1")], "access key 'AK1' is given to more than one user"),
+        ([("a", "AK1"), ("a", "AK2")], "user name 'a' is given to more than one user"),
+    ],
+)
+def test_config_with_ambiguous_users_is_a_startup_error(tmp_path: Path, users, message) -> None:  # type: ignore[no-untyped-def]
+    cfg = tmp_path / "dup.toml"
+    cfg.write_text("".join(f'[[users]]\nname = "{n}"\naccess_key = "{k}"\nsecret_key = "s"\n' for n, k in users))
+    r = s3d_cli("run", "--config", str(cfg), "--data", str(tmp_path / "data"), "--listen", f"127.0.0.1:{free_port()}")
+    assert r.returncode == 2
+    assert message in r.stderr
+
+
 # ---------- generated credentials ----------
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
