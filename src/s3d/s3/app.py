@@ -100,6 +100,7 @@ class S3App:
             level = "service" if ctx.bucket is None else "bucket" if ctx.key is None else "object"
             op = routes.match(req.method, level, query, req.headers)
             ctx.operation = op or ""
+            a: auth.Auth | None
             if auth_v2.applies(req.headers, query):
                 a = auth_v2.verify(req.method, self._v2_resource(req, ctx.bucket), req.headers, query, self.secrets)
             else:
