@@ -1,0 +1,205 @@
+"""`make bench`: s3d against moto_server and rclone serve s3, one after another, plus the machine's limits.
+
+python -m bench.run [--quick] [--rounds N] [--duration S] [--transfer-mib N] [--servers s3d,rclone,moto] ...
+Prints one table, writes bench/results/latest.json and (full runs) docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from bench import machine, report
+from bench.clients import make_source
+from bench.servers import KINDS
+from bench.setup import ensure
+from bench.workloads import Options, Results, ServerBench
+
+ROOT = Path(__file__).resolve().parent.parent
+MiB = 1024 * 1024
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="2 s wrk, 64 MiB transfers, 1 round, 50k-key big bucket")
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--duration", type=float, help="wrk seconds per run")
+    ap.add_argument("--transfer-mib", type=int)
+    ap.add_argument("--servers", default="s3d,rclone,moto")
+    ap.add_argument("--big-keys", type=int, help="keys in the big listing bucket (default 1,000,000)")
+    ap.add_argument("--big-budget", type=float, help="seconds allowed to populate the big bucket, per server")
+    ap.add_argument("--no-peers-big", action="store_true", help="big bucket on s3d only")
+    ap.add_argument("--no-limits", action="store_true", help="skip the machine-limit measurements")
+    ap.add_argument("--max-minutes", type=float, default=75.0, help="the whole run's deadline")
+    ap.add_argument("--workdir", default="/var/tmp", help="where data dirs and test files go (a real disk)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.json"))
+    ap.add_argument(
+        "--docs",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="write docs/performance.md (auto: on full runs only)",
+    )
+    ap.add_argument("--note", default="", help="a sentence for docs/performance.md, e.g. what else ran")
+    ap.add_argument("--no-install", action="store_true", help="do not install missing tools")
+    return ap.parse_args(argv)
+
+
+def options(a: argparse.Namespace) -> Options:
+    o = Options()
+    if a.quick:
+        o.rounds, o.duration, o.transfer_size = 1, 2.0, 64 * MiB
+        o.put_keys, o.big_keys, o.big_budget, o.peers_big = 2_000, 50_000, 120.0, False
+    if a.rounds:
+        o.rounds = a.rounds
+    if a.duration:
+        o.duration = a.duration
+    if a.transfer_mib:
+        o.transfer_size = a.transfer_mib * MiB
+    if a.big_keys:
+        o.big_keys = a.big_keys
+    if a.big_budget:
+        o.big_budget = a.big_budget
+    if a.no_peers_big:
+        o.peers_big = False
+    o.deadline = time.monotonic() + a.max_minutes * 60
+    return o
+
+
+def say(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def measure_limits(o: Options, workdir: Path, source: Path) -> Results:
+    res = Results()
+    for rnd in range(o.rounds):
+        say(f"machine limits, round {rnd + 1}/{o.rounds}")
+        machine.loopback(res, max(2.0, min(10.0, o.duration / 2)))
+        machine.disk(res, source, workdir, o.transfer_timeout)
+        machine.hello(res, o)
+    return res
+
+
+def bench_server(name: str, o: Options, workdir: Path, source: Path, sha: str) -> tuple[Results, list[str]]:
+    server = KINDS[name](name, workdir)
+    say(f"{name}: starting")
+    server.start()
+    b = ServerBench(server, o, workdir, source, sha)
+    try:
+        b.setup()
+        say(f"{name}: populating {o.list_keys} keys")
+        b.listing_setup()
+        for rnd in range(o.rounds):
+            if o.left() < 120:
+                b.notes.append(f"stopped after {rnd} rounds: run deadline")
+                break
+            say(f"{name}: round {rnd + 1}/{o.rounds}: GET, PUT, transfers, listing")
+            b.small_get()
+            b.small_put()
+            b.transfers(rnd)
+            b.listing()
+        say(f"{name}: big bucket ({o.big_keys} keys)")
+        b.big_listing(max(3, o.rounds), name == "s3d")
+    except Exception as e:  # noqa: BLE001 - one server failing must not lose the others' figures
+        traceback.print_exc()
+        b.notes.append(f"run aborted: {type(e).__name__}: {str(e)[:300]}")
+    finally:
+        b.close()
+        server.stop()
+        b.rss()
+        server.cleanup()
+    return b.res, b.notes
+
+
+def machine_line(info: dict[str, Any]) -> str:
+    return f"{info['cores']} cores, {info['ram_gib']} GiB RAM, {info['cpu']}"
+
+
+def write_docs(text: str, data: dict[str, Any]) -> Path:
+    path = ROOT / "docs" / "performance.md"
+    head = (
+        "# Performance\n\n"
+        "s3d against two other S3 servers that run on one machine, `rclone serve s3` and `moto_server`, with "
+        "the same clients and load generator, and against the machine's own limits measured in the same run. "
+        "Produced by `make bench` (the harness is in `bench/`; `make bench BENCH_ARGS=--quick` for a short "
+        "run). The raw figures of the last run are in `bench/results/latest.json`.\n\n"
+        "How it measures:\n\n"
+        "- Each server gets a free loopback port and a fresh data dir; the servers run one after another. "
+        "s3d runs with its default worker count (one per core).\n"
+        "- GET and PUT of 4 KiB objects: `wrk -t2 -c32 --latency` on SigV4 presigned URLs (PUT: a Lua "
+        "script cycling over presigned URLs for distinct keys).\n"
+        "- Large transfers: the rclone binary (`copyto`, 16 MiB parts, 4 streams, no MD5 pre-pass) and "
+        "boto3 `upload_file`/`download_file` (TransferConfig: 16 MiB parts, 4 threads); every download is "
+        "checked against the source's SHA-256 outside the timing.\n"
+        "- Listings: ListObjectsV2 (1,000 keys a page) through one keep-alive connection with header "
+        "SigV4; buckets populated through wrk with one presigned PUT per key.\n"
+        "- Peak RSS: the sum of VmHWM over the server's process tree (an upper bound for s3d: forked "
+        "workers share pages with their parent).\n"
+        "- Machine limits: iperf3 over loopback (one stream), `dd conv=fsync` write and `dd iflag=direct` "
+        "read of the same random file, a minimal uvloop+httptools server (as many workers as s3d) under "
+        "the same wrk settings as the GET workload.\n\n"
+        f"## Last run\n\n{machine_line(data['machine'])}.\n\n"
+    )
+    if data.get("concurrent_note"):
+        head += data["concurrent_note"] + "\n\n"
+    path.write_text(head + text)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse(sys.argv[1:] if argv is None else argv)
+    if not a.no_install:
+        ensure()
+    o = options(a)
+    names = [n.strip() for n in a.servers.split(",") if n.strip()]
+    unknown = [n for n in names if n not in KINDS]
+    if unknown:
+        raise SystemExit(f"unknown servers {unknown}; choose from {list(KINDS)}")
+    base = Path(a.workdir)
+    base.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="s3d-bench-", dir=base))
+    data: dict[str, Any] = {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "mode": "quick" if a.quick else "full",
+        "argv": sys.argv[1:] if argv is None else argv,
+        "options": {k: v for k, v in vars(o).items() if k != "deadline"},
+        "machine": machine.info(workdir),
+        "concurrent_note": a.note,
+    }
+    servers: dict[str, Results] = {}
+    extra: dict[str, list[str]] = {}
+    try:
+        say(f"workdir {workdir}; writing a {o.transfer_size // MiB} MiB random source file")
+        source = workdir / "source.bin"
+        sha = make_source(source, o.transfer_size)
+        limits = Results() if a.no_limits else measure_limits(o, workdir, source)
+        for name in names:
+            servers[name], extra[name] = bench_server(name, o, workdir, source, sha)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    text = report.render(data, servers, limits, extra)
+    print()
+    print(text)
+    data["limits"] = {k: s.as_dict() for k, s in limits.items()}
+    data["servers"] = {n: {"series": {k: s.as_dict() for k, s in r.items()}, "notes": extra.get(n, [])}
+                       for n, r in servers.items()}  # fmt: skip
+    data["targets"] = {t.row: {"target": t.text, "verdict": t.verdict(servers, limits)} for t in report.TARGETS}
+    data["table"] = text
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=1) + "\n")
+    say(f"wrote {out}")
+    if a.docs == "yes" or (a.docs == "auto" and not a.quick):
+        say(f"wrote {write_docs(text, data)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
