@@ -86,7 +86,7 @@ class Body:
         return data
 
     async def read_all(self, limit: int) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         total = 0
         while True:
             c = await self.read_chunk()
@@ -312,7 +312,7 @@ class HttpConnection(asyncio.Protocol):
             while body.consumed < 8 * CHUNK:
                 if not await asyncio.wait_for(body.read_chunk(), 5):
                     return True
-        except (BodyError, asyncio.TimeoutError):
+        except (TimeoutError, BodyError):
             return False
         return False
 

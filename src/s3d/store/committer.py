@@ -149,8 +149,8 @@ class Committer:
                     conn.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
-            err = _batch_error(e, committing)
-            results = [(None, err)] * len(batch)
+            failed = _batch_error(e, committing)
+            results = [(None, failed)] * len(batch)
         for (_, fut), (r, err) in zip(batch, results, strict=True):
             if err is not None:
                 fut.set_exception(err)

@@ -88,7 +88,7 @@ def _row_to_object(row: tuple[Any, ...]) -> Object:
         version=row[5],
         meta=json.loads(row[6]),
         checksum=json.loads(row[7]) if row[7] else None,
-        tags=[tuple(t) for t in json.loads(row[8])] if row[8] else None,  # type: ignore[misc]
+        tags=[tuple(t) for t in json.loads(row[8])] if row[8] else None,
         blob=row[9],
         parts=parts,
         data=row[11],
