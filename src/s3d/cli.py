@@ -8,7 +8,11 @@ import sys
 from typing import Any
 
 from s3d import config
+from s3d.gateway import config as gateway_config
+from s3d.remote.botocore_remote import ConfigError as RemoteConfigError
 from s3d.store.recovery import DataDirError
+
+GATEWAY_FLAGS = ("remote", "remote_region", "remote_path_style", "remote_bucket_prefix", "cache_max_bytes", "drain_timeout")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -25,6 +29,14 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="worker processes (also S3D_WORKERS; default: number of cores)")
     run.add_argument("--region", help="region reported for buckets (default us-east-1)")
     run.add_argument("--log-level", help="debug, info, warning, error")
+    gw = run.add_argument_group("gateway mode (ship every change to a remote S3)")
+    gw.add_argument("--remote", help="remote S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com (also S3D_REMOTE)")
+    gw.add_argument("--remote-region", help="remote region (also S3D_REMOTE_REGION, AWS_REGION; default us-east-1)")
+    gw.add_argument("--remote-path-style", action=argparse.BooleanOptionalAction, default=None,
+                    help="path-style remote addressing (default on; --no-remote-path-style for virtual-hosted)")
+    gw.add_argument("--remote-bucket-prefix", help="prefix added to local bucket names on the remote")
+    gw.add_argument("--cache-max-bytes", help="local capacity for unshipped data, e.g. 10G; writes get 503 SlowDown beyond it")
+    gw.add_argument("--drain-timeout", type=float, help="seconds SIGTERM waits for the queue to drain (default 30)")
     cred = sub.add_parser("credentials", help="print the access key and secret key of the daemon")
     _add_common(cred)
     sub.add_parser("help", help="show this help")
@@ -39,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     flags: dict[str, Any] = {k: v for k, v in vars(args).items() if k != "command"}
     try:
+        gateway_flags = {k: flags.pop(k, None) for k in GATEWAY_FLAGS}
         settings = config.load(flags)
+        if args.command == "run":
+            settings.gateway = gateway_config.load(gateway_flags)
         if args.command == "credentials":
             if not settings.users:
                 if not config.credentials_file(settings.data).exists():
@@ -61,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
             return run(settings)
-    except (config.ConfigError, DataDirError) as e:
+    except (config.ConfigError, DataDirError, RemoteConfigError) as e:
         print(f"s3d: {e}", file=sys.stderr)
         return 2
     except OSError as e:

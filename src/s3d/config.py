@@ -34,6 +34,7 @@ class Settings:
     log_level: str = "info"
     users: list[User] = field(default_factory=list)
     generated_credentials: bool = False
+    gateway: Any = None  # s3d.gateway.config.GatewaySettings when a remote is configured
 
     @property
     def host_port(self) -> tuple[str, int]:

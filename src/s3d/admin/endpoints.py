@@ -1,15 +1,19 @@
-"""The daemon's own endpoints under /_s3d/: health and readiness (open), status (signed)."""
+"""The daemon's own endpoints under /_s3d/: health and readiness (open); status, queue, flush (signed)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
+from s3d.gateway import state as gw
 from s3d.s3 import auth
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers.common import empty
 from s3d.server.http import Response
+
+FLUSH_TIMEOUT = 300.0
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -28,17 +32,112 @@ async def health(ctx: Ctx) -> Response:
     return json_response({"status": "ok"})
 
 
+def remote_health(ctx: Ctx) -> dict[str, Any]:
+    conn = ctx.store.reader
+    reachable = gw.get(conn, "remote_reachable")
+    down_since = gw.get(conn, "remote_down_since")
+    return {
+        "remote": ctx.settings.gateway.remote.url,
+        "remote_reachable": None if reachable is None else bool(reachable),
+        "remote_error": gw.get(conn, "remote_error"),
+        "remote_down_since": down_since,
+        "remote_down_for_s": round(time.time() - down_since, 1) if down_since else None,
+    }
+
+
 async def ready(ctx: Ctx) -> Response:
-    return json_response({"ready": True, "store": "open"})
+    body: dict[str, Any] = {"ready": True, "store": "open"}
+    if ctx.settings.gateway is not None:
+        body.update(remote_health(ctx))  # local service continues while the remote is down: still ready
+    return json_response(body)
+
+
+def gateway_status(ctx: Ctx) -> dict[str, Any]:
+    conn = ctx.store.reader
+    out: dict[str, Any] = {"hwm": gw.hwm(conn), **gw.queue_summary(conn), **remote_health(ctx)}
+    out["dirty_bytes"] = int(gw.get(conn, "dirty_bytes", 0) or 0)
+    out["capacity_bytes"] = ctx.settings.gateway.capacity
+    return out
 
 
 async def status(ctx: Ctx) -> Response:
     require_user(ctx)
-    return json_response(ctx.store.status())
+    body = ctx.store.status()
+    if ctx.settings.gateway is None:
+        body.update({"mode": "local", "hwm": None, "pending_records": 0, "pending_bytes": 0,
+                     "oldest_pending_age_s": 0.0, "remote_reachable": None, "failed_records": 0})  # fmt: skip
+        return json_response(body)
+    body["mode"] = "gateway"
+    body.update(gateway_status(ctx))
+    for b in body["buckets"]:
+        b.update(gw.queue_summary(ctx.store.reader, b["name"]))
+    return json_response(body)
+
+
+async def queue(ctx: Ctx) -> Response:
+    require_user(ctx)
+    if ctx.settings.gateway is None:
+        raise S3Error("InvalidRequest", "s3d runs without a remote: there is no upload queue")
+    conn = ctx.store.reader
+    return json_response({**gateway_status(ctx), "failed": gw.failures(conn), "notes": gw.notes(conn)})
+
+
+async def flush(ctx: Ctx) -> Response:
+    """Block until everything up to the current LSN (of one bucket, if given) is shipped, or time out."""
+    require_user(ctx)
+    if ctx.settings.gateway is None:
+        raise S3Error("InvalidRequest", "s3d runs without a remote: nothing to flush")
+    try:
+        timeout = min(float(ctx.query.get("timeout", FLUSH_TIMEOUT)), 3600.0)
+    except ValueError:
+        raise S3Error("InvalidArgument", "timeout must be a number of seconds") from None
+    bucket = ctx.query.get("bucket") or None
+    conn = ctx.store.reader
+    target = gw.current_lsn(conn)
+    deadline = time.monotonic() + timeout
+    while True:
+        if bucket is None:
+            done = gw.hwm(conn) >= target
+        else:
+            done = conn.execute("SELECT 1 FROM journal WHERE bucket=? AND lsn<=? AND lsn>? LIMIT 1",
+                                (bucket, target, gw.hwm(conn))).fetchone() is None  # fmt: skip
+        if done or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.05)
+    body = {"flushed": done, "target_lsn": target, **gateway_status(ctx)}
+    return json_response(body, 200 if done else 504)
+
+
+async def discard(ctx: Ctx) -> Response:
+    """The explicit admin command that gives up on shipping one failed key (it stays local)."""
+    require_user(ctx)
+    bucket, key = ctx.query.get("bucket"), ctx.query.get("key")
+    if not bucket or key is None:
+        raise S3Error("InvalidArgument", "bucket and key are required")
+    kb = key.encode()
+
+    def op(conn: Any) -> int:
+        row = conn.execute("SELECT version FROM objects WHERE bucket=? AND key=?", (bucket, kb)).fetchone()
+        cur = conn.execute(
+            "UPDATE ship_state SET error=NULL, version=?, remote_etag='discarded', note='discarded by admin' "
+            "WHERE bucket=? AND key=? AND error IS NOT NULL",
+            (row[0] if row else 0, bucket, kb),
+        )
+        return int(cur.rowcount)
+
+    n = await ctx.store.committer.run(op)
+    if not n:
+        raise S3Error("NoSuchKey", "no failed record for that key")
+    return json_response({"discarded": f"{bucket}/{key}"})
 
 
 OPEN = {("GET", "/_s3d/health"): health, ("GET", "/_s3d/ready"): ready}
-SIGNED = {("GET", "/_s3d/status"): status}
+SIGNED = {
+    ("GET", "/_s3d/status"): status,
+    ("GET", "/_s3d/queue"): queue,
+    ("POST", "/_s3d/flush"): flush,
+    ("POST", "/_s3d/queue/discard"): discard,
+}
 
 
 async def handle(ctx: Ctx) -> Response:

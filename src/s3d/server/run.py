@@ -80,7 +80,11 @@ def run(settings: Settings) -> int:
     sock = bind(settings)
     host, port = sock.getsockname()[:2]
     print(f"s3d listening on http://{host}:{port} (data: {settings.data}, workers: {settings.workers})", flush=True)
-    if settings.workers <= 1:
+    if settings.gateway is not None:
+        from s3d.gateway.service import prepare
+
+        prepare(settings.data)
+    elif settings.workers <= 1:
         _worker(settings, sock)
         return 0
     children: list[int] = []
@@ -97,6 +101,13 @@ def run(settings: Settings) -> int:
                 os._exit(code)
         children.append(pid)
     sock.close()
+    if settings.gateway is not None:
+        # gateway mode: this process runs the single shipper and supervises the workers
+        from s3d.gateway.service import supervise
+
+        status = supervise(settings, children)
+        os.close(lock_fd)
+        return status
 
     def forward(signum: int, _frame: object) -> None:
         for pid in children:

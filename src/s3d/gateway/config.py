@@ -1,0 +1,72 @@
+"""Gateway settings: the remote, and the local capacity that bounds unshipped (dirty) data."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from s3d.remote.botocore_remote import ConfigError, RemoteSettings
+
+UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def parse_size(value: str | int) -> int:
+    if isinstance(value, int):
+        return value
+    v = value.strip().lower().removesuffix("ib").removesuffix("b")
+    unit = v[-1:] if v[-1:] in UNITS and not v[-1:].isdigit() else ""
+    try:
+        return int(float(v[: len(v) - len(unit)]) * UNITS[unit])
+    except ValueError:
+        raise ConfigError(f"not a size: {value!r} (use e.g. 512M, 10G)") from None
+
+
+@dataclass(slots=True)
+class GatewaySettings:
+    remote: RemoteSettings
+    capacity: int = 10 * 1024**3  # dirty bytes accepted before writes get 503 SlowDown
+    drain_timeout: float = 30.0
+    remote_refresh: float = 60.0
+    concurrency: int = 8
+
+
+def _truthy(v: str) -> bool:
+    return v.strip().lower() in ("1", "true", "yes", "on")
+
+
+def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> GatewaySettings | None:
+    """Gateway mode is on when a remote URL is given (--remote or S3D_REMOTE); None otherwise."""
+    env = dict(os.environ) if env is None else env
+
+    def pick(flag: str, var: str) -> Any:
+        v = flags.get(flag)
+        return v if v is not None else env.get(var) or None
+
+    url = pick("remote", "S3D_REMOTE")
+    if not url:
+        return None
+    region = pick("remote_region", "S3D_REMOTE_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    path_style = pick("remote_path_style", "S3D_REMOTE_PATH_STYLE")
+    remote = RemoteSettings(
+        url=url,
+        region=region,
+        path_style=True if path_style is None else (path_style if isinstance(path_style, bool) else _truthy(path_style)),
+        bucket_prefix=pick("remote_bucket_prefix", "S3D_REMOTE_BUCKET_PREFIX") or "",
+        profile=env.get("AWS_PROFILE") or None,
+    )
+    remote.validate()
+    g = GatewaySettings(remote=remote)
+    cap = pick("cache_max_bytes", "S3D_CACHE_MAX_BYTES")
+    if cap is not None:
+        g.capacity = parse_size(cap)
+    drain = pick("drain_timeout", "S3D_DRAIN_TIMEOUT")
+    if drain is not None:
+        try:
+            g.drain_timeout = float(drain)
+        except ValueError:
+            raise ConfigError(f"drain timeout must be a number of seconds, got {drain!r}") from None
+    refresh = pick("remote_refresh", "S3D_REMOTE_REFRESH")
+    if refresh is not None:
+        g.remote_refresh = float(refresh)
+    return g

@@ -1,0 +1,386 @@
+"""The shipper: applies the local journal to the remote S3, in LSN order per key, in parallel across keys.
+
+One shipper runs per data dir (in the daemon's main process). It reads
+journal records above its cursor, collapses each key's records into "make the
+remote match the current local state of this key" (so superseded versions are
+skipped), runs those per-key tasks concurrently, and advances the high-water
+mark over the contiguous prefix of applied records:
+
+    HWM <= LSN;  HWM never decreases;  every record <= HWM is applied remotely.
+
+Retryable failures (remote down, 5xx, timeouts) back off exponentially with
+jitter, capped. Permanent ones (403, 400...) are recorded on the key
+(``ship_state.error``), visible in status and /_s3d/queue, and retried on a
+slow schedule; nothing is dropped. A key held back by the tag
+``s3d.upload=false`` counts as applied (by policy) and is noted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import sqlite3
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from s3d.gateway import state
+from s3d.remote import Piece, Remote, RemoteError, RemoteNotFound
+from s3d.store import db
+from s3d.store.blobs import BlobDir
+from s3d.store.store import OBJECT_COLUMNS, Object, _row_to_object
+
+log = logging.getLogger("s3d.shipper")
+
+HOLD_TAG = ("s3d.upload", "false")
+BATCH = 1000
+WINDOW = 20000  # at most this many records dispatched above HWM
+POLL = 0.05
+BACKOFF_BASE = 0.25
+BACKOFF_CAP = 30.0
+SLOW_RETRY = 60.0
+SLOW_RETRY_CAP = 900.0
+BUCKET_OPS = {"create_bucket", "delete_bucket", "bucket_config"}
+
+
+@dataclass(slots=True)
+class KeyTask:
+    bucket: str
+    key: bytes
+    lsns: list[int] = field(default_factory=list)  # records covered by the current attempt
+    ops: set[str] = field(default_factory=set)
+    next_lsns: list[int] = field(default_factory=list)  # records that arrived while it ran
+    next_ops: set[str] = field(default_factory=set)
+
+
+def backoff(attempt: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
+    """Capped exponential backoff with full jitter."""
+    return random.uniform(0, min(cap, base * 2**attempt))
+
+
+class Shipper:
+    def __init__(self, root: Path, remote: Remote, concurrency: int = 8) -> None:
+        self.root = root
+        self.conn = db.connect(str(root / "meta.db"))
+        # Losing the last few ship_state/HWM updates in a power cut only means shipping those
+        # records again (idempotent), so this connection need not fsync every small update.
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        state.init(self.conn)
+        self.blobs = BlobDir(root)
+        self.remote = remote
+        self.sem = asyncio.Semaphore(concurrency)
+        self.hwm = state.hwm(self.conn)
+        self.cursor = self.hwm  # highest LSN handed out to a task
+        self.order: deque[int] = deque()  # dispatched LSNs, ascending
+        self.sizes: dict[int, int] = {}
+        self.done: set[int] = set()
+        self.tasks: dict[tuple[str, bytes], KeyTask] = {}
+        self.running: set[asyncio.Task[None]] = set()
+        self.ensured: set[str] = set()
+        self.reachable: bool | None = None
+        self.stopping = False
+        self.shipped_objects = 0
+        self.shipped_bytes = 0
+
+    # ---------- the loop ----------
+    async def run(self) -> None:
+        last_publish = 0.0
+        while not self.stopping:
+            progressed = await self._dispatch()
+            now = time.monotonic()
+            if now - last_publish > 0.5:
+                self._publish()
+                last_publish = now
+            if not progressed:
+                await asyncio.sleep(POLL)
+
+    async def drain(self, timeout: float) -> bool:
+        """Ship until HWM reaches the current LSN or the timeout passes. True if everything is shipped."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            target = state.current_lsn(self.conn)
+            if self.hwm >= target:
+                return True
+            await self._dispatch()
+            await asyncio.sleep(POLL)
+        return self.hwm >= state.current_lsn(self.conn)
+
+    async def stop(self) -> None:
+        self.stopping = True
+        for t in list(self.running):
+            t.cancel()
+        if self.running:
+            await asyncio.gather(*self.running, return_exceptions=True)
+        self._publish()
+        self.conn.close()
+
+    async def _dispatch(self) -> bool:
+        room = WINDOW - len(self.order)
+        if room <= 0:
+            return False
+        records = state.pending(self.conn, self.cursor, min(BATCH, room))
+        for r in records:
+            if r.op in BUCKET_OPS:
+                await self._barrier()
+                await self._bucket_op(r)
+                self._track(r.lsn, r.size)
+                self._mark_done([r.lsn])
+                self.cursor = r.lsn
+                continue
+            self._track(r.lsn, r.size)
+            assert r.key is not None
+            k = (r.bucket, r.key)
+            t = self.tasks.get(k)
+            if t is None:
+                t = self.tasks[k] = KeyTask(r.bucket, r.key, [r.lsn], {r.op})
+                task = asyncio.create_task(self._run_key(t))
+                self.running.add(task)
+                task.add_done_callback(self.running.discard)
+            else:
+                t.next_lsns.append(r.lsn)
+                t.next_ops.add(r.op)
+            self.cursor = r.lsn
+        return bool(records)
+
+    def _track(self, lsn: int, size: int) -> None:
+        self.order.append(lsn)
+        self.sizes[lsn] = size
+
+    async def _barrier(self) -> None:
+        while self.running:
+            await asyncio.gather(*list(self.running), return_exceptions=True)
+
+    # ---------- per key ----------
+    async def _run_key(self, t: KeyTask) -> None:
+        attempt = 0
+        while not self.stopping:
+            try:
+                async with self.sem:
+                    await self._apply_key(t)
+            except RemoteError as e:
+                self.remote_failed(e)
+                if e.retryable:
+                    delay = backoff(attempt)
+                else:
+                    self._record_error(t, e)
+                    delay = backoff(attempt, SLOW_RETRY, SLOW_RETRY_CAP) + SLOW_RETRY / 2
+                attempt += 1
+                log.warning("ship %s/%s failed (%s), retry in %.1fs", t.bucket, t.key.decode(errors="replace"), e, delay)
+                t.lsns += t.next_lsns
+                t.ops |= t.next_ops
+                t.next_lsns, t.next_ops = [], set()
+                await asyncio.sleep(delay)
+                continue
+            except FileNotFoundError:
+                await asyncio.sleep(0.01)  # the object was replaced under us: ship the new version
+                continue
+            self.remote_ok()
+            attempt = 0
+            self._mark_done(t.lsns)
+            if not t.next_lsns:
+                del self.tasks[(t.bucket, t.key)]
+                return
+            t.lsns, t.ops = t.next_lsns, t.next_ops
+            t.next_lsns, t.next_ops = [], set()
+
+    def _row(self, bucket: str, key: bytes) -> Object | None:
+        row = self.conn.execute(f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket=? AND key=?", (bucket, key)).fetchone()
+        return _row_to_object(row) if row else None
+
+    def _ship_state(self, bucket: str, key: bytes) -> tuple[int, str | None] | None:
+        row = self.conn.execute("SELECT version, remote_etag FROM ship_state WHERE bucket=? AND key=?", (bucket, key)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def _save(self, bucket: str, key: bytes, version: int, etag: str | None, note: str | None = None) -> None:
+        self.conn.execute(
+            "INSERT INTO ship_state (bucket, key, version, remote_etag, note) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (bucket, key) DO UPDATE SET version=excluded.version, remote_etag=excluded.remote_etag, "
+            "note=excluded.note, error=NULL, error_at=NULL, attempts=0",
+            (bucket, key, version, etag, note),
+        )
+
+    async def _apply_key(self, t: KeyTask) -> None:
+        obj = self._row(t.bucket, t.key)
+        key = t.key.decode()
+        shipped = self._ship_state(t.bucket, t.key)
+        if obj is None:
+            newest = max(t.lsns)
+            if shipped is not None and shipped[0] >= newest and shipped[1] is None:
+                return  # this delete was applied before a restart
+            try:
+                await self.remote.delete_object(t.bucket, key)
+            except RemoteNotFound:
+                pass
+            self._save(t.bucket, t.key, newest, None)
+            return
+        if obj.tags and HOLD_TAG in obj.tags:
+            self._save(t.bucket, t.key, shipped[0] if shipped else 0, shipped[1] if shipped else None, "held: s3d.upload=false")
+            return
+        if shipped is not None and shipped[0] == obj.version and shipped[1] is not None:
+            if "tags" in t.ops:
+                await self._ship_tags(obj, shipped[1])
+            return
+        await self._ensure_bucket(t.bucket)
+        etag, note = await self._ship_object(obj)
+        self._save(t.bucket, t.key, obj.version, etag, note)
+        self.shipped_objects += 1
+        self.shipped_bytes += obj.size
+
+    async def _ship_tags(self, obj: Object, etag: str) -> None:
+        try:
+            await self.remote.put_tags(obj.bucket, obj.key.decode(), obj.tags)
+        except RemoteError as e:
+            if e.retryable:
+                raise
+            note = f"remote does not keep tags: {e.code}"
+            log.warning("%s/%s: %s", obj.bucket, obj.key.decode(errors="replace"), note)
+            self._save(obj.bucket, obj.key, obj.version, etag, note)
+
+    async def _ensure_bucket(self, bucket: str) -> None:
+        if bucket not in self.ensured:
+            await self.remote.ensure_bucket(bucket)
+            self.ensured.add(bucket)
+
+    def _pieces(self, obj: Object) -> list[Piece]:
+        if obj.data is not None:
+            return [Piece(data=obj.data)]
+        assert obj.blob is not None
+        path = self.blobs.path(obj.blob)
+        if not path.exists():
+            raise FileNotFoundError(path)
+        return [Piece(path=str(path), length=obj.size)]
+
+    async def _ship_object(self, obj: Object) -> tuple[str, str | None]:
+        """Upload one object version; returns the remote ETag and a note on any difference."""
+        key = obj.key.decode()
+        meta = {k: v for k, v in obj.meta.items() if k != "x-amz-storage-class"}
+        if not obj.parts:
+            try:
+                etag = await self.remote.put_object(obj.bucket, key, self._pieces(obj), meta, obj.tags, md5=obj.etag)
+            except RemoteError as e:
+                if e.retryable or not obj.tags or e.status not in (400, 501):
+                    raise
+                etag = await self.remote.put_object(obj.bucket, key, self._pieces(obj), meta, None, md5=obj.etag)
+                return etag, f"remote refused tags ({e.code}); object shipped without them"
+        else:
+            upload_id = await self.remote.create_multipart(obj.bucket, key, meta, obj.tags)
+            try:
+                etags = []
+                for p in obj.parts:
+                    path = self.blobs.path(p.blob)
+                    if not path.exists():
+                        raise FileNotFoundError(path)
+                    etags.append(
+                        await self.remote.upload_part(obj.bucket, key, upload_id, p.number, [Piece(path=str(path), length=p.size)], md5=p.etag)
+                    )
+                etag = await self.remote.complete_multipart(
+                    obj.bucket, key, upload_id, [(p.number, e) for p, e in zip(obj.parts, etags, strict=True)]
+                )
+            except BaseException:
+                try:
+                    await self.remote.abort_multipart(obj.bucket, key, upload_id)
+                except RemoteError:
+                    pass
+                raise
+        note = None
+        if etag != obj.etag:
+            note = f"remote ETag {etag} differs from local {obj.etag}"
+            log.warning("%s/%s: %s", obj.bucket, key, note)
+        return etag, note
+
+    # ---------- bucket records ----------
+    async def _bucket_op(self, r: state.Record) -> None:
+        attempt = 0
+        while not self.stopping:
+            try:
+                if r.op == "create_bucket":
+                    if self._bucket_exists(r.bucket):
+                        await self._ensure_bucket(r.bucket)
+                elif r.op == "delete_bucket" and not self._bucket_exists(r.bucket):
+                    self.ensured.discard(r.bucket)
+                    try:
+                        await self.remote.delete_bucket(r.bucket)
+                    except RemoteNotFound:
+                        pass
+                    except RemoteError as e:
+                        if e.retryable:
+                            raise
+                        log.warning("remote bucket %s not deleted: %s", r.bucket, e)
+                self.remote_ok()
+                return
+            except RemoteError as e:
+                self.remote_failed(e)
+                if not e.retryable:
+                    log.warning("bucket %s: remote refused %s: %s", r.bucket, r.op, e)
+                    return
+                await asyncio.sleep(backoff(attempt))
+                attempt += 1
+
+    def _bucket_exists(self, bucket: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM buckets WHERE name=?", (bucket,)).fetchone() is not None
+
+    # ---------- HWM ----------
+    def _mark_done(self, lsns: list[int]) -> None:
+        self.done.update(lsns)
+        for lsn in lsns:
+            self.sizes.pop(lsn, None)  # applied: no longer dirty, even if HWM is held below it
+        advanced = False
+        while self.order and self.order[0] in self.done:
+            lsn = self.order.popleft()
+            self.done.discard(lsn)
+            self.sizes.pop(lsn, None)
+            self.hwm = lsn
+            advanced = True
+        if advanced:
+            # one transaction: a record is compacted away only together with the HWM that covers it
+            with self.conn:
+                self.conn.execute("BEGIN")
+                state.put(self.conn, "hwm", self.hwm)
+                self.conn.execute("DELETE FROM journal WHERE lsn <= ?", (self.hwm,))
+
+    # ---------- health ----------
+    def _record_error(self, t: KeyTask, e: RemoteError) -> None:
+        err = json.dumps({"code": e.code, "message": e.message, "status": e.status})
+        self.conn.execute(
+            "INSERT INTO ship_state (bucket, key, error, error_at, attempts) VALUES (?, ?, ?, ?, 1) "
+            "ON CONFLICT (bucket, key) DO UPDATE SET error=excluded.error, "
+            "error_at=coalesce(ship_state.error_at, excluded.error_at), attempts=ship_state.attempts+1",
+            (t.bucket, t.key, err, time.time()),
+        )
+
+    def remote_failed(self, e: RemoteError) -> None:
+        """Publish a remote failure: unreachable (no answer) or unusable (it answered with an error)."""
+        if e.status == 0:
+            if self.reachable is not False:
+                self.reachable = False
+                state.put(self.conn, "remote_reachable", 0)
+                state.put(self.conn, "remote_down_since", time.time())
+                state.put(self.conn, "remote_error", f"{e.code}: {e.message}"[:500])
+                log.warning("remote unreachable: %s", e)
+        elif not e.retryable:
+            state.put(self.conn, "remote_error", f"{e.status} {e.code}: {e.message}"[:500])
+
+    def remote_ok(self) -> None:
+        if self.reachable is not True:
+            self.reachable = True
+            state.put(self.conn, "remote_reachable", 1)
+            state.put(self.conn, "remote_down_since", None)
+            state.put(self.conn, "remote_error", None)
+
+    def dirty_bytes(self) -> int:
+        inflight = sum(self.sizes.values())
+        row = self.conn.execute("SELECT coalesce(sum(size), 0) FROM journal WHERE lsn > ?", (self.cursor,)).fetchone()
+        return inflight + int(row[0])
+
+    def _publish(self) -> None:
+        try:
+            state.put(self.conn, "dirty_bytes", self.dirty_bytes())
+        except sqlite3.Error as e:
+            log.warning("cannot publish shipper state: %s", e)
+
+    def summary(self) -> dict[str, Any]:
+        return {"hwm": self.hwm, "in_flight_keys": len(self.tasks), "shipped_objects": self.shipped_objects}
