@@ -135,7 +135,10 @@ def ensure_credentials(s: Settings) -> User | None:
         d = json.loads(path.read_text())
         s.users.append(User(d["access_key"], d["secret_key"], d.get("name", "admin")))
         return None
-    s.data.mkdir(parents=True, exist_ok=True)
+    try:
+        s.data.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"cannot use data dir {s.data}: {e.strerror}") from None
     alphabet = string.ascii_uppercase + string.digits
     user = User(
         "S3D" + "".join(secrets.choice(alphabet) for _ in range(17)),

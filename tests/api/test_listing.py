@@ -333,3 +333,10 @@ def test_v1_boto3_decodes_odd_keys(s3, bucket):  # type: ignore[no-untyped-def]
     for k in names:
         s3.put_object(Bucket=bucket, Key=k, Body=b"")
     assert keys(s3.list_objects(Bucket=bucket)) == sorted(names, key=str.encode)
+
+
+def test_listing_reports_storage_class(s3, bucket):  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="cold", Body=b"x", StorageClass="STANDARD_IA")
+    s3.put_object(Bucket=bucket, Key="warm", Body=b"x")
+    got = {o["Key"]: o["StorageClass"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert got == {"cold": "STANDARD_IA", "warm": "STANDARD"}

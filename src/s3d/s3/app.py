@@ -51,6 +51,10 @@ class S3App:
         self.admin = admin
         self.domains = ["." + d.lower() for d in settings.base_domains]
 
+    def bad_request(self) -> Response:
+        """The answer to bytes that are not HTTP at all."""
+        return error_response(S3Error("BadRequest", "An error occurred when parsing the HTTP request."), new_request_id(), "")
+
     def on_error(self, exc: BaseException) -> Response:
         log.error("unhandled error: %s", "".join(traceback.format_exception(exc)))
         return error_response(S3Error("InternalError"), new_request_id(), "")

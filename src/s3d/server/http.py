@@ -18,6 +18,9 @@ import httptools
 
 READ_HIGH_WATER = 1 << 20  # pause the socket when this much body is buffered
 CHUNK = 1 << 20
+IDLE_TIMEOUT = 60.0  # keep-alive idle time, and the most a request's headers may take to arrive
+BODY_TIMEOUT = 60.0  # the longest wait for the next piece of a request body
+SETTLE_TIMEOUT = 1.0  # after an early answer, how long to wait for the unread rest of a body
 
 
 class BodyError(Exception):
@@ -75,7 +78,9 @@ class Body:
             self._conn.resume_reading()
             self._waiter = asyncio.get_running_loop().create_future()
             try:
-                await self._waiter
+                await asyncio.wait_for(self._waiter, BODY_TIMEOUT)
+            except TimeoutError:
+                self.finish("timed out waiting for the request body")
             finally:
                 self._waiter = None
         data = self._chunks.popleft()
@@ -166,9 +171,13 @@ def http_date() -> bytes:
 
 
 class HttpConnection(asyncio.Protocol):
-    def __init__(self, app: App, on_error: Callable[[BaseException], Response]) -> None:
+    def __init__(
+        self, app: App, on_error: Callable[[BaseException], Response], bad_request: Callable[[], Response] | None = None
+    ) -> None:
         self.app = app
         self.on_error = on_error
+        self.bad_request = bad_request
+        self._timer: asyncio.TimerHandle | None = None
         self.loop = asyncio.get_event_loop()
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
@@ -189,6 +198,18 @@ class HttpConnection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         self.client = peer[0] if peer else ""
+        self._arm_idle()
+
+    def _arm_idle(self) -> None:
+        """Between requests (and while headers trickle in) a connection may idle only so long."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.loop.call_later(IDLE_TIMEOUT, self._idle_expired)
+
+    def _idle_expired(self) -> None:
+        self._timer = None
+        if not self.queue:
+            self._close()
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -201,10 +222,14 @@ class HttpConnection(asyncio.Protocol):
     def eof_received(self) -> bool | None:
         if self.current is not None:
             self.current.body.finish("connection closed mid-body")
-        return None
+        # a half-closed client may still be waiting for our answer (e.g. IncompleteBody)
+        return True if self.queue else None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         for req in self.queue:
             req.body.finish("connection lost")
         if self.current is not None:
@@ -248,6 +273,9 @@ class HttpConnection(asyncio.Protocol):
         )
         self.current = req
         self.queue.append(req)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if len(self.queue) > 1:
             self.pause_reading()
         if self.worker is None:
@@ -296,6 +324,8 @@ class HttpConnection(asyncio.Protocol):
                 if not keep:
                     self._close()
                     return
+                if not self.queue:
+                    self._arm_idle()
                 self.resume_reading()
         finally:
             self.worker = None
@@ -310,7 +340,7 @@ class HttpConnection(asyncio.Protocol):
         # drain a small unread remainder so keep-alive survives an early error response
         try:
             while body.consumed < 8 * CHUNK:
-                if not await asyncio.wait_for(body.read_chunk(), 5):
+                if not await asyncio.wait_for(body.read_chunk(), SETTLE_TIMEOUT):
                     return True
         except (TimeoutError, BodyError):
             return False
@@ -387,10 +417,16 @@ class HttpConnection(asyncio.Protocol):
             left -= len(data)
 
     def _bad_request(self) -> None:
-        if self.transport is not None and not self._closed:
-            self.transport.write(
-                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            )
+        if self.transport is not None and not self._closed and not self.queue:
+            if self.bad_request is not None:
+                resp = self.bad_request()
+                head = b"".join(b"%s: %s\r\n" % (k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers)
+                body = resp.body if isinstance(resp.body, bytes) else b""
+                self.transport.write(
+                    b"HTTP/1.1 400 Bad Request\r\n" + head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+                )
+            else:
+                self.transport.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         self._close()
 
     def _close(self) -> None:

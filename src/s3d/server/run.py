@@ -52,7 +52,7 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
     connections: set[HttpConnection] = set()
 
     def factory() -> HttpConnection:
-        conn = HttpConnection(app, app.on_error)
+        conn = HttpConnection(app, app.on_error, app.bad_request)
         connections.add(conn)
         return conn
 

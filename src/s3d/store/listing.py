@@ -17,7 +17,7 @@ class Entry:
     size: int
     etag: str
     mtime: float
-    owner: str = ""
+    storage_class: str | None = None  # None: STANDARD
 
 
 @dataclass(slots=True)
@@ -38,7 +38,7 @@ def successor(prefix: bytes) -> bytes | None:
 
 def _scan(conn: sqlite3.Connection, bucket: str, start: bytes, inclusive: bool, end: bytes | None) -> sqlite3.Cursor:
     op = ">=" if inclusive else ">"
-    sql = f"SELECT key, size, etag, mtime FROM objects WHERE bucket=? AND key {op} ?"
+    sql = f"SELECT key, size, etag, mtime, json_extract(meta, '$.\"x-amz-storage-class\"') FROM objects WHERE bucket=? AND key {op} ?"
     args: list[object] = [bucket, start]
     if end is not None:
         sql += " AND key < ?"
@@ -75,7 +75,7 @@ def list_keys(
         cur = _scan(conn, bucket, cursor_key, inclusive, end)
         jumped = False
         try:
-            for key, size, etag, mtime in cur:
+            for key, size, etag, mtime, sclass in cur:
                 if delimiter:
                     i = key.find(delimiter, len(prefix))
                     if i >= 0:
@@ -95,7 +95,7 @@ def list_keys(
                 if count == max_keys:
                     out.truncated = True
                     return out
-                out.entries.append(Entry(key, size, etag, mtime))
+                out.entries.append(Entry(key, size, etag, mtime, sclass))
                 out.next_marker = key
                 count += 1
         finally:

@@ -142,11 +142,7 @@ class Multipart:
             )  # fmt: skip
             return old[0] if old else None
 
-        try:
-            replaced = await self.store.committer.run(op)
-        except Exception:
-            self.store.blobs.remove([part.blob])
-            raise
+        replaced = await self.store.commit_new_blobs(op, [part.blob])
         if replaced:
             self.store.blobs.remove([replaced])
 

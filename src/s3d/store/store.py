@@ -13,15 +13,18 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from s3d.s3.errors import S3Error
 from s3d.store import db
 from s3d.store.blobs import BlobDir, BlobWriter
 from s3d.store.committer import CommitError, Committer
 from s3d.store.listing import Listing, list_keys
+
+T = TypeVar("T")
 
 OBJECT_COLUMNS = "bucket, key, size, etag, mtime, version, meta, checksum, tags, blob, parts, data"
 
@@ -229,21 +232,27 @@ class Store:
         if obj.data is not None:
             # inline bytes land in the WAL: keep the metadata reserve for deletes (see blobs.py)
             self.blobs.check_space(self.root, len(obj.data))
-        try:
-            replaced = await self.committer.run(op)
-        except CommitError as e:
-            # Only a batch that certainly rolled back may lose its new blobs: after an
-            # I/O error during COMMIT the row may yet be on disk, and deleting its
-            # blob would leave it pointing at nothing. Recovery sorts those out.
-            if e.settled:
-                self.blobs.remove(obj.blobs())
-            raise
-        except Exception:
-            self.blobs.remove(obj.blobs())
-            raise
+        replaced = await self.commit_new_blobs(op, obj.blobs())
         # the old version's data goes only after the new row is durable
         self.blobs.remove(replaced)
         return obj
+
+    async def commit_new_blobs(self, op: Callable[[sqlite3.Connection], T], new_blobs: list[str]) -> T:
+        """Run a mutation that hands freshly written blobs to metadata; drop them if it failed.
+
+        Only a batch that certainly rolled back may lose its new blobs: after an I/O
+        error during COMMIT the row may yet be on disk, and deleting its blob would
+        leave it pointing at nothing. Recovery sorts those out.
+        """
+        try:
+            return await self.committer.run(op)
+        except CommitError as e:
+            if e.settled:
+                self.blobs.remove(new_blobs)
+            raise
+        except Exception:
+            self.blobs.remove(new_blobs)
+            raise
 
     async def delete_object(self, bucket: str, key: bytes) -> bool:
         """Delete a key; False if it did not exist (S3 answers 204 either way)."""

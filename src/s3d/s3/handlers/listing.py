@@ -45,7 +45,7 @@ def _contents(ctx: Ctx, listing: Listing, enc: bool, owner: bool) -> list[xml.No
         ]
         if owner:
             item.append(("Owner", [("ID", ctx.user.name), ("DisplayName", ctx.user.name)]))
-        item.append(("StorageClass", "STANDARD"))
+        item.append(("StorageClass", e.storage_class or "STANDARD"))
         nodes.append(("Contents", item))
     for p in listing.prefixes:
         nodes.append(("CommonPrefixes", [("Prefix", url_encode(p.decode(), enc))]))

@@ -23,6 +23,7 @@ from s3d.s3.handlers.common import (
 )
 from s3d.s3.payload import Payload
 from s3d.server.http import BodyT, FileRange, Response
+from s3d.store.blobs import storage_error
 from s3d.store.store import Conditions, Object, Store
 
 RESPONSE_OVERRIDES = {
@@ -302,7 +303,11 @@ async def copy_data(store: Store, src: Object) -> tuple[bytes | None, str | None
                         writer.write(chunk)
                         off += len(chunk)
 
+        writer.dir.check_space(writer.fd, src.size)
         await loop.run_in_executor(None, copy)
+    except OSError as e:
+        writer.discard()
+        raise storage_error(e) from e
     except BaseException:
         writer.discard()
         raise
