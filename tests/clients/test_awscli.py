@@ -169,7 +169,7 @@ def test_sync_tree_with_empty_file(aws: AwsCli, bucket: str, tmp_path: Path) -> 
     files = {"0-empty.txt": b"", **{f"{i}-full.txt": b"data %d\n" % i for i in range(1, 5)}}
     src = tmp_path / "src"
     write_tree(src, files)
-    r = aws.run("s3", "sync", "--cli-read-timeout", "5", str(src), f"s3://{bucket}/e", check=False)
+    r = aws.run("s3", "sync", "--cli-read-timeout", "3", str(src), f"s3://{bucket}/e", check=False)
     assert r.returncode == 0, r.stderr.decode(errors="replace")
     assert transfers(r.stdout.decode()) == sorted(("upload", f"s3://{bucket}/e/{k}") for k in files)
     assert list_keys(aws, bucket) == {f"e/{k}": len(v) for k, v in files.items()}
@@ -193,12 +193,13 @@ def test_mv_between_keys_and_back(aws: AwsCli, bucket: str, tmp_path: Path) -> N
     assert list_keys(aws, bucket) == {}
 
 
-def test_rm_recursive_then_rb(aws: AwsCli, new_bucket_name: str, tmp_path: Path) -> None:
+def test_rm_recursive_then_rb(aws: AwsCli, s3, new_bucket_name: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     aws.out("s3", "mb", f"s3://{new_bucket_name}")
     src = tmp_path / "src"
     write_tree(src, TREE)
     aws.out("s3", "cp", "--recursive", str(src), f"s3://{new_bucket_name}/")
-    aws.out("s3", "cp", "--recursive", str(src), f"s3://{new_bucket_name}/keep/")
+    for k, v in TREE.items():  # a second copy below keep/, set up by boto3 (fewer CLI processes)
+        s3.put_object(Bucket=new_bucket_name, Key=f"keep/{k}", Body=v)
 
     # a single rm, then a recursive rm below one prefix leaves the rest alone
     assert transfers(aws.out("s3", "rm", f"s3://{new_bucket_name}/a.txt")) == [
@@ -233,7 +234,7 @@ def test_rb_force(aws: AwsCli, new_bucket_name: str, tmp_path: Path) -> None:
     assert new_bucket_name not in aws.out("s3", "ls")
 
 
-def test_s3api_put_head_get_list(aws: AwsCli, bucket: str, tmp_path: Path) -> None:
+def test_s3api_put_head_get_list(aws: AwsCli, s3, bucket: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data = b"id,name\n1,alpha\n2,beta\n"
     body = tmp_path / "body.csv"
     body.write_bytes(data)
@@ -262,8 +263,8 @@ def test_s3api_put_head_get_list(aws: AwsCli, bucket: str, tmp_path: Path) -> No
     assert part.read_bytes() == data[8:15]
     assert got["ContentRange"] == f"bytes 8-14/{len(data)}"
 
-    for k in ["tables/u.csv", "other/v.csv"]:
-        aws.json("s3api", "put-object", "--bucket", bucket, "--key", k, "--body", str(body))
+    for k in ["tables/u.csv", "other/v.csv"]:  # more objects to list (set up by boto3: fewer CLI processes)
+        s3.put_object(Bucket=bucket, Key=k, Body=data)
     listed = aws.json("s3api", "list-objects-v2", "--bucket", bucket, "--prefix", "tables/", "--no-paginate")
     assert [o["Key"] for o in listed["Contents"]] == ["tables/t.csv", "tables/u.csv"]
     assert all(o["Size"] == len(data) and o["ETag"] == put["ETag"] for o in listed["Contents"])
