@@ -1,0 +1,105 @@
+"""`s3d run` (the daemon in the foreground) and `s3d credentials` (print its key pair)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from s3d import config
+from s3d.gateway import config as gateway_config
+from s3d.remote.botocore_remote import ConfigError as RemoteConfigError
+from s3d.store.recovery import DataDirError
+
+GATEWAY_FLAGS = (
+    "remote",
+    "remote_region",
+    "remote_path_style",
+    "remote_bucket_prefix",
+    "cache_max_bytes",
+    "drain_timeout",
+)
+SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="TOML settings file (also S3D_CONFIG)")
+    p.add_argument("--data", help="data directory (also S3D_DATA; default ./s3d-data)")
+
+
+def register(sub: Any) -> None:
+    run = sub.add_parser(
+        "run", help="run the daemon in the foreground", description="Run the s3d daemon in the foreground."
+    )
+    _add_common(run)
+    run.add_argument("--listen", help="HOST:PORT to listen on (also S3D_LISTEN; default 127.0.0.1:9000)")
+    run.add_argument("--workers", type=int, help="worker processes (also S3D_WORKERS; default: number of cores)")
+    run.add_argument("--region", help="region reported for buckets (default us-east-1)")
+    run.add_argument("--log-level", help="debug, info, warning, error")
+    gw = run.add_argument_group("gateway mode (ship every change to a remote S3)")
+    gw.add_argument(
+        "--remote", help="remote S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com (also S3D_REMOTE)"
+    )
+    gw.add_argument("--remote-region", help="remote region (also S3D_REMOTE_REGION, AWS_REGION; default us-east-1)")
+    gw.add_argument("--remote-path-style", action=argparse.BooleanOptionalAction, default=None,
+                    help="path-style remote addressing (default on; --no-remote-path-style for virtual-hosted)")  # fmt: skip
+    gw.add_argument("--remote-bucket-prefix", help="prefix added to local bucket names on the remote")
+    gw.add_argument(
+        "--cache-max-bytes", help="local capacity for unshipped data, e.g. 10G; writes get 503 SlowDown beyond it"
+    )
+    gw.add_argument("--drain-timeout", type=float, help="seconds SIGTERM waits for the queue to drain (default 30)")
+    run.set_defaults(func=run_command)
+    cred = sub.add_parser("credentials", help="print the access key and secret key of the daemon",
+                          description="Print the daemon's access key and secret key: S3D_ACCESS_KEY/S3D_SECRET_KEY, "
+                          "the first user of the config file, or the pair generated in the data dir.")  # fmt: skip
+    _add_common(cred)
+    cred.set_defaults(func=credentials_command)
+
+
+def _settings(args: argparse.Namespace) -> tuple[config.Settings, dict[str, Any]]:
+    flags: dict[str, Any] = {k: getattr(args, k, None) for k in SETTINGS_FLAGS}
+    gateway_flags = {k: getattr(args, k, None) for k in GATEWAY_FLAGS}
+    return config.load(flags), gateway_flags
+
+
+def credentials_command(args: argparse.Namespace) -> int:
+    try:
+        settings, _ = _settings(args)
+        if not settings.users:
+            if not config.credentials_file(settings.data).exists():
+                print(f"no credentials yet in {settings.data}: start the daemon once with `s3d run`", file=sys.stderr)
+                return 1
+            config.ensure_credentials(settings)
+        for u in settings.users:
+            print(f"access key: {u.access_key}\nsecret key: {u.secret_key}")
+        return 0
+    except config.ConfigError as e:
+        print(f"s3d: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"s3d: {e.strerror or e}", file=sys.stderr)
+        return 1
+
+
+def run_command(args: argparse.Namespace) -> int:
+    try:
+        settings, gateway_flags = _settings(args)
+        settings.gateway = gateway_config.load(gateway_flags)
+        from s3d.server.run import run
+
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        new = config.ensure_credentials(settings)
+        if new is not None:
+            print(
+                "s3d generated credentials (stored in the data dir; `s3d credentials` prints them again):\n"
+                f"  access key: {new.access_key}\n  secret key: {new.secret_key}",
+                flush=True,
+            )
+        return run(settings)
+    except (config.ConfigError, DataDirError, RemoteConfigError) as e:
+        print(f"s3d: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"s3d: {e.strerror or e}", file=sys.stderr)
+        return 1
