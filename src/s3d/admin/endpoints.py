@@ -98,9 +98,8 @@ async def flush(ctx: Ctx) -> Response:
     while True:
         if bucket is None:
             done = gw.hwm(conn) >= target
-        else:
-            done = conn.execute("SELECT 1 FROM journal WHERE bucket=? AND lsn<=? AND lsn>? LIMIT 1",
-                                (bucket, target, gw.hwm(conn))).fetchone() is None  # fmt: skip
+        else:  # the journal holds exactly the unapplied records
+            done = conn.execute("SELECT 1 FROM journal WHERE bucket=? AND lsn<=? LIMIT 1", (bucket, target)).fetchone() is None
         if done or time.monotonic() >= deadline:
             break
         await asyncio.sleep(0.05)

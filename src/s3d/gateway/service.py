@@ -17,6 +17,7 @@ from pathlib import Path
 
 from s3d.config import Settings
 from s3d.gateway import state
+from s3d.gateway.refresh import refresh_loop
 from s3d.gateway.shipper import Shipper
 from s3d.remote import RemoteError
 from s3d.remote.botocore_remote import BotocoreRemote
@@ -72,6 +73,8 @@ async def _main(settings: Settings, children: list[int]) -> int:
         loop.add_signal_handler(sig, stop.set)
     probe = asyncio.create_task(_probe(shipper, remote))
     shipping = asyncio.create_task(shipper.run())
+    owner = settings.users[0].name if settings.users else "admin"
+    refreshing = asyncio.create_task(refresh_loop(shipper.conn, remote, owner, settings.region, g.remote_refresh))
     status = 0
     while not stop.is_set() and children:
         for pid, code in _reap(children):
@@ -93,9 +96,9 @@ async def _main(settings: Settings, children: list[int]) -> int:
             if code not in (0, -signal.SIGTERM, -signal.SIGINT):
                 status = 1
         await asyncio.sleep(0.05)
-    shipping.cancel()
-    probe.cancel()
-    await asyncio.gather(shipping, probe, return_exceptions=True)
+    for t in (shipping, probe, refreshing):
+        t.cancel()
+    await asyncio.gather(shipping, probe, refreshing, return_exceptions=True)
     drained = await shipper.drain(g.drain_timeout)
     summary = state.queue_summary(shipper.conn)
     if drained:

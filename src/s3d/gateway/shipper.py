@@ -57,6 +57,11 @@ class KeyTask:
     next_ops: set[str] = field(default_factory=set)
 
 
+def lacks_feature(e: RemoteError) -> bool:
+    """The remote answered (so it is up) but will not do this: retrying soon will not help."""
+    return e.status in (400, 403, 405, 500, 501) or e.code in ("NotImplemented", "MethodNotAllowed")
+
+
 def backoff(attempt: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
     """Capped exponential backoff with full jitter."""
     return random.uniform(0, min(cap, base * 2**attempt))
@@ -76,7 +81,6 @@ class Shipper:
         self.hwm = state.hwm(self.conn)
         self.cursor = self.hwm  # highest LSN handed out to a task
         self.order: deque[int] = deque()  # dispatched LSNs, ascending
-        self.sizes: dict[int, int] = {}
         self.done: set[int] = set()
         self.tasks: dict[tuple[str, bytes], KeyTask] = {}
         self.running: set[asyncio.Task[None]] = set()
@@ -127,11 +131,11 @@ class Shipper:
             if r.op in BUCKET_OPS:
                 await self._barrier()
                 await self._bucket_op(r)
-                self._track(r.lsn, r.size)
+                self._track(r.lsn)
                 self._mark_done([r.lsn])
                 self.cursor = r.lsn
                 continue
-            self._track(r.lsn, r.size)
+            self._track(r.lsn)
             assert r.key is not None
             k = (r.bucket, r.key)
             t = self.tasks.get(k)
@@ -146,9 +150,8 @@ class Shipper:
             self.cursor = r.lsn
         return bool(records)
 
-    def _track(self, lsn: int, size: int) -> None:
+    def _track(self, lsn: int) -> None:
         self.order.append(lsn)
-        self.sizes[lsn] = size
 
     async def _barrier(self) -> None:
         while self.running:
@@ -197,10 +200,10 @@ class Shipper:
 
     def _save(self, bucket: str, key: bytes, version: int, etag: str | None, note: str | None = None) -> None:
         self.conn.execute(
-            "INSERT INTO ship_state (bucket, key, version, remote_etag, note) VALUES (?, ?, ?, ?, ?) "
+            "INSERT INTO ship_state (bucket, key, version, remote_etag, note, shipped_at) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (bucket, key) DO UPDATE SET version=excluded.version, remote_etag=excluded.remote_etag, "
-            "note=excluded.note, error=NULL, error_at=NULL, attempts=0",
-            (bucket, key, version, etag, note),
+            "note=excluded.note, shipped_at=excluded.shipped_at, error=NULL, error_at=NULL, attempts=0",
+            (bucket, key, version, etag, note, time.time()),
         )
 
     async def _apply_key(self, t: KeyTask) -> None:
@@ -216,6 +219,11 @@ class Shipper:
             except RemoteNotFound:
                 pass
             self._save(t.bucket, t.key, newest, None)
+            return
+        if obj.is_remote:
+            # known from the remote, no bytes here: only a tag change can be ours to ship
+            if "tags" in t.ops:
+                await self._ship_tags(obj, obj.etag)
             return
         if obj.tags and HOLD_TAG in obj.tags:
             self._save(t.bucket, t.key, shipped[0] if shipped else 0, shipped[1] if shipped else None, "held: s3d.upload=false")
@@ -234,11 +242,23 @@ class Shipper:
         try:
             await self.remote.put_tags(obj.bucket, obj.key.decode(), obj.tags)
         except RemoteError as e:
-            if e.retryable:
+            if not lacks_feature(e):
                 raise
-            note = f"remote does not keep tags: {e.code}"
+            note = f"remote does not keep tags ({e.status} {e.code}); the object is shipped without them"
             log.warning("%s/%s: %s", obj.bucket, obj.key.decode(errors="replace"), note)
             self._save(obj.bucket, obj.key, obj.version, etag, note)
+
+    async def _check_tags(self, obj: Object) -> str | None:
+        """After shipping a tagged object: did the remote keep its tags? A note if not."""
+        try:
+            kept = await self.remote.get_tags(obj.bucket, obj.key.decode())
+        except RemoteError as e:
+            if not lacks_feature(e):
+                raise
+            return f"remote does not keep tags ({e.status} {e.code})"
+        if sorted(kept) != sorted(obj.tags or []):
+            return "remote did not keep the object's tags"
+        return None
 
     async def _ensure_bucket(self, bucket: str) -> None:
         if bucket not in self.ensured:
@@ -262,7 +282,7 @@ class Shipper:
             try:
                 etag = await self.remote.put_object(obj.bucket, key, self._pieces(obj), meta, obj.tags, md5=obj.etag)
             except RemoteError as e:
-                if e.retryable or not obj.tags or e.status not in (400, 501):
+                if not obj.tags or not lacks_feature(e):
                     raise
                 etag = await self.remote.put_object(obj.bucket, key, self._pieces(obj), meta, None, md5=obj.etag)
                 return etag, f"remote refused tags ({e.code}); object shipped without them"
@@ -286,10 +306,21 @@ class Shipper:
                 except RemoteError:
                     pass
                 raise
-        note = None
+        if obj.parts:
+            # some remotes answer the complete with the multipart ETag but store another one
+            head = await self.remote.head_object(obj.bucket, key)
+            if head is not None:
+                etag = head.etag
+        notes = []
         if etag != obj.etag:
-            note = f"remote ETag {etag} differs from local {obj.etag}"
-            log.warning("%s/%s: %s", obj.bucket, key, note)
+            notes.append(f"remote ETag {etag} differs from local {obj.etag}")
+        if obj.tags:
+            tag_note = await self._check_tags(obj)
+            if tag_note:
+                notes.append(tag_note)
+        note = "; ".join(notes) or None
+        if note:
+            log.warning("%s/%s: shipped with differences: %s", obj.bucket, key, note)
         return etag, note
 
     # ---------- bucket records ----------
@@ -325,22 +356,21 @@ class Shipper:
 
     # ---------- HWM ----------
     def _mark_done(self, lsns: list[int]) -> None:
+        """Applied records leave the journal at once (even above a stuck HWM), so the journal
+        holds exactly what is not yet on the remote; then HWM moves over the applied prefix."""
         self.done.update(lsns)
-        for lsn in lsns:
-            self.sizes.pop(lsn, None)  # applied: no longer dirty, even if HWM is held below it
-        advanced = False
-        while self.order and self.order[0] in self.done:
-            lsn = self.order.popleft()
-            self.done.discard(lsn)
-            self.sizes.pop(lsn, None)
-            self.hwm = lsn
-            advanced = True
-        if advanced:
-            # one transaction: a record is compacted away only together with the HWM that covers it
-            with self.conn:
-                self.conn.execute("BEGIN")
+        with self.conn:
+            self.conn.execute("BEGIN")
+            for i in range(0, len(lsns), 500):
+                chunk = lsns[i : i + 500]
+                self.conn.execute(f"DELETE FROM journal WHERE lsn IN ({','.join('?' * len(chunk))})", chunk)
+            advanced = False
+            while self.order and self.order[0] in self.done:
+                self.hwm = self.order.popleft()
+                self.done.discard(self.hwm)
+                advanced = True
+            if advanced:
                 state.put(self.conn, "hwm", self.hwm)
-                self.conn.execute("DELETE FROM journal WHERE lsn <= ?", (self.hwm,))
 
     # ---------- health ----------
     def _record_error(self, t: KeyTask, e: RemoteError) -> None:
@@ -372,9 +402,10 @@ class Shipper:
             state.put(self.conn, "remote_error", None)
 
     def dirty_bytes(self) -> int:
-        inflight = sum(self.sizes.values())
-        row = self.conn.execute("SELECT coalesce(sum(size), 0) FROM journal WHERE lsn > ?", (self.cursor,)).fetchone()
-        return inflight + int(row[0])
+        """Bytes not yet on the remote: the journal's unapplied writes and unfinished multipart parts."""
+        queued = self.conn.execute("SELECT coalesce(sum(size), 0) FROM journal").fetchone()[0]
+        parts = self.conn.execute("SELECT coalesce(sum(size), 0) FROM parts").fetchone()[0]
+        return int(queued) + int(parts)
 
     def _publish(self) -> None:
         try:

@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS ship_state (
     error_at REAL,
     attempts INTEGER NOT NULL DEFAULT 0,
     note TEXT,
+    shipped_at REAL,
     PRIMARY KEY (bucket, key)
 );
 CREATE INDEX IF NOT EXISTS journal_by_key ON journal (bucket, key, lsn);
@@ -72,11 +73,10 @@ def pending(conn: sqlite3.Connection, after: int, limit: int) -> list[Record]:
 
 
 def queue_summary(conn: sqlite3.Connection, bucket: str | None = None) -> dict[str, Any]:
-    """Lag above HWM: records, bytes, age of the oldest; failed keys."""
-    h = hwm(conn)
-    where, args = "lsn > ?", [h]
+    """Lag: unapplied records, their bytes, the age of the oldest; failed keys."""
+    where, args = "1", []  # the journal holds exactly the records not yet applied remotely
     if bucket is not None:
-        where += " AND bucket = ?"
+        where = "bucket = ?"
         args.append(bucket)
     n, size, oldest = conn.execute(f"SELECT count(*), coalesce(sum(size), 0), min(ts) FROM journal WHERE {where}", args).fetchone()
     fsql, fargs = "SELECT count(*) FROM ship_state WHERE error IS NOT NULL", []

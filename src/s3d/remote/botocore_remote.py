@@ -305,6 +305,10 @@ class BotocoreRemote:
         else:
             await self._run(lambda: self.client.delete_object_tagging(Bucket=self.bucket(bucket), Key=key))
 
+    async def get_tags(self, bucket: str, key: str) -> list[tuple[str, str]]:
+        r = await self._run(lambda: self.client.get_object_tagging(Bucket=self.bucket(bucket), Key=key))
+        return [(t["Key"], t["Value"]) for t in r.get("TagSet", [])]
+
     async def delete_object(self, bucket: str, key: str) -> None:
         await self._run(lambda: self.client.delete_object(Bucket=self.bucket(bucket), Key=key))
 

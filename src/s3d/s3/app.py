@@ -21,6 +21,8 @@ log = logging.getLogger("s3d")
 
 Handler = Callable[[Ctx], Awaitable[Response]]
 MAX_KEY = 1024
+# operations that add data to the local store (admitted only while there is room for unshipped data)
+WRITES = frozenset({"PutObject", "UploadPart", "CopyObject", "UploadPartCopy", "PostObject"})
 _ids = count(1)
 _pid = os.getpid()
 
@@ -119,6 +121,8 @@ class S3App:
                 raise S3Error("KeyTooLongError", extra={"Size": str(len(ctx.key.encode())), "MaxSizeAllowed": "1024"})
             if op is None:
                 raise S3Error("MethodNotAllowed", extra={"Method": req.method, "ResourceType": level.upper()})
+            if op in WRITES:
+                self.store.admit_write(int(req.headers.get("x-amz-decoded-content-length") or req.headers.get("content-length") or 0))
             handler = HANDLERS.get(op)
             if handler is None:
                 raise S3Error("NotImplemented", f"{op} is not implemented by s3d.", resource=ctx.resource)

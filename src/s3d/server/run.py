@@ -43,7 +43,13 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
     from s3d.s3.app import S3App
     from s3d.store.store import Store
 
-    store = Store(settings.data, inline_max=settings.inline_max)
+    store: Store
+    if settings.gateway is not None:
+        from s3d.gateway.namespace import GatewayStore
+
+        store = GatewayStore(settings.data, settings.inline_max, settings.gateway)
+    else:
+        store = Store(settings.data, inline_max=settings.inline_max)
     app = S3App(settings, store, admin=admin)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +27,10 @@ from s3d.store.listing import Listing, list_keys
 T = TypeVar("T")
 
 OBJECT_COLUMNS = "bucket, key, size, etag, mtime, version, meta, checksum, tags, blob, parts, data"
+
+
+class ObjectChanged(Exception):
+    """The object's bytes changed while they were being opened: look it up again."""
 
 
 @dataclass(slots=True)
@@ -68,6 +72,11 @@ class Object:
         if self.blob:
             return [self.blob]
         return [p.blob for p in self.parts or []]
+
+    @property
+    def is_remote(self) -> bool:
+        """Known to exist on the remote, with no bytes held here (gateway mode only)."""
+        return self.data is None and self.blob is None and self.parts is None
 
 
 @dataclass(slots=True)
@@ -115,6 +124,8 @@ class Store:
         self.inline_max = inline_max
         self.reader = db.connect(self.db_path)
         self.committer = Committer(self.db_path)
+        # gateway mode journals deletes of keys it does not hold, so they reach the remote
+        self.journal_unknown_deletes = False
 
     def close(self) -> None:
         self.committer.close()
@@ -192,6 +203,16 @@ class Store:
         ).fetchone()
         return _row_to_object(row) if row else None
 
+    async def find_object(self, bucket: str, key: bytes) -> Object | None:
+        """The object a read should see. Here: the local row; a gateway store also asks the remote."""
+        return self.get_object(bucket, key)
+
+    async def remote_body(self, obj: Object, start: int, end: int) -> AsyncIterator[bytes]:
+        raise S3Error("InternalError", "remote object in a store without a remote")
+
+    def admit_write(self, size: int) -> None:
+        """Refuse a write that the local capacity cannot take (a gateway store's backpressure)."""
+
     def list_objects(self, bucket: str, prefix: bytes, delimiter: bytes, after: bytes, max_keys: int) -> Listing:
         return list_keys(self.reader, bucket, prefix, delimiter, after, max_keys)
 
@@ -262,6 +283,8 @@ class Store:
                 raise S3Error("NoSuchBucket", resource=bucket, extra={"BucketName": bucket})
             old = conn.execute("SELECT etag, blob, parts FROM objects WHERE bucket=? AND key=?", (bucket, key)).fetchone()
             if old is None:
+                if self.journal_unknown_deletes:
+                    journal(conn, "delete", bucket, key)
                 return None
             conn.execute("DELETE FROM objects WHERE bucket=? AND key=?", (bucket, key))
             journal(conn, "delete", bucket, key)

@@ -129,7 +129,8 @@ def object_headers(obj: Object, checksum_mode: bool) -> list[tuple[str, str]]:
     if "content-type" not in meta:
         h.append(("Content-Type", DEFAULT_CONTENT_TYPE))
     for k, v in meta.items():
-        h.append((k, v))
+        if not k.startswith("x-s3d-"):  # s3d's own bookkeeping, never a client's header
+            h.append((k, v))
     if obj.tags:
         h.append(("x-amz-tagging-count", str(len(obj.tags))))
     if obj.parts:

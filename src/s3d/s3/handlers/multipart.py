@@ -19,11 +19,11 @@ from s3d.s3.handlers.common import (
     url_encode,
     xml_response,
 )
-from s3d.s3.handlers.objects import DEFAULT_CHECKSUM, parse_copy_source, write_conditions
+from s3d.s3.handlers.objects import DEFAULT_CHECKSUM, fetch_remote, parse_copy_source, write_conditions
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
 from s3d.store.multipart import MAX_PARTS, CompletedPart, Multipart, StoredPart, Upload
-from s3d.store.store import Object, Store
+from s3d.store.store import Object, ObjectChanged, Store
 
 MAX_COMPLETE_BODY = 4 * 1024 * 1024
 MAX_PART_SIZE = 5 * 1024**3
@@ -168,8 +168,9 @@ async def upload_part_copy(ctx: Ctx) -> Response:
     upload = _upload(ctx)
     src_bucket, src_key = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
+    temp_blob: str | None = None
     for _ in range(5):
-        src = ctx.store.get_object(src_bucket, src_key)
+        src = await ctx.store.find_object(src_bucket, src_key)
         if src is None:
             raise S3Error("NoSuchKey", extra={"Key": src_key.decode()})
         check_read_conditions(src, ctx.headers, prefix="x-amz-copy-source-if-")
@@ -177,8 +178,14 @@ async def upload_part_copy(ctx: Ctx) -> Response:
         if end - start + 1 > MAX_PART_SIZE:
             raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")
         try:
+            if src.is_remote:
+                # bring the range here first; the local copy below then reads it like any blob
+                _, fetched, _ = await fetch_remote(ctx.store, src, start, end)
+                src = Object(src.bucket, src.key, end - start + 1, "", 0.0, 0, {}, blob=fetched, data=None if fetched else b"")
+                start, end = 0, src.size - 1
+                temp_blob = fetched
             pieces = _read_range(ctx.store, src, start, end)
-        except FileNotFoundError:
+        except (FileNotFoundError, ObjectChanged):
             continue
         break
     else:
@@ -211,6 +218,8 @@ async def upload_part_copy(ctx: Ctx) -> Response:
         for fd, _, _ in pieces:
             if isinstance(fd, int):
                 os.close(fd)
+        if temp_blob:
+            ctx.store.blobs.remove([temp_blob])
     mtime = time.time()
     checksum = {"algorithm": algo, "value": checksums.b64(ck.digest())}
     await _mp(ctx).put_part(upload.upload_id, StoredPart(number, writer.size, md5.hexdigest(), mtime, blob, checksum))

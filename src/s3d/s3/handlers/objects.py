@@ -24,7 +24,7 @@ from s3d.s3.handlers.common import (
 from s3d.s3.payload import Payload
 from s3d.server.http import BodyT, FileRange, Response
 from s3d.store.blobs import storage_error
-from s3d.store.store import Conditions, Object, Store
+from s3d.store.store import Conditions, Object, ObjectChanged, Store
 
 RESPONSE_OVERRIDES = {
     "response-content-type": "Content-Type",
@@ -147,8 +147,8 @@ def open_body(store: Store, obj: Object, start: int, end: int) -> BodyT:
     return pieces
 
 
-def _lookup(ctx: Ctx) -> Object:
-    obj = ctx.store.get_object(ctx.bucket or "", ctx.key_bytes)
+async def _lookup(ctx: Ctx) -> Object:
+    obj = await ctx.store.find_object(ctx.bucket or "", ctx.key_bytes)
     if obj is None:
         raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""})
     return obj
@@ -166,7 +166,7 @@ async def _read(ctx: Ctx, head: bool) -> Response:
     ctx.need_bucket()
     q = ctx.query
     for attempt in range(5):
-        obj = _lookup(ctx)
+        obj = await _lookup(ctx)
         check_read_conditions(obj, ctx.headers)
         headers = object_headers(obj, ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED")
         part = q.get("partNumber")
@@ -191,8 +191,12 @@ async def _read(ctx: Ctx, head: bool) -> Response:
         if head or length == 0:
             return Response(status, headers, b"", content_length=length)
         try:
-            body = open_body(ctx.store, obj, start, end)
-        except FileNotFoundError:
+            if obj.is_remote:
+                headers.append(("x-s3d-cache", "miss"))
+                body: BodyT = await ctx.store.remote_body(obj, start, end)
+            else:
+                body = open_body(ctx.store, obj, start, end)
+        except (FileNotFoundError, ObjectChanged):
             await asyncio.sleep(0.001 * attempt)
             continue  # replaced between lookup and open: look again
         return Response(status, headers, body, content_length=length)
@@ -273,10 +277,28 @@ def parse_copy_source(ctx: Ctx) -> tuple[str, bytes]:
     return bucket, key.encode()
 
 
+async def fetch_remote(store: Store, src: Object, start: int, end: int) -> tuple[bytes | None, str | None, str]:
+    """Bytes [start, end] of a remote-only object, brought into a local blob (or inline), and their MD5."""
+    md5 = hashlib.md5()
+    if end < start:
+        return b"", None, md5.hexdigest()
+    writer = store.new_blob()
+    try:
+        async for chunk in await store.remote_body(src, start, end):
+            md5.update(chunk)
+            writer.write(chunk)
+    except BaseException:
+        writer.discard()
+        raise
+    return None, await writer.commit(), md5.hexdigest()
+
+
 async def copy_data(store: Store, src: Object) -> tuple[bytes | None, str | None, str]:
     """A private copy of src's bytes (inline or a new blob) and its MD5 etag."""
     if src.data is not None:
         return src.data, None, src.etag
+    if src.is_remote:
+        return await fetch_remote(store, src, 0, src.size - 1)
     writer = store.new_blob()
     loop = asyncio.get_running_loop()
     fds: list[tuple[int, int]] = []
@@ -328,7 +350,7 @@ async def copy_object(ctx: Ctx) -> Response:
     if directive not in ("COPY", "REPLACE") or tag_directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata or tagging directive")
     for _attempt in range(5):
-        src = ctx.store.get_object(src_bucket, src_key)
+        src = await ctx.store.find_object(src_bucket, src_key)
         if src is None:
             raise S3Error("NoSuchKey", resource=f"/{src_bucket}/{src_key.decode()}", extra={"Key": src_key.decode()})
         check_read_conditions(src, h, prefix="x-amz-copy-source-if-")
@@ -339,7 +361,7 @@ async def copy_object(ctx: Ctx) -> Response:
             )
         tags = tags_from_header(h.get("x-amz-tagging")) if tag_directive == "REPLACE" else src.tags
         same = src_bucket == ctx.bucket and src_key == ctx.key_bytes
-        if same:
+        if same and not src.is_remote:
             if directive != "REPLACE" and "x-amz-storage-class" not in h and tag_directive != "REPLACE":
                 raise S3Error(
                     "InvalidRequest",
@@ -349,7 +371,7 @@ async def copy_object(ctx: Ctx) -> Response:
             break
         try:
             data, blob, etag = await copy_data(ctx.store, src)
-        except FileNotFoundError:
+        except (FileNotFoundError, ObjectChanged):
             continue  # the source was replaced while we opened it
         obj = Object(
             bucket=ctx.bucket,

@@ -40,27 +40,27 @@ def render_tagging(tags: list[tuple[str, str]]) -> bytes:
     return xml.document("Tagging", [("TagSet", [("Tag", [("Key", k), ("Value", v)]) for k, v in tags])])
 
 
-def _object(ctx: Ctx) -> Object:
+async def _object(ctx: Ctx) -> Object:
     ctx.need_bucket()
-    obj = ctx.store.get_object(ctx.bucket or "", ctx.key_bytes)
+    obj = await ctx.store.find_object(ctx.bucket or "", ctx.key_bytes)
     if obj is None:
         raise S3Error("NoSuchKey", extra={"Key": ctx.key or ""})
     return obj
 
 
 async def get_object_tagging(ctx: Ctx) -> Response:
-    return xml_response(render_tagging(_object(ctx).tags or []))
+    return xml_response(render_tagging((await _object(ctx)).tags or []))
 
 
 async def put_object_tagging(ctx: Ctx) -> Response:
-    ctx.need_bucket()
+    await _object(ctx)  # in gateway mode, a remote-only object gets its row here
     tags = validate_tags(parse_tagging(await _read_xml_body(ctx)))
     await ctx.store.set_tags(ctx.bucket or "", ctx.key_bytes, tags or None)
     return empty(200)
 
 
 async def delete_object_tagging(ctx: Ctx) -> Response:
-    ctx.need_bucket()
+    await _object(ctx)
     await ctx.store.set_tags(ctx.bucket or "", ctx.key_bytes, None)
     return empty(204)
 
@@ -97,7 +97,7 @@ ATTRIBUTES = {"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"}
 
 
 async def get_object_attributes(ctx: Ctx) -> Response:
-    obj = _object(ctx)
+    obj = await _object(ctx)
     raw = ctx.headers.get("x-amz-object-attributes", "")
     wanted = {a.strip() for a in raw.split(",") if a.strip()}
     if not wanted:

@@ -1,0 +1,258 @@
+"""Gateway mode: every local change reaches the remote, in the right final state, through faults."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.gateway.conftest import Gateway, start_gateway
+
+MiB = 1024 * 1024
+
+
+def remote_state(gw: Gateway, bucket: str) -> dict[str, bytes]:
+    rc = gw.remote.client()
+    out = {}
+    for page in rc.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for o in page.get("Contents", []):
+            out[o["Key"]] = rc.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+    return out
+
+
+def local_state(s3, bucket: str) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+    out = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for o in page.get("Contents", []):
+            out[o["Key"]] = s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+    return out
+
+
+class HwmSampler:
+    """Samples HWM and LSN from /_s3d/status in the background; checks HWM <= LSN and never decreases."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+        self.samples: list[tuple[int, int]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + 120
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            try:
+                st = self.gw.status()
+                self.samples.append((st["hwm"], st["lsn"]))
+            except Exception:  # noqa: BLE001 - the daemon may be restarting
+                pass
+            time.sleep(0.05)
+
+    def __enter__(self) -> HwmSampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        assert self.samples, "no status samples taken"
+        hwms = [h for h, _ in self.samples]
+        assert all(h <= lsn for h, lsn in self.samples), "HWM passed LSN"
+        assert hwms == sorted(hwms), "HWM went backwards"
+
+
+def test_round_trip_keeps_bytes_metadata_tags_and_etag(moto_gateway: Gateway) -> None:
+    s3 = moto_gateway.client()
+    s3.create_bucket(Bucket="photos")
+    body = os.urandom(200_000)
+    r = s3.put_object(Bucket="photos", Key="a/cat.jpg", Body=body, ContentType="image/jpeg",
+                      Metadata={"camera": "x100"}, Tagging="team=edge")  # fmt: skip
+    assert moto_gateway.flush()["flushed"]
+    rc = moto_gateway.remote.client()
+    got = rc.get_object(Bucket="photos", Key="a/cat.jpg")
+    assert got["Body"].read() == body
+    assert got["ETag"] == r["ETag"]
+    assert got["ContentType"] == "image/jpeg"
+    assert got["Metadata"] == {"camera": "x100"}
+    assert rc.get_object_tagging(Bucket="photos", Key="a/cat.jpg")["TagSet"] == [{"Key": "team", "Value": "edge"}]
+
+
+def test_multipart_object_ships_with_same_parts_and_etag(moto_gateway: Gateway) -> None:
+    s3 = moto_gateway.client()
+    s3.create_bucket(Bucket="big")
+    parts = [os.urandom(5 * MiB), os.urandom(123)]
+    uid = s3.create_multipart_upload(Bucket="big", Key="mp")["UploadId"]
+    done = [{"PartNumber": i, "ETag": s3.upload_part(Bucket="big", Key="mp", UploadId=uid, PartNumber=i, Body=p)["ETag"]}
+            for i, p in enumerate(parts, 1)]  # fmt: skip
+    local_etag = s3.complete_multipart_upload(Bucket="big", Key="mp", UploadId=uid, MultipartUpload={"Parts": done})["ETag"]
+    assert moto_gateway.flush()["flushed"]
+    head = moto_gateway.remote.client().head_object(Bucket="big", Key="mp")
+    assert head["ETag"] == local_etag
+    assert moto_gateway.remote.client().get_object(Bucket="big", Key="mp")["Body"].read() == b"".join(parts)
+
+
+def test_tag_change_ships_tags(moto_gateway: Gateway) -> None:
+    s3 = moto_gateway.client()
+    s3.create_bucket(Bucket="tags")
+    s3.put_object(Bucket="tags", Key="k", Body=b"x")
+    moto_gateway.flush()
+    s3.put_object_tagging(Bucket="tags", Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]})
+    moto_gateway.flush()
+    assert moto_gateway.remote.client().get_object_tagging(Bucket="tags", Key="k")["TagSet"] == [{"Key": "a", "Value": "b"}]
+
+
+def test_upload_false_tag_keeps_object_local_until_true(moto_gateway: Gateway) -> None:
+    s3 = moto_gateway.client()
+    s3.create_bucket(Bucket="held")
+    s3.put_object(Bucket="held", Key="secret", Body=b"local only", Tagging="s3d.upload=false")
+    assert moto_gateway.flush()["flushed"]
+    rc = moto_gateway.remote.client()
+    with pytest.raises(ClientError):
+        rc.head_object(Bucket="held", Key="secret")
+    s3.put_object_tagging(Bucket="held", Key="secret", Tagging={"TagSet": [{"Key": "s3d.upload", "Value": "true"}]})
+    assert moto_gateway.flush()["flushed"]
+    assert rc.get_object(Bucket="held", Key="secret")["Body"].read() == b"local only"
+
+
+def test_rclone_remote_differences_are_recorded_not_retried_forever(rclone_gateway: Gateway) -> None:
+    """rclone serve s3 keeps neither tags nor multipart ETags: s3d ships the bytes and notes the rest."""
+    s3 = rclone_gateway.client()
+    s3.create_bucket(Bucket="mpr")
+    s3.put_object(Bucket="mpr", Key="tagged", Body=b"t", Tagging="a=1")
+    uid = s3.create_multipart_upload(Bucket="mpr", Key="mp")["UploadId"]
+    parts = [b"a" * (5 * MiB), b"b"]
+    done = [{"PartNumber": i, "ETag": s3.upload_part(Bucket="mpr", Key="mp", UploadId=uid, PartNumber=i, Body=p)["ETag"]}
+            for i, p in enumerate(parts, 1)]  # fmt: skip
+    s3.complete_multipart_upload(Bucket="mpr", Key="mp", UploadId=uid, MultipartUpload={"Parts": done})
+    assert rclone_gateway.flush()["flushed"]
+    assert rclone_gateway.remote.client().get_object(Bucket="mpr", Key="mp")["Body"].read() == b"".join(parts)
+    code, q = rclone_gateway.admin("GET", "/_s3d/queue")
+    assert code == 200 and q["failed_records"] == 0
+    notes = {n["key"]: n["note"] for n in q["notes"]}
+    assert "ETag" in notes["mp"]
+    assert "tags" in notes["tagged"]
+    assert rclone_gateway.remote.client().get_object(Bucket="mpr", Key="tagged")["Body"].read() == b"t"
+    assert rclone_gateway.status()["hwm"] == rclone_gateway.status()["lsn"]
+
+
+def test_remote_down_while_writing_then_back(rclone_gateway: Gateway) -> None:
+    gw = rclone_gateway
+    s3 = gw.client()
+    s3.create_bucket(Bucket="outage")
+    gw.flush()
+    gw.remote.stop()
+    expected: dict[str, bytes] = {}
+    with HwmSampler(gw):
+        for i in range(500):
+            key = f"k{i % 200}"
+            if i % 7 == 3 and key in expected:
+                s3.delete_object(Bucket="outage", Key=key)
+                del expected[key]
+            else:
+                body = hashlib.sha256(b"%d" % i).digest() * (1 + i % 5)
+                s3.put_object(Bucket="outage", Key=key, Body=body)
+                expected[key] = body
+        st = gw.status()
+        assert st["pending_records"] > 0 and st["hwm"] < st["lsn"]
+        deadline = time.monotonic() + 30
+        while gw.status()["remote_reachable"] is not False and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert gw.status()["remote_reachable"] is False
+        assert local_state(s3, "outage") == expected  # local service goes on
+        gw.remote.start()
+        assert gw.flush(timeout=90)["flushed"]
+    assert remote_state(gw, "outage") == expected
+    st = gw.status()
+    assert st["pending_records"] == 0 and st["hwm"] == st["lsn"] and st["remote_reachable"] is True
+
+
+def test_kill9_during_shipping_then_restart(rclone_gateway: Gateway, tmp_path: Path) -> None:
+    gw = rclone_gateway
+    s3 = gw.client()
+    s3.create_bucket(Bucket="crash")
+    expected = {}
+    for i in range(300):
+        body = os.urandom(2000 + i)
+        s3.put_object(Bucket="crash", Key=f"k{i % 150}", Body=body)
+        expected[f"k{i % 150}"] = body
+    hwm_before = gw.status()["hwm"]
+    gw.s3d.kill9()
+    gw.s3d = start_gateway(tmp_path, gw.remote, port=gw.s3d.port)
+    assert gw.status()["hwm"] >= hwm_before
+    assert gw.flush(timeout=90)["flushed"]
+    assert remote_state(gw, "crash") == expected
+    assert local_state(gw.client(), "crash") == expected
+
+
+def test_sigterm_drains_the_queue(rclone_gateway: Gateway) -> None:
+    gw = rclone_gateway
+    s3 = gw.client()
+    s3.create_bucket(Bucket="drain")
+    expected = {f"k{i}": os.urandom(10_000) for i in range(100)}
+    for k, v in expected.items():
+        s3.put_object(Bucket="drain", Key=k, Body=v)
+    assert gw.s3d.stop() == 0
+    log = (gw.s3d.data.parent / f"s3d-{gw.s3d.port}.log").read_text()
+    assert "queue drained" in log
+    assert remote_state(gw, "drain") == expected
+
+
+def test_sigterm_with_remote_down_reports_pending(tmp_path: Path, rclone_gateway: Gateway) -> None:
+    gw = rclone_gateway
+    s3 = gw.client()
+    s3.create_bucket(Bucket="stuck")
+    gw.flush()
+    gw.remote.stop()
+    s3.put_object(Bucket="stuck", Key="k", Body=b"pending")
+    gw.s3d.env_extra = {**gw.s3d.env_extra}
+    gw.s3d.stop()
+    log = (gw.s3d.data.parent / f"s3d-{gw.s3d.port}.log").read_text()
+    assert "not yet shipped" in log
+    # nothing is lost: the next start ships it
+    gw.remote.start()
+    gw.s3d = start_gateway(tmp_path, gw.remote, port=gw.s3d.port)
+    assert gw.flush(timeout=60)["flushed"]
+    assert gw.remote.client().get_object(Bucket="stuck", Key="k")["Body"].read() == b"pending"
+
+
+def test_permanently_rejected_record_is_kept_and_reported(tmp_path: Path) -> None:
+    from tests.support.remotes import RemoteServer
+
+    remote = RemoteServer("rclone", tmp_path / "rclone-root").start()
+    # with the prefix, a 60-character local bucket name is 64 characters on the remote: 400 InvalidBucketName
+    s3d = start_gateway(tmp_path, remote, "--remote-bucket-prefix", "pre-")
+    doomed = "d" * 60
+    try:
+        gw = Gateway(s3d, remote)
+        s3 = gw.client()
+        s3.create_bucket(Bucket=doomed)
+        s3.create_bucket(Bucket="fine")
+        s3.put_object(Bucket=doomed, Key="k", Body=b"keep me")
+        s3.put_object(Bucket="fine", Key="k", Body=b"ships")
+        deadline = time.monotonic() + 30
+        while gw.status()["failed_records"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        code, q = gw.admin("GET", "/_s3d/queue")
+        assert code == 200 and q["failed_records"] == 1
+        assert q["failed"][0]["key"] == "k" and q["failed"][0]["error"]["status"] == 400
+        assert s3.get_object(Bucket=doomed, Key="k")["Body"].read() == b"keep me"
+        st = gw.status()
+        assert st["hwm"] < st["lsn"]
+        # other buckets keep shipping past the stuck record
+        code, body = gw.admin("POST", "/_s3d/flush?bucket=fine&timeout=30")
+        assert code == 200 and body["flushed"]
+        assert remote.client().get_object(Bucket="pre-fine", Key="k")["Body"].read() == b"ships"
+        code, body = gw.admin("POST", "/_s3d/flush?timeout=1")
+        assert code == 504 and body["flushed"] is False
+        # nothing is discarded except by the explicit admin command
+        code, _ = gw.admin("POST", f"/_s3d/queue/discard?bucket={doomed}&key=k")
+        assert code == 200
+        assert gw.flush(timeout=120)["flushed"]
+        assert s3.get_object(Bucket=doomed, Key="k")["Body"].read() == b"keep me"
+    finally:
+        s3d.stop()
+        remote.stop()
