@@ -35,7 +35,7 @@ class ParagraphFormatter(argparse.HelpFormatter):
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="s3d", description="s3d, the S3 daemon: local-first S3 for the edge.",
-                                 epilog=EPILOG, formatter_class=ParagraphFormatter)  # fmt: skip
+                                 epilog=EPILOG, formatter_class=lambda prog: ParagraphFormatter(prog, max_help_position=20))  # fmt: skip
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     for module in MODULES:
         module.register(sub)

@@ -21,11 +21,21 @@ ANSWER = '{"objects": n, "bytes": n, "done": bool, "stopped_at_capacity": bool}'
 
 
 def register(sub: Any) -> None:
-    for name, verb, what in (
-        ("prefetch", "prefetched", "copy objects under bucket[/prefix] from the remote into the local cache"),
-        ("pin", "pinned", "keep objects under bucket/prefix in the local cache (fetched now, never evicted)"),
+    for name, verb, short, what in (
+        (
+            "prefetch",
+            "prefetched",
+            "fetch bucket[/prefix] into the cache",
+            "fetch the objects under bucket[/prefix] from the remote into the local cache",
+        ),
+        (
+            "pin",
+            "pinned",
+            "pin bucket/prefix in the cache, never evicted",
+            "keep the objects under bucket/prefix in the local cache: fetched now, never evicted",
+        ),
     ):
-        p = sub.add_parser(name, help=what + " (gateway mode)",
+        p = sub.add_parser(name, help=short + " (gateway)",
                            description=f"Gateway mode: {what}. Calls POST /_s3d/{name}?bucket=&prefix=, which answers "
                            f"{ANSWER}. Exits 0 when done, 1 when it stopped early (the cache is full) or failed.")  # fmt: skip
         p.add_argument("path", metavar="bucket[/prefix]", help="the bucket, or a prefix in it")

@@ -180,7 +180,7 @@ def remote_region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or REGION
 
 
-def translate(e: Exception, endpoint: str) -> CliError | None:
+def translate(e: Exception, endpoint: str, daemon: bool = True) -> CliError | None:
     """A botocore exception as the one line the user sees; None for anything else."""
     from botocore.exceptions import (
         ClientError,
@@ -202,7 +202,7 @@ def translate(e: Exception, endpoint: str) -> CliError | None:
             message = f"{message} ({resource})" if message else str(resource)
         return failure(code, message)
     if isinstance(e, EndpointConnectionError | ConnectionClosedError):
-        return NoDaemon(endpoint)
+        return NoDaemon(endpoint) if daemon else CliError(f"cannot connect to {endpoint}")
     if isinstance(e, ReadTimeoutError):
         return CliError(f"{endpoint} did not answer in time")
     if isinstance(e, NoCredentialsError):

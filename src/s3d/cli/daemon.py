@@ -8,9 +8,6 @@ import sys
 from typing import Any
 
 from s3d import config
-from s3d.gateway import config as gateway_config
-from s3d.remote.botocore_remote import ConfigError as RemoteConfigError
-from s3d.store.recovery import DataDirError
 
 GATEWAY_FLAGS = (
     "remote",
@@ -83,6 +80,10 @@ def credentials_command(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from s3d.gateway import config as gateway_config  # imported here: botocore is slow to import
+    from s3d.remote.botocore_remote import ConfigError as RemoteConfigError
+    from s3d.store.recovery import DataDirError
+
     try:
         settings, gateway_flags = _settings(args)
         settings.gateway = gateway_config.load(gateway_flags)

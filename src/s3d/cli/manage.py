@@ -8,7 +8,7 @@ from typing import Any
 
 from s3d.cli.connect import Daemon, add_arguments, failure
 from s3d.cli.errors import CliError, UsageError
-from s3d.cli.output import print_json
+from s3d.cli.output import plural, print_json
 from s3d.cli.paths import ObjectPath, bucket_name, key_path, object_path
 
 RM_DESCRIPTION = """\
@@ -108,20 +108,20 @@ def rm_command(args: argparse.Namespace, daemon: Daemon) -> int:
     shown = ObjectPath(where.bucket, prefix)
     if n == 0 and not args.force:
         raise CliError(f"nothing to remove under {shown}")
-    print(f"removed {n} object{'s' if n != 1 else ''} under {shown}")
+    print(f"removed {plural(n, 'object')} under {shown}")
     return 0
 
 
 def tag_command(args: argparse.Namespace, daemon: Daemon) -> int:
     where = key_path(args.path)
-    s3 = daemon.s3()
-    current = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=where.bucket, Key=where.key)["TagSet"]}
     pairs = []
     for p in args.pairs:
         k, sep, v = p.partition("=")
         if not sep or not k:
             raise UsageError(f"expected K=V, got {p!r}")
         pairs.append((k, v))
+    s3 = daemon.s3()
+    current = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=where.bucket, Key=where.key)["TagSet"]}
     if args.delete == [] and not pairs:
         s3.delete_object_tagging(Bucket=where.bucket, Key=where.key)
         current = {}
@@ -161,5 +161,5 @@ def rb_command(args: argparse.Namespace, daemon: Daemon) -> int:
         for keys in _keys(s3, name, ""):
             n += delete_keys(s3, name, keys)
     s3.delete_bucket(Bucket=name)
-    print(f"removed bucket {name}" + (f" and its {n} object{'s' if n != 1 else ''}" if n else ""))
+    print(f"removed bucket {name}" + (f" and its {plural(n, 'object')}" if n else ""))
     return 0

@@ -23,6 +23,10 @@ def human_size(n: float) -> str:
     raise AssertionError("unreachable")
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def human_duration(seconds: float) -> str:
     s = max(0.0, seconds)
     if s < 60:

@@ -75,7 +75,7 @@ def positive(kind: type[int] | type[float]) -> Callable[[str], Any]:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("speedtest", help="measure PUT/GET throughput and latency to the daemon (and its remote)",
+    p = sub.add_parser("speedtest", help="PUT/GET throughput and latency to the daemon (and its remote)",
                        description=__doc__)  # fmt: skip
     p.add_argument("--sizes", type=size_list, default=size_list(DEFAULT_SIZES), metavar="LIST",
                    help=f"object sizes, comma-separated (default {DEFAULT_SIZES})")  # fmt: skip
@@ -109,7 +109,7 @@ def speedtest_command(args: argparse.Namespace, daemon: Daemon) -> int:
                 client, name, args.sizes, args.count, args.time_limit, tag=HOLD if name == "daemon" else None
             )
         except Exception as e:
-            err = translate(e, endpoint)
+            err = translate(e, endpoint, daemon=name == "daemon")
             if err is None:
                 raise
             if name == "daemon":

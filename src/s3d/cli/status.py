@@ -11,7 +11,7 @@ from typing import Any
 
 from s3d.cli.connect import Daemon, add_arguments
 from s3d.cli.errors import CliError, UsageError
-from s3d.cli.output import human_duration, human_size, print_json, table, timestamp
+from s3d.cli.output import human_duration, human_size, plural, print_json, table, timestamp
 from s3d.cli.progress import countdown
 
 STATUS_DESCRIPTION = """\
@@ -57,7 +57,11 @@ def fetch_status(daemon: Daemon) -> dict[str, Any]:
 
 
 def _lag(d: dict[str, Any]) -> str:
-    return f"{d.get('pending_records', 0)} records, {human_size(d.get('pending_bytes', 0))}, oldest {human_duration(d.get('oldest_pending_age_s') or 0)}"
+    n = int(d.get("pending_records", 0))
+    if not n:
+        return "none: every change is on the remote"
+    age = human_duration(d.get("oldest_pending_age_s") or 0)
+    return f"{plural(n, 'record')}, {human_size(d.get('pending_bytes', 0))}, oldest {age}"
 
 
 def _remote_line(s: dict[str, Any]) -> str:
@@ -98,7 +102,7 @@ def render(s: dict[str, Any], endpoint: str) -> str:
         rows.append(("remote", _remote_line(s)))
         rows.append(("journal", f"LSN {s.get('lsn')}, HWM {s.get('hwm')}"))
         rows.append(("lag", _lag(s)))
-        rows.append(("failed", f"{s.get('failed_records', 0)} records"))
+        rows.append(("failed", plural(int(s.get("failed_records", 0)), "record")))
         if s.get("capacity_bytes"):
             rows.append(
                 ("unshipped", f"{human_size(s.get('dirty_bytes', 0))} of {human_size(s['capacity_bytes'])} capacity")
