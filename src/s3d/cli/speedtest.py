@@ -116,7 +116,8 @@ def speedtest_command(args: argparse.Namespace, daemon: Daemon) -> int:
                 raise err from None
             failures.append(f"{name} {endpoint}: {err}")
     if args.json:
-        print_json([{**asdict(r), "mib_per_s": round(r.mib_per_s, 2)} for r in results])
+        print_json([{**asdict(r), "seconds": round(r.seconds, 6), "p50_ms": round(r.p50_ms, 3), "max_ms": round(r.max_ms, 3),
+                     "mib_per_s": round(r.mib_per_s, 3)} for r in results])  # fmt: skip
     else:
         rows = [(r.target, human_size(r.size), r.op, r.count, f"{r.mib_per_s:.1f}", f"{r.p50_ms:.1f}", f"{r.max_ms:.1f}")
                 for r in results]  # fmt: skip
