@@ -27,7 +27,7 @@ class Raw:
 
     def __init__(self, server: Server) -> None:
         self.signer = Signer(server.host, server.access_key, server.secret_key)
-        self.conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
+        self.conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
 
     def request(self, method: str, path: str, params: dict[str, str] | None = None) -> tuple[int, bytes]:
         target, headers = self.signer.headers(method, path, params)

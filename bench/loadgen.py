@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 LUA = Path(__file__).parent / "lua"
+STALL = 30.0  # seconds without an answer before a populating wrk is interrupted
 
 
 def _script(parts: list[str]) -> Path:
@@ -70,20 +71,25 @@ def wrk_once(url: str, *, threads: int, connections: int, budget: float, args: t
            url, *args]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
-    out, done, ok = b"", 0, 0
+    out, done, interrupted = b"", 0, False
     deadline = time.monotonic() + budget + 60
+    last = time.monotonic()
     try:
         while proc.poll() is None and time.monotonic() < deadline:
             ready, _, _ = select.select([proc.stdout], [], [], 0.5)
             if not ready:
+                if not interrupted and time.monotonic() - last > STALL:
+                    proc.send_signal(signal.SIGINT)  # some request was lost: wrap up with what was answered
+                    interrupted = True
                 continue
             chunk = proc.stdout.read1(65536)  # type: ignore[attr-defined]
+            if chunk:
+                last = time.monotonic()
             out += chunk
-            n = out.count(b"THREADDONE")
-            if n > done:
-                done = n
-                if done >= threads:
-                    proc.send_signal(signal.SIGINT)
+            done = out.count(b"THREADDONE")
+            if done >= threads and not interrupted:
+                proc.send_signal(signal.SIGINT)
+                interrupted = True
         rest, err = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
@@ -93,5 +99,5 @@ def wrk_once(url: str, *, threads: int, connections: int, budget: float, args: t
     text = (out + rest).decode(errors="replace")
     r = _summary(text, proc.returncode, err.decode(errors="replace"))
     ok = sum(int(x.split()[1]) for x in text.splitlines() if x.startswith("THREADDONE "))
-    r["ok"] = ok if done >= threads else min(ok, r["requests"] - r["non2xx"])
+    r["ok"] = ok if done >= threads else max(0, int(r["requests"] - r["non2xx"]))
     return r

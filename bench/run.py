@@ -77,45 +77,75 @@ def say(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def measure_limits(o: Options, workdir: Path, source: Path) -> Results:
-    res = Results()
-    for rnd in range(o.rounds):
-        say(f"machine limits, round {rnd + 1}/{o.rounds}")
-        machine.loopback(res, max(2.0, min(10.0, o.duration / 2)))
-        machine.disk(res, source, workdir, o.transfer_timeout)
-        machine.hello(res, o)
-    return res
+def limits_round(res: Results, o: Options, workdir: Path, source: Path) -> None:
+    machine.loopback(res, max(2.0, min(10.0, o.duration / 2)))
+    machine.disk(res, source, workdir, o.transfer_timeout)
+    machine.hello(res, o)
 
 
-def bench_server(name: str, o: Options, workdir: Path, source: Path, sha: str) -> tuple[Results, list[str]]:
-    server = KINDS[name](name, workdir)
-    say(f"{name}: starting")
-    server.start()
-    b = ServerBench(server, o, workdir, source, sha)
-    try:
-        b.setup()
-        say(f"{name}: populating {o.list_keys} keys")
-        b.listing_setup()
+class Runner:
+    """Starts every server up front (each on its own port and dir) and measures one at a time, rounds
+    interleaved (limits, s3d, rclone, moto, limits, s3d, ...), so drifts in the machine's background load
+    fall on all of them alike. A server whose step fails is left out of the rest of the run."""
+
+    def __init__(self, names: list[str], o: Options, workdir: Path, source: Path, sha: str) -> None:
+        self.o, self.workdir, self.source = o, workdir, source
+        self.benches: dict[str, ServerBench] = {}
+        self.dead: set[str] = set()
+        for name in names:
+            say(f"{name}: starting")
+            server = KINDS[name](name, workdir)
+            self.benches[name] = ServerBench(server, o, workdir, source, sha)
+            try:
+                server.start()
+            except Exception as e:  # noqa: BLE001
+                self.fail(name, e)
+
+    def fail(self, name: str, e: BaseException) -> None:
+        traceback.print_exc()
+        self.dead.add(name)
+        self.benches[name].notes.append(f"left out of the rest of the run: {type(e).__name__}: {str(e)[:300]}")
+
+    def each(self, what: str, step) -> None:  # type: ignore[no-untyped-def]
+        for name, b in self.benches.items():
+            if name in self.dead:
+                continue
+            say(f"{name}: {what}")
+            try:
+                step(b)
+            except Exception as e:  # noqa: BLE001 - one server failing must not lose the others' figures
+                self.fail(name, e)
+
+    def run(self, limits: Results | None) -> None:
+        o = self.o
+        self.each("setup", lambda b: b.setup())
+        self.each(f"populating {o.list_keys} keys", lambda b: b.listing_setup())
         for rnd in range(o.rounds):
             if o.left() < 120:
-                b.notes.append(f"stopped after {rnd} rounds: run deadline")
+                for b in self.benches.values():
+                    b.notes.append(f"stopped after {rnd} rounds: run deadline")
                 break
-            say(f"{name}: round {rnd + 1}/{o.rounds}: GET, PUT, transfers, listing")
-            b.small_get()
-            b.small_put()
-            b.transfers(rnd)
-            b.listing()
-        say(f"{name}: big bucket ({o.big_keys} keys)")
-        b.big_listing(max(3, o.rounds), name == "s3d")
-    except Exception as e:  # noqa: BLE001 - one server failing must not lose the others' figures
-        traceback.print_exc()
-        b.notes.append(f"run aborted: {type(e).__name__}: {str(e)[:300]}")
-    finally:
-        b.close()
-        server.stop()
-        b.rss()
-        server.cleanup()
-    return b.res, b.notes
+            if limits is not None:
+                say(f"machine limits, round {rnd + 1}/{o.rounds}")
+                limits_round(limits, o, self.workdir, self.source)
+            self.each(f"round {rnd + 1}/{o.rounds}: GET, PUT, transfers, listing", lambda b, r=rnd: self.round(b, r))
+        self.each(f"big bucket ({o.big_keys} keys)", lambda b: b.big_listing(max(3, o.rounds), b.server.name == "s3d"))
+
+    @staticmethod
+    def round(b: ServerBench, rnd: int) -> None:
+        b.small_get()
+        b.small_put()
+        b.transfers(rnd)
+        b.listing()
+
+    def close(self) -> tuple[dict[str, Results], dict[str, list[str]]]:
+        for b in self.benches.values():
+            b.close()
+            b.server.stop()
+            if b.server.watch is not None:
+                b.rss()
+            b.server.cleanup()
+        return {n: b.res for n, b in self.benches.items()}, {n: b.notes for n, b in self.benches.items()}
 
 
 def machine_line(info: dict[str, Any]) -> str:
@@ -131,7 +161,9 @@ def write_docs(text: str, data: dict[str, Any]) -> Path:
         "Produced by `make bench` (the harness is in `bench/`; `make bench BENCH_ARGS=--quick` for a short "
         "run). The raw figures of the last run are in `bench/results/latest.json`.\n\n"
         "How it measures:\n\n"
-        "- Each server gets a free loopback port and a fresh data dir; the servers run one after another. "
+        "- Each server gets a free loopback port and a fresh data dir. All are started up front and measured "
+        "one at a time, rounds interleaved (machine limits, s3d, rclone, moto, then again), so drifts in the "
+        "machine's background load fall on all of them alike; the idle servers' CPU shows as \"other\". "
         "s3d runs with its default worker count (one per core).\n"
         "- GET and PUT of 4 KiB objects: `wrk -t2 -c32 --latency` on SigV4 presigned URLs (PUT: a Lua "
         "script cycling over presigned URLs for distinct keys).\n"
@@ -173,15 +205,16 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine.info(workdir),
         "concurrent_note": a.note,
     }
-    servers: dict[str, Results] = {}
-    extra: dict[str, list[str]] = {}
     try:
         say(f"workdir {workdir}; writing a {o.transfer_size // MiB} MiB random source file")
         source = workdir / "source.bin"
         sha = make_source(source, o.transfer_size)
-        limits = Results() if a.no_limits else measure_limits(o, workdir, source)
-        for name in names:
-            servers[name], extra[name] = bench_server(name, o, workdir, source, sha)
+        limits = Results()
+        runner = Runner(names, o, workdir, source, sha)
+        try:
+            runner.run(None if a.no_limits else limits)
+        finally:
+            servers, extra = runner.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     text = report.render(data, servers, limits, extra)
