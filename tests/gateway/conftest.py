@@ -36,6 +36,7 @@ class Gateway:
 
 
 def start_gateway(tmp_path: Path, remote: RemoteServer, *args: str, port: int = 0) -> S3dProcess:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     return S3dProcess(
         tmp_path / "data", port=port, workers=2, env_extra=remote.env(),
         args=["--remote", remote.url, "--drain-timeout", "20", *args],

@@ -353,6 +353,12 @@ class HttpConnection(asyncio.Protocol):
             return
         body = resp.body
         head = [b"HTTP/1.1 %d %s\r\n" % (resp.status, REASONS.get(resp.status, "OK").encode())]
+        if self._continue_pending and keep:
+            # The client asked for 100 Continue and the body needed no reading (e.g. it was empty).
+            # Some clients (botocore before 1.43.6x) then reuse the connection expecting an interim
+            # answer first: give it one, so the connection stays well-formed for them.
+            self._continue_pending = False
+            head.insert(0, b"HTTP/1.1 100 Continue\r\n\r\n")
         for k, v in resp.headers:
             head.append(b"%s: %s\r\n" % (k.encode("latin-1"), v.encode("latin-1")))
         head.append(b"Date: " + http_date() + b"\r\n")
