@@ -6,6 +6,7 @@ import asyncio
 import base64
 import io
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,11 +18,19 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from s3d import observe
 from s3d.remote import ListPage, Piece, RemoteError, RemoteNotFound, RemoteObject
 
 T = TypeVar("T")
 READ_CHUNK = 1 << 20
-RETRYABLE_CODES = {"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "RequestTimeTooSkewed", "Throttling"}
+RETRYABLE_CODES = {
+    "SlowDown",
+    "RequestTimeout",
+    "InternalError",
+    "ServiceUnavailable",
+    "RequestTimeTooSkewed",
+    "Throttling",
+}
 META_PARAMS = {
     "content-type": "ContentType",
     "content-encoding": "ContentEncoding",
@@ -202,14 +211,24 @@ class BotocoreRemote:
     def bucket(self, local: str) -> str:
         return self.settings.bucket_map.get(local) or self.settings.bucket_prefix + local
 
-    async def _run(self, fn: Callable[[], T]) -> T:
+    async def _run(self, fn: Callable[[], T], operation: str = "call") -> T:
         self.calls += 1
+        observe.count_remote_call()
+        obs = observe.get()
+        started = time.perf_counter()
+        code: str | None = None
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
-        except RemoteError:
+            with obs.span("remote." + operation):
+                return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
+        except RemoteError as e:
+            code = e.code
             raise
         except Exception as e:  # noqa: BLE001 - every failure becomes a RemoteError
-            raise _error(e) from e
+            err = _error(e)
+            code = err.code
+            raise err from e
+        finally:
+            obs.remote_call(operation, code, time.perf_counter() - started)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -235,18 +254,24 @@ class BotocoreRemote:
                 if e.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                     raise
 
-        await self._run(call)
+        await self._run(call, "ensure_bucket")
 
     async def delete_bucket(self, bucket: str) -> None:
-        await self._run(lambda: self.client.delete_bucket(Bucket=self.bucket(bucket)))
+        await self._run(lambda: self.client.delete_bucket(Bucket=self.bucket(bucket)), "delete_bucket")
 
     async def list_buckets(self) -> list[str]:
-        r = await self._run(lambda: self.client.list_buckets())
+        r = await self._run(lambda: self.client.list_buckets(), "list_buckets")
         return [b["Name"] for b in r.get("Buckets", [])]
 
     # ---------- writes ----------
     async def put_object(
-        self, bucket: str, key: str, body: list[Piece], meta: dict[str, str], tags: list[tuple[str, str]] | None, md5: str | None = None
+        self,
+        bucket: str,
+        key: str,
+        body: list[Piece],
+        meta: dict[str, str],
+        tags: list[tuple[str, str]] | None,
+        md5: str | None = None,
     ) -> str:
         def call() -> str:
             reader = PieceReader(body)
@@ -260,15 +285,22 @@ class BotocoreRemote:
             finally:
                 reader.close()
 
-        return await self._run(call)
+        return await self._run(call, "put_object")
 
-    async def create_multipart(self, bucket: str, key: str, meta: dict[str, str], tags: list[tuple[str, str]] | None) -> str:
+    async def create_multipart(
+        self, bucket: str, key: str, meta: dict[str, str], tags: list[tuple[str, str]] | None
+    ) -> str:
         r = await self._run(
-            lambda: self.client.create_multipart_upload(Bucket=self.bucket(bucket), Key=key, **_meta_params(meta, tags))
+            lambda: self.client.create_multipart_upload(
+                Bucket=self.bucket(bucket), Key=key, **_meta_params(meta, tags)
+            ),
+            "create_multipart_upload",
         )
         return str(r["UploadId"])
 
-    async def upload_part(self, bucket: str, key: str, upload_id: str, number: int, body: list[Piece], md5: str | None = None) -> str:
+    async def upload_part(
+        self, bucket: str, key: str, upload_id: str, number: int, body: list[Piece], md5: str | None = None
+    ) -> str:
         def call() -> str:
             reader = PieceReader(body)
             try:
@@ -284,38 +316,49 @@ class BotocoreRemote:
             finally:
                 reader.close()
 
-        return await self._run(call)
+        return await self._run(call, "upload_part")
 
     async def complete_multipart(self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]) -> str:
         r = await self._run(
             lambda: self.client.complete_multipart_upload(
                 Bucket=self.bucket(bucket), Key=key, UploadId=upload_id,
                 MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e}"'} for n, e in parts]},
-            )
+            ),
+            "complete_multipart_upload",
         )  # fmt: skip
         return str(r["ETag"]).strip('"')
 
     async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
-        await self._run(lambda: self.client.abort_multipart_upload(Bucket=self.bucket(bucket), Key=key, UploadId=upload_id))
+        await self._run(
+            lambda: self.client.abort_multipart_upload(Bucket=self.bucket(bucket), Key=key, UploadId=upload_id),
+            "abort_multipart_upload",
+        )
 
     async def put_tags(self, bucket: str, key: str, tags: list[tuple[str, str]] | None) -> None:
         if tags:
             ts = {"TagSet": [{"Key": k, "Value": v} for k, v in tags]}
-            await self._run(lambda: self.client.put_object_tagging(Bucket=self.bucket(bucket), Key=key, Tagging=ts))
+            await self._run(
+                lambda: self.client.put_object_tagging(Bucket=self.bucket(bucket), Key=key, Tagging=ts),
+                "put_object_tagging",
+            )
         else:
-            await self._run(lambda: self.client.delete_object_tagging(Bucket=self.bucket(bucket), Key=key))
+            await self._run(
+                lambda: self.client.delete_object_tagging(Bucket=self.bucket(bucket), Key=key), "delete_object_tagging"
+            )
 
     async def get_tags(self, bucket: str, key: str) -> list[tuple[str, str]]:
-        r = await self._run(lambda: self.client.get_object_tagging(Bucket=self.bucket(bucket), Key=key))
+        r = await self._run(
+            lambda: self.client.get_object_tagging(Bucket=self.bucket(bucket), Key=key), "get_object_tagging"
+        )
         return [(t["Key"], t["Value"]) for t in r.get("TagSet", [])]
 
     async def delete_object(self, bucket: str, key: str) -> None:
-        await self._run(lambda: self.client.delete_object(Bucket=self.bucket(bucket), Key=key))
+        await self._run(lambda: self.client.delete_object(Bucket=self.bucket(bucket), Key=key), "delete_object")
 
     # ---------- reads ----------
     async def head_object(self, bucket: str, key: str) -> RemoteObject | None:
         try:
-            r = await self._run(lambda: self.client.head_object(Bucket=self.bucket(bucket), Key=key))
+            r = await self._run(lambda: self.client.head_object(Bucket=self.bucket(bucket), Key=key), "head_object")
         except RemoteNotFound:
             return None
         return _remote_object(key, r)
@@ -328,7 +371,7 @@ class BotocoreRemote:
             kwargs["Range"] = f"bytes={start}-{'' if end is None else end}"
         if if_match:
             kwargs["IfMatch"] = f'"{if_match}"'
-        r = await self._run(lambda: self.client.get_object(**kwargs))
+        r = await self._run(lambda: self.client.get_object(**kwargs), "get_object")
         obj = _remote_object(key, r)
         stream = r["Body"]
         cr = r.get("ContentRange")
@@ -356,7 +399,7 @@ class BotocoreRemote:
         kwargs: dict[str, Any] = {"Bucket": self.bucket(bucket), "Prefix": prefix, "MaxKeys": 1000}
         if token:
             kwargs["ContinuationToken"] = token
-        r = await self._run(lambda: self.client.list_objects_v2(**kwargs))
+        r = await self._run(lambda: self.client.list_objects_v2(**kwargs), "list_objects_v2")
         objs = [
             RemoteObject(o["Key"], int(o["Size"]), str(o["ETag"]).strip('"'), o["LastModified"].timestamp())
             for o in r.get("Contents", [])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from itertools import count
 from urllib.parse import unquote_to_bytes
 
+from s3d import observe
 from s3d.config import Settings
 from s3d.s3 import auth, auth_v2, routes, xml
 from s3d.s3.context import Ctx, parse_query
@@ -36,12 +38,12 @@ def error_response(e: S3Error, request_id: str, resource: str, method: str = "GE
     if e.status == 304 or method == "HEAD":
         # HEAD answers carry no body; the code travels in a header for debugging
         headers.append(("x-amz-error-code", e.code))
-        return Response(e.status, headers, b"", content_length=0)
+        return Response(e.status, headers, b"", content_length=0, error_code=e.code)
     res = e.resource or resource
     if res and not res.startswith("/"):
         res = "/" + res  # the store names a bucket bare; S3 writes resources as paths
     body = xml.error_document(e.code, e.message, res, request_id, e.extra)
-    return Response(e.status, headers, body)
+    return Response(e.status, headers, body, error_code=e.code)
 
 
 class S3App:
@@ -92,6 +94,37 @@ class S3App:
 
     async def __call__(self, req: Request) -> Response:
         rid = new_request_id()
+        obs = observe.get()
+        started = time.perf_counter()
+        holder: list[Ctx | None] = [None]
+        calls = [0]
+        token = observe.remote_calls.set(calls)
+        try:
+            with obs.span("s3.request", method=req.method, request_id=rid):
+                resp = await self._handle(req, rid, holder)
+        finally:
+            observe.remote_calls.reset(token)
+        ctx = holder[0]
+        body = resp.body
+        obs.request_done(
+            observe.RequestRecord(
+                request_id=rid,
+                operation=(ctx.operation or "unknown") if ctx else ("admin" if req.path.startswith(("/_s3d/", "/metrics")) else "unknown"),
+                method=req.method,
+                bucket=ctx.bucket if ctx else None,
+                key=ctx.key if ctx else None,
+                status=resp.status,
+                error_code=resp.error_code,
+                bytes_in=req.body.received,
+                bytes_out=len(body) if isinstance(body, bytes) else (resp.content_length or 0),
+                duration_s=time.perf_counter() - started,
+                remote_calls=calls[0],
+                client=req.client,
+            )
+        )
+        return resp
+
+    async def _handle(self, req: Request, rid: str, holder: list[Ctx | None]) -> Response:
         ctx: Ctx | None = None
         try:
             if req.path.startswith("/_s3d/") or req.path == "/metrics":
@@ -101,7 +134,7 @@ class S3App:
                         resp.headers.append(("x-amz-request-id", rid))
                     return resp
             query = parse_query(req.query)
-            ctx = Ctx(req, self.store, self.settings, rid, query)
+            ctx = holder[0] = Ctx(req, self.store, self.settings, rid, query)
             ctx.bucket, ctx.key = self._address(req)
             level = "service" if ctx.bucket is None else "bucket" if ctx.key is None else "object"
             op = routes.match(req.method, level, query, req.headers)

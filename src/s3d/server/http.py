@@ -145,6 +145,7 @@ class Response:
     headers: list[tuple[str, str]]
     body: BodyT = b""
     content_length: int | None = None  # for streamed bodies; bytes bodies compute their own
+    error_code: str | None = None  # for logs and metrics: the S3 error code of an error response
 
 
 App = Callable[[Request], Awaitable[Response]]

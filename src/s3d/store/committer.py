@@ -24,6 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from s3d import observe
 from s3d.s3.errors import S3Error
 from s3d.store.db import connect
 
@@ -80,8 +81,9 @@ class Committer:
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         fut: Future[T] = Future()
-        self.q.put((fn, fut))
-        return await asyncio.wrap_future(fut)
+        with observe.get().span("store.commit"):
+            self.q.put((fn, fut))
+            return await asyncio.wrap_future(fut)
 
     def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         fut: Future[T] = Future()
