@@ -73,7 +73,9 @@ class Daemon:
     def s3(self) -> Any:
         """A botocore S3 client for the daemon (path-style, signed with the daemon's credentials)."""
         if self._s3 is None:
-            self._s3 = make_client(self.endpoint, *self.credentials())
+            credentials = self.credentials()
+            self.probe()  # fail fast: botocore would retry a refused connection with backoff
+            self._s3 = make_client(self.endpoint, *credentials)
         return self._s3
 
     def credentials(self) -> tuple[str, str]:

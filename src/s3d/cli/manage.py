@@ -87,10 +87,10 @@ def _exists(s3: Any, bucket: str, key: str) -> bool:
 
 def rm_command(args: argparse.Namespace, daemon: Daemon) -> int:
     where = object_path(args.path)
+    if not args.recursive and where.is_prefix:
+        raise UsageError(f"{args.path} is a bucket or a prefix: add -r to remove everything under it")
     s3 = daemon.s3()
     if not args.recursive:
-        if where.is_prefix:
-            raise UsageError(f"{args.path} is a bucket or a prefix: add -r to remove everything under it")
         if not _exists(s3, where.bucket, where.key):
             if args.force:
                 return 0
