@@ -130,7 +130,17 @@ async def discard(ctx: Ctx) -> Response:
     return json_response({"discarded": f"{bucket}/{key}"})
 
 
-OPEN = {("GET", "/_s3d/health"): health, ("GET", "/_s3d/ready"): ready}
+async def metrics(ctx: Ctx) -> Response:
+    """Prometheus text format (s3d.observe.exposition); open unless S3D_METRICS_TOKEN asks for a bearer token."""
+    from s3d.observe import exposition
+
+    if not exposition.authorized(ctx.req.headers):
+        raise S3Error("AccessDenied", "/metrics needs Authorization: Bearer <S3D_METRICS_TOKEN>")
+    body, content_type = exposition.render(ctx.store, ctx.settings)
+    return Response(200, [("Content-Type", content_type)], body)
+
+
+OPEN = {("GET", "/_s3d/health"): health, ("GET", "/_s3d/ready"): ready, ("GET", "/metrics"): metrics}
 SIGNED = {
     ("GET", "/_s3d/status"): status,
     ("GET", "/_s3d/queue"): queue,

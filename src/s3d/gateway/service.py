@@ -64,6 +64,9 @@ async def _probe(shipper: Shipper, remote: BotocoreRemote) -> None:
 
 
 async def _main(settings: Settings, children: list[int]) -> int:
+    from s3d.observe import setup as observability
+
+    obs = observability.install(settings, "gateway")  # the shipper's remote calls and events
     g = settings.gateway
     remote = BotocoreRemote(g.remote)
     shipper = Shipper(settings.data, remote, concurrency=g.concurrency)
@@ -111,4 +114,5 @@ async def _main(settings: Settings, children: list[int]) -> int:
         )
     await shipper.stop()
     remote.close()
+    obs.close()
     return status

@@ -1,15 +1,16 @@
 """Observability hooks: the rest of s3d reports here; what listens is configured at start.
 
 The default observer does nothing and costs next to nothing. ``install()``
-replaces it (metrics, request logs, traces: see the modules of this package).
+replaces it (metrics, request logs, traces: see the modules of this package;
+``s3d.observe.setup`` is what the daemon calls at start, and
+``s3d.observe.events`` names the events it understands).
 Call sites use the module-level ``observer`` through ``get()`` so a later
 ``install`` is seen everywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -39,6 +40,9 @@ class RequestRecord:
     client: str
 
 
+_NULL = nullcontext()
+
+
 class Observer:
     """The no-op observer. Subclasses override what they need."""
 
@@ -51,9 +55,12 @@ class Observer:
     def event(self, name: str, level: str = "info", **fields: object) -> None:
         """A shipper/cache event (retry, failure, eviction...), logged with the same fields as requests."""
 
-    @contextmanager
-    def span(self, name: str, **attributes: object) -> Iterator[None]:
-        yield
+    def span(self, name: str, **attributes: object) -> AbstractContextManager[None]:
+        """A context manager around a unit of work (a span, when tracing is configured)."""
+        return _NULL
+
+    def close(self) -> None:
+        """Flush what is buffered (trace exporters) before the process exits."""
 
 
 _observer: Observer = Observer()

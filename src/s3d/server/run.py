@@ -11,6 +11,7 @@ import sys
 import time
 
 from s3d.config import Settings
+from s3d.observe import setup as observability
 from s3d.server.http import HttpConnection
 from s3d.store.recovery import lock_data_dir, recover
 
@@ -43,6 +44,7 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
     from s3d.s3.app import S3App
     from s3d.store.store import Store
 
+    obs = observability.install(settings, "worker")  # metrics, request logs, traces (after the fork)
     store: Store
     if settings.gateway is not None:
         from s3d.gateway.namespace import GatewayStore
@@ -69,6 +71,7 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
     while time.monotonic() < deadline and any(c.worker is not None for c in connections):
         await asyncio.sleep(0.05)
     store.close()
+    obs.close()
 
 
 def _worker(settings: Settings, sock: socket.socket) -> None:
@@ -80,6 +83,7 @@ def run(settings: Settings) -> int:
     # Held (and inherited by the workers) until the last process exits: a second
     # daemon on the same dir would take in-flight blobs for orphans and delete them.
     lock_fd = lock_data_dir(settings.data)
+    observability.prepare(settings)  # log format; a clean metrics dir for every process, set before forking
     r = recover(settings.data)
     if r.tmp_removed or r.orphans_removed:
         log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)
