@@ -55,7 +55,9 @@ async def ready(ctx: Ctx) -> Response:
 def gateway_status(ctx: Ctx) -> dict[str, Any]:
     conn = ctx.store.reader
     out: dict[str, Any] = {"hwm": gw.hwm(conn), **gw.queue_summary(conn), **remote_health(ctx)}
-    out["dirty_bytes"] = int(gw.get(conn, "dirty_bytes", 0) or 0)
+    out.update(ctx.store.cache_status())  # type: ignore[attr-defined]
+    cache = ctx.store.cache  # type: ignore[attr-defined]
+    out.update({"cache_hits": cache.hits, "cache_misses": cache.misses, "cache_evictions": ctx.store.evictions})  # type: ignore[attr-defined]
     out["capacity_bytes"] = ctx.settings.gateway.capacity
     return out
 
@@ -130,6 +132,31 @@ async def discard(ctx: Ctx) -> Response:
     return json_response({"discarded": f"{bucket}/{key}"})
 
 
+async def _cache_call(ctx: Ctx, pin: bool) -> Response:
+    require_user(ctx)
+    if ctx.settings.gateway is None:
+        raise S3Error("InvalidRequest", "s3d runs without a remote: there is no read cache")
+    bucket = ctx.query.get("bucket")
+    if not bucket:
+        raise S3Error("InvalidArgument", "bucket is required")
+    if ctx.store.get_bucket(bucket) is None:
+        raise S3Error("NoSuchBucket", extra={"BucketName": bucket})
+    prefix = ctx.query.get("prefix", "").encode()
+    store = ctx.store
+    result = await (store.pin(bucket, prefix) if pin else store.prefetch(bucket, prefix))  # type: ignore[attr-defined]
+    return json_response(result)
+
+
+async def prefetch(ctx: Ctx) -> Response:
+    """Warm the read cache with a bucket or prefix; answers when done or stopped at the capacity bound."""
+    return await _cache_call(ctx, pin=False)
+
+
+async def pin(ctx: Ctx) -> Response:
+    """Keep a bucket or prefix local (never evicted); fetches what is only on the remote."""
+    return await _cache_call(ctx, pin=True)
+
+
 async def metrics(ctx: Ctx) -> Response:
     """Prometheus text format (s3d.observe.exposition); open unless S3D_METRICS_TOKEN asks for a bearer token."""
     from s3d.observe import exposition
@@ -146,6 +173,8 @@ SIGNED = {
     ("GET", "/_s3d/queue"): queue,
     ("POST", "/_s3d/flush"): flush,
     ("POST", "/_s3d/queue/discard"): discard,
+    ("POST", "/_s3d/prefetch"): prefetch,
+    ("POST", "/_s3d/pin"): pin,
 }
 
 

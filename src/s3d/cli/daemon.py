@@ -16,6 +16,8 @@ GATEWAY_FLAGS = (
     "remote_bucket_prefix",
     "cache_max_bytes",
     "drain_timeout",
+    "cache_block_size",
+    "cache_revalidate_after",
 )
 SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level")
 
@@ -46,6 +48,11 @@ def register(sub: Any) -> None:
         "--cache-max-bytes", help="local capacity for unshipped data, e.g. 10G; writes get 503 SlowDown beyond it"
     )
     gw.add_argument("--drain-timeout", type=float, help="seconds SIGTERM waits for the queue to drain (default 30)")
+    gw.add_argument("--cache-block-size", help="read cache block size, e.g. 8M (also S3D_CACHE_BLOCK_SIZE)")
+    gw.add_argument(
+        "--cache-revalidate-after", type=float,
+        help="seconds before a cached remote object is checked with the remote again; 0: every read (default 60)",
+    )  # fmt: skip
     run.set_defaults(func=run_command)
     cred = sub.add_parser("credentials", help="print the access key and secret key of the daemon",
                           description="Print the daemon's access key and secret key: S3D_ACCESS_KEY/S3D_SECRET_KEY, "

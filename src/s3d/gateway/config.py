@@ -29,6 +29,8 @@ class GatewaySettings:
     drain_timeout: float = 30.0
     remote_refresh: float = 60.0
     concurrency: int = 8
+    block_size: int = 8 * 1024**2  # the read cache's unit of fetching and eviction
+    revalidate_after: float = 60.0  # seconds before a cached remote object is checked again (0: every read)
 
 
 def _truthy(v: str) -> bool:
@@ -66,6 +68,17 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> GatewaySet
             g.drain_timeout = float(drain)
         except ValueError:
             raise ConfigError(f"drain timeout must be a number of seconds, got {drain!r}") from None
+    block = pick("cache_block_size", "S3D_CACHE_BLOCK_SIZE")
+    if block is not None:
+        g.block_size = parse_size(block)
+        if g.block_size < 64 * 1024:
+            raise ConfigError("cache block size must be at least 64K")
+    reval = pick("cache_revalidate_after", "S3D_CACHE_REVALIDATE_AFTER")
+    if reval is not None:
+        try:
+            g.revalidate_after = float(reval)
+        except ValueError:
+            raise ConfigError(f"cache revalidation must be a number of seconds, got {reval!r}") from None
     refresh = pick("remote_refresh", "S3D_REMOTE_REFRESH")
     if refresh is not None:
         g.remote_refresh = float(refresh)

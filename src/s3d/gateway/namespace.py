@@ -14,29 +14,23 @@ layers caches; the handlers do not know which they have):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from s3d.gateway import state
+from s3d import observe
+from s3d.gateway import evict
+from s3d.gateway.cache import BlockCache, remote_unavailable
 from s3d.gateway.config import GatewaySettings
-from s3d.remote import RemoteError, RemoteNotFound, RemoteObject
+from s3d.remote import RemoteError, RemoteObject
 from s3d.remote.botocore_remote import BotocoreRemote
 from s3d.s3.errors import S3Error
-from s3d.store.store import OBJECT_COLUMNS, Object, ObjectChanged, Store
+from s3d.store.store import OBJECT_COLUMNS, Object, Store
 
 LISTING_ONLY = "x-s3d-listing-only"  # a row made from a listing: its metadata is not fetched yet
-DIRTY_TTL = 0.25
-
-
-def remote_unavailable(e: RemoteError) -> S3Error:
-    return S3Error(
-        "ServiceUnavailable",
-        f"The object is not held locally and the remote S3 cannot serve it now ({e.code}). Retry later.",
-        status=503,
-    )
 
 
 def remote_only_row(bucket: str, key: bytes, r: RemoteObject, listing_only: bool) -> tuple[object, ...]:
@@ -62,7 +56,8 @@ class GatewayStore(Store):
         self.journal_unknown_deletes = True
         self.gateway = gateway
         self._remote: BotocoreRemote | None = None
-        self._dirty = (0.0, 0)
+        self.cache = BlockCache(self)
+        self.evictions = 0
 
     @property
     def remote(self) -> BotocoreRemote:
@@ -120,32 +115,102 @@ class GatewayStore(Store):
             )
         )
 
-    async def remote_body(self, obj: Object, start: int, end: int) -> AsyncIterator[bytes]:
-        try:
-            r, chunks = await self.remote.get_object(obj.bucket, obj.key.decode(), start, end)
-        except RemoteNotFound:
-            await self.forget(obj.bucket, obj.key)
-            raise S3Error("NoSuchKey", extra={"Key": obj.key.decode(errors="replace")}) from None
-        except RemoteError as e:
-            raise remote_unavailable(e) from e
-        if r.etag != obj.etag or r.size != obj.size:
-            await chunks.aclose()  # type: ignore[attr-defined]
-            await self._remember(obj.bucket, obj.key, r)
-            raise ObjectChanged()
-        return chunks
+    async def remote_body(self, obj: Object, start: int, end: int) -> tuple[AsyncIterator[bytes], str]:
+        return await self.cache.open(obj, start, end)
 
-    def dirty_bytes(self) -> int:
-        at, value = self._dirty
-        now = time.monotonic()
-        if now - at > DIRTY_TTL:
-            value = int(state.get(self.reader, "dirty_bytes", 0) or 0)
-            self._dirty = (now, value)
-        return value
-
-    def admit_write(self, size: int) -> None:
-        if self.dirty_bytes() + size > self.gateway.capacity:
+    async def reserve_write(self, size: int) -> int | None:
+        """Room for a write of ``size`` bytes, evicting clean data if needed; 503 SlowDown if there is none."""
+        reservation, ev = await self.committer.run(lambda c: evict.reserve(c, size, self.gateway.capacity))
+        self.blobs.remove(ev.blobs)
+        if ev.entries:
+            self.note_evictions(ev.entries, ev.bytes)
+        if reservation is None:
             raise S3Error(
                 "SlowDown",
-                "Local capacity for data not yet shipped to the remote is full; retry when the queue drains.",
+                "Local capacity is full of data not yet shipped to the remote (or pinned); retry when the queue drains.",
                 headers=[("Retry-After", "1")],
             )
+        return reservation
+
+    async def release_write(self, reservation: int | None) -> None:
+        if reservation is not None:
+            await self.committer.run(lambda c: evict.release(c, reservation))
+
+    def note_evictions(self, entries: int, nbytes: int) -> None:
+        self.evictions += entries
+        observe.get().event("cache_evict", level="warning", entries=entries, bytes=nbytes)
+
+    async def tags_changed(self, bucket: str, key: bytes, tags: list[tuple[str, str]] | None) -> None:
+        """Pinning (tag s3d.cache=pin) an object that is only on the remote fetches it."""
+        if tags and tuple(evict.PIN_TAG) in [tuple(t) for t in tags]:
+            obj = self.get_object(bucket, key)
+            if obj is not None and obj.is_remote:
+                t = asyncio.create_task(self.warm_object(obj))
+                self.cache.background.add(t)
+                t.add_done_callback(self.cache.background.discard)
+
+    async def warm_object(self, obj: Object) -> bool:
+        """Bring every block of a remote-only object here. False if the capacity ran out."""
+        if obj.size == 0:
+            return True
+        stream, _ = await self.cache.open(obj, 0, obj.size - 1)
+        async for _chunk in stream:
+            pass
+        etag = self.cache.remote_etag(obj)
+        total = (obj.size + self.gateway.block_size - 1) // self.gateway.block_size
+        return len(self.cache.cached_blocks(obj, etag, 0, total - 1)) == total
+
+    async def prefetch(self, bucket: str, prefix: bytes, concurrency: int = 4) -> dict[str, object]:
+        """Warm the cache with every remote-only object under a prefix; stops at the capacity bound."""
+        rows = self.reader.execute(
+            "SELECT key FROM objects WHERE bucket=? AND key>=? AND data IS NULL AND blob IS NULL AND parts IS NULL ORDER BY key",
+            (bucket, prefix),
+        ).fetchall()
+        keys = [k for (k,) in rows if k.startswith(prefix)]
+        progress: dict[str, object] = {"objects": 0, "bytes": 0, "total_objects": len(keys), "done": False, "stopped_at_capacity": False}
+        sem = asyncio.Semaphore(concurrency)
+        full = asyncio.Event()
+
+        async def one(key: bytes) -> None:
+            async with sem:
+                if full.is_set():
+                    return
+                obj = await self.find_object(bucket, key)
+                if obj is None or not obj.is_remote:
+                    return
+                ok = await self.warm_object(obj)
+                if not ok:
+                    full.set()
+                    return
+                progress["objects"] = int(progress["objects"]) + 1  # type: ignore[call-overload]
+                progress["bytes"] = int(progress["bytes"]) + obj.size  # type: ignore[call-overload]
+
+        # what this prefetch brings in is never evicted to make room for the rest of it
+        token = evict.PROTECT_FROM.set(evict.newest_entry(self.reader) + 1)
+        try:
+            await asyncio.gather(*(one(k) for k in keys))
+        finally:
+            evict.PROTECT_FROM.reset(token)
+        progress["done"] = not full.is_set()
+        progress["stopped_at_capacity"] = full.is_set()
+        return progress
+
+    def used(self) -> int:
+        return evict.used(self.reader)
+
+    async def pin(self, bucket: str, prefix: bytes) -> dict[str, object]:
+        await self.committer.run(
+            lambda c: c.execute("INSERT OR IGNORE INTO cache_pins (bucket, prefix) VALUES (?, ?)", (bucket, prefix))
+        )
+        return await self.prefetch(bucket, prefix)
+
+    def cache_status(self) -> dict[str, object]:
+        u = evict.usage(self.reader)
+        return {
+            "cache_bytes": u["clean"],
+            "cache_capacity_bytes": self.gateway.capacity,
+            "cache_used_bytes": u["clean"] + u["dirty"] + u["reserved"],
+            "dirty_bytes": u["dirty"],
+            "pinned_bytes": evict.pinned_bytes(self.reader),
+            "cache_block_size": self.gateway.block_size,
+        }

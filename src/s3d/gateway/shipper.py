@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s3d.gateway import state
+from s3d.gateway import evict, state
 from s3d.remote import Piece, Remote, RemoteError, RemoteNotFound
 from s3d.store import db
 from s3d.store.blobs import BlobDir
@@ -109,7 +109,11 @@ class Shipper:
             target = state.current_lsn(self.conn)
             if self.hwm >= target:
                 return True
-            await self._dispatch()
+            try:
+                # a bucket record waits for every key task, which may be retrying a dead remote
+                await asyncio.wait_for(self._dispatch(), max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                break
             await asyncio.sleep(POLL)
         return self.hwm >= state.current_lsn(self.conn)
 
@@ -190,6 +194,10 @@ class Shipper:
             t.lsns, t.ops = t.next_lsns, t.next_ops
             t.next_lsns, t.next_ops = [], set()
 
+    def _held(self, bucket: str, key: bytes) -> bool:
+        row = self.conn.execute("SELECT note FROM ship_state WHERE bucket=? AND key=?", (bucket, key)).fetchone()
+        return bool(row and row[0] and row[0].startswith("held"))
+
     def _row(self, bucket: str, key: bytes) -> Object | None:
         row = self.conn.execute(f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket=? AND key=?", (bucket, key)).fetchone()
         return _row_to_object(row) if row else None
@@ -214,6 +222,9 @@ class Shipper:
             newest = max(t.lsns)
             if shipped is not None and shipped[0] >= newest and shipped[1] is None:
                 return  # this delete was applied before a restart
+            if shipped is not None and shipped[1] is None and self._held(t.bucket, t.key):
+                self._save(t.bucket, t.key, newest, None)
+                return  # held back and never shipped: the remote never had it
             try:
                 await self.remote.delete_object(t.bucket, key)
             except RemoteNotFound:
@@ -234,7 +245,14 @@ class Shipper:
             return
         await self._ensure_bucket(t.bucket)
         etag, note = await self._ship_object(obj)
-        self._save(t.bucket, t.key, obj.version, etag, note)
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self._save(t.bucket, t.key, obj.version, etag, note)
+            # its local bytes are now clean: the read cache may evict them when room is needed
+            self.conn.execute(
+                "INSERT OR REPLACE INTO cache_entries (bucket, key, etag, block, size, blob) VALUES (?, ?, ?, -1, ?, NULL)",
+                (t.bucket, t.key, obj.etag, obj.size),
+            )
         self.shipped_objects += 1
         self.shipped_bytes += obj.size
 
@@ -402,10 +420,8 @@ class Shipper:
             state.put(self.conn, "remote_error", None)
 
     def dirty_bytes(self) -> int:
-        """Bytes not yet on the remote: the journal's unapplied writes and unfinished multipart parts."""
-        queued = self.conn.execute("SELECT coalesce(sum(size), 0) FROM journal").fetchone()[0]
-        parts = self.conn.execute("SELECT coalesce(sum(size), 0) FROM parts").fetchone()[0]
-        return int(queued) + int(parts)
+        """Bytes not yet on the remote (or never to be: held back), which eviction never touches."""
+        return evict.usage(self.conn)["dirty"]
 
     def _publish(self) -> None:
         try:

@@ -30,6 +30,35 @@ CREATE TABLE IF NOT EXISTS ship_state (
     PRIMARY KEY (bucket, key)
 );
 CREATE INDEX IF NOT EXISTS journal_by_key ON journal (bucket, key, lsn);
+-- the read cache: clean local bytes, evicted on demand (id order = insertion order, for SIEVE)
+CREATE TABLE IF NOT EXISTS cache_entries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    etag TEXT NOT NULL,
+    block INTEGER NOT NULL,  -- block index of a remote object; -1: a shipped local object's own bytes
+    size INTEGER NOT NULL,
+    blob TEXT,               -- the block's file (blocks only)
+    visited INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (bucket, key, etag, block)
+);
+CREATE TABLE IF NOT EXISTS cache_reservations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    bytes INTEGER NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cache_pins (
+    bucket TEXT NOT NULL,
+    prefix BLOB NOT NULL,
+    PRIMARY KEY (bucket, prefix)
+);
+CREATE TABLE IF NOT EXISTS cache_validated (
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    etag TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (bucket, key)
+);
 """
 
 

@@ -194,7 +194,7 @@ class BotocoreRemote:
             region_name=settings.region,
             config=Config(
                 s3={"addressing_style": "path" if settings.path_style else "virtual"},
-                retries={"mode": "standard", "max_attempts": 2},
+                retries={"mode": "standard", "max_attempts": 3},
                 connect_timeout=settings.connect_timeout,
                 read_timeout=settings.read_timeout,
                 max_pool_connections=settings.concurrency,

@@ -154,12 +154,18 @@ class S3App:
                 raise S3Error("KeyTooLongError", extra={"Size": str(len(ctx.key.encode())), "MaxSizeAllowed": "1024"})
             if op is None:
                 raise S3Error("MethodNotAllowed", extra={"Method": req.method, "ResourceType": level.upper()})
-            if op in WRITES:
-                self.store.admit_write(int(req.headers.get("x-amz-decoded-content-length") or req.headers.get("content-length") or 0))
             handler = HANDLERS.get(op)
             if handler is None:
                 raise S3Error("NotImplemented", f"{op} is not implemented by s3d.", resource=ctx.resource)
-            resp = await handler(ctx)
+            if op in WRITES:
+                size = int(req.headers.get("x-amz-decoded-content-length") or req.headers.get("content-length") or 0)
+                reservation = await self.store.reserve_write(size)
+                try:
+                    resp = await handler(ctx)
+                finally:
+                    await self.store.release_write(reservation)
+            else:
+                resp = await handler(ctx)
             resp.headers.extend(ctx.extra_headers)
         except S3Error as e:
             resp = error_response(e, rid, ctx.resource if ctx else req.path, req.method)

@@ -103,6 +103,10 @@ def _referenced(conn: sqlite3.Connection) -> set[str]:
         if parts:
             referenced.update(p[3] for p in json.loads(parts))
     referenced.update(r[0] for r in conn.execute("SELECT blob FROM parts"))
+    # gateway mode's read cache keeps fetched blocks as blobs too
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='cache_entries'").fetchone():
+        referenced.update(r[0] for r in conn.execute("SELECT blob FROM cache_entries WHERE blob IS NOT NULL"))
+        conn.execute("DELETE FROM cache_reservations")  # held by processes that no longer exist
     return referenced
 
 

@@ -207,11 +207,19 @@ class Store:
         """The object a read should see. Here: the local row; a gateway store also asks the remote."""
         return self.get_object(bucket, key)
 
-    async def remote_body(self, obj: Object, start: int, end: int) -> AsyncIterator[bytes]:
+    async def remote_body(self, obj: Object, start: int, end: int) -> tuple[AsyncIterator[bytes], str]:
+        """Bytes of a remote-only object, and how they were served (a gateway store's read cache)."""
         raise S3Error("InternalError", "remote object in a store without a remote")
 
-    def admit_write(self, size: int) -> None:
-        """Refuse a write that the local capacity cannot take (a gateway store's backpressure)."""
+    async def reserve_write(self, size: int) -> int | None:
+        """Room for a write (a gateway store's capacity bound); released by release_write."""
+        return None
+
+    async def release_write(self, reservation: int | None) -> None:
+        pass
+
+    async def tags_changed(self, bucket: str, key: bytes, tags: list[tuple[str, str]] | None) -> None:
+        pass
 
     def list_objects(self, bucket: str, prefix: bytes, delimiter: bytes, after: bytes, max_keys: int) -> Listing:
         return list_keys(self.reader, bucket, prefix, delimiter, after, max_keys)

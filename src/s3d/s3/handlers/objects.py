@@ -189,13 +189,17 @@ async def _read(ctx: Ctx, head: bool) -> Response:
                 headers.append((name, q[param]))
         length = max(0, end - start + 1)
         if head or length == 0:
+            if ctx.settings.gateway is not None:
+                headers.append(("x-s3d-cache", "miss" if obj.is_remote else "hit"))
             return Response(status, headers, b"", content_length=length)
         try:
             if obj.is_remote:
-                headers.append(("x-s3d-cache", "miss"))
-                body: BodyT = await ctx.store.remote_body(obj, start, end)
+                body, how = await ctx.store.remote_body(obj, start, end)
+                headers.append(("x-s3d-cache", how))
             else:
                 body = open_body(ctx.store, obj, start, end)
+                if ctx.settings.gateway is not None:
+                    headers.append(("x-s3d-cache", "hit"))
         except (FileNotFoundError, ObjectChanged):
             await asyncio.sleep(0.001 * attempt)
             continue  # replaced between lookup and open: look again
@@ -284,7 +288,8 @@ async def fetch_remote(store: Store, src: Object, start: int, end: int) -> tuple
         return b"", None, md5.hexdigest()
     writer = store.new_blob()
     try:
-        async for chunk in await store.remote_body(src, start, end):
+        stream, _ = await store.remote_body(src, start, end)
+        async for chunk in stream:
             md5.update(chunk)
             writer.write(chunk)
     except BaseException:

@@ -56,6 +56,7 @@ async def put_object_tagging(ctx: Ctx) -> Response:
     await _object(ctx)  # in gateway mode, a remote-only object gets its row here
     tags = validate_tags(parse_tagging(await _read_xml_body(ctx)))
     await ctx.store.set_tags(ctx.bucket or "", ctx.key_bytes, tags or None)
+    await ctx.store.tags_changed(ctx.bucket or "", ctx.key_bytes, tags or None)
     return empty(200)
 
 

@@ -1,0 +1,265 @@
+"""The block cache: remote objects read in fixed-size blocks, kept on local disk.
+
+A ranged read fetches only the blocks it touches (plus the next one when reads
+are sequential) and streams the first bytes to the client while the block is
+still arriving. Blocks are keyed by the remote ETag, so a changed remote object
+is never served mixed with its older blocks; objects are revalidated with the
+remote after ``revalidate_after`` seconds. Concurrent reads of one missing
+block make one remote request: an asyncio lock within a worker and an flock on
+a lock file across workers. While the remote is unreachable, fully cached
+objects are still served (``x-s3d-cache: stale``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hashlib
+import os
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from s3d.gateway import evict
+from s3d.remote import RemoteError, RemoteNotFound
+from s3d.s3.errors import S3Error
+from s3d.store.store import Object, ObjectChanged
+
+if TYPE_CHECKING:
+    from s3d.gateway.namespace import GatewayStore
+
+READ_CHUNK = 1 << 20
+READ_AHEAD_BLOCKS = 1
+
+
+def remote_unavailable(e: RemoteError) -> S3Error:
+    return S3Error(
+        "ServiceUnavailable",
+        f"The object is not held locally and the remote S3 cannot serve it now ({e.code}). Retry later.",
+        status=503,
+    )
+
+
+class BlockCache:
+    def __init__(self, store: GatewayStore) -> None:
+        self.store = store
+        g = store.gateway
+        self.block_size = g.block_size
+        self.revalidate_after = g.revalidate_after
+        self.capacity = g.capacity
+        self.lockdir = store.root / "cache-locks"
+        self.lockdir.mkdir(exist_ok=True)
+        self.locks: dict[tuple[str, bytes, str, int], asyncio.Lock] = {}
+        self.last_end: dict[tuple[str, bytes], int] = {}
+        self.background: set[asyncio.Task[None]] = set()
+        self.hits = 0
+        self.misses = 0
+
+    # ---------- lookups ----------
+    def remote_etag(self, obj: Object) -> str:
+        """The ETag the remote holds for this object (it can differ from ours: rclone's multipart)."""
+        row = self.store.reader.execute(
+            "SELECT remote_etag FROM ship_state WHERE bucket=? AND key=?", (obj.bucket, obj.key)
+        ).fetchone()
+        return row[0] if row and row[0] and row[0] != "discarded" else obj.etag
+
+    def cached_blocks(self, obj: Object, etag: str, first: int, last: int) -> dict[int, tuple[int, str, int, int]]:
+        rows = self.store.reader.execute(
+            "SELECT block, id, blob, size, visited FROM cache_entries WHERE bucket=? AND key=? AND etag=? AND block BETWEEN ? AND ?",
+            (obj.bucket, obj.key, etag, first, last),
+        ).fetchall()
+        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
+    def _validated_at(self, obj: Object, etag: str) -> float:
+        row = self.store.reader.execute(
+            "SELECT at FROM cache_validated WHERE bucket=? AND key=? AND etag=?", (obj.bucket, obj.key, etag)
+        ).fetchone()
+        return float(row[0]) if row else 0.0
+
+    async def _mark_validated(self, obj: Object, etag: str) -> None:
+        now = time.time()
+        await self.store.committer.run(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO cache_validated (bucket, key, etag, at) VALUES (?, ?, ?, ?)", (obj.bucket, obj.key, etag, now)
+            )
+        )
+
+    # ---------- reading ----------
+    async def open(self, obj: Object, start: int, end: int) -> tuple[AsyncIterator[bytes], str]:
+        """A stream of bytes [start, end] of a remote-only object, and how it was served (hit/miss/partial/stale)."""
+        etag = self.remote_etag(obj)
+        first, last = start // self.block_size, end // self.block_size
+        cached = self.cached_blocks(obj, etag, first, last)
+        complete = len(cached) == last - first + 1
+        stale = False
+        if time.time() - self._validated_at(obj, etag) >= self.revalidate_after or not complete:
+            try:
+                r = await self.store.remote.head_object(obj.bucket, obj.key.decode())
+            except RemoteError as e:
+                if not complete:
+                    raise remote_unavailable(e) from e
+                stale = True  # stale-if-error: every byte asked for is here
+            else:
+                if r is None:
+                    await self.store.forget(obj.bucket, obj.key)
+                    raise S3Error("NoSuchKey", extra={"Key": obj.key.decode(errors="replace")})
+                if r.etag != etag or r.size != obj.size:
+                    await self.store._remember(obj.bucket, obj.key, r)
+                    raise ObjectChanged()
+                await self._mark_validated(obj, etag)
+        status = "stale" if stale else "hit" if complete else "miss" if not cached else "partial"
+        if complete:
+            self.hits += 1
+        else:
+            self.misses += 1
+        self._read_ahead(obj, etag, start, end)
+        return self._stream(obj, etag, start, end, cached), status
+
+    def _read_ahead(self, obj: Object, etag: str, start: int, end: int) -> None:
+        """A read that starts where this key's previous read ended is sequential: warm the next block."""
+        k = (obj.bucket, obj.key)
+        sequential = self.last_end.get(k) == start - 1
+        self.last_end[k] = end
+        if not sequential:
+            return
+        total = (obj.size + self.block_size - 1) // self.block_size
+        last = end // self.block_size
+        for b in range(last + 1, min(total, last + 1 + READ_AHEAD_BLOCKS)):
+            if not self.cached_blocks(obj, etag, b, b):
+                t = asyncio.create_task(self._warm(obj, etag, b))
+                self.background.add(t)
+                t.add_done_callback(self.background.discard)
+
+    async def _warm(self, obj: Object, etag: str, block: int) -> None:
+        try:
+            async for _ in self._fetch(obj, etag, block, 0, self.block_size - 1):
+                pass
+        except (RemoteError, S3Error, ObjectChanged, OSError):
+            pass  # read-ahead is a bonus: a failure is the next read's business
+
+    async def _stream(
+        self, obj: Object, etag: str, start: int, end: int, cached: dict[int, tuple[int, str, int, int]]
+    ) -> AsyncIterator[bytes]:
+        bs = self.block_size
+        touched: list[int] = []
+        try:
+            for b in range(start // bs, end // bs + 1):
+                lo = max(start, b * bs) - b * bs
+                hi = min(end, (b + 1) * bs - 1) - b * bs
+                hit = cached.get(b)
+                if hit is not None:
+                    try:
+                        fd = self.store.blobs.open_read(hit[1])
+                    except FileNotFoundError:
+                        hit = None  # evicted since the lookup
+                    else:
+                        try:
+                            off = lo
+                            while off <= hi:
+                                data = os.pread(fd, min(READ_CHUNK, hi - off + 1), off)
+                                if not data:
+                                    raise OSError("cached block is shorter than recorded")
+                                yield data
+                                off += len(data)
+                        finally:
+                            os.close(fd)
+                        if not hit[3]:
+                            touched.append(hit[0])
+                        continue
+                async for data in self._fetch(obj, etag, b, lo, hi):
+                    yield data
+        finally:
+            if touched:
+                ids = touched
+
+                def visit(c: sqlite3.Connection) -> None:
+                    c.execute(f"UPDATE cache_entries SET visited=1 WHERE id IN ({','.join('?' * len(ids))})", ids)
+
+                await self.store.committer.run(visit)
+
+    def _lockfile(self, key: tuple[str, bytes, str, int]) -> str:
+        h = hashlib.sha1(repr(key).encode()).hexdigest()
+        return str(self.lockdir / h[:16])
+
+    async def _fetch(self, obj: Object, etag: str, block: int, lo: int, hi: int) -> AsyncIterator[bytes]:
+        """Bytes [lo, hi] of one block: from the cache if another reader just fetched it, else from the remote."""
+        key = (obj.bucket, obj.key, etag, block)
+        lock = self.locks.setdefault(key, asyncio.Lock())
+        loop = asyncio.get_running_loop()
+        async with lock:
+            fd = os.open(self._lockfile(key), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                await loop.run_in_executor(None, fcntl.flock, fd, fcntl.LOCK_EX)
+                got = self.cached_blocks(obj, etag, block, block).get(block)
+                if got is not None:
+                    bfd = self.store.blobs.open_read(got[1])
+                    try:
+                        yield os.pread(bfd, hi - lo + 1, lo)
+                    finally:
+                        os.close(bfd)
+                    return
+                async for data in self._download(obj, etag, block, lo, hi):
+                    yield data
+            finally:
+                os.close(fd)  # releases the flock
+                if not lock.locked():
+                    self.locks.pop(key, None)
+
+    async def _download(self, obj: Object, etag: str, block: int, lo: int, hi: int) -> AsyncIterator[bytes]:
+        bs = self.block_size
+        b_start = block * bs
+        b_end = min(obj.size, b_start + bs) - 1
+        size = b_end - b_start + 1
+        protect = evict.PROTECT_FROM.get()
+        reservation, ev = await self.store.committer.run(lambda c: evict.reserve(c, size, self.capacity, protect))
+        self.store.blobs.remove(ev.blobs)
+        if ev.entries:
+            self.store.note_evictions(ev.entries, ev.bytes)
+        released = False
+        try:
+            try:
+                r, chunks = await self.store.remote.get_object(obj.bucket, obj.key.decode(), b_start, b_end)
+            except RemoteNotFound:
+                await self.store.forget(obj.bucket, obj.key)
+                raise S3Error("NoSuchKey", extra={"Key": obj.key.decode(errors="replace")}) from None
+            except RemoteError as e:
+                raise remote_unavailable(e) from e
+            if r.etag != etag:
+                await chunks.aclose()  # type: ignore[attr-defined]
+                await self.store._remember(obj.bucket, obj.key, r)
+                raise ObjectChanged()
+            writer = self.store.new_blob() if reservation is not None else None
+            pos = 0
+            try:
+                async for chunk in chunks:
+                    if writer is not None:
+                        writer.write(chunk)
+                    c_lo, c_hi = pos, pos + len(chunk) - 1
+                    if c_hi >= lo and c_lo <= hi:
+                        yield chunk[max(lo, c_lo) - pos : min(hi, c_hi) - pos + 1]
+                    pos += len(chunk)
+                if pos != size:
+                    raise S3Error("InternalError", "the remote sent a block of the wrong size")
+                if writer is None:
+                    return  # no room to keep it (dirty and pinned data fill the capacity): streamed through
+                blob = await writer.commit()
+            except BaseException:
+                if writer is not None:
+                    writer.discard()
+                raise
+            rid = reservation
+
+            def record(c: sqlite3.Connection) -> None:
+                c.execute(
+                    "INSERT OR IGNORE INTO cache_entries (bucket, key, etag, block, size, blob) VALUES (?, ?, ?, ?, ?, ?)",
+                    (obj.bucket, obj.key, etag, block, size, blob),
+                )
+                evict.release(c, rid)
+
+            await self.store.committer.run(record)
+            released = True
+        finally:
+            if reservation is not None and not released:
+                left = reservation
+                await self.store.committer.run(lambda c: evict.release(c, left))
