@@ -11,7 +11,7 @@ def test_put_get_round_trip(s3, bucket):  # type: ignore[no-untyped-def]
     assert got["Body"].read() == b"hello world"
     assert got["ContentType"] == "text/plain"
     assert got["Metadata"] == {"a": "1"}
-    assert got["ETag"] == '"%s"' % hashlib.md5(b"hello world").hexdigest()
+    assert got["ETag"] == f'"{hashlib.md5(b"hello world").hexdigest()}"'
 
 
 def test_large_object_streams_to_blob(s3, bucket):  # type: ignore[no-untyped-def]
