@@ -28,12 +28,26 @@ class Raw:
     def __init__(self, server: Server) -> None:
         self.signer = Signer(server.host, server.access_key, server.secret_key)
         self.conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        self.used = time.monotonic()
+
+    IDLE = 5.0  # servers close idle keep-alive connections (s3d after 60 s): reconnect after this long
 
     def request(self, method: str, path: str, params: dict[str, str] | None = None) -> tuple[int, bytes]:
-        target, headers = self.signer.headers(method, path, params)
-        self.conn.request(method, target, headers=headers)
-        r = self.conn.getresponse()
-        return r.status, r.read()
+        if time.monotonic() - self.used > self.IDLE:
+            self.conn.close()
+        for attempt in (1, 2):
+            target, headers = self.signer.headers(method, path, params)
+            try:
+                self.conn.request(method, target, headers=headers)
+                r = self.conn.getresponse()
+                body = r.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.conn.close()  # closed by the server before it read the request: once more, fresh
+                if attempt == 2:
+                    raise
+        self.used = time.monotonic()
+        return r.status, body
 
     def create_bucket(self, bucket: str) -> None:
         status, body = self.request("PUT", f"/{bucket}")
