@@ -30,7 +30,7 @@ def render(store: Any, settings: Any) -> tuple[bytes, str]:
     path = os.environ.get(ENV_DIR)
     if path and os.path.isdir(path):
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path)
+        MultiProcessCollector(registry, path)  # type: ignore[no-untyped-call]
     else:  # one process (tests, embedding): this process's own values
         registry = metrics.get().registry
     body = generate_latest(registry)

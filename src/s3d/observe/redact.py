@@ -17,6 +17,8 @@ _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[^\s\"']+"),
     re.compile(r"(?i)(https?://[^/\s:@]+:)[^@\s/]+@"),
 ]
+# a line that contains none of these (lower-cased) needs no pattern: most lines, checked in a microsecond
+_TRIGGERS = ("signature", "authorization", "security-token", "password", "secret", "bearer")
 SENSITIVE_FIELD = re.compile(r"(?i)secret|signature|token|password|authorization|credential")
 
 
@@ -29,8 +31,10 @@ class Redactor:
         for s in self.secrets:
             if s in text:
                 text = text.replace(s, MASK)
-        for p in _PATTERNS:
-            text = p.sub(lambda m: m.group(1) + MASK + ("@" if m.group(0).endswith("@") else ""), text)
+        low = text.lower()
+        if any(t in low for t in _TRIGGERS) or ("://" in low and "@" in low):
+            for p in _PATTERNS:
+                text = p.sub(lambda m: m.group(1) + MASK + ("@" if m.group(0).endswith("@") else ""), text)
         return text
 
 
