@@ -208,3 +208,35 @@ def _counters(m: Any) -> dict[str, float]:
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
             out[s.name + (f"{{{labels}}}" if labels else "")] = s.value
     return out
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_level_and_terminal_colours() -> None:
+    """In-process: S3D_LOG_LEVEL=warning keeps only failing requests; a terminal gets coloured levels."""
+    from s3d.observe import RequestRecord, logs
+    from s3d.observe.observer import S3dObserver
+    from s3d.observe.redact import Redactor
+
+    def record(status: int, code: str | None) -> RequestRecord:
+        return RequestRecord("RID1", "GetObject", "GET", "b", "k", status, code, 0, 10, 0.002, 1, "127.0.0.1")
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        plain, tty = io.StringIO(), Terminal()
+        logs.configure("warning", "human", Redactor(), stream=plain)
+        S3dObserver().request_done(record(200, None))
+        S3dObserver().request_done(record(503, "SlowDown"))
+        logs.configure("info", "human", Redactor(), stream=tty)
+        S3dObserver().request_done(record(200, None))
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    lines = plain.getvalue().splitlines()
+    assert len(lines) == 1 and " WARNING request GetObject 503 SlowDown b/k " in lines[0], lines
+    assert "\x1b[" not in lines[0] and " remote=1 " in lines[0]
+    assert "\x1b[32mINFO" in tty.getvalue() and "request GetObject 200 b/k" in tty.getvalue()
