@@ -32,6 +32,7 @@ class Settings:
     base_domains: list[str] = field(default_factory=lambda: ["localhost"])
     inline_max: int = 64 * 1024
     log_level: str = "info"
+    log_format: str | None = None  # human | json; None: human on a terminal
     users: list[User] = field(default_factory=list)
     generated_credentials: bool = False
     gateway: Any = None  # s3d.gateway.config.GatewaySettings when a remote is configured
@@ -55,6 +56,7 @@ ENV_KEYS = {
     "base_domains": "S3D_BASE_DOMAINS",
     "inline_max": "S3D_INLINE_MAX",
     "log_level": "S3D_LOG_LEVEL",
+    "log_format": "S3D_LOG_FORMAT",
 }
 
 

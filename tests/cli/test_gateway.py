@@ -136,3 +136,24 @@ def test_speedtest_reports_an_unusable_remote(gateway_cli: tuple[Cli, Gateway]) 
     assert [line.split()[0] for line in r.out.splitlines()[1:]] == ["daemon", "daemon"]
     assert r.err.startswith(f"s3d speedtest: remote {gw.remote.url}: ")
     assert "SignatureDoesNotMatch" in r.err or "AccessDenied" in r.err or "InvalidAccessKeyId" in r.err
+
+
+def test_prefetch_and_pin_warm_remote_objects(gateway_cli: tuple[Cli, Gateway]) -> None:
+    cli, gw = gateway_cli
+    s3 = gw.client()
+    s3.create_bucket(Bucket="warmcli")
+    gw.flush()
+    rc = gw.remote.client()
+    for i in range(3):
+        rc.put_object(Bucket="warmcli", Key=f"photos/{i}.jpg", Body=b"%d" % i * 1000)
+    for i in range(3):  # known to s3d (as remote-only), not held locally
+        s3.head_object(Bucket="warmcli", Key=f"photos/{i}.jpg")
+    r = cli("prefetch", "warmcli/photos/")
+    assert r.code == 0, r
+    r = cli("pin", "warmcli/photos/")
+    assert r.code == 0, r
+    gw.remote.stop()
+    for i in range(3):
+        got = s3.get_object(Bucket="warmcli", Key=f"photos/{i}.jpg")
+        assert got["Body"].read() == b"%d" % i * 1000
+        assert got["ResponseMetadata"]["HTTPHeaders"]["x-s3d-cache"] in ("hit", "stale")

@@ -49,12 +49,12 @@ def test_flush_without_a_remote_fails(cli: Cli) -> None:
     assert r.err == "s3d flush: InvalidRequest: s3d runs without a remote: nothing to flush\n"
 
 
-def test_prefetch_and_pin_print_the_daemons_error(cli: Cli, bucket: str) -> None:
-    """The read-cache endpoints do not exist yet: the daemon's 501 NotImplemented, as one line, exit 1."""
+def test_prefetch_and_pin_without_a_remote_fail(cli: Cli, bucket: str) -> None:
+    """The read cache exists only in gateway mode: the daemon's error, as one line, exit 1."""
     for command, target in (("prefetch", f"{bucket}/photos/"), ("prefetch", bucket), ("pin", f"{bucket}/photos/")):
         r = cli(command, target)
         assert (r.code, r.stdout) == (1, b""), r
-        assert r.err == f"s3d {command}: NotImplemented: no admin endpoint /_s3d/{command}\n"
+        assert r.err == f"s3d {command}: InvalidRequest: s3d runs without a remote: there is no read cache\n"
 
 
 def _speedtest_rows(out: str) -> list[list[str]]:

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -30,6 +31,16 @@ def log_path(proc: S3dProcess) -> Path:
     return proc.data.parent / f"s3d-{proc.port}.log"
 
 
+def lines_with(proc: S3dProcess, needle: str, timeout: float = 10.0) -> list[str]:
+    """Log lines containing needle; a request's line is written once its response has gone out, so wait."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [ln for ln in log_path(proc).read_text().splitlines() if needle in ln]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
 def json_lines(proc: S3dProcess) -> list[dict[str, Any]]:
     out = []
     for line in log_path(proc).read_text().splitlines():
@@ -41,6 +52,7 @@ def json_lines(proc: S3dProcess) -> list[dict[str, Any]]:
 
 
 def by_request_id(proc: S3dProcess, rid: str) -> dict[str, Any]:
+    lines_with(proc, rid)  # written once the response has gone out
     found = [d for d in json_lines(proc) if d.get("request_id") == rid and d["logger"] == "s3d.request"]
     assert len(found) == 1, (rid, found)
     return found[0]
@@ -155,7 +167,7 @@ def test_no_secrets_in_logs(json_server: S3dProcess) -> None:
 def test_human_lines_by_default(server: S3dProcess, s3, bucket: str) -> None:  # type: ignore[no-untyped-def]
     r = s3.put_object(Bucket=bucket, Key="human.txt", Body=b"abc")
     rid = r["ResponseMetadata"]["RequestId"]
-    lines = [ln for ln in log_path(server).read_text().splitlines() if f"id={rid}" in ln]
+    lines = lines_with(server, f"id={rid}")
     assert len(lines) == 1, lines
     line = lines[0]
     assert not line.startswith("{")

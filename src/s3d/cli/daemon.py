@@ -19,7 +19,7 @@ GATEWAY_FLAGS = (
     "cache_block_size",
     "cache_revalidate_after",
 )
-SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level")
+SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -35,7 +35,10 @@ def register(sub: Any) -> None:
     run.add_argument("--listen", help="HOST:PORT to listen on (also S3D_LISTEN; default 127.0.0.1:9000)")
     run.add_argument("--workers", type=int, help="worker processes (also S3D_WORKERS; default: number of cores)")
     run.add_argument("--region", help="region reported for buckets (default us-east-1)")
-    run.add_argument("--log-level", help="debug, info, warning, error")
+    run.add_argument("--log-level", help="debug, info, warning, error (also S3D_LOG_LEVEL)")
+    run.add_argument(
+        "--log-format", choices=("human", "json"), help="request log format (also S3D_LOG_FORMAT; default human)"
+    )
     gw = run.add_argument_group("gateway mode (ship every change to a remote S3)")
     gw.add_argument(
         "--remote", help="remote S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com (also S3D_REMOTE)"

@@ -21,7 +21,9 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from s3d import observe
 from s3d.gateway import evict
+from s3d.observe import events
 from s3d.remote import RemoteError, RemoteNotFound
 from s3d.s3.errors import S3Error
 from s3d.store.store import Object, ObjectChanged
@@ -113,6 +115,10 @@ class BlockCache:
             self.hits += 1
         else:
             self.misses += 1
+        observe.get().event(
+            events.CACHE_HIT if complete else events.CACHE_MISS, "debug",
+            bucket=obj.bucket, key=obj.key.decode(errors="replace"), bytes=end - start + 1,
+        )  # fmt: skip
         self._read_ahead(obj, etag, start, end)
         return self._stream(obj, etag, start, end, cached), status
 

@@ -25,6 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from s3d.gateway import state
+from s3d.store.listing import successor
 
 PIN_TAG = ["s3d.cache", "pin"]
 SWEEP = 256
@@ -67,11 +68,21 @@ def pinned(conn: sqlite3.Connection, bucket: str, key: bytes) -> bool:
 
 
 def pinned_bytes(conn: sqlite3.Connection) -> int:
-    total = 0
-    for bucket, key, size in conn.execute("SELECT bucket, key, size FROM cache_entries"):
-        if pinned(conn, bucket, key):
-            total += size
-    return total
+    """Bytes of cache entries that eviction must spare: tagged s3d.cache=pin, or under a pinned prefix."""
+    total = conn.execute(
+        "SELECT coalesce(sum(c.size), 0) FROM cache_entries c JOIN objects o ON o.bucket=c.bucket AND o.key=c.key "
+        "WHERE o.tags LIKE ?",
+        ('%"s3d.cache", "pin"%',),
+    ).fetchone()[0]
+    for bucket, prefix in conn.execute("SELECT bucket, prefix FROM cache_pins").fetchall():
+        end = successor(prefix)
+        sql = "SELECT coalesce(sum(size), 0) FROM cache_entries WHERE bucket=? AND key>=?"
+        args: list[object] = [bucket, prefix]
+        if end is not None:
+            sql += " AND key<?"
+            args.append(end)
+        total += conn.execute(sql, args).fetchone()[0]
+    return int(total)
 
 
 def _evict_one(conn: sqlite3.Connection, entry: tuple[int, str, bytes, str, int, int, str | None], out: Evicted) -> bool:

@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s3d import observe
 from s3d.gateway import evict, state
+from s3d.observe import events
 from s3d.remote import Piece, Remote, RemoteError, RemoteNotFound
 from s3d.store import db
 from s3d.store.blobs import BlobDir
@@ -176,7 +178,10 @@ class Shipper:
                     self._record_error(t, e)
                     delay = backoff(attempt, SLOW_RETRY, SLOW_RETRY_CAP) + SLOW_RETRY / 2
                 attempt += 1
-                log.warning("ship %s/%s failed (%s), retry in %.1fs", t.bucket, t.key.decode(errors="replace"), e, delay)
+                observe.get().event(
+                    events.SHIP_RETRY, "warning", bucket=t.bucket, key=t.key.decode(errors="replace"),
+                    error_code=e.code, attempt=attempt, retry_in_s=round(delay, 2),
+                )  # fmt: skip
                 t.lsns += t.next_lsns
                 t.ops |= t.next_ops
                 t.next_lsns, t.next_ops = [], set()
@@ -392,6 +397,9 @@ class Shipper:
 
     # ---------- health ----------
     def _record_error(self, t: KeyTask, e: RemoteError) -> None:
+        observe.get().event(
+            events.SHIP_FAILED, "error", bucket=t.bucket, key=t.key.decode(errors="replace"), error_code=e.code, status=e.status
+        )
         err = json.dumps({"code": e.code, "message": e.message, "status": e.status})
         self.conn.execute(
             "INSERT INTO ship_state (bucket, key, error, error_at, attempts) VALUES (?, ?, ?, ?, 1) "
@@ -408,12 +416,14 @@ class Shipper:
                 state.put(self.conn, "remote_reachable", 0)
                 state.put(self.conn, "remote_down_since", time.time())
                 state.put(self.conn, "remote_error", f"{e.code}: {e.message}"[:500])
-                log.warning("remote unreachable: %s", e)
+                observe.get().event(events.REMOTE_DOWN, "warning", error_code=e.code, error=e.message[:200])
         elif not e.retryable:
             state.put(self.conn, "remote_error", f"{e.status} {e.code}: {e.message}"[:500])
 
     def remote_ok(self) -> None:
         if self.reachable is not True:
+            if self.reachable is False:
+                observe.get().event(events.REMOTE_UP, "info")
             self.reachable = True
             state.put(self.conn, "remote_reachable", 1)
             state.put(self.conn, "remote_down_since", None)

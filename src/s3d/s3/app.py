@@ -105,23 +105,21 @@ class S3App:
         finally:
             observe.remote_calls.reset(token)
         ctx = holder[0]
-        body = resp.body
-        obs.request_done(
-            observe.RequestRecord(
-                request_id=rid,
-                operation=(ctx.operation or "unknown") if ctx else ("admin" if req.path.startswith(("/_s3d/", "/metrics")) else "unknown"),
-                method=req.method,
-                bucket=ctx.bucket if ctx else None,
-                key=ctx.key if ctx else None,
-                status=resp.status,
-                error_code=resp.error_code,
-                bytes_in=req.body.received,
-                bytes_out=len(body) if isinstance(body, bytes) else (resp.content_length or 0),
-                duration_s=time.perf_counter() - started,
-                remote_calls=calls[0],
-                client=req.client,
-            )
-        )
+        op = (ctx.operation or "unknown") if ctx else ("admin" if req.path.startswith(("/_s3d/", "/metrics")) else "unknown")
+
+        def sent(nbytes: int, ok: bool) -> None:
+            # reported once the body is out, so duration and bytes cover the whole transfer
+            obs.request_done(
+                observe.RequestRecord(
+                    request_id=rid, operation=op, method=req.method,
+                    bucket=ctx.bucket if ctx else None, key=ctx.key if ctx else None,
+                    status=resp.status if ok else 499, error_code=resp.error_code,
+                    bytes_in=req.body.received, bytes_out=nbytes,
+                    duration_s=time.perf_counter() - started, remote_calls=calls[0], client=req.client,
+                )
+            )  # fmt: skip
+
+        resp.on_sent = sent
         return resp
 
     async def _handle(self, req: Request, rid: str, holder: list[Ctx | None]) -> Response:

@@ -146,6 +146,7 @@ class Response:
     body: BodyT = b""
     content_length: int | None = None  # for streamed bodies; bytes bodies compute their own
     error_code: str | None = None  # for logs and metrics: the S3 error code of an error response
+    on_sent: Callable[[int, bool], None] | None = None  # called with the body bytes written and success
 
 
 App = Callable[[Request], Awaitable[Response]]
@@ -193,6 +194,7 @@ class HttpConnection(asyncio.Protocol):
         self._writable.set()
         self._continue_pending = False
         self._closed = False
+        self.body_sent = 0
 
     # -- asyncio.Protocol --
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -320,7 +322,17 @@ class HttpConnection(asyncio.Protocol):
                 except Exception as e:  # noqa: BLE001 - the app's last-resort error
                     resp = self.on_error(e)
                 keep = req.keep_alive and await self._settle_body(req)
-                await self._send(req, resp, keep)
+                self.body_sent = 0
+                ok = False
+                try:
+                    await self._send(req, resp, keep)
+                    ok = True
+                finally:
+                    if resp.on_sent is not None:
+                        try:
+                            resp.on_sent(self.body_sent, ok)
+                        except Exception:  # noqa: BLE001 - reporting must never break serving
+                            pass
                 self.queue.popleft()
                 if not keep:
                     self._close()
@@ -374,6 +386,7 @@ class HttpConnection(asyncio.Protocol):
                 head.append(b"\r\n")
             if not head_only and body:
                 head.append(body)
+                self.body_sent = len(body)
             t.write(b"".join(head))
             return
         if resp.content_length is None:
@@ -411,6 +424,7 @@ class HttpConnection(asyncio.Protocol):
                 raise ConnectionError("client went away")
         assert self.transport is not None
         self.transport.write(data)
+        self.body_sent += len(data)
 
     async def _send_file(self, fr: FileRange) -> None:
         off, left = fr.offset, fr.length
