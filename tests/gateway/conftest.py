@@ -45,10 +45,12 @@ def start_gateway(tmp_path: Path, remote: RemoteServer, *args: str, port: int = 
 
 def _gateway(kind: str, tmp_path: Path) -> Iterator[Gateway]:
     remote = RemoteServer(kind, tmp_path / f"{kind}-root").start()
-    s3d = start_gateway(tmp_path, remote)
-    yield Gateway(s3d, remote)
-    s3d.stop()
-    remote.stop()
+    try:
+        gw = Gateway(start_gateway(tmp_path, remote), remote)
+        yield gw
+        gw.s3d.stop()
+    finally:
+        remote.stop()
 
 
 @pytest.fixture

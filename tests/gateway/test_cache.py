@@ -51,10 +51,12 @@ def _setup(tmp_path: Path, *args: str) -> Iterator[CacheSetup]:
     proxy = CountingProxy(remote.port).start()
     s3d = start_gateway(tmp_path, Via(remote, proxy), "--cache-block-size", "1M", *args)  # type: ignore[arg-type]
     setup = CacheSetup(Gateway(s3d, remote), proxy, tmp_path)
-    yield setup
-    setup.gw.s3d.stop()
-    proxy.stop()
-    remote.stop()
+    try:
+        yield setup
+    finally:
+        setup.gw.s3d.stop()
+        proxy.stop()
+        remote.stop()
 
 
 @pytest.fixture

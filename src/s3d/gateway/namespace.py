@@ -28,7 +28,7 @@ from s3d.gateway.config import GatewaySettings
 from s3d.remote import RemoteError, RemoteObject
 from s3d.remote.botocore_remote import BotocoreRemote
 from s3d.s3.errors import S3Error
-from s3d.store.store import OBJECT_COLUMNS, Object, Store
+from s3d.store.store import OBJECT_COLUMNS, Bucket, Object, Store
 
 LISTING_ONLY = "x-s3d-listing-only"  # a row made from a listing: its metadata is not fetched yet
 
@@ -82,6 +82,10 @@ class GatewayStore(Store):
         if obj is None:  # deleted meanwhile
             raise S3Error("NoSuchKey")
         return obj
+
+    async def find_with_bucket(self, bucket: str, key: bytes) -> tuple[Bucket | None, Object | None]:
+        b = self.get_bucket(bucket)
+        return b, (await self.find_object(bucket, key) if b is not None else None)
 
     async def find_object(self, bucket: str, key: bytes) -> Object | None:
         obj = self.get_object(bucket, key)

@@ -24,9 +24,15 @@ COLORS = {"DEBUG": "\x1b[2m", "INFO": "\x1b[32m", "WARNING": "\x1b[33m", "ERROR"
 RESET = "\x1b[0m"
 
 
+_second: list[object] = [-1, ""]
+
+
 def timestamp(created: float) -> str:
-    t = time.gmtime(created)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", t) + f".{int(created % 1 * 1000):03d}Z"
+    sec = int(created)
+    if _second[0] != sec:  # the formatted second is reused by every line within it
+        _second[0] = sec
+        _second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+    return f"{_second[1]}.{int(created % 1 * 1000):03d}Z"
 
 
 def size(n: object) -> str:
@@ -136,3 +142,67 @@ def _isatty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+class Line:
+    """What the formatters read of a LogRecord, without building one (request lines are the hot path)."""
+
+    __slots__ = ("created", "levelname", "name", "s3d", "msg")
+    exc_info = None
+    exc_text = None
+    stack_info = None
+
+    def __init__(self, name: str, level: int, msg: str, fields: dict[str, Any]) -> None:
+        self.created = time.time()
+        self.levelname = logging.getLevelName(level)
+        self.name = name
+        self.msg = msg
+        self.s3d = fields
+
+    def getMessage(self) -> str:  # noqa: N802 - the LogRecord method name
+        return self.msg
+
+
+class FastLines:
+    """Writes request lines through the root handler's formatter, batched: one write per loop tick.
+
+    A crash can lose at most the lines of the current tick; the process's other log records still
+    go through logging as usual.
+    """
+
+    def __init__(self, handler: logging.StreamHandler) -> None:  # type: ignore[type-arg]
+        self.handler = handler
+        self.pending: list[str] = []
+        self.scheduled = False
+
+    @classmethod
+    def for_root(cls) -> FastLines | None:
+        handlers = logging.getLogger().handlers
+        if len(handlers) == 1 and isinstance(handlers[0], logging.StreamHandler) and handlers[0].formatter is not None:
+            return cls(handlers[0])
+        return None
+
+    def emit(self, name: str, level: int, msg: str, fields: dict[str, Any]) -> None:
+        fmt = self.handler.formatter
+        assert fmt is not None
+        self.pending.append(fmt.format(Line(name, level, msg, fields)))  # type: ignore[arg-type]
+        if not self.scheduled:
+            try:
+                import asyncio
+
+                asyncio.get_running_loop().call_soon(self.flush)
+                self.scheduled = True
+            except RuntimeError:
+                self.flush()
+
+    def flush(self) -> None:
+        self.scheduled = False
+        if not self.pending:
+            return
+        text = "\n".join(self.pending) + "\n"
+        self.pending.clear()
+        try:
+            self.handler.stream.write(text)
+            self.handler.stream.flush()
+        except (OSError, ValueError):
+            pass

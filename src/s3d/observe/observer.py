@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from s3d.observe import Observer, RequestRecord
-from s3d.observe.logs import EVENT_LOGGER, REQUEST_LOGGER
+from s3d.observe.logs import EVENT_LOGGER, REQUEST_LOGGER, FastLines
 from s3d.observe.redact import clean_fields
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ class S3dObserver(Observer):
         self.metrics = metrics
         self.tracing = tracing
         self.requests = logging.getLogger(REQUEST_LOGGER)
+        self.fast = FastLines.for_root()
         self.events = logging.getLogger(EVENT_LOGGER)
         self.remote = logging.getLogger("s3d.remote")
 
@@ -67,7 +68,10 @@ class S3dObserver(Observer):
             fields = request_fields(rec)
             if trace_id:
                 fields["trace_id"] = trace_id
-            self.requests.log(level, "%s %s", rec.operation, rec.status, extra={"s3d": fields})
+            if self.fast is not None:
+                self.fast.emit(REQUEST_LOGGER, level, f"{rec.operation} {rec.status}", fields)
+            else:
+                self.requests.log(level, "%s %s", rec.operation, rec.status, extra={"s3d": fields})
 
     def remote_call(self, operation: str, error_code: str | None, duration_s: float, nbytes: int = 0) -> None:
         if self.metrics is not None:
@@ -111,6 +115,8 @@ class S3dObserver(Observer):
             current_request.reset(token)
 
     def close(self) -> None:
+        if self.fast is not None:
+            self.fast.flush()
         if self.tracing is not None:
             self.tracing.close()
         for h in logging.getLogger().handlers:

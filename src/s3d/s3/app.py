@@ -71,7 +71,7 @@ class S3App:
         else:
             host = host.rpartition(":")[0] if ":" in host else host
         try:
-            path = unquote_to_bytes(req.path).decode()
+            path = unquote_to_bytes(req.path).decode() if "%" in req.path else req.path
         except UnicodeDecodeError:
             raise S3Error("InvalidURI", "Couldn't parse the specified URI.", status=400) from None
         for d in self.domains:

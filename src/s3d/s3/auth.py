@@ -23,6 +23,8 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNSIGNED = "UNSIGNED-PAYLOAD"
 
 _key_cache: dict[tuple[str, str, str, str], bytes] = {}
+PRESIGNED_CACHE = 4096
+_presigned_ok: dict[tuple[str, str, str, str, str], Auth] = {}
 
 
 @dataclass(slots=True)
@@ -82,8 +84,15 @@ def _skew_details(amz_date: str, now: float) -> dict[str, str]:
 
 
 def parse_amz_date(value: str) -> float:
+    """YYYYMMDDTHHMMSSZ to a timestamp (by hand: time.strptime costs tens of microseconds)."""
     try:
-        return float(calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ")))
+        if len(value) != 16 or value[8] != "T" or value[15] != "Z":
+            raise ValueError(value)
+        y, mo, d = int(value[0:4]), int(value[4:6]), int(value[6:8])
+        h, mi, sec = int(value[9:11]), int(value[11:13]), int(value[13:15])
+        if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and sec < 62):
+            raise ValueError(value)
+        return float(calendar.timegm((y, mo, d, h, mi, sec, 0, 0, 0)))
     except ValueError:
         raise S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header") from None
 
@@ -237,14 +246,26 @@ def verify(
         raise S3Error("SignatureDoesNotMatch", "Credential date does not match X-Amz-Date")
     if "host" not in signed:
         raise S3Error("AccessDenied", "Host must be a signed header")
+    canon_headers = _canonical_headers(headers, signed)
+    if presigned:
+        # A presigned URL is a bearer token: once its signature checked out, the same URL with the
+        # same signed header values is the same request (its expiry is still checked above, every time).
+        cache_key = (method, raw_path, raw_query, canon_headers, secret)
+        known = _presigned_ok.get(cache_key)
+        if known is not None:
+            return known
     key = signing_key(secret, date, region, service)
     scope = f"{date}/{region}/{service}/aws4_request"
-    canon_headers = _canonical_headers(headers, signed)
     signed_str = ";".join(signed)
     for uri in _canonical_uri_candidates(raw_path):
         for q in _canonical_query(raw_query, drop):
             creq = f"{method}\n{uri}\n{q}\n{canon_headers}\n{signed_str}\n{payload_hash}"
             sts = f"{ALGORITHM}\n{amz_date}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
             if hmac.compare_digest(sign(key, sts), signature):
-                return Auth(access_key, payload_hash, signature, key, scope, amz_date, presigned)
+                a = Auth(access_key, payload_hash, signature, key, scope, amz_date, presigned)
+                if presigned:
+                    if len(_presigned_ok) >= PRESIGNED_CACHE:
+                        _presigned_ok.pop(next(iter(_presigned_ok)))
+                    _presigned_ok[cache_key] = a
+                return a
     raise S3Error("SignatureDoesNotMatch")

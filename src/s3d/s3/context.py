@@ -19,13 +19,15 @@ def parse_query(raw: str) -> dict[str, str]:
     out: dict[str, str] = {}
     if not raw:
         return out
+    plain = "%" not in raw and "+" not in raw  # nothing to decode: skip unquote (the common case)
     for piece in raw.split("&"):
         if not piece:
             continue
         k, _, v = piece.partition("=")
-        k = unquote_plus(k)
+        if not plain:
+            k, v = unquote_plus(k), unquote_plus(v)
         if k not in out:
-            out[k] = unquote_plus(v)
+            out[k] = v
     return out
 
 
@@ -62,7 +64,9 @@ class Ctx:
         """The bucket this request names; NoSuchBucket or AccessDenied if the user may not see it."""
         name = name or self.bucket
         assert name is not None
-        b = self.store.get_bucket(name)
+        return self.check_bucket(name, self.store.get_bucket(name))
+
+    def check_bucket(self, name: str, b: Bucket | None) -> Bucket:
         if b is None:
             raise S3Error("NoSuchBucket", resource=f"/{name}", extra={"BucketName": name})
         if self.user is None or b.owner != self.user.name:

@@ -174,12 +174,17 @@ def http_date() -> bytes:
 
 class HttpConnection(asyncio.Protocol):
     def __init__(
-        self, app: App, on_error: Callable[[BaseException], Response], bad_request: Callable[[], Response] | None = None
+        self,
+        app: App,
+        on_error: Callable[[BaseException], Response],
+        bad_request: Callable[[], Response] | None = None,
+        registry: set[HttpConnection] | None = None,
     ) -> None:
         self.app = app
         self.on_error = on_error
         self.bad_request = bad_request
-        self._timer: asyncio.TimerHandle | None = None
+        self.registry = registry
+        self.idle_since: float | None = None  # set while no request is in progress (see ConnectionSet.sweep)
         self.loop = asyncio.get_event_loop()
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
@@ -201,18 +206,9 @@ class HttpConnection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         self.client = peer[0] if peer else ""
-        self._arm_idle()
-
-    def _arm_idle(self) -> None:
-        """Between requests (and while headers trickle in) a connection may idle only so long."""
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self.loop.call_later(IDLE_TIMEOUT, self._idle_expired)
-
-    def _idle_expired(self) -> None:
-        self._timer = None
-        if not self.queue:
-            self._close()
+        self.idle_since = self.loop.time()
+        if self.registry is not None:
+            self.registry.add(self)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -230,9 +226,8 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self.registry is not None:
+            self.registry.discard(self)
         for req in self.queue:
             req.body.finish("connection lost")
         if self.current is not None:
@@ -276,9 +271,7 @@ class HttpConnection(asyncio.Protocol):
         )
         self.current = req
         self.queue.append(req)
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self.idle_since = None
         if len(self.queue) > 1:
             self.pause_reading()
         if self.worker is None:
@@ -338,7 +331,7 @@ class HttpConnection(asyncio.Protocol):
                     self._close()
                     return
                 if not self.queue:
-                    self._arm_idle()
+                    self.idle_since = self.loop.time()
                 self.resume_reading()
         finally:
             self.worker = None
@@ -469,3 +462,27 @@ def _close_fds(body: BodyT) -> None:
             except OSError:
                 pass
             b.close = False
+
+
+class ConnectionSet:
+    """The open connections of one server: makes them, closes idle ones, tells when all are quiet."""
+
+    def __init__(self, app: App, on_error: Callable[[BaseException], Response], bad_request: Callable[[], Response]) -> None:
+        self.app, self.on_error, self.bad_request = app, on_error, bad_request
+        self.open: set[HttpConnection] = set()
+
+    def __call__(self) -> HttpConnection:
+        return HttpConnection(self.app, self.on_error, self.bad_request, self.open)
+
+    async def sweep(self, every: float = 5.0) -> None:
+        """Close connections idle (between requests, or while headers trickle in) for IDLE_TIMEOUT."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(every)
+            now = loop.time()
+            for c in list(self.open):
+                if c.idle_since is not None and now - c.idle_since > IDLE_TIMEOUT:
+                    c._close()
+
+    def busy(self) -> bool:
+        return any(c.worker is not None for c in self.open)

@@ -12,7 +12,7 @@ import time
 
 from s3d.config import Settings
 from s3d.observe import setup as observability
-from s3d.server.http import HttpConnection
+from s3d.server.http import ConnectionSet
 from s3d.store.recovery import lock_data_dir, recover
 
 log = logging.getLogger("s3d")
@@ -57,19 +57,15 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    connections: set[HttpConnection] = set()
-
-    def factory() -> HttpConnection:
-        conn = HttpConnection(app, app.on_error, app.bad_request)
-        connections.add(conn)
-        return conn
-
-    server = await loop.create_server(factory, sock=sock, backlog=2048)
+    connections = ConnectionSet(app, app.on_error, app.bad_request)
+    server = await loop.create_server(connections, sock=sock, backlog=2048)
+    sweeper = asyncio.create_task(connections.sweep())
     await stop.wait()
     server.close()
     deadline = time.monotonic() + DRAIN_SECONDS
-    while time.monotonic() < deadline and any(c.worker is not None for c in connections):
+    while time.monotonic() < deadline and connections.busy():
         await asyncio.sleep(0.05)
+    sweeper.cancel()
     store.close()
     obs.close()
 

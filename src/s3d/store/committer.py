@@ -17,6 +17,8 @@ deleting them could leave a committed row pointing at nothing.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import queue
 import sqlite3
 import threading
@@ -76,6 +78,10 @@ class Committer:
         # opened here, not in the thread, so a store that cannot be opened fails
         # loudly at start instead of leaving every later write waiting forever
         self.conn = connect(db_path)
+        # Writers in every worker process take this lock around their transaction. SQLite's own
+        # busy handler polls with sleeps of up to 100 ms and is unfair: under load one process
+        # could starve the other for seconds. flock waiters block and wake as soon as it is free.
+        self.lock_fd = os.open(os.path.join(os.path.dirname(db_path) or ".", "write.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self.thread = threading.Thread(target=self._run, name="s3d-committer", daemon=True)
         self.thread.start()
 
@@ -100,6 +106,7 @@ class Committer:
             first = self.q.get()
             if first is None:
                 conn.close()
+                os.close(self.lock_fd)
                 return
             batch = [first]
             stop = False
@@ -115,11 +122,26 @@ class Committer:
             # A caller whose task was cancelled (asyncio cancels the wrapped
             # future) is dropped here; marking the rest running means a late
             # cancel can no longer make set_result() raise and kill this thread.
-            batch = [op for op in batch if op[1].set_running_or_notify_cancel()]
-            if batch:
-                self._commit(conn, batch)
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+            try:
+                # whatever queued while we waited for the lock rides in the same transaction
+                while len(batch) < MAX_BATCH and not stop:
+                    try:
+                        nxt = self.q.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        stop = True
+                    else:
+                        batch.append(nxt)
+                batch = [op for op in batch if op[1].set_running_or_notify_cancel()]
+                if batch:
+                    self._commit(conn, batch)
+            finally:
+                fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
             if stop:
                 conn.close()
+                os.close(self.lock_fd)
                 return
 
     def _commit(self, conn: sqlite3.Connection, batch: list[Op]) -> None:

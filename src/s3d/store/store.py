@@ -27,6 +27,7 @@ from s3d.store.listing import Listing, list_keys
 T = TypeVar("T")
 
 OBJECT_COLUMNS = "bucket, key, size, etag, mtime, version, meta, checksum, tags, blob, parts, data"
+OBJECT_COLUMNS_O = ", ".join("o." + c.strip() for c in OBJECT_COLUMNS.split(","))
 
 
 class ObjectChanged(Exception):
@@ -202,6 +203,18 @@ class Store:
             f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket=? AND key=?", (bucket, key)
         ).fetchone()
         return _row_to_object(row) if row else None
+
+    async def find_with_bucket(self, bucket: str, key: bytes) -> tuple[Bucket | None, Object | None]:
+        """The bucket and the object a read should see, in one read transaction (the GET hot path)."""
+        row = self.reader.execute(
+            f"SELECT b.name, b.owner, b.created, b.region, b.config, {OBJECT_COLUMNS_O} FROM buckets b "
+            "LEFT JOIN objects o ON o.bucket = b.name AND o.key = ? WHERE b.name = ?",
+            (key, bucket),
+        ).fetchone()
+        if row is None:
+            return None, None
+        b = Bucket(row[0], row[1], row[2], row[3], json.loads(row[4]) if row[4] != "{}" else {})
+        return b, (_row_to_object(row[5:]) if row[5] is not None else None)
 
     async def find_object(self, bucket: str, key: bytes) -> Object | None:
         """The object a read should see. Here: the local row; a gateway store also asks the remote."""

@@ -33,8 +33,18 @@ MAX_TAGS = 10
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 
 
+_dates: dict[int, str] = {}
+
+
 def http_date(ts: float) -> str:
-    return formatdate(ts, usegmt=True)
+    """An HTTP date, memoised per second (Last-Modified of hot objects repeats)."""
+    sec = int(ts)
+    d = _dates.get(sec)
+    if d is None:
+        if len(_dates) > 4096:
+            _dates.clear()
+        d = _dates[sec] = formatdate(sec, usegmt=True)
+    return d
 
 
 def parse_http_date(value: str) -> float | None:

@@ -163,10 +163,13 @@ async def head_object(ctx: Ctx) -> Response:
 
 
 async def _read(ctx: Ctx, head: bool) -> Response:
-    ctx.need_bucket()
     q = ctx.query
     for attempt in range(5):
-        obj = await _lookup(ctx)
+        bucket, found = await ctx.store.find_with_bucket(ctx.bucket or "", ctx.key_bytes)
+        ctx.check_bucket(ctx.bucket or "", bucket)
+        if found is None:
+            raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""})
+        obj = found
         check_read_conditions(obj, ctx.headers)
         headers = object_headers(obj, ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED")
         part = q.get("partNumber")
