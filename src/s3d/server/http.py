@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ import httptools
 
 READ_HIGH_WATER = 1 << 20  # pause the socket when this much body is buffered
 CHUNK = 1 << 20
+SENDFILE_MIN = 256 * 1024  # smaller file bodies go out as one pread+write
+SENDFILE_CHUNK = 8 << 20
 IDLE_TIMEOUT = 60.0  # keep-alive idle time, and the most a request's headers may take to arrive
 BODY_TIMEOUT = 60.0  # the longest wait for the next piece of a request body
 SETTLE_TIMEOUT = 1.0  # after an early answer, how long to wait for the unread rest of a body
@@ -421,6 +424,9 @@ class HttpConnection(asyncio.Protocol):
 
     async def _send_file(self, fr: FileRange) -> None:
         off, left = fr.offset, fr.length
+        if left >= SENDFILE_MIN and self._socket_fd() is not None:
+            sent = await self._sendfile(fr.fd, off, left)
+            off, left = off + sent, left - sent
         while left > 0:
             n = min(CHUNK, left)
             data = os.pread(fr.fd, n, off)
@@ -429,6 +435,40 @@ class HttpConnection(asyncio.Protocol):
             await self._write(data)
             off += len(data)
             left -= len(data)
+
+    def _socket_fd(self) -> int | None:
+        """The socket's fd, when nothing is queued in the transport (so direct writes keep the order)."""
+        t = self.transport
+        if t is None or self._closed or t.get_write_buffer_size() != 0:
+            return None
+        sock = t.get_extra_info("socket")
+        return sock.fileno() if sock is not None else None
+
+    async def _sendfile(self, fd: int, off: int, count: int) -> int:
+        """Zero-copy file -> socket (uvloop has no loop.sendfile). Returns the bytes sent.
+
+        The socket is non-blocking: when it is full we wait for it to drain with poll() in a
+        worker thread (a second poller does not disturb the event loop's own registration).
+        """
+        loop = asyncio.get_running_loop()
+        sent = 0
+        while sent < count:
+            sock_fd = self._socket_fd()
+            if sock_fd is None:
+                break
+            try:
+                n = os.sendfile(sock_fd, fd, off + sent, min(count - sent, SENDFILE_CHUNK))
+            except BlockingIOError:
+                if not await loop.run_in_executor(None, _wait_writable, sock_fd, BODY_TIMEOUT):
+                    raise ConnectionError("client stopped reading") from None
+                continue
+            except (BrokenPipeError, ConnectionResetError) as e:
+                raise ConnectionError("client went away") from e
+            if n == 0:
+                raise OSError("file shorter than expected")
+            sent += n
+            self.body_sent += n
+        return sent
 
     def _bad_request(self) -> None:
         if self.transport is not None and not self._closed and not self.queue:
@@ -451,6 +491,13 @@ class HttpConnection(asyncio.Protocol):
         if self.transport is not None and not self._closed:
             self._closed = True
             self.transport.abort()
+
+
+def _wait_writable(fd: int, timeout: float) -> bool:
+    p = select.poll()
+    p.register(fd, select.POLLOUT | select.POLLERR | select.POLLHUP)
+    events = p.poll(timeout * 1000)
+    return any(ev & select.POLLOUT for _, ev in events)
 
 
 def _close_fds(body: BodyT) -> None:

@@ -25,6 +25,8 @@ from s3d.store.committer import CommitError, Committer
 from s3d.store.listing import Listing, list_keys
 
 T = TypeVar("T")
+HOT_ENTRIES = 1024  # rows remembered per worker for repeated GETs (see find_with_bucket)
+HOT_MAX_SIZE = 256 * 1024
 
 OBJECT_COLUMNS = "bucket, key, size, etag, mtime, version, meta, checksum, tags, blob, parts, data"
 OBJECT_COLUMNS_O = ", ".join("o." + c.strip() for c in OBJECT_COLUMNS.split(","))
@@ -127,6 +129,8 @@ class Store:
         self.committer = Committer(self.db_path)
         # gateway mode journals deletes of keys it does not hold, so they reach the remote
         self.journal_unknown_deletes = False
+        self._hot: dict[tuple[str, bytes], tuple[Bucket | None, Object | None]] = {}
+        self._hot_version = -1
 
     def close(self) -> None:
         self.committer.close()
@@ -205,7 +209,19 @@ class Store:
         return _row_to_object(row) if row else None
 
     async def find_with_bucket(self, bucket: str, key: bytes) -> tuple[Bucket | None, Object | None]:
-        """The bucket and the object a read should see, in one read transaction (the GET hot path)."""
+        """The bucket and the object a read should see, in one read transaction (the GET hot path).
+
+        Hot answers are remembered while ``PRAGMA data_version`` stays the same: SQLite changes it
+        whenever any other connection (every writer is another connection) commits, so an unchanged
+        version means no row can have changed since.
+        """
+        version = self.reader.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._hot_version:
+            self._hot.clear()
+            self._hot_version = version
+        hit = self._hot.get((bucket, key))
+        if hit is not None:
+            return hit
         row = self.reader.execute(
             f"SELECT b.name, b.owner, b.created, b.region, b.config, {OBJECT_COLUMNS_O} FROM buckets b "
             "LEFT JOIN objects o ON o.bucket = b.name AND o.key = ? WHERE b.name = ?",
@@ -214,7 +230,12 @@ class Store:
         if row is None:
             return None, None
         b = Bucket(row[0], row[1], row[2], row[3], json.loads(row[4]) if row[4] != "{}" else {})
-        return b, (_row_to_object(row[5:]) if row[5] is not None else None)
+        found = (b, (_row_to_object(row[5:]) if row[5] is not None else None))
+        if found[1] is not None and found[1].size <= HOT_MAX_SIZE:
+            if len(self._hot) >= HOT_ENTRIES:
+                self._hot.pop(next(iter(self._hot)))
+            self._hot[(bucket, key)] = found
+        return found
 
     async def find_object(self, bucket: str, key: bytes) -> Object | None:
         """The object a read should see. Here: the local row; a gateway store also asks the remote."""
