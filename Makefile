@@ -38,3 +38,4 @@ clean:
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.gateway $(BENCH_ARGS)
