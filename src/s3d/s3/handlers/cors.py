@@ -7,8 +7,7 @@ from typing import Any
 from s3d.s3 import xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers.common import empty, xml_response
-from s3d.s3.payload import Payload
+from s3d.s3.handlers.common import empty, read_document, xml_response
 from s3d.server.http import Response
 from s3d.store.store import Bucket
 
@@ -79,12 +78,7 @@ async def get_bucket_cors(ctx: Ctx) -> Response:
 
 async def put_bucket_cors(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
-    payload = Payload(ctx.headers, ctx.auth, ctx.req.body)
-    if payload.expected_size is not None and payload.expected_size > MAX_BODY:
-        raise S3Error("MalformedXML")
-    body = await payload.read_all()
-    payload.finish()
-    await ctx.store.set_bucket_config(b.name, "cors", parse_cors(body))
+    await ctx.store.set_bucket_config(b.name, "cors", parse_cors(await read_document(ctx, MAX_BODY)))
     return empty(200)
 
 

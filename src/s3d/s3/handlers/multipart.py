@@ -15,11 +15,12 @@ from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
     metadata_from_headers,
+    read_document,
     tags_from_header,
     url_encode,
     xml_response,
 )
-from s3d.s3.handlers.objects import DEFAULT_CHECKSUM, fetch_remote, parse_copy_source, write_conditions
+from s3d.s3.handlers.objects import DEFAULT_CHECKSUM, fetch_remote, parse_copy_source, stream_to_blob, write_conditions
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
 from s3d.store.multipart import MAX_PARTS, CompletedPart, Multipart, StoredPart, Upload
@@ -109,15 +110,7 @@ async def upload_part(ctx: Ctx) -> Response:
         )
     if payload.expected_size is not None and payload.expected_size > MAX_PART_SIZE:
         raise S3Error("EntityTooLarge")
-    writer = ctx.store.new_blob()
-    try:
-        async for chunk in payload.chunks():
-            writer.write(chunk)
-        payload.finish()
-    except BaseException:
-        writer.discard()
-        raise
-    blob = await writer.commit()
+    blob = await stream_to_blob(ctx.store, payload)
     cv = payload.checksum_value
     checksum = {"algorithm": cv[0], "value": cv[1]} if cv else None
     await _mp(ctx).put_part(upload.upload_id, StoredPart(number, payload.size, payload.etag, time.time(), blob, checksum))
@@ -250,12 +243,7 @@ def _parse_complete(body: bytes) -> list[CompletedPart]:
 async def complete_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
-    payload = Payload(ctx.headers, ctx.auth, ctx.req.body)
-    if payload.expected_size is not None and payload.expected_size > MAX_COMPLETE_BODY:
-        raise S3Error("MalformedXML")
-    body = await payload.read_all()
-    payload.finish()
-    listed = _parse_complete(body)
+    listed = _parse_complete(await read_document(ctx, MAX_COMPLETE_BODY))
     obj = await _mp(ctx).complete(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes, listed, write_conditions(ctx.headers))
     nodes: list[xml.Node] = [
         ("Location", f"/{ctx.bucket}/{ctx.key}"),

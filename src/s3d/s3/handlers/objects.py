@@ -50,6 +50,11 @@ async def receive(store: Store, payload: Payload) -> tuple[bytes | None, str | N
         data = await payload.read_all()
         payload.finish()
         return data, None
+    return None, await stream_to_blob(store, payload)
+
+
+async def stream_to_blob(store: Store, payload: Payload) -> str:
+    """Stream a verified body into a new durable blob; nothing is left behind if it fails."""
     writer = store.new_blob()
     try:
         async for chunk in payload.chunks():
@@ -58,7 +63,7 @@ async def receive(store: Store, payload: Payload) -> tuple[bytes | None, str | N
     except BaseException:
         writer.discard()
         raise
-    return None, await writer.commit()
+    return await writer.commit()
 
 
 def checksum_record(payload: Payload) -> dict[str, str] | None:

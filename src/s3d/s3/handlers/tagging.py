@@ -5,22 +5,12 @@ from __future__ import annotations
 from s3d.s3 import xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers.common import empty, http_date, validate_tags, xml_response
-from s3d.s3.payload import Payload
+from s3d.s3.handlers.common import empty, http_date, read_document, validate_tags, xml_response
 from s3d.server.http import Response
 from s3d.store.store import Object
 
 MAX_BODY = 64 * 1024
 MAX_BUCKET_TAGS = 50
-
-
-async def _read_xml_body(ctx: Ctx) -> bytes:
-    payload = Payload(ctx.headers, ctx.auth, ctx.req.body)
-    if payload.expected_size is not None and payload.expected_size > MAX_BODY:
-        raise S3Error("MalformedXML")
-    body = await payload.read_all()
-    payload.finish()
-    return body
 
 
 def parse_tagging(body: bytes) -> list[tuple[str, str]]:
@@ -54,7 +44,7 @@ async def get_object_tagging(ctx: Ctx) -> Response:
 
 async def put_object_tagging(ctx: Ctx) -> Response:
     await _object(ctx)  # in gateway mode, a remote-only object gets its row here
-    tags = validate_tags(parse_tagging(await _read_xml_body(ctx)))
+    tags = validate_tags(parse_tagging(await read_document(ctx, MAX_BODY)))
     await ctx.store.set_tags(ctx.bucket or "", ctx.key_bytes, tags or None)
     await ctx.store.tags_changed(ctx.bucket or "", ctx.key_bytes, tags or None)
     return empty(200)
@@ -76,7 +66,7 @@ async def get_bucket_tagging(ctx: Ctx) -> Response:
 
 async def put_bucket_tagging(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
-    tags = parse_tagging(await _read_xml_body(ctx))
+    tags = parse_tagging(await read_document(ctx, MAX_BODY))
     if len(tags) > MAX_BUCKET_TAGS:
         raise S3Error("InvalidTag", "Bucket tag count cannot be greater than 50")
     if len({k for k, _ in tags}) != len(tags):
