@@ -256,3 +256,20 @@ def test_permanently_rejected_record_is_kept_and_reported(tmp_path: Path) -> Non
     finally:
         s3d.stop()
         remote.stop()
+
+
+def test_bucket_map_renames_remote_buckets(tmp_path: Path) -> None:
+    from tests.support.remotes import RemoteServer
+
+    remote = RemoteServer("rclone", tmp_path / "root").start()
+    s3d = start_gateway(tmp_path, remote, "--remote-bucket-map", "photos=edge-photos-eu")
+    try:
+        gw = Gateway(s3d, remote)
+        s3 = gw.client()
+        s3.create_bucket(Bucket="photos")
+        s3.put_object(Bucket="photos", Key="cat.jpg", Body=b"meow")
+        assert gw.flush()["flushed"]
+        assert remote.client().get_object(Bucket="edge-photos-eu", Key="cat.jpg")["Body"].read() == b"meow"
+    finally:
+        s3d.stop()
+        remote.stop()

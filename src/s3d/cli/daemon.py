@@ -18,6 +18,7 @@ GATEWAY_FLAGS = (
     "drain_timeout",
     "cache_block_size",
     "cache_revalidate_after",
+    "remote_bucket_map",
 )
 SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format")
 
@@ -51,6 +52,10 @@ def register(sub: Any) -> None:
         "--cache-max-bytes", help="local capacity for unshipped data, e.g. 10G; writes get 503 SlowDown beyond it"
     )
     gw.add_argument("--drain-timeout", type=float, help="seconds SIGTERM waits for the queue to drain (default 30)")
+    gw.add_argument(
+        "--remote-bucket-map",
+        help="buckets named differently on the remote: LOCAL=REMOTE[,LOCAL=REMOTE...] (also S3D_REMOTE_BUCKET_MAP)",
+    )
     gw.add_argument("--cache-block-size", help="read cache block size, e.g. 8M (also S3D_CACHE_BLOCK_SIZE)")
     gw.add_argument(
         "--cache-revalidate-after", type=float,

@@ -22,6 +22,19 @@ def parse_size(value: str | int) -> int:
         raise ConfigError(f"not a size: {value!r} (use e.g. 512M, 10G)") from None
 
 
+def parse_bucket_map(value: str) -> dict[str, str]:
+    """'local=remote,photos=edge-photos-eu' -> {local: remote}: buckets named differently on the remote."""
+    out: dict[str, str] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        local, sep, remote = item.partition("=")
+        if not sep or not local.strip() or not remote.strip():
+            raise ConfigError(f"remote bucket map entries are LOCAL=REMOTE, got {item.strip()!r}")
+        out[local.strip()] = remote.strip()
+    return out
+
+
 @dataclass(slots=True)
 class GatewaySettings:
     remote: RemoteSettings
@@ -48,13 +61,21 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> GatewaySet
     url = pick("remote", "S3D_REMOTE")
     if not url:
         return None
-    region = pick("remote_region", "S3D_REMOTE_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    region = (
+        pick("remote_region", "S3D_REMOTE_REGION")
+        or env.get("AWS_REGION")
+        or env.get("AWS_DEFAULT_REGION")
+        or "us-east-1"
+    )
     path_style = pick("remote_path_style", "S3D_REMOTE_PATH_STYLE")
     remote = RemoteSettings(
         url=url,
         region=region,
-        path_style=True if path_style is None else (path_style if isinstance(path_style, bool) else _truthy(path_style)),
+        path_style=True
+        if path_style is None
+        else (path_style if isinstance(path_style, bool) else _truthy(path_style)),
         bucket_prefix=pick("remote_bucket_prefix", "S3D_REMOTE_BUCKET_PREFIX") or "",
+        bucket_map=parse_bucket_map(pick("remote_bucket_map", "S3D_REMOTE_BUCKET_MAP") or ""),
         profile=env.get("AWS_PROFILE") or None,
     )
     remote.validate()
