@@ -262,12 +262,18 @@ class Store:
     def new_blob(self) -> BlobWriter:
         return self.blobs.new_writer()
 
-    async def put_object(self, obj: Object, cond: Conditions | None = None) -> Object:
-        """Commit an object whose data is already durable (inline bytes, blob or parts)."""
+    async def put_object(self, obj: Object, cond: Conditions | None = None, owner: str | None = None) -> Object:
+        """Commit an object whose data is already durable (inline bytes, blob or parts).
+
+        With ``owner``, the bucket must belong to that user (checked in the committing transaction).
+        """
 
         def op(conn: sqlite3.Connection) -> list[str]:
-            if conn.execute("SELECT 1 FROM buckets WHERE name=?", (obj.bucket,)).fetchone() is None:
+            row = conn.execute("SELECT owner FROM buckets WHERE name=?", (obj.bucket,)).fetchone()
+            if row is None:
                 raise S3Error("NoSuchBucket", resource=obj.bucket, extra={"BucketName": obj.bucket})
+            if owner is not None and row[0] != owner:
+                raise S3Error("AccessDenied", resource=f"/{obj.bucket}")
             old = conn.execute(
                 "SELECT etag, blob, parts FROM objects WHERE bucket=? AND key=?", (obj.bucket, obj.key)
             ).fetchone()

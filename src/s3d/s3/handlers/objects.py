@@ -95,13 +95,14 @@ def write_conditions(headers: dict[str, str]) -> Conditions | None:
 
 # ---------- PutObject ----------
 async def put_object(ctx: Ctx) -> Response:
-    ctx.need_bucket()
-    assert ctx.bucket is not None
+    assert ctx.bucket is not None and ctx.user is not None
     h = ctx.headers
     meta = metadata_from_headers(h)
     tags = tags_from_header(h.get("x-amz-tagging"))
     cond = write_conditions(h)
     payload = Payload(h, ctx.auth, ctx.req.body, checksum_algorithm=DEFAULT_CHECKSUM)
+    if payload.expected_size is None or payload.expected_size > ctx.store.inline_max:
+        ctx.need_bucket()  # before streaming a large body; small ones are checked when they commit
     data, blob = await receive(ctx.store, payload)
     obj = Object(
         bucket=ctx.bucket,
@@ -116,7 +117,7 @@ async def put_object(ctx: Ctx) -> Response:
         blob=blob,
         data=data,
     )
-    await ctx.store.put_object(obj, cond)
+    await ctx.store.put_object(obj, cond, owner=ctx.user.name)
     requested = (
         any(k.startswith("x-amz-checksum-") for k in h)
         or "x-amz-sdk-checksum-algorithm" in h
