@@ -94,7 +94,10 @@ def run(settings: Settings) -> int:
         _worker(settings, sock)
         return 0
     children: list[int] = []
-    for _ in range(settings.workers):
+    # Local mode: this process is one of the workers (one process fewer, ~45 MB less).
+    # Gateway mode: it runs the shipper and supervises the workers instead.
+    forks = settings.workers if settings.gateway is not None else settings.workers - 1
+    for _ in range(forks):
         pid = os.fork()
         if pid == 0:
             code = 0
@@ -106,8 +109,8 @@ def run(settings: Settings) -> int:
             finally:
                 os._exit(code)
         children.append(pid)
-    sock.close()
     if settings.gateway is not None:
+        sock.close()
         # gateway mode: this process runs the single shipper and supervises the workers
         from s3d.gateway.service import supervise
 
@@ -122,9 +125,15 @@ def run(settings: Settings) -> int:
             except ProcessLookupError:
                 pass
 
+    status = 0
+    try:
+        _worker(settings, sock)  # until SIGTERM/SIGINT
+    except BaseException:  # noqa: BLE001 - the other workers must still be stopped
+        log.exception("worker failed")
+        status = 1
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    status = 0
+    forward(signal.SIGTERM, None)
     for pid in children:
         while True:
             try:
