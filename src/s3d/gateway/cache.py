@@ -57,14 +57,26 @@ class BlockCache:
         self.background: set[asyncio.Task[None]] = set()
         self.hits = 0
         self.misses = 0
+        # per-worker memos of rarely changing facts: (bucket, key, etag) -> remote ETag / last check
+        self.remote_etags: dict[tuple[str, bytes, str], str] = {}
+        self.validated: dict[tuple[str, bytes, str], float] = {}
 
     # ---------- lookups ----------
     def remote_etag(self, obj: Object) -> str:
         """The ETag the remote holds for this object (it can differ from ours: rclone's multipart)."""
-        row = self.store.reader.execute(
-            "SELECT remote_etag FROM ship_state WHERE bucket=? AND key=?", (obj.bucket, obj.key)
-        ).fetchone()
-        return row[0] if row and row[0] and row[0] != "discarded" else obj.etag
+        if obj.version == 0:
+            return obj.etag  # known from the remote itself: its row carries the remote's ETag
+        k = (obj.bucket, obj.key, obj.etag)
+        got = self.remote_etags.get(k)
+        if got is None:
+            row = self.store.reader.execute(
+                "SELECT remote_etag FROM ship_state WHERE bucket=? AND key=?", (obj.bucket, obj.key)
+            ).fetchone()
+            got = row[0] if row and row[0] and row[0] != "discarded" else obj.etag
+            if len(self.remote_etags) > 4096:
+                self.remote_etags.clear()
+            self.remote_etags[k] = got
+        return got
 
     def cached_blocks(self, obj: Object, etag: str, first: int, last: int) -> dict[int, tuple[int, str, int, int]]:
         rows = self.store.reader.execute(
@@ -74,13 +86,21 @@ class BlockCache:
         return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
     def _validated_at(self, obj: Object, etag: str) -> float:
-        row = self.store.reader.execute(
-            "SELECT at FROM cache_validated WHERE bucket=? AND key=? AND etag=?", (obj.bucket, obj.key, etag)
-        ).fetchone()
-        return float(row[0]) if row else 0.0
+        k = (obj.bucket, obj.key, etag)
+        at = self.validated.get(k)
+        if at is None:
+            row = self.store.reader.execute(
+                "SELECT at FROM cache_validated WHERE bucket=? AND key=? AND etag=?", (obj.bucket, obj.key, etag)
+            ).fetchone()
+            at = float(row[0]) if row else 0.0
+            if len(self.validated) > 4096:
+                self.validated.clear()
+            self.validated[k] = at
+        return at
 
     async def _mark_validated(self, obj: Object, etag: str) -> None:
         now = time.time()
+        self.validated[(obj.bucket, obj.key, etag)] = now
         await self.store.committer.run(
             lambda c: c.execute(
                 "INSERT OR REPLACE INTO cache_validated (bucket, key, etag, at) VALUES (?, ?, ?, ?)", (obj.bucket, obj.key, etag, now)

@@ -84,8 +84,10 @@ class GatewayStore(Store):
         return obj
 
     async def find_with_bucket(self, bucket: str, key: bytes) -> tuple[Bucket | None, Object | None]:
-        b = self.get_bucket(bucket)
-        return b, (await self.find_object(bucket, key) if b is not None else None)
+        b, obj = await super().find_with_bucket(bucket, key)  # one query, hot rows remembered
+        if b is None or (obj is not None and not (obj.is_remote and LISTING_ONLY in obj.meta)):
+            return b, obj
+        return b, await self.find_object(bucket, key)  # unknown here, or known only from a listing
 
     async def find_object(self, bucket: str, key: bytes) -> Object | None:
         obj = self.get_object(bucket, key)

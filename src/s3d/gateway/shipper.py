@@ -34,7 +34,7 @@ from s3d.observe import events
 from s3d.remote import Piece, Remote, RemoteError, RemoteNotFound
 from s3d.store import db
 from s3d.store.blobs import BlobDir
-from s3d.store.store import OBJECT_COLUMNS, Object, _row_to_object
+from s3d.store.store import OBJECT_COLUMNS, Object, Part, _row_to_object
 
 log = logging.getLogger("s3d.shipper")
 
@@ -46,6 +46,7 @@ BACKOFF_BASE = 0.25
 BACKOFF_CAP = 30.0
 SLOW_RETRY = 60.0
 SLOW_RETRY_CAP = 900.0
+PART_CONCURRENCY = 4  # parts of one multipart object in flight at once
 BUCKET_OPS = {"create_bucket", "delete_bucket", "bucket_config"}
 
 
@@ -312,14 +313,17 @@ class Shipper:
         else:
             upload_id = await self.remote.create_multipart(obj.bucket, key, meta, obj.tags)
             try:
-                etags = []
                 for p in obj.parts:
-                    path = self.blobs.path(p.blob)
-                    if not path.exists():
-                        raise FileNotFoundError(path)
-                    etags.append(
-                        await self.remote.upload_part(obj.bucket, key, upload_id, p.number, [Piece(path=str(path), length=p.size)], md5=p.etag)
-                    )
+                    if not self.blobs.path(p.blob).exists():
+                        raise FileNotFoundError(self.blobs.path(p.blob))
+                parallel = asyncio.Semaphore(PART_CONCURRENCY)
+
+                async def one(p: Part) -> str:
+                    async with parallel:
+                        piece = Piece(path=str(self.blobs.path(p.blob)), length=p.size)
+                        return await self.remote.upload_part(obj.bucket, key, upload_id, p.number, [piece], md5=p.etag)
+
+                etags = await asyncio.gather(*(one(p) for p in obj.parts))
                 etag = await self.remote.complete_multipart(
                     obj.bucket, key, upload_id, [(p.number, e) for p, e in zip(obj.parts, etags, strict=True)]
                 )
