@@ -203,23 +203,25 @@ def test_capacity_bound_holds_while_writing_and_reading_three_times_capacity(tmp
 
 
 def test_dirty_data_survives_eviction_pressure(tmp_path: Path) -> None:
-    for setup in _setup(tmp_path, "--cache-max-bytes", "6M"):
+    # bucket "stuck" maps to a name the remote refuses (too short): its objects can never ship, so
+    # they stay dirty however long the remote is up, while bucket "dirty" reads through normally
+    for setup in _setup(tmp_path, "--cache-max-bytes", "6M", "--remote-bucket-map", "stuck=x"):
         gw = setup.gw
         s3 = gw.client()
         s3.create_bucket(Bucket="dirty")
-        gw.flush()
+        s3.create_bucket(Bucket="stuck")
+        gw.admin("POST", "/_s3d/flush?bucket=dirty&timeout=30")
         put_remote(setup, "dirty", "remote-a", os.urandom(2 * BLOCK))
         put_remote(setup, "dirty", "remote-b", os.urandom(2 * BLOCK))
-        gw.remote.stop()
         local = {f"d{i}": os.urandom(BLOCK) for i in range(3)}
         for k, v in local.items():
-            s3.put_object(Bucket="dirty", Key=k, Body=v)
-        gw.remote.start()
+            s3.put_object(Bucket="stuck", Key=k, Body=v)
         for k in ("remote-a", "remote-b"):  # reading 4 MiB of remote objects into 3 MiB of room
             read_retrying_503(s3, "dirty", k)
+        assert gw.status()["pending_records"] >= 3  # still not shipped: dirty
         gw.remote.stop()
         for k, v in local.items():
-            assert s3.get_object(Bucket="dirty", Key=k)["Body"].read() == v
+            assert s3.get_object(Bucket="stuck", Key=k)["Body"].read() == v
 
 
 def test_restart_keeps_the_cache(cache: CacheSetup) -> None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 READ_CHUNK = 1 << 20
 READ_AHEAD_BLOCKS = 1
+SMALL_READ = 256 * 1024  # fully cached ranges up to this size are read at once and sent in one write
 
 
 def remote_unavailable(e: RemoteError) -> S3Error:
@@ -108,7 +109,7 @@ class BlockCache:
         )
 
     # ---------- reading ----------
-    async def open(self, obj: Object, start: int, end: int) -> tuple[AsyncIterator[bytes], str]:
+    async def open(self, obj: Object, start: int, end: int) -> tuple[AsyncIterator[bytes] | bytes, str]:
         """A stream of bytes [start, end] of a remote-only object, and how it was served (hit/miss/partial/stale)."""
         etag = self.remote_etag(obj)
         first, last = start // self.block_size, end // self.block_size
@@ -140,7 +141,42 @@ class BlockCache:
             bucket=obj.bucket, key=obj.key.decode(errors="replace"), bytes=end - start + 1,
         )  # fmt: skip
         self._read_ahead(obj, etag, start, end)
+        if complete and end - start + 1 <= SMALL_READ:
+            data = self._read_cached(start, end, cached)
+            if data is not None:
+                return data, status  # one write for headers and body, as for a small local object
         return self._stream(obj, etag, start, end, cached), status
+
+    def _read_cached(self, start: int, end: int, cached: dict[int, tuple[int, str, int, int]]) -> bytes | None:
+        """A small fully cached range, read now; None if a block was evicted meanwhile."""
+        bs = self.block_size
+        out = []
+        touched = []
+        for b in range(start // bs, end // bs + 1):
+            eid, blob, _size, visited = cached[b]
+            lo = max(start, b * bs) - b * bs
+            hi = min(end, (b + 1) * bs - 1) - b * bs
+            try:
+                fd = self.store.blobs.open_read(blob)
+            except FileNotFoundError:
+                return None
+            try:
+                out.append(os.pread(fd, hi - lo + 1, lo))
+            finally:
+                os.close(fd)
+            if not visited:
+                touched.append(eid)
+        if touched:
+            t = asyncio.create_task(self._visit(touched))
+            self.background.add(t)
+            t.add_done_callback(self.background.discard)
+        return b"".join(out)
+
+    async def _visit(self, ids: list[int]) -> None:
+        def visit(c: sqlite3.Connection) -> None:
+            c.execute(f"UPDATE cache_entries SET visited=1 WHERE id IN ({','.join('?' * len(ids))})", ids)
+
+        await self.store.committer.run(visit)
 
     def _read_ahead(self, obj: Object, etag: str, start: int, end: int) -> None:
         """A read that starts where this key's previous read ended is sequential: warm the next block."""

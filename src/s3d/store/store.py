@@ -241,7 +241,7 @@ class Store:
         """The object a read should see. Here: the local row; a gateway store also asks the remote."""
         return self.get_object(bucket, key)
 
-    async def remote_body(self, obj: Object, start: int, end: int) -> tuple[AsyncIterator[bytes], str]:
+    async def remote_body(self, obj: Object, start: int, end: int) -> tuple[AsyncIterator[bytes] | bytes, str]:
         """Bytes of a remote-only object, and how they were served (a gateway store's read cache)."""
         raise S3Error("InternalError", "remote object in a store without a remote")
 

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import os
 import time
+from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
 from s3d.s3 import checksums, xml
@@ -290,6 +291,15 @@ def parse_copy_source(ctx: Ctx) -> tuple[str, bytes]:
     return bucket, key.encode()
 
 
+async def _aiter(chunks: AsyncIterator[bytes] | list[bytes]) -> AsyncIterator[bytes]:
+    if isinstance(chunks, list):
+        for c in chunks:
+            yield c
+    else:
+        async for c in chunks:
+            yield c
+
+
 async def fetch_remote(store: Store, src: Object, start: int, end: int) -> tuple[bytes | None, str | None, str]:
     """Bytes [start, end] of a remote-only object, brought into a local blob (or inline), and their MD5."""
     md5 = hashlib.md5()
@@ -298,7 +308,8 @@ async def fetch_remote(store: Store, src: Object, start: int, end: int) -> tuple
     writer = store.new_blob()
     try:
         stream, _ = await store.remote_body(src, start, end)
-        async for chunk in stream:
+        chunks = [stream] if isinstance(stream, bytes) else stream
+        async for chunk in _aiter(chunks):
             md5.update(chunk)
             writer.write(chunk)
     except BaseException:
