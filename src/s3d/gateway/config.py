@@ -22,6 +22,16 @@ def parse_size(value: str | int) -> int:
         raise ConfigError(f"not a size: {value!r} (use e.g. 512M, 10G)") from None
 
 
+def seconds(name: str, value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name.replace('_', ' ')} must be a number of seconds, got {value!r}") from None
+    if v < 0:
+        raise ConfigError(f"{name.replace('_', ' ')} must not be negative")
+    return v
+
+
 def parse_bucket_map(value: str) -> dict[str, str]:
     """'local=remote,photos=edge-photos-eu' -> {local: remote}: buckets named differently on the remote."""
     out: dict[str, str] = {}
@@ -83,24 +93,17 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> GatewaySet
     cap = pick("cache_max_bytes", "S3D_CACHE_MAX_BYTES")
     if cap is not None:
         g.capacity = parse_size(cap)
-    drain = pick("drain_timeout", "S3D_DRAIN_TIMEOUT")
-    if drain is not None:
-        try:
-            g.drain_timeout = float(drain)
-        except ValueError:
-            raise ConfigError(f"drain timeout must be a number of seconds, got {drain!r}") from None
+    for field_name, flag, var in (
+        ("drain_timeout", "drain_timeout", "S3D_DRAIN_TIMEOUT"),
+        ("revalidate_after", "cache_revalidate_after", "S3D_CACHE_REVALIDATE_AFTER"),
+        ("remote_refresh", "remote_refresh", "S3D_REMOTE_REFRESH"),
+    ):
+        value = pick(flag, var)
+        if value is not None:
+            setattr(g, field_name, seconds(flag, value))
     block = pick("cache_block_size", "S3D_CACHE_BLOCK_SIZE")
     if block is not None:
         g.block_size = parse_size(block)
         if g.block_size < 64 * 1024:
             raise ConfigError("cache block size must be at least 64K")
-    reval = pick("cache_revalidate_after", "S3D_CACHE_REVALIDATE_AFTER")
-    if reval is not None:
-        try:
-            g.revalidate_after = float(reval)
-        except ValueError:
-            raise ConfigError(f"cache revalidation must be a number of seconds, got {reval!r}") from None
-    refresh = pick("remote_refresh", "S3D_REMOTE_REFRESH")
-    if refresh is not None:
-        g.remote_refresh = float(refresh)
     return g
