@@ -310,6 +310,7 @@ class BlockCache:
                 if writer is not None:
                     writer.discard()
                 raise
+            assert reservation is not None  # a writer exists only with a reservation
             rid = reservation
 
             def record(c: sqlite3.Connection) -> None:

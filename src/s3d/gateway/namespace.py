@@ -28,7 +28,7 @@ from s3d.gateway.config import GatewaySettings
 from s3d.remote import RemoteError, RemoteObject
 from s3d.remote.botocore_remote import BotocoreRemote
 from s3d.s3.errors import S3Error
-from s3d.store.store import OBJECT_COLUMNS, Bucket, Object, Store
+from s3d.store.store import OBJECT_COLUMNS, Bucket, Object, ObjectChanged, Store
 
 LISTING_ONLY = "x-s3d-listing-only"  # a row made from a listing: its metadata is not fetched yet
 
@@ -151,9 +151,15 @@ class GatewayStore(Store):
         if tags and tuple(evict.PIN_TAG) in [tuple(t) for t in tags]:
             obj = self.get_object(bucket, key)
             if obj is not None and obj.is_remote:
-                t = asyncio.create_task(self.warm_object(obj))
+                t = asyncio.create_task(self._warm_quietly(obj))
                 self.cache.background.add(t)
                 t.add_done_callback(self.cache.background.discard)
+
+    async def _warm_quietly(self, obj: Object) -> None:
+        try:
+            await self.warm_object(obj)
+        except (S3Error, RemoteError, ObjectChanged, OSError) as e:
+            observe.get().event("pin_fetch_failed", "warning", bucket=obj.bucket, key=obj.key.decode(errors="replace"), error=str(e))
 
     async def warm_object(self, obj: Object) -> bool:
         """Bring every block of a remote-only object here. False if the capacity ran out."""

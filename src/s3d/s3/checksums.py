@@ -35,7 +35,7 @@ class _Crc:
         self.value = self.fn(data, self.value)  # type: ignore[operator]
 
     def digest(self) -> bytes:
-        return self.value.to_bytes(self.width, "big")  # type: ignore[no-any-return]
+        return self.value.to_bytes(self.width, "big")
 
 
 def new(algorithm: str) -> Hasher:

@@ -262,6 +262,6 @@ def build_object(upload: Upload, parts: list[Part]) -> Object:
         version=0,
         meta=meta,
         checksum=object_checksum(upload, parts),
-        tags=[tuple(t) for t in tags] if tags else None,  # type: ignore[misc]
+        tags=[(t[0], t[1]) for t in tags] if tags else None,
         parts=parts,
     )

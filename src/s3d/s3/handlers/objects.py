@@ -202,6 +202,7 @@ async def _read(ctx: Ctx, head: bool) -> Response:
             if ctx.settings.gateway is not None:
                 headers.append(("x-s3d-cache", "miss" if obj.is_remote else "hit"))
             return Response(status, headers, b"", content_length=length)
+        body: BodyT
         try:
             if obj.is_remote:
                 body, how = await ctx.store.remote_body(obj, start, end)
