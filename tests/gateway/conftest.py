@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,14 +44,23 @@ def start_gateway(tmp_path: Path, remote: RemoteServer, *args: str, port: int = 
     ).start()  # fmt: skip
 
 
-def _gateway(kind: str, tmp_path: Path) -> Iterator[Gateway]:
+@contextmanager
+def own_gateway(tmp_path: Path, *args: str, kind: str = "rclone") -> Iterator[Gateway]:
+    """A remote server and an s3d in front of it (with extra `s3d run` flags), both stopped after."""
     remote = RemoteServer(kind, tmp_path / f"{kind}-root").start()
     try:
-        gw = Gateway(start_gateway(tmp_path, remote), remote)
-        yield gw
-        gw.s3d.stop()
+        gw = Gateway(start_gateway(tmp_path, remote, *args), remote)
+        try:
+            yield gw
+        finally:
+            gw.s3d.stop()
     finally:
         remote.stop()
+
+
+def _gateway(kind: str, tmp_path: Path) -> Iterator[Gateway]:
+    with own_gateway(tmp_path, kind=kind) as gw:
+        yield gw
 
 
 @pytest.fixture

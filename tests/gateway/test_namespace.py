@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.gateway.conftest import Gateway, start_gateway
+from tests.gateway.conftest import Gateway, own_gateway, start_gateway
 from tests.support.remotes import RemoteServer
 
 
@@ -147,14 +147,11 @@ def test_empty_data_dir_serves_what_the_remote_holds(tmp_path: Path) -> None:
 
 
 def test_backpressure_at_capacity_then_recovery(tmp_path: Path) -> None:
-    remote = RemoteServer("rclone", tmp_path / "root").start()
-    s3d = start_gateway(tmp_path, remote, "--cache-max-bytes", "1M")
-    try:
-        gw = Gateway(s3d, remote)
+    with own_gateway(tmp_path, "--cache-max-bytes", "1M") as gw:
         s3 = gw.client()
         s3.create_bucket(Bucket="bpq")
         gw.flush()
-        remote.stop()
+        gw.remote.stop()
         accepted = {}
         refused = None
         for i in range(40):  # 40 x 100 KiB = 4x the capacity
@@ -169,17 +166,14 @@ def test_backpressure_at_capacity_then_recovery(tmp_path: Path) -> None:
         assert refused is not None, "no write was refused at capacity"
         assert refused["Error"]["Code"] == "SlowDown" and refused["ResponseMetadata"]["HTTPStatusCode"] == 503
         assert 0 < len(accepted) < 40
-        remote.start()
+        gw.remote.start()
         assert gw.flush(timeout=60)["flushed"]
         time.sleep(1)  # the dirty figure is republished
         s3.put_object(Bucket="bpq", Key="after", Body=b"room again")
         assert gw.flush(timeout=60)["flushed"]
-        rc = remote.client()
+        rc = gw.remote.client()
         for k, v in accepted.items():
             assert rc.get_object(Bucket="bpq", Key=k)["Body"].read() == v
-    finally:
-        s3d.stop()
-        remote.stop()
 
 
 def test_misconfigured_remote_url_refuses_to_start(tmp_path: Path) -> None:

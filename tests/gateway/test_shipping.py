@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.gateway.conftest import Gateway, start_gateway
+from tests.gateway.conftest import Gateway, own_gateway, start_gateway
 
 MiB = 1024 * 1024
 
@@ -220,14 +220,9 @@ def test_sigterm_with_remote_down_reports_pending(tmp_path: Path, rclone_gateway
 
 
 def test_permanently_rejected_record_is_kept_and_reported(tmp_path: Path) -> None:
-    from tests.support.remotes import RemoteServer
-
-    remote = RemoteServer("rclone", tmp_path / "rclone-root").start()
     # with the prefix, a 60-character local bucket name is 64 characters on the remote: 400 InvalidBucketName
-    s3d = start_gateway(tmp_path, remote, "--remote-bucket-prefix", "pre-")
     doomed = "d" * 60
-    try:
-        gw = Gateway(s3d, remote)
+    with own_gateway(tmp_path, "--remote-bucket-prefix", "pre-") as gw:
         s3 = gw.client()
         s3.create_bucket(Bucket=doomed)
         s3.create_bucket(Bucket="fine")
@@ -245,7 +240,7 @@ def test_permanently_rejected_record_is_kept_and_reported(tmp_path: Path) -> Non
         # other buckets keep shipping past the stuck record
         code, body = gw.admin("POST", "/_s3d/flush?bucket=fine&timeout=30")
         assert code == 200 and body["flushed"]
-        assert remote.client().get_object(Bucket="pre-fine", Key="k")["Body"].read() == b"ships"
+        assert gw.remote.client().get_object(Bucket="pre-fine", Key="k")["Body"].read() == b"ships"
         code, body = gw.admin("POST", "/_s3d/flush?timeout=1")
         assert code == 504 and body["flushed"] is False
         # nothing is discarded except by the explicit admin command
@@ -253,23 +248,12 @@ def test_permanently_rejected_record_is_kept_and_reported(tmp_path: Path) -> Non
         assert code == 200
         assert gw.flush(timeout=120)["flushed"]
         assert s3.get_object(Bucket=doomed, Key="k")["Body"].read() == b"keep me"
-    finally:
-        s3d.stop()
-        remote.stop()
 
 
 def test_bucket_map_renames_remote_buckets(tmp_path: Path) -> None:
-    from tests.support.remotes import RemoteServer
-
-    remote = RemoteServer("rclone", tmp_path / "root").start()
-    s3d = start_gateway(tmp_path, remote, "--remote-bucket-map", "photos=edge-photos-eu")
-    try:
-        gw = Gateway(s3d, remote)
+    with own_gateway(tmp_path, "--remote-bucket-map", "photos=edge-photos-eu") as gw:
         s3 = gw.client()
         s3.create_bucket(Bucket="photos")
         s3.put_object(Bucket="photos", Key="cat.jpg", Body=b"meow")
         assert gw.flush()["flushed"]
-        assert remote.client().get_object(Bucket="edge-photos-eu", Key="cat.jpg")["Body"].read() == b"meow"
-    finally:
-        s3d.stop()
-        remote.stop()
+        assert gw.remote.client().get_object(Bucket="edge-photos-eu", Key="cat.jpg")["Body"].read() == b"meow"
