@@ -242,8 +242,16 @@ def render(res: dict[str, Any]) -> str:
     def rate(b: float, s: float) -> str:
         return f"{b / s / MiB:,.1f} MiB/s"
 
-    lines = ["## Gateway and cache", "", f"Run {res['date']} on the same machine; `python -m bench.gateway` (part of `make bench`).", ""]
-    lines += ["| workload | s3d gateway (write → on the remote) | aws CLI straight to the remote | ratio |", "|---|---|---|---|"]
+    lines = [
+        "## Gateway and cache",
+        "",
+        f"Run {res['date']} on the same machine; `python -m bench.gateway` (part of `make bench`).",
+        "",
+    ]
+    lines += [
+        "| workload | s3d gateway (write → on the remote) | aws CLI straight to the remote | ratio |",
+        "|---|---|---|---|",
+    ]
     for name in ("small", "large"):
         r = res[name]
         label = "1,000 x 64 KiB" if name == "small" else "4 x 256 MiB"
@@ -274,9 +282,14 @@ def main() -> None:
             r = ship(work, name, files, timeout=900)
             r["direct_s"] = direct(work, work / f"{name}-files", timeout=900)
             res[name] = r
-            print(f"[gateway] {name}: shipped in {r['shipped_s']:.2f} s, aws CLI direct {r['direct_s']:.2f} s", flush=True)
+            print(
+                f"[gateway] {name}: shipped in {r['shipped_s']:.2f} s, aws CLI direct {r['direct_s']:.2f} s", flush=True
+            )
         res["cache"] = cache_hit_vs_local(work, secs)
-        print(f"[gateway] cache hit {res['cache']['hit_rps']:.0f} ops/s, local {res['cache']['local_rps']:.0f} ops/s", flush=True)
+        print(
+            f"[gateway] cache hit {res['cache']['hit_rps']:.0f} ops/s, local {res['cache']['local_rps']:.0f} ops/s",
+            flush=True,
+        )
         res["scan"] = scan_resistance()
         print(f"[gateway] scan: SIEVE {res['scan']['sieve']:.1%} vs LRU {res['scan']['lru']:.1%}", flush=True)
     finally:

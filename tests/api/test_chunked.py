@@ -41,7 +41,9 @@ def test_signed_chunks_store_decoded_bytes(server, signer, s3, bucket):  # type:
 
 
 def test_small_signed_chunked_body_stored_inline(server, signer, s3, bucket):  # type: ignore[no-untyped-def]
-    status, body, _ = _put(server, signer, bucket, "small", mode="STREAMING-AWS4-HMAC-SHA256-PAYLOAD", data=b"hi there", chunk_size=3)
+    status, body, _ = _put(
+        server, signer, bucket, "small", mode="STREAMING-AWS4-HMAC-SHA256-PAYLOAD", data=b"hi there", chunk_size=3
+    )
     assert status == 200, body
     assert s3.get_object(Bucket=bucket, Key="small")["Body"].read() == b"hi there"
 
@@ -54,14 +56,21 @@ def test_bad_chunk_signature_rejected_and_nothing_stored(server, signer, s3, buc
 
 def test_bad_final_chunk_signature_rejected(server, signer, s3, bucket):  # type: ignore[no-untyped-def]
     n_chunks = len(DATA) // (64 * 1024) + 1
-    status, body, _ = _put(server, signer, bucket, "k", mode="STREAMING-AWS4-HMAC-SHA256-PAYLOAD", corrupt_chunk=n_chunks)
+    status, body, _ = _put(
+        server, signer, bucket, "k", mode="STREAMING-AWS4-HMAC-SHA256-PAYLOAD", corrupt_chunk=n_chunks
+    )
     assert status == 403 and b"SignatureDoesNotMatch" in body
     assert _absent(s3, bucket, "k")
 
 
 def test_unsigned_trailer_checksum_verified(server, signer, s3, bucket):  # type: ignore[no-untyped-def]
     status, body, headers = _put(
-        server, signer, bucket, "k", mode="STREAMING-UNSIGNED-PAYLOAD-TRAILER", trailer=("x-amz-checksum-crc32", _crc32(DATA))
+        server,
+        signer,
+        bucket,
+        "k",
+        mode="STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        trailer=("x-amz-checksum-crc32", _crc32(DATA)),
     )
     assert status == 200, body
     assert headers["x-amz-checksum-crc32"] == _crc32(DATA)
@@ -72,7 +81,12 @@ def test_unsigned_trailer_checksum_verified(server, signer, s3, bucket):  # type
 
 def test_unsigned_trailer_wrong_checksum_is_bad_digest(server, signer, s3, bucket):  # type: ignore[no-untyped-def]
     status, body, _ = _put(
-        server, signer, bucket, "k", mode="STREAMING-UNSIGNED-PAYLOAD-TRAILER", trailer=("x-amz-checksum-crc32", _crc32(b"other"))
+        server,
+        signer,
+        bucket,
+        "k",
+        mode="STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        trailer=("x-amz-checksum-crc32", _crc32(b"other")),
     )
     assert status == 400 and b"<Code>BadDigest</Code>" in body
     assert _absent(s3, bucket, "k")
@@ -80,7 +94,12 @@ def test_unsigned_trailer_wrong_checksum_is_bad_digest(server, signer, s3, bucke
 
 def test_signed_trailer_verified(server, signer, s3, bucket):  # type: ignore[no-untyped-def]
     status, body, _ = _put(
-        server, signer, bucket, "k", mode="STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", trailer=("x-amz-checksum-crc32", _crc32(DATA))
+        server,
+        signer,
+        bucket,
+        "k",
+        mode="STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+        trailer=("x-amz-checksum-crc32", _crc32(DATA)),
     )
     assert status == 200, body
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == DATA

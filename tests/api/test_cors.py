@@ -53,13 +53,17 @@ def test_put_get_delete_bucket_cors(s3, bucket):  # type: ignore[no-untyped-def]
 
 def test_invalid_cors_method_rejected(s3, bucket):  # type: ignore[no-untyped-def]
     with pytest.raises(ClientError) as e:
-        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]})
+        s3.put_bucket_cors(
+            Bucket=bucket, CORSConfiguration={"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]}
+        )
     assert e.value.response["Error"]["Code"] == "InvalidRequest"
 
 
 def test_preflight_allowed(server, s3, bucket):  # type: ignore[no-untyped-def]
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration=RULES)
-    status, h, _ = _options(server, f"/{bucket}/photo.jpg", "https://app.example.com", "PUT", "Content-Type, X-Amz-Date")
+    status, h, _ = _options(
+        server, f"/{bucket}/photo.jpg", "https://app.example.com", "PUT", "Content-Type, X-Amz-Date"
+    )
     assert status == 200
     assert h["access-control-allow-origin"] == "https://app.example.com"
     assert "PUT" in h["access-control-allow-methods"]

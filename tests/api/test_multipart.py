@@ -138,10 +138,18 @@ def test_upload_part_copy_with_range(s3, bucket):  # type: ignore[no-untyped-def
         CopySourceRange=f"bytes=0-{5 * MiB - 1}",
     )  # fmt: skip
     p2 = s3.upload_part_copy(
-        Bucket=bucket, Key="dst", UploadId=uid, PartNumber=2, CopySource=f"{bucket}/src", CopySourceRange=f"bytes={5 * MiB}-{len(src) - 1}"
+        Bucket=bucket,
+        Key="dst",
+        UploadId=uid,
+        PartNumber=2,
+        CopySource=f"{bucket}/src",
+        CopySourceRange=f"bytes={5 * MiB}-{len(src) - 1}",
     )
     assert p1["CopyPartResult"]["ETag"] == f'"{hashlib.md5(src[: 5 * MiB]).hexdigest()}"'
-    parts = [{"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]}, {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]
+    parts = [
+        {"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]},
+        {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]},
+    ]
     s3.complete_multipart_upload(Bucket=bucket, Key="dst", UploadId=uid, MultipartUpload={"Parts": parts})
     assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == src
 

@@ -6,7 +6,9 @@ import hashlib
 
 
 def test_put_get_round_trip(s3, bucket):  # type: ignore[no-untyped-def]
-    s3.put_object(Bucket=bucket, Key="dir/hello.txt", Body=b"hello world", ContentType="text/plain", Metadata={"a": "1"})
+    s3.put_object(
+        Bucket=bucket, Key="dir/hello.txt", Body=b"hello world", ContentType="text/plain", Metadata={"a": "1"}
+    )
     got = s3.get_object(Bucket=bucket, Key="dir/hello.txt")
     assert got["Body"].read() == b"hello world"
     assert got["ContentType"] == "text/plain"

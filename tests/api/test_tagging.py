@@ -12,7 +12,9 @@ def _tags(resp):  # type: ignore[no-untyped-def]
 
 def test_put_get_delete_object_tagging(s3, bucket):  # type: ignore[no-untyped-def]
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": ""}]})
+    s3.put_object_tagging(
+        Bucket=bucket, Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": ""}]}
+    )
     assert _tags(s3.get_object_tagging(Bucket=bucket, Key="k")) == [("a", "1"), ("b", "")]
     assert s3.get_object(Bucket=bucket, Key="k")["TagCount"] == 2
     s3.delete_object_tagging(Bucket=bucket, Key="k")
@@ -27,7 +29,9 @@ def test_tagging_header_on_put(s3, bucket):  # type: ignore[no-untyped-def]
 def test_more_than_ten_tags_rejected(s3, bucket):  # type: ignore[no-untyped-def]
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     with pytest.raises(ClientError) as e:
-        s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": [{"Key": f"k{i}", "Value": "v"} for i in range(11)]})
+        s3.put_object_tagging(
+            Bucket=bucket, Key="k", Tagging={"TagSet": [{"Key": f"k{i}", "Value": "v"} for i in range(11)]}
+        )
     assert e.value.response["Error"]["Code"] in ("BadRequest", "InvalidTag")
     assert _tags(s3.get_object_tagging(Bucket=bucket, Key="k")) == []
 
@@ -66,7 +70,9 @@ def test_bucket_tagging(s3, bucket):  # type: ignore[no-untyped-def]
 
 def test_get_object_attributes_single_part(s3, bucket):  # type: ignore[no-untyped-def]
     r = s3.put_object(Bucket=bucket, Key="k", Body=b"hello", ChecksumAlgorithm="SHA256")
-    a = s3.get_object_attributes(Bucket=bucket, Key="k", ObjectAttributes=["ETag", "Checksum", "ObjectSize", "StorageClass"])
+    a = s3.get_object_attributes(
+        Bucket=bucket, Key="k", ObjectAttributes=["ETag", "Checksum", "ObjectSize", "StorageClass"]
+    )
     assert a["ETag"] == r["ETag"].strip('"')
     assert a["ObjectSize"] == 5
     assert a["StorageClass"] == "STANDARD"
@@ -84,4 +90,6 @@ def test_get_object_attributes_parts(s3, bucket):  # type: ignore[no-untyped-def
     a = s3.get_object_attributes(Bucket=bucket, Key="mp", ObjectAttributes=["ObjectParts"], MaxParts=1)
     op = a["ObjectParts"]
     assert op["TotalPartsCount"] == 2 and op["IsTruncated"]
-    assert [(p["PartNumber"], p["Size"], p["ChecksumCRC32C"]) for p in op["Parts"]] == [(1, 5 * mib, done[0]["ChecksumCRC32C"])]
+    assert [(p["PartNumber"], p["Size"], p["ChecksumCRC32C"]) for p in op["Parts"]] == [
+        (1, 5 * mib, done[0]["ChecksumCRC32C"])
+    ]

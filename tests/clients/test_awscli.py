@@ -22,8 +22,6 @@ TREE = {
 }
 
 
-
-
 def transfers(out: str) -> list[tuple[str, str]]:
     """The sorted (action, S3 URL) pairs printed by `aws s3 cp/mv/sync/rm`: the destination for a copy, the S3 side
     otherwise. Local paths (printed relative to the working directory) are dropped."""

@@ -19,7 +19,9 @@ def test_read_through_of_object_put_on_the_remote(rclone_gateway: Gateway) -> No
     s3.create_bucket(Bucket="shared")
     gw.flush()
     body = os.urandom(3 * 1024 * 1024)
-    gw.remote.client().put_object(Bucket="shared", Key="from/elsewhere.bin", Body=body, ContentType="application/x-test")
+    gw.remote.client().put_object(
+        Bucket="shared", Key="from/elsewhere.bin", Body=body, ContentType="application/x-test"
+    )
     got = s3.get_object(Bucket="shared", Key="from/elsewhere.bin")
     assert got["Body"].read() == body
     assert got["ContentType"] == "application/x-test"

@@ -88,7 +88,9 @@ def test_multipart_object_ships_with_same_parts_and_etag(moto_gateway: Gateway) 
     uid = s3.create_multipart_upload(Bucket="big", Key="mp")["UploadId"]
     done = [{"PartNumber": i, "ETag": s3.upload_part(Bucket="big", Key="mp", UploadId=uid, PartNumber=i, Body=p)["ETag"]}
             for i, p in enumerate(parts, 1)]  # fmt: skip
-    local_etag = s3.complete_multipart_upload(Bucket="big", Key="mp", UploadId=uid, MultipartUpload={"Parts": done})["ETag"]
+    local_etag = s3.complete_multipart_upload(Bucket="big", Key="mp", UploadId=uid, MultipartUpload={"Parts": done})[
+        "ETag"
+    ]
     assert moto_gateway.flush()["flushed"]
     head = moto_gateway.remote.client().head_object(Bucket="big", Key="mp")
     assert head["ETag"] == local_etag
@@ -102,7 +104,9 @@ def test_tag_change_ships_tags(moto_gateway: Gateway) -> None:
     moto_gateway.flush()
     s3.put_object_tagging(Bucket="tags", Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]})
     moto_gateway.flush()
-    assert moto_gateway.remote.client().get_object_tagging(Bucket="tags", Key="k")["TagSet"] == [{"Key": "a", "Value": "b"}]
+    assert moto_gateway.remote.client().get_object_tagging(Bucket="tags", Key="k")["TagSet"] == [
+        {"Key": "a", "Value": "b"}
+    ]
 
 
 def test_upload_false_tag_keeps_object_local_until_true(moto_gateway: Gateway) -> None:

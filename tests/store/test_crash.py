@@ -159,4 +159,3 @@ def test_recovery_removes_planted_tmp_and_orphans_and_keeps_referenced(fresh_ser
     assert blob_path(data, kept).is_file()
     assert blob_files(data) == {kept}
     assert s3.get_object(Bucket="plant", Key="big")["Body"].read() == big
-

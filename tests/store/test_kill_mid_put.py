@@ -40,9 +40,7 @@ def test_kill9_with_half_a_body_sent_leaves_the_key_as_it_was(fresh_server: S3dP
         s3.put_object(Bucket="half", Key="k", Body=previous)
     url = urlsplit(s3.generate_presigned_url("put_object", Params={"Bucket": "half", "Key": "k"}, ExpiresIn=300))
     body = random.Random(5).randbytes(SIZE)
-    head = (
-        f"PUT {url.path}?{url.query} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Length: {SIZE}\r\n\r\n"
-    ).encode()
+    head = (f"PUT {url.path}?{url.query} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Length: {SIZE}\r\n\r\n").encode()
     with socket.create_connection(("127.0.0.1", fresh_server.port), timeout=10) as sock:
         sock.sendall(head + body[: SIZE // 2])
         wait_for_partial_tmp(fresh_server)
@@ -56,6 +54,8 @@ def test_kill9_with_half_a_body_sent_leaves_the_key_as_it_was(fresh_server: S3dP
         assert e.value.response["Error"]["Code"] == "NoSuchKey"
     else:
         assert s3.get_object(Bucket="half", Key="k")["Body"].read() == previous
-    assert [o["Key"] for o in s3.list_objects_v2(Bucket="half").get("Contents", [])] == ([] if previous is None else ["k"])
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="half").get("Contents", [])] == (
+        [] if previous is None else ["k"]
+    )
     assert tmp_files(fresh_server.data) == []
     assert blob_files(fresh_server.data) == referenced_blobs(fresh_server.data)

@@ -42,7 +42,9 @@ def model(keys: list[bytes], prefix: bytes, delimiter: bytes, after: bytes) -> l
     return out
 
 
-def page(store: Store, bucket: str, prefix: bytes, delimiter: bytes, after: bytes, max_keys: int) -> tuple[list[Item], bool, bytes | None]:
+def page(
+    store: Store, bucket: str, prefix: bytes, delimiter: bytes, after: bytes, max_keys: int
+) -> tuple[list[Item], bool, bytes | None]:
     listing = store.list_objects(bucket, prefix, delimiter, after, max_keys)
     items = [("key", e.key) for e in listing.entries] + [("prefix", p) for p in listing.prefixes]
     items.sort(key=lambda it: it[1])
@@ -164,7 +166,14 @@ def test_folder_of_twenty_thousand_keys_lists_as_one_prefix(store: Store) -> Non
     others = [b"a", b"a-", b"a.txt", b"b/1", b"b/2", b"c"]
     fill(store, "big", many + others)
     items, truncated, _ = page(store, "big", b"", b"/", b"", 1000)
-    assert items == [("key", b"a"), ("key", b"a-"), ("key", b"a.txt"), ("prefix", b"a/"), ("prefix", b"b/"), ("key", b"c")]
+    assert items == [
+        ("key", b"a"),
+        ("key", b"a-"),
+        ("key", b"a.txt"),
+        ("prefix", b"a/"),
+        ("prefix", b"b/"),
+        ("key", b"c"),
+    ]
     assert not truncated
     # a page inside the folder: exactly max_keys keys, truncated, NextMarker the last of them
     items, truncated, nxt = page(store, "big", b"a/", b"/", b"a/009999", 1000)

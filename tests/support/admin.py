@@ -12,8 +12,12 @@ import botocore.awsrequest
 import botocore.credentials
 
 
-def admin(endpoint: str, access_key: str, secret_key: str, method: str, path: str, timeout: float = 120) -> tuple[int, Any]:
-    req = botocore.awsrequest.AWSRequest(method=method, url=endpoint + path, headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+def admin(
+    endpoint: str, access_key: str, secret_key: str, method: str, path: str, timeout: float = 120
+) -> tuple[int, Any]:
+    req = botocore.awsrequest.AWSRequest(
+        method=method, url=endpoint + path, headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+    )
     botocore.auth.SigV4Auth(botocore.credentials.Credentials(access_key, secret_key), "s3", "us-east-1").add_auth(req)
     r = urllib.request.Request(req.url, method=method, headers=dict(req.headers.items()))
     try:

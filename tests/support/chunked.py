@@ -55,7 +55,9 @@ class Signer:
 
     def trailer_signature(self, amz_date: str, prev: str, trailer: str) -> str:
         scope = f"{amz_date[:8]}/{self.region}/s3/aws4_request"
-        sts = "\n".join(["AWS4-HMAC-SHA256-TRAILER", amz_date, scope, prev, hashlib.sha256(trailer.encode()).hexdigest()])
+        sts = "\n".join(
+            ["AWS4-HMAC-SHA256-TRAILER", amz_date, scope, prev, hashlib.sha256(trailer.encode()).hexdigest()]
+        )
         return hmac.new(self.key(amz_date[:8]), sts.encode(), hashlib.sha256).hexdigest()
 
 

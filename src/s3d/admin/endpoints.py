@@ -101,7 +101,10 @@ async def flush(ctx: Ctx) -> Response:
         if bucket is None:
             done = gw.hwm(conn) >= target
         else:  # the journal holds exactly the unapplied records
-            done = conn.execute("SELECT 1 FROM journal WHERE bucket=? AND lsn<=? LIMIT 1", (bucket, target)).fetchone() is None
+            done = (
+                conn.execute("SELECT 1 FROM journal WHERE bucket=? AND lsn<=? LIMIT 1", (bucket, target)).fetchone()
+                is None
+            )
         if done or time.monotonic() >= deadline:
             break
         await asyncio.sleep(0.05)

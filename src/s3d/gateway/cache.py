@@ -104,7 +104,8 @@ class BlockCache:
         self.validated[(obj.bucket, obj.key, etag)] = now
         await self.store.committer.run(
             lambda c: c.execute(
-                "INSERT OR REPLACE INTO cache_validated (bucket, key, etag, at) VALUES (?, ?, ?, ?)", (obj.bucket, obj.key, etag, now)
+                "INSERT OR REPLACE INTO cache_validated (bucket, key, etag, at) VALUES (?, ?, ?, ?)",
+                (obj.bucket, obj.key, etag, now),
             )
         )
 

@@ -85,13 +85,17 @@ def pinned_bytes(conn: sqlite3.Connection) -> int:
     return int(total)
 
 
-def _evict_one(conn: sqlite3.Connection, entry: tuple[int, str, bytes, str, int, int, str | None], out: Evicted) -> bool:
+def _evict_one(
+    conn: sqlite3.Connection, entry: tuple[int, str, bytes, str, int, int, str | None], out: Evicted
+) -> bool:
     """Drop one clean entry if it still is one; False if it must stay (pinned, or its bytes became dirty)."""
     eid, bucket, key, etag, block, size, blob = entry
     if pinned(conn, bucket, key):
         return False
     if block == -1:
-        row = conn.execute("SELECT etag, blob, parts, data FROM objects WHERE bucket=? AND key=?", (bucket, key)).fetchone()
+        row = conn.execute(
+            "SELECT etag, blob, parts, data FROM objects WHERE bucket=? AND key=?", (bucket, key)
+        ).fetchone()
         dirty = conn.execute("SELECT 1 FROM journal WHERE bucket=? AND key=? LIMIT 1", (bucket, key)).fetchone()
         if row is not None and row[0] == etag and dirty is None:
             # the object stays in the namespace as remote-only: reads go to the remote (and the block cache)

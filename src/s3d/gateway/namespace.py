@@ -73,7 +73,10 @@ class GatewayStore(Store):
 
     def pending_locally(self, bucket: str, key: bytes) -> bool:
         """Unshipped local records for this key: local state is the truth for it."""
-        return self.reader.execute("SELECT 1 FROM journal WHERE bucket=? AND key=? LIMIT 1", (bucket, key)).fetchone() is not None
+        return (
+            self.reader.execute("SELECT 1 FROM journal WHERE bucket=? AND key=? LIMIT 1", (bucket, key)).fetchone()
+            is not None
+        )
 
     async def _remember(self, bucket: str, key: bytes, r: RemoteObject) -> Object:
         row = remote_only_row(bucket, key, r, listing_only=False)
@@ -159,7 +162,9 @@ class GatewayStore(Store):
         try:
             await self.warm_object(obj)
         except (S3Error, RemoteError, ObjectChanged, OSError) as e:
-            observe.get().event("pin_fetch_failed", "warning", bucket=obj.bucket, key=obj.key.decode(errors="replace"), error=str(e))
+            observe.get().event(
+                "pin_fetch_failed", "warning", bucket=obj.bucket, key=obj.key.decode(errors="replace"), error=str(e)
+            )
 
     async def warm_object(self, obj: Object) -> bool:
         """Bring every block of a remote-only object here. False if the capacity ran out."""
@@ -180,7 +185,13 @@ class GatewayStore(Store):
             (bucket, prefix),
         ).fetchall()
         keys = [k for (k,) in rows if k.startswith(prefix)]
-        progress: dict[str, object] = {"objects": 0, "bytes": 0, "total_objects": len(keys), "done": False, "stopped_at_capacity": False}
+        progress: dict[str, object] = {
+            "objects": 0,
+            "bytes": 0,
+            "total_objects": len(keys),
+            "done": False,
+            "stopped_at_capacity": False,
+        }
         sem = asyncio.Semaphore(concurrency)
         full = asyncio.Event()
 

@@ -61,7 +61,8 @@ async def refresh(conn: sqlite3.Connection, remote: BotocoreRemote, owner: str, 
             continue
         with conn:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO buckets (name, owner, created, region) VALUES (?, ?, ?, ?)", (name, owner, time.time(), region)
+                "INSERT OR IGNORE INTO buckets (name, owner, created, region) VALUES (?, ?, ?, ?)",
+                (name, owner, time.time(), region),
             )
             out.buckets_added += cur.rowcount
     for (bucket,) in conn.execute("SELECT name FROM buckets").fetchall():
@@ -72,7 +73,9 @@ async def refresh(conn: sqlite3.Connection, remote: BotocoreRemote, owner: str, 
     return out
 
 
-async def _refresh_bucket(conn: sqlite3.Connection, remote: BotocoreRemote, bucket: str, started: float, out: Refreshed) -> None:
+async def _refresh_bucket(
+    conn: sqlite3.Connection, remote: BotocoreRemote, bucket: str, started: float, out: Refreshed
+) -> None:
     seen: set[bytes] = set()
     token: str | None = None
     while True:
@@ -90,7 +93,7 @@ async def _refresh_bucket(conn: sqlite3.Connection, remote: BotocoreRemote, buck
                     if row[0] == o.etag:
                         continue
                     conn.execute(
-                        "UPDATE objects SET size=?, etag=?, mtime=?, meta='{\"x-s3d-listing-only\": \"1\"}' "
+                        'UPDATE objects SET size=?, etag=?, mtime=?, meta=\'{"x-s3d-listing-only": "1"}\' '
                         "WHERE bucket=? AND key=? AND data IS NULL AND blob IS NULL AND parts IS NULL",
                         (o.size, o.etag, o.mtime, bucket, key),
                     )

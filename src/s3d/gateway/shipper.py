@@ -205,11 +205,15 @@ class Shipper:
         return bool(row and row[0] and row[0].startswith("held"))
 
     def _row(self, bucket: str, key: bytes) -> Object | None:
-        row = self.conn.execute(f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket=? AND key=?", (bucket, key)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket=? AND key=?", (bucket, key)
+        ).fetchone()
         return _row_to_object(row) if row else None
 
     def _ship_state(self, bucket: str, key: bytes) -> tuple[int, str | None] | None:
-        row = self.conn.execute("SELECT version, remote_etag FROM ship_state WHERE bucket=? AND key=?", (bucket, key)).fetchone()
+        row = self.conn.execute(
+            "SELECT version, remote_etag FROM ship_state WHERE bucket=? AND key=?", (bucket, key)
+        ).fetchone()
         return (row[0], row[1]) if row else None
 
     def _save(self, bucket: str, key: bytes, version: int, etag: str | None, note: str | None = None) -> None:
@@ -243,7 +247,9 @@ class Shipper:
                 await self._ship_tags(obj, obj.etag)
             return
         if obj.tags and HOLD_TAG in obj.tags:
-            self._save(t.bucket, t.key, shipped[0] if shipped else 0, shipped[1] if shipped else None, "held: s3d.upload=false")
+            self._save(
+                t.bucket, t.key, shipped[0] if shipped else 0, shipped[1] if shipped else None, "held: s3d.upload=false"
+            )
             return
         if shipped is not None and shipped[0] == obj.version and shipped[1] is not None:
             if "tags" in t.ops:
@@ -402,7 +408,12 @@ class Shipper:
     # ---------- health ----------
     def _record_error(self, t: KeyTask, e: RemoteError) -> None:
         observe.get().event(
-            events.SHIP_FAILED, "error", bucket=t.bucket, key=t.key.decode(errors="replace"), error_code=e.code, status=e.status
+            events.SHIP_FAILED,
+            "error",
+            bucket=t.bucket,
+            key=t.key.decode(errors="replace"),
+            error_code=e.code,
+            status=e.status,
         )
         err = json.dumps({"code": e.code, "message": e.message, "status": e.status})
         self.conn.execute(

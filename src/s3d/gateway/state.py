@@ -107,7 +107,9 @@ def queue_summary(conn: sqlite3.Connection, bucket: str | None = None) -> dict[s
     if bucket is not None:
         where = "bucket = ?"
         args.append(bucket)
-    n, size, oldest = conn.execute(f"SELECT count(*), coalesce(sum(size), 0), min(ts) FROM journal WHERE {where}", args).fetchone()
+    n, size, oldest = conn.execute(
+        f"SELECT count(*), coalesce(sum(size), 0), min(ts) FROM journal WHERE {where}", args
+    ).fetchone()
     fsql, fargs = "SELECT count(*) FROM ship_state WHERE error IS NOT NULL", []
     if bucket is not None:
         fsql += " AND bucket = ?"

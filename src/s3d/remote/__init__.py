@@ -61,10 +61,17 @@ class Remote(Protocol):
     async def ensure_bucket(self, bucket: str) -> None: ...
     async def delete_bucket(self, bucket: str) -> None: ...
     async def put_object(
-        self, bucket: str, key: str, body: list[Piece], meta: dict[str, str], tags: list[tuple[str, str]] | None,
+        self,
+        bucket: str,
+        key: str,
+        body: list[Piece],
+        meta: dict[str, str],
+        tags: list[tuple[str, str]] | None,
         md5: str | None = None,
     ) -> str: ...
-    async def create_multipart(self, bucket: str, key: str, meta: dict[str, str], tags: list[tuple[str, str]] | None) -> str: ...
+    async def create_multipart(
+        self, bucket: str, key: str, meta: dict[str, str], tags: list[tuple[str, str]] | None
+    ) -> str: ...
     async def upload_part(
         self, bucket: str, key: str, upload_id: str, number: int, body: list[Piece], md5: str | None = None
     ) -> str: ...

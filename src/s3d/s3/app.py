@@ -57,7 +57,9 @@ class S3App:
 
     def bad_request(self) -> Response:
         """The answer to bytes that are not HTTP at all."""
-        return error_response(S3Error("BadRequest", "An error occurred when parsing the HTTP request."), new_request_id(), "")
+        return error_response(
+            S3Error("BadRequest", "An error occurred when parsing the HTTP request."), new_request_id(), ""
+        )
 
     def on_error(self, exc: BaseException) -> Response:
         log.error("unhandled error: %s", "".join(traceback.format_exception(exc)))
@@ -105,7 +107,11 @@ class S3App:
         finally:
             observe.remote_calls.reset(token)
         ctx = holder[0]
-        op = (ctx.operation or "unknown") if ctx else ("admin" if req.path.startswith(("/_s3d/", "/metrics")) else "unknown")
+        op = (
+            (ctx.operation or "unknown")
+            if ctx
+            else ("admin" if req.path.startswith(("/_s3d/", "/metrics")) else "unknown")
+        )
 
         def sent(nbytes: int, ok: bool) -> None:
             # reported once the body is out, so duration and bytes cover the whole transfer

@@ -40,7 +40,12 @@ def string_to_sign(method: str, resource: str, query: dict[str, str], headers: d
 
 
 def verify(
-    method: str, resource: str, headers: dict[str, str], query: dict[str, str], secrets: dict[str, str], now: float | None = None
+    method: str,
+    resource: str,
+    headers: dict[str, str],
+    query: dict[str, str],
+    secrets: dict[str, str],
+    now: float | None = None,
 ) -> Auth:
     """resource is the canonical resource: /bucket/key as sent (still URL-encoded), or / for the service."""
     now = time.time() if now is None else now
@@ -59,11 +64,18 @@ def verify(
             raise S3Error("RequestTimeTooSkewed")
         presigned = False
     else:
-        access_key, signature, date = query.get("AWSAccessKeyId", ""), query.get("Signature", ""), query.get("Expires", "")
+        access_key, signature, date = (
+            query.get("AWSAccessKeyId", ""),
+            query.get("Signature", ""),
+            query.get("Expires", ""),
+        )
         try:
             expires = int(date)
         except ValueError:
-            raise S3Error("AccessDenied", "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters") from None
+            raise S3Error(
+                "AccessDenied",
+                "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters",
+            ) from None
         if now > expires:
             raise S3Error("AccessDenied", "Request has expired")
         presigned = True

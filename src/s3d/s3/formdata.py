@@ -86,7 +86,11 @@ class FormReader:
             while len(self.buf) < 2 and await self._fill():
                 pass
             if self.buf[:2] == b"--":
-                raise S3Error("InvalidArgument", "POST requires exactly one file upload per request.", extra={"ArgumentName": "file"})
+                raise S3Error(
+                    "InvalidArgument",
+                    "POST requires exactly one file upload per request.",
+                    extra={"ArgumentName": "file"},
+                )
             await self._until(b"\r\n", MAX_HEADER_BYTES)  # rest of the boundary line
             headers = await self._until(b"\r\n\r\n", MAX_HEADER_BYTES)
             name, filename, ctype = _disposition(headers)
@@ -97,7 +101,11 @@ class FormReader:
             value = await self._until(self.delim, MAX_FIELDS_BYTES)
             total += len(value)
             if total > MAX_FIELDS_BYTES:
-                raise S3Error("MaxPostPreDataLengthExceeded", "Your POST request fields preceeding the upload file was too large.", status=400)
+                raise S3Error(
+                    "MaxPostPreDataLengthExceeded",
+                    "Your POST request fields preceeding the upload file was too large.",
+                    status=400,
+                )
             self.fields.setdefault(name.lower(), value.decode("utf-8", "replace"))
 
     async def file_chunks(self) -> AsyncIterator[bytes]:

@@ -175,7 +175,9 @@ def compatibility_markdown() -> str:
         if r.selector:
             sel = " ".join(f"[{c[7:]}]" if c.startswith("header:") else f"?{c}" for c in r.selector.split("+"))
         status = "implemented" if r.operation in HANDLERS else "501"
-        lines.append(f"| {r.operation} | `{r.method} {where}{(' ' + sel) if sel else ''}` | {status} | {NOTES.get(r.operation, '')} |")
+        lines.append(
+            f"| {r.operation} | `{r.method} {where}{(' ' + sel) if sel else ''}` | {status} | {NOTES.get(r.operation, '')} |"
+        )
     done = sum(1 for r in ROUTES if r.operation in HANDLERS)
     lines += ["", f"{done} of {len(ROUTES)} operations implemented.", ""]
     return "\n".join(lines)

@@ -477,7 +477,10 @@ class HttpConnection(asyncio.Protocol):
                 head = b"".join(b"%s: %s\r\n" % (k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers)
                 body = resp.body if isinstance(resp.body, bytes) else b""
                 self.transport.write(
-                    b"HTTP/1.1 400 Bad Request\r\n" + head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+                    b"HTTP/1.1 400 Bad Request\r\n"
+                    + head
+                    + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+                    + body
                 )
             else:
                 self.transport.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -514,7 +517,9 @@ def _close_fds(body: BodyT) -> None:
 class ConnectionSet:
     """The open connections of one server: makes them, closes idle ones, tells when all are quiet."""
 
-    def __init__(self, app: App, on_error: Callable[[BaseException], Response], bad_request: Callable[[], Response]) -> None:
+    def __init__(
+        self, app: App, on_error: Callable[[BaseException], Response], bad_request: Callable[[], Response]
+    ) -> None:
         self.app, self.on_error, self.bad_request = app, on_error, bad_request
         self.open: set[HttpConnection] = set()
 

@@ -81,7 +81,9 @@ class Committer:
         # Writers in every worker process take this lock around their transaction. SQLite's own
         # busy handler polls with sleeps of up to 100 ms and is unfair: under load one process
         # could starve the other for seconds. flock waiters block and wake as soon as it is free.
-        self.lock_fd = os.open(os.path.join(os.path.dirname(db_path) or ".", "write.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self.lock_fd = os.open(
+            os.path.join(os.path.dirname(db_path) or ".", "write.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+        )
         self.thread = threading.Thread(target=self._run, name="s3d-committer", daemon=True)
         self.thread.start()
 

@@ -176,7 +176,9 @@ class Multipart:
             }
             parts = assemble(upload, stored, listed)
             obj = build_object(upload, parts)
-            old = conn.execute("SELECT etag, blob, parts FROM objects WHERE bucket=? AND key=?", (bucket, key)).fetchone()
+            old = conn.execute(
+                "SELECT etag, blob, parts FROM objects WHERE bucket=? AND key=?", (bucket, key)
+            ).fetchone()
             check_conditions(old[0] if old else None, cond)
             obj.version = journal(conn, "put", bucket, key, obj.size)
             conn.execute(
@@ -208,13 +210,17 @@ def assemble(upload: Upload, stored: dict[int, StoredPart], listed: list[Complet
     for i, c in enumerate(listed):
         sp = stored.get(c.number)
         if sp is None or sp.etag != c.etag.strip().strip('"'):
-            raise S3Error("InvalidPart", extra={"UploadId": upload.upload_id, "PartNumber": str(c.number), "ETag": c.etag})
+            raise S3Error(
+                "InvalidPart", extra={"UploadId": upload.upload_id, "PartNumber": str(c.number), "ETag": c.etag}
+            )
         for a, v in c.checksums.items():
             have = sp.checksum.get("value") if sp.checksum and sp.checksum.get("algorithm") == a else None
             if have is not None and have != v:
                 raise S3Error("InvalidPart", f"The {a.lower()} checksum of part {c.number} does not match.")
         if algo and (sp.checksum is None or sp.checksum.get("algorithm") != algo):
-            raise S3Error("InvalidRequest", f"The upload was created using a {algo.lower()} checksum. Part {c.number} has none.")
+            raise S3Error(
+                "InvalidRequest", f"The upload was created using a {algo.lower()} checksum. Part {c.number} has none."
+            )
         if i < len(listed) - 1 and sp.size < MIN_PART_SIZE:
             raise S3Error(
                 "EntityTooSmall",

@@ -138,7 +138,9 @@ class Store:
 
     # ---------- buckets ----------
     def get_bucket(self, name: str) -> Bucket | None:
-        row = self.reader.execute("SELECT name, owner, created, region, config FROM buckets WHERE name=?", (name,)).fetchone()
+        row = self.reader.execute(
+            "SELECT name, owner, created, region, config FROM buckets WHERE name=?", (name,)
+        ).fetchone()
         if row is None:
             return None
         return Bucket(row[0], row[1], row[2], row[3], json.loads(row[4]))
@@ -158,7 +160,8 @@ class Store:
             if row is not None:
                 raise S3Error("BucketAlreadyOwnedByYou" if row[0] == owner else "BucketAlreadyExists", resource=name)
             conn.execute(
-                "INSERT INTO buckets (name, owner, created, region) VALUES (?, ?, ?, ?)", (name, owner, time.time(), region)
+                "INSERT INTO buckets (name, owner, created, region) VALUES (?, ?, ?, ?)",
+                (name, owner, time.time(), region),
             )
             journal(conn, "create_bucket", name, None)
 
@@ -292,7 +295,9 @@ class Store:
                     json.dumps(obj.checksum) if obj.checksum else None,
                     json.dumps(obj.tags) if obj.tags else None,
                     obj.blob,
-                    json.dumps([[p.number, p.size, p.etag, p.blob, p.checksum] for p in obj.parts]) if obj.parts else None,
+                    json.dumps([[p.number, p.size, p.etag, p.blob, p.checksum] for p in obj.parts])
+                    if obj.parts
+                    else None,
                     obj.data,
                 ),
             )
@@ -329,7 +334,9 @@ class Store:
         def op(conn: sqlite3.Connection) -> list[str] | None:
             if conn.execute("SELECT 1 FROM buckets WHERE name=?", (bucket,)).fetchone() is None:
                 raise S3Error("NoSuchBucket", resource=bucket, extra={"BucketName": bucket})
-            old = conn.execute("SELECT etag, blob, parts FROM objects WHERE bucket=? AND key=?", (bucket, key)).fetchone()
+            old = conn.execute(
+                "SELECT etag, blob, parts FROM objects WHERE bucket=? AND key=?", (bucket, key)
+            ).fetchone()
             if old is None:
                 if self.journal_unknown_deletes:
                     journal(conn, "delete", bucket, key)
@@ -355,7 +362,9 @@ class Store:
 
         return await self.committer.run(op)
 
-    async def replace_meta(self, bucket: str, key: bytes, etag: str, meta: dict[str, str], tags: list[tuple[str, str]] | None) -> Object:
+    async def replace_meta(
+        self, bucket: str, key: bytes, etag: str, meta: dict[str, str], tags: list[tuple[str, str]] | None
+    ) -> Object:
         """Change an object's metadata in place (a copy onto itself with REPLACE)."""
 
         def op(conn: sqlite3.Connection) -> int:
@@ -382,7 +391,9 @@ class Store:
         lsn = row[0] if row else 0
         buckets = []
         for b in self.list_buckets():
-            n, size = r.execute("SELECT count(*), coalesce(sum(size), 0) FROM objects WHERE bucket=?", (b.name,)).fetchone()
+            n, size = r.execute(
+                "SELECT count(*), coalesce(sum(size), 0) FROM objects WHERE bucket=?", (b.name,)
+            ).fetchone()
             buckets.append({"name": b.name, "owner": b.owner, "objects": n, "bytes": size})
         st = os.statvfs(self.root)
         return {

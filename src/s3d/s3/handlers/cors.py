@@ -42,7 +42,9 @@ def parse_cors(body: bytes) -> list[Rule]:
             raise S3Error("MalformedXML")
         for m in rule["methods"]:
             if m not in METHODS:
-                raise S3Error("InvalidRequest", f"Found unsupported HTTP method in CORS config. Unsupported method is {m}")
+                raise S3Error(
+                    "InvalidRequest", f"Found unsupported HTTP method in CORS config. Unsupported method is {m}"
+                )
         for o in rule["origins"]:
             if o.count("*") > 1:
                 raise S3Error("InvalidRequest", f'AllowedOrigin "{o}" can not have more than one wildcard.')

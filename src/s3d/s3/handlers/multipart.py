@@ -82,9 +82,14 @@ async def create_multipart_upload(ctx: Ctx) -> Response:
         if ctype not in ("COMPOSITE", "FULL_OBJECT") or algo is None:
             raise S3Error("InvalidRequest", "The x-amz-checksum-type header requires x-amz-checksum-algorithm")
         if ctype == "FULL_OBJECT" and algo in ("SHA1", "SHA256"):
-            raise S3Error("InvalidRequest", f"The FULL_OBJECT checksum type cannot be used with the {algo.lower()} checksum algorithm.")
+            raise S3Error(
+                "InvalidRequest",
+                f"The FULL_OBJECT checksum type cannot be used with the {algo.lower()} checksum algorithm.",
+            )
         if ctype == "COMPOSITE" and algo in checksums.FULL_OBJECT_ONLY:
-            raise S3Error("InvalidRequest", "The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.")
+            raise S3Error(
+                "InvalidRequest", "The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm."
+            )
     if algo:
         meta["checksum_algorithm"] = algo
         meta["checksum_type"] = ctype or ("FULL_OBJECT" if algo in checksums.FULL_OBJECT_ONLY else "COMPOSITE")
@@ -113,7 +118,9 @@ async def upload_part(ctx: Ctx) -> Response:
     blob = await stream_to_blob(ctx.store, payload)
     cv = payload.checksum_value
     checksum = {"algorithm": cv[0], "value": cv[1]} if cv else None
-    await _mp(ctx).put_part(upload.upload_id, StoredPart(number, payload.size, payload.etag, time.time(), blob, checksum))
+    await _mp(ctx).put_part(
+        upload.upload_id, StoredPart(number, payload.size, payload.etag, time.time(), blob, checksum)
+    )
     requested = bool(algo) or any(k.startswith("x-amz-checksum-") for k in ctx.headers) or bool(payload.trailer_names)
     return empty(200, [("ETag", f'"{payload.etag}"'), *(_checksum_headers(checksum) if requested else [])])
 
@@ -127,7 +134,10 @@ def _copy_range(ctx: Ctx, src: Object) -> tuple[int, int]:
     try:
         start, end = int(first), int(last)
     except ValueError:
-        raise S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy") from None
+        raise S3Error(
+            "InvalidArgument",
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+        ) from None
     if unit != "bytes" or start < 0 or end < start:
         raise S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last")
     if end >= src.size:
@@ -169,12 +179,17 @@ async def upload_part_copy(ctx: Ctx) -> Response:
         check_read_conditions(src, ctx.headers, prefix="x-amz-copy-source-if-")
         start, end = _copy_range(ctx, src) if src.size else (0, -1)
         if end - start + 1 > MAX_PART_SIZE:
-            raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")
+            raise S3Error(
+                "InvalidRequest",
+                "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120",
+            )
         try:
             if src.is_remote:
                 # bring the range here first; the local copy below then reads it like any blob
                 _, fetched, _ = await fetch_remote(ctx.store, src, start, end)
-                src = Object(src.bucket, src.key, end - start + 1, "", 0.0, 0, {}, blob=fetched, data=None if fetched else b"")
+                src = Object(
+                    src.bucket, src.key, end - start + 1, "", 0.0, 0, {}, blob=fetched, data=None if fetched else b""
+                )
                 start, end = 0, src.size - 1
                 temp_blob = fetched
             pieces = _read_range(ctx.store, src, start, end)
@@ -193,7 +208,11 @@ async def upload_part_copy(ctx: Ctx) -> Response:
             done = 0
             while done < length:
                 n = min(READ_CHUNK, length - done)
-                chunk = src_piece[off + done : off + done + n] if isinstance(src_piece, bytes) else os.pread(src_piece, n, off + done)
+                chunk = (
+                    src_piece[off + done : off + done + n]
+                    if isinstance(src_piece, bytes)
+                    else os.pread(src_piece, n, off + done)
+                )
                 if not chunk:
                     raise OSError("source blob is shorter than its metadata says")
                 md5.update(chunk)
@@ -244,7 +263,9 @@ async def complete_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
     listed = _parse_complete(await read_document(ctx, MAX_COMPLETE_BODY))
-    obj = await _mp(ctx).complete(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes, listed, write_conditions(ctx.headers))
+    obj = await _mp(ctx).complete(
+        ctx.query["uploadId"], ctx.bucket, ctx.key_bytes, listed, write_conditions(ctx.headers)
+    )
     nodes: list[xml.Node] = [
         ("Location", f"/{ctx.bucket}/{ctx.key}"),
         ("Bucket", ctx.bucket),

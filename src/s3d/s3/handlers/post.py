@@ -34,7 +34,9 @@ def verify_signature(ctx: Ctx, fields: dict[str, str]) -> dict[str, Any]:
     """Check the policy's signature and return the decoded policy document."""
     for need in ("policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature"):
         if need not in fields:
-            raise S3Error("InvalidArgument", f"Bucket POST must contain a field named '{need}'.", extra={"ArgumentName": need})
+            raise S3Error(
+                "InvalidArgument", f"Bucket POST must contain a field named '{need}'.", extra={"ArgumentName": need}
+            )
     if fields["x-amz-algorithm"] != auth.ALGORITHM:
         raise S3Error("InvalidArgument", "Only AWS4-HMAC-SHA256 is supported for POST policies")
     parts = fields["x-amz-credential"].split("/")
@@ -154,7 +156,9 @@ async def post_object(ctx: Ctx) -> Response:
         return empty(303, [("Location", target), ("ETag", etag)])
     status = fields.get("success_action_status", "204")
     if status == "201":
-        body = xml.document("PostResponse", [("Location", location), ("Bucket", ctx.bucket), ("Key", key), ("ETag", etag)], ns=False)
+        body = xml.document(
+            "PostResponse", [("Location", location), ("Bucket", ctx.bucket), ("Key", key), ("ETag", etag)], ns=False
+        )
         return xml_response(body, 201, [("ETag", etag), ("Location", location)])
     return empty(200 if status == "200" else 204, [("ETag", etag), ("Location", location)])
 

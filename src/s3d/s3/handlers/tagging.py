@@ -101,7 +101,13 @@ async def get_object_attributes(ctx: Ctx) -> Response:
         nodes.append(("ETag", obj.etag))
     if "Checksum" in wanted and obj.checksum:
         nodes.append(
-            ("Checksum", [(f"Checksum{obj.checksum['algorithm']}", obj.checksum["value"]), ("ChecksumType", obj.checksum.get("type", "FULL_OBJECT"))])
+            (
+                "Checksum",
+                [
+                    (f"Checksum{obj.checksum['algorithm']}", obj.checksum["value"]),
+                    ("ChecksumType", obj.checksum.get("type", "FULL_OBJECT")),
+                ],
+            )
         )
     if "ObjectParts" in wanted and obj.parts:
         nodes.append(("ObjectParts", _parts(ctx, obj)))
@@ -109,7 +115,9 @@ async def get_object_attributes(ctx: Ctx) -> Response:
         nodes.append(("StorageClass", obj.meta.get("x-amz-storage-class", "STANDARD")))
     if "ObjectSize" in wanted:
         nodes.append(("ObjectSize", obj.size))
-    return xml_response(xml.document("GetObjectAttributesResponse", nodes), headers=[("Last-Modified", http_date(obj.mtime))])
+    return xml_response(
+        xml.document("GetObjectAttributesResponse", nodes), headers=[("Last-Modified", http_date(obj.mtime))]
+    )
 
 
 def _parts(ctx: Ctx, obj: Object) -> list[xml.Node]:
