@@ -21,6 +21,7 @@ class User:
     access_key: str
     secret_key: str
     name: str
+    admin: bool = False  # sees and acts on every user's buckets in the /_s3d/ admin API
 
 
 @dataclass(slots=True)
@@ -89,8 +90,11 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
                 setattr(s, name, _coerce(name, raw[name]))
         for i, u in enumerate(raw.get("users", [])):
             try:
-                file_users.append(User(u["access_key"], u["secret_key"], u.get("name", u["access_key"])))
-            except (KeyError, TypeError):
+                admin = u.get("admin", False)
+                if not isinstance(admin, bool):
+                    raise ConfigError(f"config file {config_path}: users[{i}].admin must be true or false")
+                file_users.append(User(u["access_key"], u["secret_key"], u.get("name", u["access_key"]), admin))
+            except (KeyError, TypeError, AttributeError):
                 raise ConfigError(f"config file {config_path}: users[{i}] needs access_key and secret_key") from None
     for name, var in ENV_KEYS.items():
         if var in env and env[var] != "":
@@ -103,7 +107,7 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
     s.host_port  # noqa: B018 - validates the listen address
     ak, sk = env.get("S3D_ACCESS_KEY"), env.get("S3D_SECRET_KEY")
     if ak and sk:
-        s.users.append(User(ak, sk, ak))
+        s.users.append(User(ak, sk, ak, admin=True))  # the operator's own key, as the generated one would be
     elif ak or sk:
         raise ConfigError("set both S3D_ACCESS_KEY and S3D_SECRET_KEY, or neither")
     s.users.extend(u for u in file_users if u.access_key != ak)
@@ -135,7 +139,7 @@ def ensure_credentials(s: Settings) -> User | None:
     path = credentials_file(s.data)
     if path.exists():
         d = json.loads(path.read_text())
-        s.users.append(User(d["access_key"], d["secret_key"], d.get("name", "admin")))
+        s.users.append(User(d["access_key"], d["secret_key"], d.get("name", "admin"), admin=True))
         return None
     try:
         s.data.mkdir(parents=True, exist_ok=True)
@@ -146,6 +150,7 @@ def ensure_credentials(s: Settings) -> User | None:
         "S3D" + "".join(secrets.choice(alphabet) for _ in range(17)),
         secrets.token_urlsafe(30)[:40],
         "admin",
+        admin=True,
     )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:

@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+from s3d.admin.scope import Scope
 from s3d.gateway import state as gw
 from s3d.s3 import auth
 from s3d.s3.context import Ctx
@@ -14,18 +15,37 @@ from s3d.s3.errors import S3Error
 from s3d.server.http import Response
 
 FLUSH_TIMEOUT = 300.0
+LIST_LIMIT = 100  # failed records and notes shown by /_s3d/queue
+SCAN_LIMIT = 100_000  # rows read to find a non-admin caller's own failed records and notes among everyone's
 
 
 def json_response(data: Any, status: int = 200) -> Response:
     return Response(status, [("Content-Type", "application/json")], json.dumps(data, indent=1).encode() + b"\n")
 
 
-def require_user(ctx: Ctx) -> None:
+def require_user(ctx: Ctx) -> Scope:
     secrets = ctx.settings.secrets()
     a = auth.verify(ctx.req.method, ctx.req.path, ctx.req.query, ctx.req.headers, ctx.query, secrets)
     if a is None:
         raise S3Error("AccessDenied", "The s3d admin API needs a SigV4-signed request")
     ctx.auth = a
+    ctx.user = next(u for u in ctx.settings.users if u.access_key == a.access_key)
+    return Scope(ctx, ctx.user)
+
+
+def scoped_summary(ctx: Ctx, scope: Scope) -> dict[str, Any]:
+    """The queue summary (lag, failed records) over the buckets the caller reaches."""
+    conn = ctx.store.reader
+    if scope.everything:
+        return gw.queue_summary(conn)
+    per = [gw.queue_summary(conn, b) for b in scope.owned()]
+    ages = [p["oldest_pending_age_s"] for p in per]
+    return {
+        "pending_records": sum(p["pending_records"] for p in per),
+        "pending_bytes": sum(p["pending_bytes"] for p in per),
+        "oldest_pending_age_s": max(ages, default=0.0),
+        "failed_records": sum(p["failed_records"] for p in per),
+    }
 
 
 async def health(ctx: Ctx) -> Response:
@@ -52,9 +72,9 @@ async def ready(ctx: Ctx) -> Response:
     return json_response(body)
 
 
-def gateway_status(ctx: Ctx) -> dict[str, Any]:
+def gateway_status(ctx: Ctx, scope: Scope) -> dict[str, Any]:
     conn = ctx.store.reader
-    out: dict[str, Any] = {"hwm": gw.hwm(conn), **gw.queue_summary(conn), **remote_health(ctx)}
+    out: dict[str, Any] = {"hwm": gw.hwm(conn), **scoped_summary(ctx, scope), **remote_health(ctx)}
     out.update(ctx.store.cache_status())  # type: ignore[attr-defined]
     cache = ctx.store.cache  # type: ignore[attr-defined]
     out.update({"cache_hits": cache.hits, "cache_misses": cache.misses, "cache_evictions": ctx.store.evictions})  # type: ignore[attr-defined]
@@ -63,30 +83,37 @@ def gateway_status(ctx: Ctx) -> dict[str, Any]:
 
 
 async def status(ctx: Ctx) -> Response:
-    require_user(ctx)
+    scope = require_user(ctx)
     body = ctx.store.status()
+    if not scope.everything:
+        body["buckets"] = scope.keep(body["buckets"])
+        body["objects"] = sum(b["objects"] for b in body["buckets"])
+        body["bytes"] = sum(b["bytes"] for b in body["buckets"])
     if ctx.settings.gateway is None:
         body.update({"mode": "local", "hwm": None, "pending_records": 0, "pending_bytes": 0,
                      "oldest_pending_age_s": 0.0, "remote_reachable": None, "failed_records": 0})  # fmt: skip
         return json_response(body)
     body["mode"] = "gateway"
-    body.update(gateway_status(ctx))
+    body.update(gateway_status(ctx, scope))
     for b in body["buckets"]:
         b.update(gw.queue_summary(ctx.store.reader, b["name"]))
     return json_response(body)
 
 
 async def queue(ctx: Ctx) -> Response:
-    require_user(ctx)
+    scope = require_user(ctx)
     if ctx.settings.gateway is None:
         raise S3Error("InvalidRequest", "s3d runs without a remote: there is no upload queue")
     conn = ctx.store.reader
-    return json_response({**gateway_status(ctx), "failed": gw.failures(conn), "notes": gw.notes(conn)})
+    scan = LIST_LIMIT if scope.everything else SCAN_LIMIT
+    failed = scope.keep(gw.failures(conn, scan))[:LIST_LIMIT]
+    notes = scope.keep(gw.notes(conn, scan))[:LIST_LIMIT]
+    return json_response({**gateway_status(ctx, scope), "failed": failed, "notes": notes})
 
 
 async def flush(ctx: Ctx) -> Response:
     """Block until everything up to the current LSN (of one bucket, if given) is shipped, or time out."""
-    require_user(ctx)
+    scope = require_user(ctx)
     if ctx.settings.gateway is None:
         raise S3Error("InvalidRequest", "s3d runs without a remote: nothing to flush")
     try:
@@ -94,30 +121,36 @@ async def flush(ctx: Ctx) -> Response:
     except ValueError:
         raise S3Error("InvalidArgument", "timeout must be a number of seconds") from None
     bucket = ctx.query.get("bucket") or None
+    if bucket is not None:
+        scope.need_bucket(bucket)
+    buckets = [bucket] if bucket is not None else None if scope.everything else scope.owned()
     conn = ctx.store.reader
     target = gw.current_lsn(conn)
     deadline = time.monotonic() + timeout
     while True:
-        if bucket is None:
+        if buckets is None:
             done = gw.hwm(conn) >= target
         else:  # the journal holds exactly the unapplied records
-            done = (
-                conn.execute("SELECT 1 FROM journal WHERE bucket=? AND lsn<=? LIMIT 1", (bucket, target)).fetchone()
-                is None
+            done = not any(
+                conn.execute("SELECT 1 FROM journal WHERE bucket=? AND lsn<=? LIMIT 1", (b, target)).fetchone()
+                for b in buckets
             )
         if done or time.monotonic() >= deadline:
             break
         await asyncio.sleep(0.05)
-    body = {"flushed": done, "target_lsn": target, **gateway_status(ctx)}
+    body = {"flushed": done, "target_lsn": target, **gateway_status(ctx, scope)}
     return json_response(body, 200 if done else 504)
 
 
 async def discard(ctx: Ctx) -> Response:
     """The explicit admin command that gives up on shipping one failed key (it stays local)."""
-    require_user(ctx)
+    scope = require_user(ctx)
+    if ctx.settings.gateway is None:
+        raise S3Error("InvalidRequest", "s3d runs without a remote: there is no upload queue")
     bucket, key = ctx.query.get("bucket"), ctx.query.get("key")
     if not bucket or key is None:
         raise S3Error("InvalidArgument", "bucket and key are required")
+    scope.need_bucket(bucket)
     kb = key.encode()
 
     def op(conn: Any) -> int:
@@ -136,14 +169,13 @@ async def discard(ctx: Ctx) -> Response:
 
 
 async def _cache_call(ctx: Ctx, pin: bool) -> Response:
-    require_user(ctx)
+    scope = require_user(ctx)
     if ctx.settings.gateway is None:
         raise S3Error("InvalidRequest", "s3d runs without a remote: there is no read cache")
     bucket = ctx.query.get("bucket")
     if not bucket:
         raise S3Error("InvalidArgument", "bucket is required")
-    if ctx.store.get_bucket(bucket) is None:
-        raise S3Error("NoSuchBucket", extra={"BucketName": bucket})
+    scope.need_bucket(bucket)
     prefix = ctx.query.get("prefix", "").encode()
     store = ctx.store
     result = await (store.pin(bucket, prefix) if pin else store.prefetch(bucket, prefix))  # type: ignore[attr-defined]

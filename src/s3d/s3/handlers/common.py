@@ -30,6 +30,7 @@ STORAGE_CLASSES = {
 }  # fmt: skip
 MAX_USER_META = 2048
 MAX_TAGS = 10
+RESERVED_TAG_PREFIX = "aws:"  # tag keys AWS keeps for itself
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 
 
@@ -117,7 +118,7 @@ def validate_tags(tags: list[tuple[str, str]]) -> list[tuple[str, str]]:
             raise S3Error("InvalidTag", "The TagValue you have provided is too long, max 256")
         if k in seen:
             raise S3Error("InvalidTag", "Cannot provide multiple Tags with the same key")
-        if k.lower().startswith("aws:"):
+        if k.lower().startswith(RESERVED_TAG_PREFIX):
             raise S3Error("InvalidTag", "Your TagKey cannot be prefixed with aws:")
         seen.add(k)
     return tags
@@ -204,6 +205,19 @@ def _unsatisfiable(value: str, size: int) -> S3Error:
     )
 
 
+POSITION_DIGITS = 19  # a byte position with more digits lies past the end of any object
+
+
+def _is_position(s: str) -> bool:
+    return s == "" or (s.isascii() and s.isdigit())
+
+
+def _position(digits: str) -> int:
+    """A byte position in a Range header; any longer number is taken as 10**19, past every object's end."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= POSITION_DIGITS else 10**POSITION_DIGITS
+
+
 def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
     """(start, end inclusive) of a single byte range, None for no/ignored range; InvalidRange if unsatisfiable.
 
@@ -217,17 +231,17 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
         return None
     first, dash, last = spec.strip().partition("-")
     first, last = first.strip(), last.strip()
-    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+    if not dash or not _is_position(first) or not _is_position(last):
         return None
     if first == "":
         if last == "":
             return None
-        n = int(last)
+        n = _position(last)
         if n == 0 or size == 0:
             raise _unsatisfiable(value, size)
         return max(0, size - n), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
+    start = _position(first)
+    end = _position(last) if last else size - 1
     if last and end < start:
         return None
     if start >= size:

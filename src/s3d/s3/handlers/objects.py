@@ -259,7 +259,7 @@ async def delete_objects(ctx: Ctx) -> Response:
     root = xml.parse(body)
     if root.tag != "Delete":
         raise S3Error("MalformedXML")
-    quiet = (xml.text(root, "Quiet") or "").strip().lower() == "true"
+    quiet = xml.boolean(root, "Quiet", False)
     objects = root.findall("Object")
     if not objects or len(objects) > 1000:
         raise S3Error("MalformedXML")

@@ -19,9 +19,11 @@ from s3d.s3.formdata import FormReader, boundary_of
 from s3d.s3.handlers.common import STORED_HEADERS, empty, xml_response
 from s3d.s3.handlers.objects import DEFAULT_CHECKSUM
 from s3d.s3.handlers.tagging import parse_tagging
+from s3d.s3.payload import declared_size
 from s3d.server.http import Response
 from s3d.store.store import Object
 
+LENGTH_DIGITS = 19  # content-length-range bounds: digit strings up to this long (past any real size)
 # fields a policy need not mention (the signature fields sign the policy itself)
 EXEMPT = {"policy", "x-amz-signature", "file", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "bucket"}
 
@@ -48,7 +50,7 @@ def verify_signature(ctx: Ctx, fields: dict[str, str]) -> dict[str, Any]:
         raise S3Error("InvalidAccessKeyId")
     key = auth.signing_key(secret, date, region)
     want = hmac.new(key, fields["policy"].encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(want, fields["x-amz-signature"]):
+    if not hmac.compare_digest(want.encode(), fields["x-amz-signature"].encode()):
         raise S3Error("SignatureDoesNotMatch")
     users = {u.access_key: u for u in ctx.settings.users}
     ctx.user = users[access_key]
@@ -59,6 +61,18 @@ def verify_signature(ctx: Ctx, fields: dict[str, str]) -> dict[str, Any]:
     if not isinstance(policy, dict):
         raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", status=400)
     return policy
+
+
+def _length_range(low: object, high: object) -> tuple[int, int]:
+    """The bounds of a content-length-range condition: two non-negative integers (JSON numbers or digit strings)."""
+    bounds: list[int] = []
+    for v in (low, high):
+        if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) <= LENGTH_DIGITS:
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid content-length-range.", status=400)
+        bounds.append(v)
+    return bounds[0], bounds[1]
 
 
 def check_policy(policy: dict[str, Any], fields: dict[str, str], now: float) -> tuple[int, int] | None:
@@ -74,7 +88,10 @@ def check_policy(policy: dict[str, Any], fields: dict[str, str], now: float) -> 
         raise _denied("Policy expired.")
     covered: set[str] = set()
     length_range = None
-    for cond in policy.get("conditions", []):
+    conditions = policy.get("conditions", [])
+    if not isinstance(conditions, list):
+        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid 'conditions' value.", status=400)
+    for cond in conditions:
         if isinstance(cond, dict):
             for k, v in cond.items():
                 name = k.lower()
@@ -84,7 +101,7 @@ def check_policy(policy: dict[str, Any], fields: dict[str, str], now: float) -> 
         elif isinstance(cond, list) and len(cond) == 3:
             op = str(cond[0]).lower()
             if op == "content-length-range":
-                length_range = (int(cond[1]), int(cond[2]))
+                length_range = _length_range(cond[1], cond[2])
                 continue
             name = str(cond[1]).lstrip("$").lower()
             covered.add(name)
@@ -92,7 +109,7 @@ def check_policy(policy: dict[str, Any], fields: dict[str, str], now: float) -> 
             if op == "eq" and value != cond[2]:
                 raise _denied(f'Policy Condition failed: ["eq", "${name}", "{cond[2]}"]')
             if op == "starts-with":
-                prefixes = [cond[2]] if name != "content-type" else [p.strip() for p in str(cond[2]).split(",")]
+                prefixes = [str(cond[2])] if name != "content-type" else [p.strip() for p in str(cond[2]).split(",")]
                 if not any(value.startswith(p) for p in prefixes):
                     raise _denied(f'Policy Condition failed: ["starts-with", "${name}", "{cond[2]}"]')
             elif op not in ("eq", "starts-with"):
@@ -117,9 +134,23 @@ async def post_object(ctx: Ctx) -> Response:
     policy = verify_signature(ctx, fields)
     length_range = check_policy(policy, fields, time.time())
     ctx.need_bucket()
+    # room for the data is reserved only now that the policy's signature has authenticated the form
+    reservation = await ctx.store.reserve_write(declared_size(ctx.headers))
+    try:
+        return await _store_form(ctx, form, fields, length_range)
+    finally:
+        await ctx.store.release_write(reservation)
+
+
+async def _store_form(
+    ctx: Ctx, form: FormReader, fields: dict[str, str], length_range: tuple[int, int] | None
+) -> Response:
+    assert ctx.bucket is not None
     key = fields["key"]
     if not key or len(key.encode()) > 1024:
         raise S3Error("KeyTooLongError" if key else "InvalidArgument")
+    if not xml.carries(key):
+        raise S3Error("InvalidArgument", "Object key contains a character XML 1.0 cannot carry.")
     meta = {h: fields[h] for h in STORED_HEADERS if h in fields}
     meta.update({k: v for k, v in fields.items() if k.startswith("x-amz-meta-")})
     if "content-type" not in meta and form.file_content_type:

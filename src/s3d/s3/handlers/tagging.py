@@ -5,7 +5,7 @@ from __future__ import annotations
 from s3d.s3 import xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers.common import empty, http_date, read_document, validate_tags, xml_response
+from s3d.s3.handlers.common import RESERVED_TAG_PREFIX, empty, http_date, read_document, validate_tags, xml_response
 from s3d.server.http import Response
 from s3d.store.store import Object
 
@@ -74,6 +74,8 @@ async def put_bucket_tagging(ctx: Ctx) -> Response:
     for k, v in tags:
         if not k or len(k) > 128 or len(v) > 256:
             raise S3Error("InvalidTag", "The TagKey or TagValue you have provided is invalid")
+        if k.lower().startswith(RESERVED_TAG_PREFIX):
+            raise S3Error("InvalidTag", "Your TagKey cannot be prefixed with aws:")
     await ctx.store.set_bucket_config(b.name, "tags", tags or None)
     return empty(204)
 
