@@ -211,7 +211,8 @@ class HttpConnection(asyncio.Protocol):
         self._continue_pending = False
         self._closed = False
         self.body_sent = 0
-        self._head_bytes = 0  # bytes received towards the head being parsed
+        self._head_bytes = 0  # bytes received towards the head being parsed (all of it: also what httptools buffers)
+        self._head_fields = 0  # the header lines' bytes of the head being parsed (when it comes in one piece)
         self._head_limit_hit = False
         self._broken: str | None = None  # the error code to answer once the queued requests are served
 
@@ -266,6 +267,7 @@ class HttpConnection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._url = b""
         self._headers = {}
+        self._head_fields = 0
 
     def _too_large(self) -> None:
         self._head_limit_hit = True
@@ -277,7 +279,9 @@ class HttpConnection(asyncio.Protocol):
             self._too_large()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if len(name) + len(value) > MAX_FIELD:
+        size = len(name) + len(value)
+        self._head_fields += size + len(b": \r\n")
+        if size > MAX_FIELD or len(self._url) + self._head_fields > MAX_HEAD:
             self._too_large()
         k = name.decode("latin-1").lower()
         v = value.decode("latin-1")
