@@ -12,6 +12,7 @@ import time
 
 from s3d.config import Settings
 from s3d.observe import setup as observability
+from s3d.server import lifeline
 from s3d.server.http import ConnectionSet
 from s3d.store.recovery import lock_data_dir, recover
 
@@ -97,11 +98,13 @@ def run(settings: Settings) -> int:
     # Local mode: this process is one of the workers (one process fewer, ~45 MB less).
     # Gateway mode: it runs the shipper and supervises the workers instead.
     forks = settings.workers if settings.gateway is not None else settings.workers - 1
+    line = lifeline.make()
     for _ in range(forks):
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
+                lifeline.bind_worker(line)  # a worker never outlives this process
                 _worker(settings, sock)
             except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
                 log.exception("worker failed")
@@ -109,6 +112,7 @@ def run(settings: Settings) -> int:
             finally:
                 os._exit(code)
         children.append(pid)
+    lifeline.parent_keeps(line)
     if settings.gateway is not None:
         sock.close()
         # gateway mode: this process runs the single shipper and supervises the workers
