@@ -157,3 +157,16 @@ def test_client_leaving_mid_download_logs_one_line(daemon: S3dProcess) -> None:
     assert "went away" in new
     assert "Traceback" not in new and "Task exception was never retrieved" not in new
     assert call(daemon, "GET", f"/{BUCKET}/big", headers={"Range": "bytes=0-3"}).body == b"bbbb"
+
+
+def test_half_closed_client_is_answered_then_closed(daemon: S3dProcess) -> None:
+    """A client that sent its request and half-closed gets the answer and then the end of the stream,
+    not a connection held open (until the idle timeout) for requests that cannot come."""
+    head = _signed_head(daemon, "PUT", f"/{BUCKET}/halfclosed", body=b"12345")
+    with socket.create_connection(("127.0.0.1", daemon.port), timeout=30) as s:
+        s.sendall(head + b"12345")
+        s.shutdown(socket.SHUT_WR)
+        reply = b""
+        while c := s.recv(65536):  # TimeoutError if the daemon keeps the connection open
+            reply += c
+    assert [(st, c) for st, c, _ in _answers(reply)] == [(200, None)]

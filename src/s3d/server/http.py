@@ -215,6 +215,7 @@ class HttpConnection(asyncio.Protocol):
         self._head_fields = 0  # the header lines' bytes of the head being parsed (when it comes in one piece)
         self._head_limit_hit = False
         self._broken: str | None = None  # the error code to answer once the queued requests are served
+        self._peer_done = False  # the client half-closed: once its requests are answered, close
 
     # -- asyncio.Protocol --
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -242,6 +243,7 @@ class HttpConnection(asyncio.Protocol):
                 self._parse_failed(HEAD_TOO_LARGE)
 
     def eof_received(self) -> bool | None:
+        self._peer_done = True
         if self.current is not None:
             self.current.body.finish("connection closed mid-body")
         # a half-closed client may still be waiting for our answer (e.g. IncompleteBody)
@@ -376,6 +378,9 @@ class HttpConnection(asyncio.Protocol):
                     return
                 if self._broken is not None and not self.queue:
                     self._answer_broken()
+                    return
+                if self._peer_done and not self.queue:
+                    self._close()  # nothing more can come: do not hold the connection until the idle timeout
                     return
                 if not self.queue:
                     self.idle_since = self.loop.time()
