@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,14 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# The fuzz tests (tests/fuzz) at full length: many more hypothesis examples per parser, and a long raw-socket
+# mutation run against a live daemon. `make test` runs the same files in their short, bounded form.
+FUZZ_SEED ?= $(shell date +%s)
+FUZZ_REQUESTS ?= 50000
+fuzz: $(STAMP)
+	S3D_FUZZ_PROFILE=fuzz S3D_FUZZ_SEED=$(FUZZ_SEED) S3D_FUZZ_REQUESTS=$(FUZZ_REQUESTS) S3D_FUZZ_SECONDS=3600 \
+		$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider --timeout 7200 tests/fuzz
 
 clean:
 	rm -rf $(VENV) s3d-data

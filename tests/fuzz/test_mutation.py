@@ -40,10 +40,10 @@ def test_mutated_requests_get_no_500(target: tuple[S3dProcess, mutation.Target])
     assert len(seen) >= min(REQUESTS, 500), statuses  # the run did exercise the daemon
     assert statuses[403] and statuses[200] and statuses[400], statuses  # before and after authentication
     errors = [req[:300] for s, req in seen if s in SERVER_ERRORS]
-    assert not errors, errors[:5]
+    assert not errors, (f"seed {SEED}", errors[:5])
     log = (proc.data.parent / f"s3d-{proc.port}.log").read_text(errors="replace")
     bad = [ln for ln in log.splitlines() if any(m in ln for m in BAD_LOG_LINES)]
-    assert not bad, bad[:10]
+    assert not bad, (f"seed {SEED}", bad[:10])
     assert proc.proc is not None and proc.proc.poll() is None
     assert call(proc, "PUT", f"/{t.bucket}/after", body=b"still fine").status == 200
     assert call(proc, "GET", f"/{t.bucket}/after").body == b"still fine"
