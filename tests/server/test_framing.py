@@ -170,3 +170,12 @@ def test_half_closed_client_is_answered_then_closed(daemon: S3dProcess) -> None:
         while c := s.recv(65536):  # TimeoutError if the daemon keeps the connection open
             reply += c
     assert [(st, c) for st, c, _ in _answers(reply)] == [(200, None)]
+
+
+def test_upgrade_request_is_answered_as_http_1_1(daemon: S3dProcess) -> None:
+    """curl --http2 on plain http asks to upgrade to h2c: s3d answers in HTTP/1.1 (and then closes)."""
+    assert call(daemon, "PUT", f"/{BUCKET}/upgrade", body=b"plain").status == 200
+    head = _signed_head(daemon, "GET", f"/{BUCKET}/upgrade", headers={"Connection": "Upgrade", "Upgrade": "h2c"})
+    reply = send_raw(daemon.port, head, shutdown_write=False)
+    assert [(st, c) for st, c, _ in _answers(reply)] == [(200, None)]
+    assert reply.endswith(b"\r\n\r\nplain")

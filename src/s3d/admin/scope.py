@@ -28,9 +28,6 @@ class Scope:
         owner = None if self.everything else self.user.name
         return [b.name for b in self.ctx.store.list_buckets(owner)]
 
-    def reaches(self, bucket: str) -> bool:
-        return self.everything or bucket in set(self.owned())
-
     def need_bucket(self, name: str) -> None:
         """NoSuchBucket if it does not exist, AccessDenied if it is another user's (as on the S3 API)."""
         b = self.ctx.store.get_bucket(name)

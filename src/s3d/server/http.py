@@ -214,6 +214,7 @@ class HttpConnection(asyncio.Protocol):
         self._head_bytes = 0  # bytes received towards the head being parsed (all of it: also what httptools buffers)
         self._head_fields = 0  # the header lines' bytes of the head being parsed (when it comes in one piece)
         self._head_limit_hit = False
+        self._stopped = False  # nothing more is parsed on this connection
         self._broken: str | None = None  # the error code to answer once the queued requests are served
         self._peer_done = False  # the client half-closed: once its requests are answered, close
 
@@ -227,14 +228,16 @@ class HttpConnection(asyncio.Protocol):
             self.registry.add(self)
 
     def data_received(self, data: bytes) -> None:
-        if self._broken is not None:
+        if self._stopped:
             return  # what follows a framing error cannot be told apart from garbage
         if self.current is None:  # between requests or inside a head
             self._head_bytes += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self._parse_failed(NOT_HTTP)  # s3d speaks no other protocol on this connection
+            # s3d speaks no other protocol: the request is answered as plain HTTP/1.1, then the connection
+            # closes (what follows its head may be in the other protocol)
+            self._parse_failed(None)
         except httptools.HttpParserError:
             self._parse_failed(HEAD_TOO_LARGE if self._head_limit_hit else NOT_HTTP)
         else:
@@ -330,7 +333,7 @@ class HttpConnection(asyncio.Protocol):
             self.transport.pause_reading()
 
     def resume_reading(self) -> None:
-        if self._reading_paused and self.transport is not None and not self._closed and self._broken is None:
+        if self._reading_paused and self.transport is not None and not self._closed and not self._stopped:
             if len(self.queue) > 1:
                 return
             self._reading_paused = False
@@ -376,7 +379,7 @@ class HttpConnection(asyncio.Protocol):
                 if not keep:
                     self._close()
                     return
-                if self._broken is not None and not self.queue:
+                if self._stopped and not self.queue:
                     self._answer_broken()
                     return
                 if self._peer_done and not self.queue:
@@ -519,9 +522,10 @@ class HttpConnection(asyncio.Protocol):
             self.body_sent += n
         return sent
 
-    def _parse_failed(self, code: str) -> None:
-        """The bytes stopped being HTTP: answer the requests already parsed, then ``code``, then close."""
+    def _parse_failed(self, code: str | None) -> None:
+        """The bytes stopped being HTTP: answer the requests already parsed, then ``code`` (if any), then close."""
         self._broken = code
+        self._stopped = True
         self.pause_reading()
         if self.current is not None:  # mid-body (e.g. a bad chunk size): that request fails as cut short
             self.current.body.finish("malformed request body")
@@ -530,8 +534,8 @@ class HttpConnection(asyncio.Protocol):
             self._answer_broken()
 
     def _answer_broken(self) -> None:
-        code = self._broken or NOT_HTTP
-        if self.transport is not None and not self._closed:
+        code = self._broken
+        if code is not None and self.transport is not None and not self._closed:
             if self.bad_request is not None:
                 resp = self.bad_request(code, self.client)
                 head = b"".join(b"%s: %s\r\n" % (k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers)
