@@ -1,6 +1,7 @@
 """A bounded, seeded mutation run against a live daemon: no 500, no traceback, and the daemon still serves.
 
-CI sends S3D_FUZZ_REQUESTS (default 3000) requests within S3D_FUZZ_SECONDS (default 90); `make fuzz` many more.
+CI sends S3D_FUZZ_REQUESTS (default 3000) requests within S3D_FUZZ_SECONDS (default 90) to a local daemon, and a fifth
+of that to a gateway in front of `rclone serve s3`; `make fuzz` many more.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.fuzz import mutation
+from tests.gateway.conftest import own_gateway
 from tests.support.rawhttp import call
 from tests.support.server import S3dProcess
 
@@ -23,21 +25,34 @@ SERVER_ERRORS = {500, 502, 504, 505}  # 501 (not implemented) and 503 (slow down
 BAD_LOG_LINES = ("Traceback", "unhandled error", "Task exception was never retrieved", "worker failed")
 
 
-@pytest.fixture
-def target(tmp_path: Path) -> Iterator[tuple[S3dProcess, mutation.Target]]:
-    proc = S3dProcess(tmp_path / "data", workers=2).start()
+def _target(proc: S3dProcess) -> mutation.Target:
     bucket = "fuzz"
     assert call(proc, "PUT", f"/{bucket}").status == 200
     assert call(proc, "PUT", f"/{bucket}/obj", body=b"0123456789").status == 200
-    yield proc, mutation.Target(proc.endpoint, proc.port, proc.access_key, proc.secret_key, bucket)
+    return mutation.Target(proc.endpoint, proc.port, proc.access_key, proc.secret_key, bucket)
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[S3dProcess]:
+    proc = S3dProcess(tmp_path / "data", workers=2).start()
+    yield proc
     proc.stop()
 
 
-def test_mutated_requests_get_no_500(target: tuple[S3dProcess, mutation.Target]) -> None:
-    proc, t = target
-    seen = mutation.run(t, seed=SEED, count=REQUESTS, seconds=SECONDS)
+def test_mutated_requests_get_no_500(local: S3dProcess) -> None:
+    _run_and_check(local, REQUESTS)
+
+
+def test_mutated_requests_get_no_500_in_gateway_mode(tmp_path: Path) -> None:
+    with own_gateway(tmp_path) as gw:
+        _run_and_check(gw.s3d, max(1, REQUESTS // 5))
+
+
+def _run_and_check(proc: S3dProcess, count: int) -> None:
+    t = _target(proc)
+    seen = mutation.run(t, seed=SEED, count=count, seconds=SECONDS)
     statuses = Counter(s for s, _ in seen)
-    assert len(seen) >= min(REQUESTS, 500), statuses  # the run did exercise the daemon
+    assert len(seen) >= min(count, 500), statuses  # the run did exercise the daemon
     assert statuses[403] and statuses[200] and statuses[400], statuses  # before and after authentication
     errors = [req[:300] for s, req in seen if s in SERVER_ERRORS]
     assert not errors, (f"seed {SEED}", errors[:5])
