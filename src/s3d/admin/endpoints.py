@@ -170,6 +170,12 @@ async def metrics(ctx: Ctx) -> Response:
     return Response(200, [("Content-Type", content_type)], body)
 
 
+async def filter_why(ctx: Ctx) -> Response:
+    from s3d.admin.filter_why import filter_why as why
+
+    return await why(ctx)
+
+
 OPEN = {("GET", "/_s3d/health"): health, ("GET", "/_s3d/ready"): ready, ("GET", "/metrics"): metrics}
 SIGNED = {
     ("GET", "/_s3d/status"): status,
@@ -178,6 +184,7 @@ SIGNED = {
     ("POST", "/_s3d/queue/discard"): discard,
     ("POST", "/_s3d/prefetch"): prefetch,
     ("POST", "/_s3d/pin"): pin,
+    ("GET", "/_s3d/filter/why"): filter_why,
 }
 
 

@@ -41,7 +41,9 @@ class Subject:
     mtime: float = 0.0  # Unix time of the last modification
     tags: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     bucket_tags: Mapping[str, str] = field(default_factory=lambda: EMPTY)
-    meta: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # stored headers (content-type...) and x-amz-meta-* entries, names lowercase
+    meta: Mapping[str, str] = field(
+        default_factory=lambda: EMPTY
+    )  # stored headers (content-type...) and x-amz-meta-* entries, names lowercase
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,69 @@
+"""Gateway decisions: what ships (upload_filter) and what the read cache keeps (cache_filter).
+
+The tags ``s3d.upload=false`` / ``s3d.upload=true`` win over the upload filter; a pin (tag
+``s3d.cache=pin`` or a pinned prefix) wins over the cache filter. An object the upload filter
+holds stays local only: it never ships, is never evicted, and does not hold up a flush; a later
+change that makes the filter include it ships it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from s3d.filters.evaluate import Filter
+from s3d.filters.objects import subject_in
+from s3d.store.store import Object
+
+UPLOAD_TAG = "s3d.upload"
+HOLD_TAG = (UPLOAD_TAG, "false")
+SHIP_TAG = (UPLOAD_TAG, "true")
+HELD = "held"  # every ship_state note of a held object starts so (eviction and deletes rely on it)
+HELD_BY_TAG = f"{HELD}: {UPLOAD_TAG}=false"
+HELD_BY_FILTER = f"{HELD}: upload_filter"
+CACHE_BYPASS = "bypass"  # x-s3d-cache for a remote object served without being cached
+
+
+def upload_hold(conn: sqlite3.Connection, f: Filter | None, obj: Object) -> str | None:
+    """Why this object version stays local (the ship_state note), or None if it ships."""
+    tags = obj.tags or ()
+    if HOLD_TAG in tags:
+        return HELD_BY_TAG
+    if SHIP_TAG in tags or f is None:
+        return None
+    d = f.decide(subject_in(conn, f, obj))
+    if d.include:
+        return None
+    assert d.rule is not None  # the default includes: an exclusion is always a rule's
+    return f"{HELD_BY_FILTER} line {d.rule.line}: {d.rule.text()}"
+
+
+def cache_bypass(conn: sqlite3.Connection, f: Filter | None, obj: Object, pinned: Callable[[], bool]) -> bool:
+    """True if a remote object is to be served without keeping its blocks (the cache filter excludes it, no pin)."""
+    if f is None:
+        return False
+    return not f.decide(subject_in(conn, f, obj)).include and not pinned()
+
+
+def held_keys(conn: sqlite3.Connection, bucket: str | None = None) -> list[tuple[str, bytes]]:
+    """Keys held back by the upload filter (not by the tag), to look at again when the filter or a bucket changes."""
+    sql = "SELECT bucket, key FROM ship_state WHERE note LIKE ?"
+    args: list[Any] = [HELD_BY_FILTER + "%"]
+    if bucket is not None:
+        sql += " AND bucket=?"
+        args.append(bucket)
+    return [(b, k) for b, k in conn.execute(sql, args).fetchall()]
+
+
+def held_summary(conn: sqlite3.Connection) -> dict[str, int]:
+    """Objects (and their bytes) kept local by the upload filter, and by the s3d.upload=false tag."""
+    out: dict[str, int] = {}
+    for name, note in (("held_by_filter", HELD_BY_FILTER), ("held_by_tag", HELD_BY_TAG)):
+        n, size = conn.execute(
+            "SELECT count(*), coalesce(sum(o.size), 0) FROM ship_state s JOIN objects o "
+            "ON o.bucket=s.bucket AND o.key=s.key WHERE s.note LIKE ?",
+            (note + "%",),
+        ).fetchone()
+        out[f"{name}_objects"], out[f"{name}_bytes"] = int(n), int(size)
+    return out
