@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+from s3d.filters.gateway import held_summary
 from s3d.gateway import state as gw
 from s3d.s3 import auth
 from s3d.s3.context import Ctx
@@ -59,6 +60,7 @@ def gateway_status(ctx: Ctx) -> dict[str, Any]:
     cache = ctx.store.cache  # type: ignore[attr-defined]
     out.update({"cache_hits": cache.hits, "cache_misses": cache.misses, "cache_evictions": ctx.store.evictions})  # type: ignore[attr-defined]
     out["capacity_bytes"] = ctx.settings.gateway.capacity
+    out.update(held_summary(conn))
     return out
 
 

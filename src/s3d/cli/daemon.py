@@ -116,6 +116,8 @@ def run_command(args: argparse.Namespace) -> int:
         for feature in GATEWAY_FEATURES:
             if settings.gateway is None and settings.filter_for(feature) is not None:
                 raise config.ConfigError(f"setting {feature.setting} needs gateway mode (--remote)")
+        if settings.gateway is not None:
+            settings.gateway.cache_filter = settings.cache_filter
         from s3d.server.run import run
 
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")

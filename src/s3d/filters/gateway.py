@@ -14,7 +14,7 @@ from typing import Any
 
 from s3d.filters.evaluate import Filter
 from s3d.filters.objects import subject_in
-from s3d.store.store import Object
+from s3d.store.store import Object, Store
 
 UPLOAD_TAG = "s3d.upload"
 HOLD_TAG = (UPLOAD_TAG, "false")
@@ -23,6 +23,9 @@ HELD = "held"  # every ship_state note of a held object starts so (eviction and 
 HELD_BY_TAG = f"{HELD}: {UPLOAD_TAG}=false"
 HELD_BY_FILTER = f"{HELD}: upload_filter"
 CACHE_BYPASS = "bypass"  # x-s3d-cache for a remote object served without being cached
+# the journal op that asks the shipper to look at a held key again: as for a tag change, the shipper then
+# ships the object (or only its tags, when this very version was shipped before it was held)
+RELEASE_OP = "tags"
 
 
 def upload_hold(conn: sqlite3.Connection, f: Filter | None, obj: Object) -> str | None:
@@ -67,3 +70,26 @@ def held_summary(conn: sqlite3.Connection) -> dict[str, int]:
         ).fetchone()
         out[f"{name}_objects"], out[f"{name}_bytes"] = int(n), int(size)
     return out
+
+
+def release_held(conn: sqlite3.Connection, f: Filter | None, bucket: str | None = None) -> int:
+    """Journal a record for every object held by the upload filter that it now includes (after a restart with
+    another filter, or when a bucket's tags changed), so the shipper ships it. Runs in the caller's transaction;
+    returns how many were released."""
+    from s3d.store.store import OBJECT_COLUMNS, _row_to_object, journal
+
+    released = 0
+    for b, k in held_keys(conn, bucket):
+        row = conn.execute(f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket=? AND key=?", (b, k)).fetchone()
+        if row is None or upload_hold(conn, f, _row_to_object(row)) is not None:
+            continue
+        journal(conn, RELEASE_OP, b, k)
+        released += 1
+    return released
+
+
+async def bucket_retagged(store: Store, f: Filter | None, bucket: str) -> None:
+    """After a bucket's tags change: release what the upload filter now includes, before the change is
+    acknowledged (so a flush that follows waits for those objects too)."""
+    if f is not None and f.uses_bucket_tags:
+        await store.committer.run(lambda conn: release_held(conn, f, bucket))

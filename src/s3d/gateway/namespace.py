@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from s3d import observe
+from s3d.filters import gateway as filters
 from s3d.gateway import evict
 from s3d.gateway.cache import BlockCache, remote_unavailable
 from s3d.gateway.config import GatewaySettings
@@ -125,6 +126,8 @@ class GatewayStore(Store):
         )
 
     async def remote_body(self, obj: Object, start: int, end: int) -> tuple[AsyncIterator[bytes] | bytes, str]:
+        if filters.cache_bypass(self.reader, self.gateway.cache_filter, obj, lambda: evict.pinned(self.reader, obj.bucket, obj.key)):  # fmt: skip
+            return await self.cache.pass_through(obj, start, end), filters.CACHE_BYPASS
         return await self.cache.open(obj, start, end)
 
     async def reserve_write(self, size: int) -> int | None:

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 from s3d.config import Settings
+from s3d.filters import gateway as filters
+from s3d.filters.evaluate import Filter
 from s3d.gateway import state
 from s3d.gateway.refresh import refresh_loop
 from s3d.gateway.shipper import Shipper
@@ -26,11 +28,15 @@ from s3d.store import db
 log = logging.getLogger("s3d.gateway")
 
 
-def prepare(data: Path) -> None:
-    """Create the gateway's tables before any worker may query them."""
+def prepare(data: Path, upload_filter: Filter | None = None) -> None:
+    """Create the gateway's tables before any worker may query them; let the upload filter (which may have
+    changed since the last start) release the objects it held and now includes, before a flush can be asked."""
     conn = db.connect(str(data / "meta.db"))
     try:
         state.init(conn)
+        with conn:
+            conn.execute("BEGIN")
+            filters.release_held(conn, upload_filter)
     finally:
         conn.close()
 
@@ -69,7 +75,7 @@ async def _main(settings: Settings, children: list[int]) -> int:
     obs = observability.install(settings, "gateway")  # the shipper's remote calls and events
     g = settings.gateway
     remote = BotocoreRemote(g.remote)
-    shipper = Shipper(settings.data, remote, concurrency=g.concurrency)
+    shipper = Shipper(settings.data, remote, concurrency=g.concurrency, upload_filter=settings.upload_filter)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from s3d import observe
+from s3d.filters import gateway as filters
+from s3d.filters.evaluate import Filter
 from s3d.gateway import evict, state
 from s3d.observe import events
 from s3d.remote import Piece, Remote, RemoteError, RemoteNotFound
@@ -38,7 +40,6 @@ from s3d.store.store import OBJECT_COLUMNS, Object, Part, _row_to_object
 
 log = logging.getLogger("s3d.shipper")
 
-HOLD_TAG = ("s3d.upload", "false")
 BATCH = 1000
 WINDOW = 20000  # at most this many records dispatched above HWM
 POLL = 0.05
@@ -71,8 +72,9 @@ def backoff(attempt: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) 
 
 
 class Shipper:
-    def __init__(self, root: Path, remote: Remote, concurrency: int = 8) -> None:
+    def __init__(self, root: Path, remote: Remote, concurrency: int = 8, upload_filter: Filter | None = None) -> None:
         self.root = root
+        self.upload_filter = upload_filter
         self.conn = db.connect(str(root / "meta.db"))
         # Losing the last few ship_state/HWM updates in a power cut only means shipping those
         # records again (idempotent), so this connection need not fsync every small update.
@@ -246,10 +248,9 @@ class Shipper:
             if "tags" in t.ops:
                 await self._ship_tags(obj, obj.etag)
             return
-        if obj.tags and HOLD_TAG in obj.tags:
-            self._save(
-                t.bucket, t.key, shipped[0] if shipped else 0, shipped[1] if shipped else None, "held: s3d.upload=false"
-            )
+        held = filters.upload_hold(self.conn, self.upload_filter, obj)
+        if held is not None:
+            self._save(t.bucket, t.key, shipped[0] if shipped else 0, shipped[1] if shipped else None, held)
             return
         if shipped is not None and shipped[0] == obj.version and shipped[1] is not None:
             if "tags" in t.ops:

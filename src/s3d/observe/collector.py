@@ -16,6 +16,7 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from s3d.filters.gateway import held_summary
 from s3d.observe import events
 
 
@@ -96,6 +97,14 @@ class StoreCollector(Collector):
             cache["cache_capacity_bytes"],
         )
         yield _gauge("s3d_pinned_bytes", "Bytes of the read cache pinned against eviction.", cache["pinned_bytes"])
+        if _has_table(conn, "ship_state"):
+            held = held_summary(conn)
+            for what in ("filter", "tag"):
+                whom = "the upload filter" if what == "filter" else "the tag s3d.upload=false"
+                yield _gauge(f"s3d_held_by_{what}_objects", f"Objects kept local only by {whom}.",
+                             held[f"held_by_{what}_objects"])  # fmt: skip
+                yield _gauge(f"s3d_held_by_{what}_bytes", f"Bytes of the objects kept local only by {whom}.",
+                             held[f"held_by_{what}_bytes"])  # fmt: skip
 
     def _cache(self, conn: sqlite3.Connection) -> dict[str, int]:
         """The read cache's own account (GatewayStore.cache_status) when the store has one, else the state rows."""

@@ -89,7 +89,7 @@ def run(settings: Settings) -> int:
     if settings.gateway is not None:
         from s3d.gateway.service import prepare
 
-        prepare(settings.data)
+        prepare(settings.data, settings.upload_filter)
     elif settings.workers <= 1:
         _worker(settings, sock)
         return 0
