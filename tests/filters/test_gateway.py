@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -64,6 +67,12 @@ def test_held_by_filter_counts_in_status_and_metrics(tmp_path: Path) -> None:
         assert "s3d_held_by_filter_objects 2.0" in metrics
         assert "s3d_held_by_filter_bytes 1234.0" in metrics
         assert "s3d_held_by_tag_objects 1.0" in metrics
+        out = subprocess.run([sys.executable, "-m", "s3d", "status", "--endpoint", gw.s3d.endpoint], capture_output=True,
+                             env={**os.environ, "S3D_ACCESS_KEY": gw.s3d.access_key, "S3D_SECRET_KEY": gw.s3d.secret_key},
+                             timeout=60, check=True).stdout.decode()  # fmt: skip
+        assert (
+            "  held       2 objects (1.2 KiB) by upload_filter, 1 object (7 B) by s3d.upload=false" in out.splitlines()
+        )
 
 
 def test_a_retag_that_makes_the_filter_match_ships_a_held_object(tmp_path: Path) -> None:
@@ -172,11 +181,22 @@ def test_a_pin_wins_over_the_cache_filter(tmp_path: Path) -> None:
         assert cache_header(s3.get_object(Bucket=BUCKET, Key="other")) == "bypass"
 
 
+def test_prefetch_skips_what_the_cache_filter_excludes(tmp_path: Path) -> None:
+    with own_gateway(tmp_path, "--cache-filter", f"- {BUCKET}/skip/**") as gw:
+        s3 = gw.client()
+        s3.create_bucket(Bucket=BUCKET)
+        flushed(gw)
+        rc = gw.remote.client()
+        for key in ("skip/a", "keep/b"):
+            rc.put_object(Bucket=BUCKET, Key=key, Body=b"z" * 700)
+            s3.head_object(Bucket=BUCKET, Key=key)
+        code, body = gw.admin("POST", f"/_s3d/prefetch?bucket={BUCKET}")
+        assert code == 200 and (body["objects"], body["bytes"], body["done"]) == (1, 700, True), body
+        assert gw.status()["cache_bytes"] == 700
+
+
 @pytest.mark.parametrize("flag", ["--upload-filter", "--cache-filter"])
 def test_gateway_filters_refuse_local_mode(tmp_path: Path, flag: str) -> None:
-    import subprocess
-    import sys
-
     r = subprocess.run([sys.executable, "-m", "s3d", "run", "--data", str(tmp_path / "d"), flag, "- **"],
                        capture_output=True, timeout=60)  # fmt: skip
     assert r.returncode == 2

@@ -125,8 +125,13 @@ class GatewayStore(Store):
             )
         )
 
+    def bypasses_cache(self, obj: Object) -> bool:
+        """The cache filter excludes this remote object (and no pin keeps it): served, never cached."""
+        pinned = lambda: evict.pinned(self.reader, obj.bucket, obj.key)  # noqa: E731 - asked only when excluded
+        return filters.cache_bypass(self.reader, self.gateway.cache_filter, obj, pinned)
+
     async def remote_body(self, obj: Object, start: int, end: int) -> tuple[AsyncIterator[bytes] | bytes, str]:
-        if filters.cache_bypass(self.reader, self.gateway.cache_filter, obj, lambda: evict.pinned(self.reader, obj.bucket, obj.key)):  # fmt: skip
+        if self.bypasses_cache(obj):
             return await self.cache.pass_through(obj, start, end), filters.CACHE_BYPASS
         return await self.cache.open(obj, start, end)
 
@@ -203,7 +208,7 @@ class GatewayStore(Store):
                 if full.is_set():
                     return
                 obj = await self.find_object(bucket, key)
-                if obj is None or not obj.is_remote:
+                if obj is None or not obj.is_remote or self.bypasses_cache(obj):
                     return
                 ok = await self.warm_object(obj)
                 if not ok:
