@@ -246,11 +246,14 @@ class Filter:
 
     def decide(self, s: Subject, now: float | None = None) -> Decision:
         """The first rule whose pattern and conditions match, else the default."""
-        plan = self._plan(s)
+        plan = self._plans.get(s.bucket)
+        if plan is None or (plan.bucket_tags is not None and plan.bucket_tags != s.bucket_tags):
+            plan = self._plan(s)
         path = f"{s.bucket}/{s.key}"
         start = 0
+        search = plan.searches.get(0) or self._search(plan, 0)
         while True:
-            m = self._search(plan, start)(path)
+            m = search(path)
             if m is None:
                 return self._default
             pos = start + (m.lastindex or 1) - 1
@@ -258,9 +261,14 @@ class Filter:
             if checks:
                 if now is None:
                     now = time.time()
-                if not all(check(s, now) for check in checks):
-                    start = pos + 1
-                    continue
+                for check in checks:
+                    if not check(s, now):
+                        break
+                else:
+                    return self._decisions[i]
+                start = pos + 1
+                search = self._search(plan, start)
+                continue
             return self._decisions[i]
 
     def include(self, s: Subject, now: float | None = None) -> bool:
