@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("filter", help="check filter rules, or see why a filter includes an object",
                        description="Work with s3d's filters (docs/filters.md): `s3d filter check RULES`, "
                        "`s3d filter why bucket/key`.")  # fmt: skip
-    commands = p.add_subparsers(dest="filter_command", metavar="SUBCOMMAND", required=True)
+    commands = p.add_subparsers(dest="filter_command", metavar="SUBCOMMAND", required=True, help="check or why")
     check = commands.add_parser("check", help="parse and pretty-print rules", description=CHECK_DESCRIPTION)
     check.add_argument("rules", metavar="RULES", help=f"the rules, or {FILE_PREFIX}FILE")
     check.set_defaults(func=check_command)
