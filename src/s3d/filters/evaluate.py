@@ -204,7 +204,6 @@ class Filter:
         self._plans: dict[str, _Plan] = {}
         fields = {c.field for r in self.rules for c in r.conditions}
         self.uses_bucket_tags = Field.BTAG in fields
-        self.uses_age = Field.AGE in fields
 
     @classmethod
     def parse(cls, text: str) -> Filter:
