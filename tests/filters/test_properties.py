@@ -24,13 +24,15 @@ def test_arbitrary_text_raises_only_filter_errors(text: str) -> None:
 @given(FILTERISH)
 def test_filter_like_text_raises_only_filter_errors_with_positions_inside_the_text(text: str) -> None:
     try:
-        rules = parse(text)
+        f = Filter.parse(text)  # parsed and compiled
     except FilterError as e:
         lines = text.split("\n")
         assert 1 <= e.line <= len(lines)
         assert 1 <= e.column <= len(lines[e.line - 1]) + 1
         return
+    rules = f.rules
     assert [r.text() for r in parse("\n".join(r.text() for r in rules))] == [r.text() for r in rules]
+    f.decide(Subject("ab", "a/b.tmp", size=5, tags={"a": "1"}, meta={"x-amz-meta-a": "2"}))  # never raises
 
 
 KEYS = st.lists(st.sampled_from(["a", "b", "x.tmp", "dir", "*"]), min_size=1, max_size=4).map("/".join)
