@@ -60,15 +60,16 @@ def held_keys(conn: sqlite3.Connection, bucket: str | None = None) -> list[tuple
 
 
 def held_summary(conn: sqlite3.Connection) -> dict[str, int]:
-    """Objects (and their bytes) kept local by the upload filter, and by the s3d.upload=false tag."""
-    out: dict[str, int] = {}
-    for name, note in (("held_by_filter", HELD_BY_FILTER), ("held_by_tag", HELD_BY_TAG)):
-        n, size = conn.execute(
-            "SELECT count(*), coalesce(sum(o.size), 0) FROM ship_state s JOIN objects o "
-            "ON o.bucket=s.bucket AND o.key=s.key WHERE s.note LIKE ?",
-            (note + "%",),
-        ).fetchone()
-        out[f"{name}_objects"], out[f"{name}_bytes"] = int(n), int(size)
+    """Objects (and their bytes) kept local by the upload filter, and by the s3d.upload=false tag (one scan)."""
+    out = {f"held_by_{by}_{what}": 0 for by in ("filter", "tag") for what in ("objects", "bytes")}
+    rows = conn.execute(
+        "SELECT s.note LIKE ? AS by_filter, count(*), coalesce(sum(o.size), 0) FROM ship_state s JOIN objects o "
+        "ON o.bucket=s.bucket AND o.key=s.key WHERE s.note LIKE ? GROUP BY by_filter",
+        (HELD_BY_FILTER + "%", HELD + "%"),
+    ).fetchall()
+    for by_filter, n, size in rows:
+        by = "filter" if by_filter else "tag"
+        out[f"held_by_{by}_objects"], out[f"held_by_{by}_bytes"] = int(n), int(size)
     return out
 
 
