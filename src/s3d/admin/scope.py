@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
+from s3d.admin.common import require_user
 from s3d.config import User
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-
-BucketRow = dict[str, Any]
 
 
 class Scope:
@@ -23,10 +19,16 @@ class Scope:
     def everything(self) -> bool:
         return self.user.admin
 
-    def owned(self) -> list[str]:
-        """The names of the buckets this caller reaches (every bucket, for an admin)."""
-        owner = None if self.everything else self.user.name
-        return [b.name for b in self.ctx.store.list_buckets(owner)]
+    @property
+    def owner(self) -> str | None:
+        """The owner whose buckets this caller reaches; None for an admin (every owner)."""
+        return None if self.everything else self.user.name
+
+    def buckets(self) -> set[str] | None:
+        """The names of the buckets this caller reaches; None for an admin (every bucket)."""
+        if self.everything:
+            return None
+        return {b.name for b in self.ctx.store.list_buckets(self.user.name)}
 
     def need_bucket(self, name: str) -> None:
         """NoSuchBucket if it does not exist, AccessDenied if it is another user's (as on the S3 API)."""
@@ -36,10 +38,10 @@ class Scope:
         if not self.everything and b.owner != self.user.name:
             raise S3Error("AccessDenied", resource=f"/{name}")
 
-    def keep(self, rows: Iterable[BucketRow]) -> list[BucketRow]:
-        """The rows (dicts with a "bucket" or "name" field) about buckets this caller reaches."""
-        rows = list(rows)
-        if self.everything:
-            return rows
-        mine = set(self.owned())
-        return [r for r in rows if r.get("bucket", r.get("name")) in mine]
+
+def caller_scope(ctx: Ctx) -> Scope:
+    """Authenticate an admin request (SigV4) and say what its user reaches."""
+    require_user(ctx)
+    assert ctx.auth is not None
+    ctx.user = next(u for u in ctx.settings.users if u.access_key == ctx.auth.access_key)
+    return Scope(ctx, ctx.user)

@@ -21,7 +21,7 @@ from s3d.s3.handlers.objects import DEFAULT_CHECKSUM
 from s3d.s3.handlers.tagging import parse_tagging
 from s3d.s3.payload import declared_size
 from s3d.server.http import Response
-from s3d.store.store import Object
+from s3d.store.writer import Draft
 
 LENGTH_DIGITS = 19  # content-length-range bounds: digit strings up to this long (past any real size)
 # fields a policy need not mention (the signature fields sign the policy itself)
@@ -135,11 +135,11 @@ async def post_object(ctx: Ctx) -> Response:
     length_range = check_policy(policy, fields, time.time())
     ctx.need_bucket()
     # room for the data is reserved only now that the policy's signature has authenticated the form
-    reservation = await ctx.store.reserve_write(declared_size(ctx.headers))
+    reservation = await ctx.ns.reserve_write(declared_size(ctx.headers))
     try:
         return await _store_form(ctx, form, fields, length_range)
     finally:
-        await ctx.store.release_write(reservation)
+        await ctx.ns.release_write(reservation)
 
 
 async def _store_form(
@@ -156,28 +156,17 @@ async def _store_form(
     if "content-type" not in meta and form.file_content_type:
         meta["content-type"] = form.file_content_type
     tags = parse_tagging(fields["tagging"].encode()) if "tagging" in fields else None
-    writer = ctx.store.new_blob()
     md5 = hashlib.md5()
     ck = checksums.new(DEFAULT_CHECKSUM)
-    try:
+    with ctx.store.writer(None, [md5, ck]) as writer:
         async for chunk in form.file_chunks():
-            md5.update(chunk)
-            ck.update(chunk)
             writer.write(chunk)
             if length_range and writer.size > length_range[1]:
                 raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
         if length_range and writer.size < length_range[0]:
             raise S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size")
-    except BaseException:
-        writer.discard()
-        raise
-    blob = await writer.commit()
-    obj = Object(
-        bucket=ctx.bucket, key=key.encode(), size=writer.size, etag=md5.hexdigest(), mtime=time.time(), version=0,
-        meta=meta, checksum={"algorithm": DEFAULT_CHECKSUM, "value": checksums.b64(ck.digest()), "type": "FULL_OBJECT"},
-        tags=tags, blob=blob,
-    )  # fmt: skip
-    await ctx.store.put_object(obj)
+        checksum = {"algorithm": DEFAULT_CHECKSUM, "value": checksums.b64(ck.digest()), "type": "FULL_OBJECT"}
+        obj = await writer.commit_object(Draft(ctx.bucket, key.encode(), md5.hexdigest(), meta, checksum, tags))
     etag = f'"{obj.etag}"'
     location = f"/{ctx.bucket}/{quote(key)}"
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
