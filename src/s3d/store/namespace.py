@@ -25,6 +25,10 @@ class Namespace(Protocol):
 
     async def find_object(self, bucket: str, key: bytes) -> Object | None: ...
 
+    async def discover_bucket(self, bucket: str) -> None:
+        """Make a bucket that exists only behind the namespace (on the remote) known here, at once."""
+        ...
+
     async def open_range(self, obj: Object, start: int, end: int) -> tuple[Body, str | None]:
         """Bytes [start, end] and how they were served (None in local mode; a cache status in gateway mode)."""
         ...
@@ -59,6 +63,9 @@ class LocalNamespace:
 
     async def find_object(self, bucket: str, key: bytes) -> Object | None:
         return self.store.get_object(bucket, key)
+
+    async def discover_bucket(self, bucket: str) -> None:
+        return None  # local mode: the store is every bucket there is
 
     async def open_range(self, obj: Object, start: int, end: int) -> tuple[Body, str | None]:
         return self.store.open_range(obj, start, end), None
