@@ -12,7 +12,7 @@ from urllib.parse import unquote_to_bytes
 
 from s3d import observe
 from s3d.config import Settings
-from s3d.s3 import auth, auth_v2, routes, xml
+from s3d.s3 import auth, auth_v2, routes, surface, xml
 from s3d.s3.context import Ctx, parse_query
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import HANDLERS, cors
@@ -88,6 +88,10 @@ class S3App:
             return None, None
         return bucket, (key if slash and key else None)
 
+    def _owner_of(self, bucket: str) -> str | None:
+        b = self.store.get_bucket(bucket)
+        return b.owner if b else None
+
     def _v2_resource(self, req: Request, bucket: str | None) -> str:
         """SigV2's canonical resource: the path-style path, as sent."""
         if bucket is not None and not req.path.startswith("/" + bucket):
@@ -161,6 +165,8 @@ class S3App:
             handler = HANDLERS.get(op)
             if handler is None:
                 raise S3Error("NotImplemented", f"{op} is not implemented by s3d.", resource=ctx.resource)
+            surface.check(op, req.headers, query)
+            surface.check_owners(op, req.headers, ctx.bucket, self._owner_of)
             if op in WRITES:
                 size = int(req.headers.get("x-amz-decoded-content-length") or req.headers.get("content-length") or 0)
                 reservation = await self.store.reserve_write(size)

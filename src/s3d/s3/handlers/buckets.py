@@ -34,6 +34,9 @@ async def list_buckets(ctx: Ctx) -> Response:
     prefix = q.get("prefix", "")
     if prefix:
         buckets = [b for b in buckets if b.name.startswith(prefix)]
+    region = q.get("bucket-region")
+    if region:
+        buckets = [b for b in buckets if b.region == region]
     token = q.get("continuation-token", "")
     if token:
         buckets = [b for b in buckets if b.name > token]
