@@ -20,7 +20,9 @@ def absent(s3, bucket: str, key: str) -> bool:  # type: ignore[no-untyped-def]
 
 
 # ---------- server-side encryption ----------
-@pytest.mark.parametrize("sse", [{"ServerSideEncryption": "AES256"}, {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "k"}])
+@pytest.mark.parametrize(
+    "sse", [{"ServerSideEncryption": "AES256"}, {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "k"}]
+)
 def test_put_with_sse_is_501_and_stores_nothing(s3, bucket, sse) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ClientError) as e:
         s3.put_object(Bucket=bucket, Key="enc", Body=BODY, **sse)
@@ -100,7 +102,9 @@ def test_put_with_private_acl_works(s3, bucket) -> None:  # type: ignore[no-unty
 
 def test_put_with_grant_is_501(s3, bucket) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ClientError) as e:
-        s3.put_object(Bucket=bucket, Key="granted", Body=BODY, GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')
+        s3.put_object(
+            Bucket=bucket, Key="granted", Body=BODY, GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"'
+        )
     assert code(e) == (501, "NotImplemented")
 
 
@@ -167,7 +171,10 @@ def test_expected_source_owner_differing_is_403(s3, bucket) -> None:  # type: ig
     s3.put_object(Bucket=bucket, Key="src", Body=BODY)
     with pytest.raises(ClientError) as e:
         s3.copy_object(
-            Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"}, ExpectedSourceBucketOwner="111122223333"
+            Bucket=bucket,
+            Key="dst",
+            CopySource={"Bucket": bucket, "Key": "src"},
+            ExpectedSourceBucketOwner="111122223333",
         )
     assert code(e) == (403, "AccessDenied")
     assert absent(s3, bucket, "dst")

@@ -73,8 +73,11 @@ class S3App:
         else:
             host = host.rpartition(":")[0] if ":" in host else host
         try:
-            path = unquote_to_bytes(req.path).decode() if "%" in req.path else req.path
-        except UnicodeDecodeError:
+            # raw bytes of the request target arrive as latin-1; a key is UTF-8, percent-encoded or not
+            path = req.path
+            if "%" in path or not path.isascii():
+                path = unquote_to_bytes(path.encode("latin-1")).decode()
+        except (UnicodeDecodeError, UnicodeEncodeError):
             raise S3Error("InvalidURI", "Couldn't parse the specified URI.", status=400) from None
         for d in self.domains:
             if host.endswith(d) and len(host) > len(d):
@@ -148,7 +151,9 @@ class S3App:
             op = routes.match(req.method, level, query, req.headers)
             ctx.operation = op or ""
             a: auth.Auth | None
-            if auth_v2.applies(req.headers, query):
+            if op in routes.PREFLIGHT:
+                a = None  # a CORS preflight carries no credentials: the bucket's CORS rules answer it
+            elif auth_v2.applies(req.headers, query):
                 a = auth_v2.verify(req.method, self._v2_resource(req, ctx.bucket), req.headers, query, self.secrets)
             else:
                 a = auth.verify(req.method, req.path, req.query, req.headers, query, self.secrets)

@@ -121,7 +121,8 @@ ROUTES: tuple[Route, ...] = (
 
 # Operations a request may make without SigV4 credentials: the handler authorizes them itself
 # (PostObject by its signed policy document; CORS preflight is answered from the bucket's rules).
-ANONYMOUS = frozenset({"PostObject", "PreflightBucket", "PreflightObject"})
+PREFLIGHT = frozenset({"PreflightBucket", "PreflightObject"})
+ANONYMOUS = frozenset({"PostObject", *PREFLIGHT})
 
 _BY_METHOD_LEVEL: dict[tuple[str, str], list[Route]] = {}
 for _r in ROUTES:

@@ -73,7 +73,14 @@ BODY_CHECKSUMS: Table = {
 }
 CONTENT: Table = {
     name: ok("stored and returned on GET/HEAD")
-    for name in ("cache-control", "content-disposition", "content-encoding", "content-language", "content-type", "expires")
+    for name in (
+        "cache-control",
+        "content-disposition",
+        "content-encoding",
+        "content-language",
+        "content-type",
+        "expires",
+    )
 }
 USER_META: Table = {"x-amz-meta-*": ok("stored and returned on GET/HEAD (2 KB at most)")}
 STORAGE_CLASS: Table = {"x-amz-storage-class": ok("stored and reported; every class is the same local disk")}
@@ -96,7 +103,9 @@ SSE: Table = {
     )
 }
 SSE_C: Table = {
-    f"x-amz-server-side-encryption-customer-{p}": refused("server-side encryption with a customer key", owner=ENCRYPTION)
+    f"x-amz-server-side-encryption-customer-{p}": refused(
+        "server-side encryption with a customer key", owner=ENCRYPTION
+    )
     for p in ("algorithm", "key", "key-md5")
 }
 COPY_SOURCE_SSE_C: Table = {

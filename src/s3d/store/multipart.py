@@ -14,6 +14,7 @@ import json
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from s3d.store.store import OBJECT_COLUMNS, Conditions, Object, Part, Store, _ol
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PARTS = 10000
+COMPLETED_UPLOAD_MEMORY_S = 24 * 3600  # how long a repeated CompleteMultipartUpload gets the same answer
 
 
 @dataclass(slots=True)
@@ -159,13 +161,23 @@ class Multipart:
         self.store.blobs.remove(await self.store.committer.run(op))
 
     async def complete(
-        self, upload_id: str, bucket: str, key: bytes, listed: list[CompletedPart], cond: Conditions | None
+        self,
+        upload_id: str,
+        bucket: str,
+        key: bytes,
+        listed: list[CompletedPart],
+        cond: Conditions | None,
+        verify: Callable[[Object], None] | None = None,
     ) -> Object:
+        """Assemble the object; ``verify`` may refuse it before it commits. A repeat with the same parts replays."""
+
         def op(conn: sqlite3.Connection) -> tuple[Object, list[str]]:
             row = conn.execute(
                 "SELECT upload_id, bucket, key, initiated, meta, owner FROM uploads WHERE upload_id=?", (upload_id,)
             ).fetchone()
-            if row is None or row[1] != bucket or row[2] != key:
+            if row is None:
+                return _replay(conn, upload_id, bucket, key, listed), []
+            if row[1] != bucket or row[2] != key:
                 raise _no_upload(upload_id)
             upload = _upload(row)
             stored = {
@@ -176,6 +188,8 @@ class Multipart:
             }
             parts = assemble(upload, stored, listed)
             obj = build_object(upload, parts)
+            if verify is not None:
+                verify(obj)
             old = conn.execute(
                 "SELECT etag, blob, parts FROM objects WHERE bucket=? AND key=?", (bucket, key)
             ).fetchone()
@@ -189,6 +203,7 @@ class Multipart:
             )  # fmt: skip
             conn.execute("DELETE FROM parts WHERE upload_id=?", (upload_id,))
             conn.execute("DELETE FROM uploads WHERE upload_id=?", (upload_id,))
+            _remember_completed(conn, upload_id, listed, obj)
             used = {p.blob for p in parts}
             unused = [p.blob for p in stored.values() if p.blob not in used]
             return obj, unused + _old_blobs(old, obj)
@@ -196,6 +211,35 @@ class Multipart:
         obj, garbage = await self.store.committer.run(op)
         self.store.blobs.remove(garbage)
         return obj
+
+
+def _listed_digest(listed: list[CompletedPart]) -> str:
+    return hashlib.sha256(json.dumps([[c.number, c.etag.strip().strip('"')] for c in listed]).encode()).hexdigest()
+
+
+def _remember_completed(conn: sqlite3.Connection, upload_id: str, listed: list[CompletedPart], obj: Object) -> None:
+    """Keep a completed upload's result for a while: S3 answers a repeated Complete with it."""
+    now = time.time()
+    conn.execute("DELETE FROM completed_uploads WHERE completed<?", (now - COMPLETED_UPLOAD_MEMORY_S,))
+    conn.execute(
+        "INSERT OR REPLACE INTO completed_uploads (upload_id, bucket, key, parts, size, etag, checksum, completed) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (upload_id, obj.bucket, obj.key, _listed_digest(listed), obj.size, obj.etag,
+         json.dumps(obj.checksum) if obj.checksum else None, now),
+    )  # fmt: skip
+
+
+def _replay(conn: sqlite3.Connection, upload_id: str, bucket: str, key: bytes, listed: list[CompletedPart]) -> Object:
+    """The result of an upload completed earlier with the same parts; NoSuchUpload otherwise."""
+    row = conn.execute(
+        "SELECT bucket, key, parts, size, etag, checksum, completed FROM completed_uploads WHERE upload_id=? "
+        "AND completed>=?",
+        (upload_id, time.time() - COMPLETED_UPLOAD_MEMORY_S),
+    ).fetchone()
+    if row is None or row[0] != bucket or row[1] != key or row[2] != _listed_digest(listed):
+        raise _no_upload(upload_id)
+    checksum = json.loads(row[5]) if row[5] else None
+    return Object(bucket=bucket, key=key, size=row[3], etag=row[4], mtime=row[6], version=0, meta={}, checksum=checksum)
 
 
 def assemble(upload: Upload, stored: dict[int, StoredPart], listed: list[CompletedPart]) -> list[Part]:

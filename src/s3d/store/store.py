@@ -90,6 +90,10 @@ class Conditions:
     if_match: str | None = None
 
 
+# (etag, size, mtime) of the object a conditional delete would remove, or None if there is none
+DeletePrecondition = Callable[[tuple[str, int, float] | None], None]
+
+
 def _row_to_object(row: tuple[Any, ...]) -> Object:
     parts = None
     if row[10]:
@@ -328,15 +332,20 @@ class Store:
             self.blobs.remove(new_blobs)
             raise
 
-    async def delete_object(self, bucket: str, key: bytes) -> bool:
-        """Delete a key; False if it did not exist (S3 answers 204 either way)."""
+    async def delete_object(self, bucket: str, key: bytes, precondition: DeletePrecondition | None = None) -> bool:
+        """Delete a key; False if it did not exist (S3 answers 204 either way).
+
+        ``precondition`` sees the current (etag, size, mtime), or None, inside the transaction and may raise.
+        """
 
         def op(conn: sqlite3.Connection) -> list[str] | None:
             if conn.execute("SELECT 1 FROM buckets WHERE name=?", (bucket,)).fetchone() is None:
                 raise S3Error("NoSuchBucket", resource=bucket, extra={"BucketName": bucket})
             old = conn.execute(
-                "SELECT etag, blob, parts FROM objects WHERE bucket=? AND key=?", (bucket, key)
+                "SELECT etag, blob, parts, size, mtime FROM objects WHERE bucket=? AND key=?", (bucket, key)
             ).fetchone()
+            if precondition is not None:
+                precondition((old[0], old[3], old[4]) if old else None)
             if old is None:
                 if self.journal_unknown_deletes:
                     journal(conn, "delete", bucket, key)

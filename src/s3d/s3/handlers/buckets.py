@@ -13,6 +13,7 @@ from s3d.server.http import Response
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 MAX_CONFIG_BODY = 64 * 1024
+LEGACY_REGION = "us-east-1"
 
 
 def valid_bucket_name(name: str) -> bool:
@@ -78,6 +79,9 @@ async def create_bucket(ctx: Ctx) -> Response:
     try:
         await ctx.store.create_bucket(ctx.bucket, ctx.user.name, region)
     except S3Error as e:
+        if e.code == "BucketAlreadyOwnedByYou" and region == LEGACY_REGION:
+            # us-east-1 keeps S3's original behaviour: re-creating your own bucket succeeds
+            return empty(200, [("Location", f"/{ctx.bucket}")])
         e.extra.setdefault("BucketName", ctx.bucket)
         raise
     return empty(200, [("Location", f"/{ctx.bucket}")])

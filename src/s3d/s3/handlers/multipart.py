@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from s3d.s3 import checksums, xml
@@ -27,6 +28,7 @@ from s3d.store.multipart import MAX_PARTS, CompletedPart, Multipart, StoredPart,
 from s3d.store.store import Object, ObjectChanged, Store
 
 MAX_COMPLETE_BODY = 4 * 1024 * 1024
+OBJECT_CHECKSUM_PREFIX = "x-amz-checksum-"
 MAX_PART_SIZE = 5 * 1024**3
 READ_CHUNK = 1 << 20
 
@@ -259,12 +261,46 @@ def _parse_complete(body: bytes) -> list[CompletedPart]:
     return out
 
 
+def _object_expectations(h: dict[str, str]) -> Callable[[Object], None]:
+    """What the x-amz-checksum-*, x-amz-checksum-type and x-amz-mp-object-size headers of a Complete say
+    about the assembled object (not about the request body): checked before it commits."""
+    given = [(a, h[name]) for a, name in checksums.HEADER.items() if name in h]
+    ctype = h.get("x-amz-checksum-type", "").upper() or None
+    raw_size = h.get("x-amz-mp-object-size")
+    size: int | None = None
+    if raw_size is not None:
+        if not raw_size.isdigit():
+            raise S3Error("InvalidArgument", "x-amz-mp-object-size must be a non-negative integer")
+        size = int(raw_size)
+
+    def verify(obj: Object) -> None:
+        if size is not None and size != obj.size:
+            raise S3Error(
+                "InvalidRequest",
+                f"The provided x-amz-mp-object-size ({size}) does not match the object's size ({obj.size}).",
+            )
+        have = obj.checksum
+        if ctype is not None and (have is None or have.get("type") != ctype):
+            raise S3Error("BadDigest", f"The upload's checksum type is not {ctype}.")
+        for algo, value in given:
+            if have is None or have["algorithm"] != algo:
+                raise S3Error("BadDigest", f"The object has no {algo} checksum.")
+            # a COMPOSITE checksum may be given with or without its -N part count
+            if value not in (have["value"], have["value"].rpartition("-")[0]):
+                raise S3Error("BadDigest", f"The {algo} checksum of the assembled object does not match.")
+
+    return verify
+
+
 async def complete_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
-    listed = _parse_complete(await read_document(ctx, MAX_COMPLETE_BODY))
+    verify = _object_expectations(ctx.headers)
+    # those headers describe the assembled object; the XML body is checked only against Content-MD5
+    body_headers = {k: v for k, v in ctx.headers.items() if not k.startswith(OBJECT_CHECKSUM_PREFIX)}
+    listed = _parse_complete(await read_document(ctx, MAX_COMPLETE_BODY, body_headers))
     obj = await _mp(ctx).complete(
-        ctx.query["uploadId"], ctx.bucket, ctx.key_bytes, listed, write_conditions(ctx.headers)
+        ctx.query["uploadId"], ctx.bucket, ctx.key_bytes, listed, write_conditions(ctx.headers), verify
     )
     nodes: list[xml.Node] = [
         ("Location", f"/{ctx.bucket}/{ctx.key}"),
