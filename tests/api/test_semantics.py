@@ -291,3 +291,29 @@ def test_preflight_on_presigned_url_answers_cors(server, s3, bucket) -> None:  #
     )
     assert r.status == 200
     assert r.headers["access-control-allow-origin"] == "https://app.example"
+
+
+# ---------- AbortMultipartUpload ----------
+def test_abort_if_match_initiated_time_differing_is_412_and_keeps_upload(server, s3, bucket) -> None:  # type: ignore[no-untyped-def]
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    r = rawhttp.call(
+        server, "DELETE", f"/{bucket}/mp", query={"uploadId": uid},
+        headers={"x-amz-if-match-initiated-time": "Sat, 01 Jan 2000 00:00:00 GMT"},
+    )  # fmt: skip
+    assert (r.status, r.error_code) == (412, "PreconditionFailed")
+    assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=bucket)["Uploads"]] == [uid]
+    initiated = s3.list_multipart_uploads(Bucket=bucket)["Uploads"][0]["Initiated"]
+    when = initiated.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    r = rawhttp.call(
+        server, "DELETE", f"/{bucket}/mp", query={"uploadId": uid}, headers={"x-amz-if-match-initiated-time": when}
+    )
+    assert r.status == 204
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_abort_if_match_initiated_time_of_no_upload_is_204(server, bucket) -> None:  # type: ignore[no-untyped-def]
+    r = rawhttp.call(
+        server, "DELETE", f"/{bucket}/mp", query={"uploadId": "nosuchupload"},
+        headers={"x-amz-if-match-initiated-time": "Sat, 01 Jan 2000 00:00:00 GMT"},
+    )  # fmt: skip
+    assert r.status == 204

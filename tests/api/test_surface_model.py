@@ -6,7 +6,7 @@ import botocore.session
 import pytest
 
 from s3d.s3.handlers import HANDLERS
-from s3d.s3.surface import SURFACE
+from s3d.s3.surface import QUERY_PARAMETERS, SURFACE
 
 MODEL = botocore.session.get_session().get_service_model("s3")
 IN_MODEL = sorted(op for op in HANDLERS if op in MODEL.operation_names)
@@ -35,3 +35,14 @@ def test_every_model_parameter_is_decided(operation: str) -> None:
 
 def test_every_implemented_operation_has_a_table() -> None:
     assert set(IN_MODEL) <= set(SURFACE)
+
+
+@pytest.mark.parametrize("operation", IN_MODEL)
+def test_query_parameters_are_known_as_such(operation: str) -> None:
+    shape = MODEL.operation_model(operation).input_shape
+    in_query = {
+        m.serialization["name"]
+        for m in (shape.members.values() if shape else ())
+        if m.serialization.get("location") == "querystring"
+    }
+    assert in_query <= QUERY_PARAMETERS

@@ -158,6 +158,7 @@ NOTES = {
 
 def compatibility_markdown() -> str:
     """docs/compatibility.md, generated from ROUTES and the handler table."""
+    from s3d.s3 import surface
     from s3d.s3.handlers import HANDLERS
 
     lines = [
@@ -181,6 +182,7 @@ def compatibility_markdown() -> str:
         )
     done = sum(1 for r in ROUTES if r.operation in HANDLERS)
     lines += ["", f"{done} of {len(ROUTES)} operations implemented.", ""]
+    lines += surface.documentation()
     return "\n".join(lines)
 
 

@@ -61,7 +61,7 @@ SOURCE_OWNER: Table = {
     "x-amz-source-expected-bucket-owner": ok("compared with the source bucket's owner; 403 AccessDenied if it differs"),
 }
 REQUEST_PAYER: Table = {
-    "x-amz-request-payer": only("accepted: s3d charges no one, so a requester-pays acknowledgement changes nothing", "requester", code="InvalidArgument"),
+    "x-amz-request-payer": only("s3d charges no one, so a requester-pays acknowledgement changes nothing", "requester", code="InvalidArgument"),
 }  # fmt: skip
 MD5: Table = {"content-md5": ok("checked against the body; BadDigest on a mismatch")}
 SDK_CHECKSUM: Table = {"x-amz-sdk-checksum-algorithm": ok("the body's checksum is computed and checked with it")}
@@ -129,7 +129,7 @@ MFA: Table = {
 }
 WRITE_CONDITIONS: Table = {
     "if-match": ok("the write happens only if the current object has this ETag: 412 PreconditionFailed, 404 NoSuchKey if there is none"),
-    "if-none-match": only("only *: the write happens only if the key does not exist (412 PreconditionFailed)", "*"),
+    "if-none-match": only("* only: the write happens only if the key does not exist (412 PreconditionFailed)", "*"),
 }  # fmt: skip
 READ_CONDITIONS: Table = {
     name: ok("RFC 7232 preconditions: 412 PreconditionFailed or 304 NotModified")
@@ -262,6 +262,14 @@ SURFACE: dict[str, Table] = {
     },
 }  # fmt: skip
 
+# the names above that travel in the query string; every other name is a request header
+QUERY_PARAMETERS = frozenset({
+    "versionId", "uploadId", "partNumber", "list-type", "delimiter", "encoding-type", "max-keys", "prefix", "marker",
+    "continuation-token", "fetch-owner", "start-after", "key-marker", "max-uploads", "upload-id-marker", "max-parts",
+    "part-number-marker", "max-buckets", "bucket-region",
+    *(f"response-{h}" for h in (
+        "cache-control", "content-disposition", "content-encoding", "content-language", "content-type", "expires")),
+})  # fmt: skip
 META_PREFIX = "x-amz-meta-"
 EXPECTED_OWNER_HEADER = "x-amz-expected-bucket-owner"
 SOURCE_OWNER_HEADER = "x-amz-source-expected-bucket-owner"
@@ -298,11 +306,11 @@ def check(operation: str, headers: dict[str, str], query: dict[str, str]) -> Non
     if operation in _SSE_OPERATIONS:
         refuse_sse(headers)
     for name, value in headers.items():
-        rule = _header_rule(table, name)
+        rule = None if name in QUERY_PARAMETERS else _header_rule(table, name)
         if rule is not None and not _allowed(rule, value):
             raise _refuse(name, value, rule, "header")
     for name, value in query.items():
-        rule = table.get(name)
+        rule = table.get(name) if name in QUERY_PARAMETERS else None
         if rule is not None and not _allowed(rule, value):
             raise _refuse(name, value, rule, "parameter")
 
@@ -325,3 +333,33 @@ def check_owners(operation: str, headers: dict[str, str], bucket: str | None, ow
 def copy_source_bucket(raw: str) -> str:
     """The bucket an x-amz-copy-source header names ("" if none)."""
     return unquote(raw.partition("?")[0]).lstrip("/").partition("/")[0]
+
+
+def describe(rule: Rule) -> str:
+    """A rule as docs/compatibility.md states it."""
+    if rule.accepts is None:
+        return f"honoured: {rule.note}"
+    answer = "501 NotImplemented" if rule.refused_code == NOT_IMPLEMENTED else f"400 {rule.refused_code}"
+    until = f" (until {rule.owner} lands)" if rule.owner and rule.refused_code == NOT_IMPLEMENTED else ""
+    if rule.accepts:
+        return f"honoured: {rule.note}; any other value: {answer}{until}"
+    return f"refused, {answer}{until}: {rule.note}"
+
+
+def documentation() -> list[str]:
+    """The per-operation section of docs/compatibility.md: every header and parameter, honoured or refused."""
+    lines = [
+        "## Headers and query parameters",
+        "",
+        "For each implemented operation, every request header and query parameter S3's API defines (as",
+        "botocore's S3 model lists them), and what s3d does with it. A refused one is answered with the",
+        "error shown rather than ignored; server-side encryption headers are refused as one (`sse.refuse_sse`).",
+        "",
+    ]
+    for operation in sorted(SURFACE):
+        lines += [f"### {operation}", "", "| name | in | s3d |", "|---|---|---|"]
+        for name in sorted(SURFACE[operation], key=lambda n: (n in QUERY_PARAMETERS, n.lower())):
+            where = "query" if name in QUERY_PARAMETERS else "header"
+            lines.append(f"| `{name}` | {where} | {describe(SURFACE[operation][name])} |")
+        lines.append("")
+    return lines

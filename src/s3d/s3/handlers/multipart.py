@@ -16,6 +16,7 @@ from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
     metadata_from_headers,
+    parse_http_date,
     read_document,
     tags_from_header,
     url_encode,
@@ -29,6 +30,7 @@ from s3d.store.store import Object, ObjectChanged, Store
 
 MAX_COMPLETE_BODY = 4 * 1024 * 1024
 OBJECT_CHECKSUM_PREFIX = "x-amz-checksum-"
+IF_MATCH_INITIATED_TIME = "x-amz-if-match-initiated-time"
 MAX_PART_SIZE = 5 * 1024**3
 READ_CHUNK = 1 << 20
 
@@ -317,6 +319,19 @@ async def complete_multipart_upload(ctx: Ctx) -> Response:
 async def abort_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
+    raw = ctx.headers.get(IF_MATCH_INITIATED_TIME)
+    if raw is not None:
+        when = parse_http_date(raw)
+        if when is None:
+            raise S3Error("InvalidArgument", f"{IF_MATCH_INITIATED_TIME} is not a valid HTTP date")
+        try:
+            upload = _upload(ctx)
+        except S3Error as e:
+            if e.code == "NoSuchUpload":
+                return empty(204)  # as AWS documents: no such upload is a success with this header
+            raise
+        if int(upload.initiated) != int(when):
+            raise S3Error("PreconditionFailed", extra={"Condition": IF_MATCH_INITIATED_TIME})
     await _mp(ctx).abort(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes)
     return empty(204)
 
