@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.api.test_post_object import _post
+from tests.conftest import client_for
 from tests.support import rawhttp
 
 BODY = b"surface body"
@@ -186,3 +188,29 @@ def test_list_buckets_filters_by_region(s3, bucket) -> None:  # type: ignore[no-
     elsewhere = [b["Name"] for b in s3.list_buckets(BucketRegion="eu-west-1")["Buckets"]]
     assert bucket in here
     assert bucket not in elsewhere
+
+
+# ---------- PostObject form fields ----------
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"x-amz-server-side-encryption": "AES256"},
+        {"x-amz-object-lock-legal-hold": "ON"},
+        {"x-amz-storage-class": "STANDARD_IA"},
+        {"acl": "public-read"},
+    ],
+)
+def test_post_form_with_unhonoured_field_is_501_and_stores_nothing(server, s3, bucket, field) -> None:  # type: ignore[no-untyped-def]
+    s3v4 = client_for(server.endpoint, server.access_key, server.secret_key, signature_version="s3v4")
+    name, value = next(iter(field.items()))
+    p = s3v4.generate_presigned_post(bucket, "posted", Fields=field, Conditions=[{name: value}])
+    status, _, body = _post(p["url"], p["fields"], BODY)
+    assert status == 501, body
+    assert b"<Code>NotImplemented</Code>" in body
+    assert absent(s3, bucket, "posted")
+
+
+# ---------- copy source ----------
+def test_copy_source_that_is_not_utf8_is_400(server, s3, bucket) -> None:  # type: ignore[no-untyped-def]
+    r = rawhttp.call(server, "PUT", f"/{bucket}/dst", headers={"x-amz-copy-source": f"/{bucket}/%FF%FE"})
+    assert (r.status, r.error_code) == (400, "InvalidArgument")

@@ -288,7 +288,7 @@ def _refuse(name: str, value: str, rule: Rule, kind: str) -> S3Error:
         return S3Error(
             NOT_IMPLEMENTED,
             f"s3d does not implement the {name} {kind}{' with this value' if rule.accepts else ''}: {rule.note}.",
-            extra={kind.capitalize(): name},
+            extra={"ArgumentName": name},
         )
     return S3Error(rule.refused_code, f"Invalid value for the {name} {kind}: {rule.note}.", extra={
         "ArgumentName": name, "ArgumentValue": value})  # fmt: skip
@@ -313,6 +313,26 @@ def check(operation: str, headers: dict[str, str], query: dict[str, str]) -> Non
         rule = table.get(name) if name in QUERY_PARAMETERS else None
         if rule is not None and not _allowed(rule, value):
             raise _refuse(name, value, rule, "parameter")
+
+
+# PostObject's form fields that stand for a PutObject header of another name
+FORM_FIELD_HEADERS = {"acl": "x-amz-acl"}
+# PostObject: the form fields (named like PutObject's headers) it honours beyond those of its policy
+FORM_HONOURED = frozenset({*CONTENT, "x-amz-meta-*"})
+
+
+def check_form(fields: dict[str, str]) -> None:
+    """PostObject: a form field naming a PutObject header s3d does not honour (or stores nowhere) is refused."""
+    headers = {FORM_FIELD_HEADERS.get(name, name): value for name, value in fields.items()}
+    refuse_sse(headers)
+    for name, value in headers.items():
+        rule = _header_rule(OBJECT_PUT, name)
+        if rule is None:
+            continue
+        if not _allowed(rule, value):
+            raise _refuse(name, value, rule, "form field")
+        if (META_PREFIX + "*" if name.startswith(META_PREFIX) else name) not in FORM_HONOURED and rule.accepts is None:
+            raise _refuse(name, value, refused("not implemented for browser uploads"), "form field")
 
 
 def check_owners(operation: str, headers: dict[str, str], bucket: str | None, owner_of: OwnerLookup) -> None:

@@ -7,7 +7,7 @@ import hashlib
 import os
 import time
 from collections.abc import AsyncIterator
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from s3d.s3 import checksums, xml
 from s3d.s3.context import Ctx
@@ -297,7 +297,12 @@ def parse_copy_source(ctx: Ctx) -> tuple[str, bytes]:
     path, _, version = raw.partition("?")
     if version and not version.startswith("versionId=null"):
         raise S3Error("NotImplemented", "s3d does not keep object versions", resource="")
-    path = unquote(path).lstrip("/")
+    try:
+        path = unquote_to_bytes(path).decode().lstrip("/")
+    except UnicodeDecodeError:
+        raise S3Error(
+            "InvalidArgument", "Invalid copy source encoding", extra={"ArgumentName": "x-amz-copy-source"}
+        ) from None
     bucket, _, key = path.partition("/")
     if not bucket or not key:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
