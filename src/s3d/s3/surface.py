@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from s3d.s3 import checksums
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers.sse import refuse_sse
 
@@ -32,10 +33,6 @@ class Rule:
     accepts: frozenset[str] | None = None  # None: every value (the handler validates it); else only these
     refused_code: str = NOT_IMPLEMENTED  # the error for a value not accepted
     owner: str | None = None  # for a refused feature: what will build it
-
-    @property
-    def honoured(self) -> bool:
-        return self.accepts is None or bool(self.accepts)
 
 
 def ok(note: str) -> Rule:
@@ -65,7 +62,7 @@ REQUEST_PAYER: Table = {
 }  # fmt: skip
 MD5: Table = {"content-md5": ok("checked against the body; BadDigest on a mismatch")}
 SDK_CHECKSUM: Table = {"x-amz-sdk-checksum-algorithm": ok("the body's checksum is computed and checked with it")}
-CHECKSUM_ALGORITHMS = ("crc32", "crc32c", "crc64nvme", "sha1", "sha256")
+CHECKSUM_ALGORITHMS = tuple(a.lower() for a in checksums.ALGORITHMS)
 UNSUPPORTED_CHECKSUMS = ("sha512", "md5", "xxhash64", "xxhash3", "xxhash128")
 BODY_CHECKSUMS: Table = {
     **{f"x-amz-checksum-{a}": ok("checked against the body and stored") for a in CHECKSUM_ALGORITHMS},
