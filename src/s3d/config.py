@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s3d.gateway.config import GatewaySettings
+
 
 class ConfigError(Exception):
     """A setting is wrong; the message says which, in one line."""
@@ -35,7 +37,7 @@ class Settings:
     log_format: str | None = None  # human | json; None: human on a terminal
     users: list[User] = field(default_factory=list)
     generated_credentials: bool = False
-    gateway: Any = None  # s3d.gateway.config.GatewaySettings when a remote is configured
+    gateway: GatewaySettings | None = None  # set when a remote is configured
 
     @property
     def host_port(self) -> tuple[str, int]:

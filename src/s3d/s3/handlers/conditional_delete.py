@@ -10,6 +10,8 @@ from datetime import datetime
 
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers.common import etag_matches, parse_http_date
+from s3d.store.errors import NoSuchKey, PreconditionFailed
+from s3d.store.objects import Object
 from s3d.store.store import DeletePrecondition
 
 IF_MATCH = "if-match"
@@ -21,18 +23,17 @@ def precondition(if_match: str | None, modified: float | None, size: int | None)
     if if_match is None and modified is None and size is None:
         return None
 
-    def check(current: tuple[str, int, float] | None) -> None:
+    def check(current: Object | None) -> None:
         if current is None:
             if if_match is not None:
-                raise S3Error("NoSuchKey")
+                raise NoSuchKey()
             return
-        etag, have_size, mtime = current
-        if if_match is not None and not etag_matches(etag, if_match):
-            raise S3Error("PreconditionFailed", extra={"Condition": "If-Match"})
-        if modified is not None and int(mtime) != int(modified):
-            raise S3Error("PreconditionFailed", extra={"Condition": IF_MATCH_TIME})
-        if size is not None and have_size != size:
-            raise S3Error("PreconditionFailed", extra={"Condition": IF_MATCH_SIZE})
+        if if_match is not None and not etag_matches(current.etag, if_match):
+            raise PreconditionFailed("If-Match")
+        if modified is not None and int(current.mtime) != int(modified):
+            raise PreconditionFailed(IF_MATCH_TIME)
+        if size is not None and current.size != size:
+            raise PreconditionFailed(IF_MATCH_SIZE)
 
     return check
 
