@@ -20,7 +20,7 @@ from s3d.config import Settings
 from s3d.gateway.cache import BlockCache, Capacity
 from s3d.gateway.config import GatewaySettings
 from s3d.gateway.namespace import GatewayNamespace
-from s3d.gateway.service import supervise
+from s3d.gateway.service import release_held, supervise
 from s3d.observe import setup as observability
 from s3d.remote.botocore_remote import BotocoreRemote
 from s3d.s3.app import S3App
@@ -40,7 +40,8 @@ def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespac
     if g is None:
         return store, LocalNamespace(store), None, store.close
     remote = BotocoreRemote(g.remote)  # made in the worker process, never inherited across fork
-    gateway = GatewayNamespace(store, remote, BlockCache(store, remote, g, Capacity(store, g.capacity)))
+    cache = BlockCache(store, remote, g, Capacity(store, g.capacity))
+    gateway = GatewayNamespace(store, remote, cache, g.cache_filter)
 
     def close() -> None:
         remote.close()
@@ -68,7 +69,9 @@ def _supervisor(settings: Settings, g: GatewaySettings) -> server.Supervise:
             remote = BotocoreRemote(g.remote)
             owner = settings.users[0].name if settings.users else DEFAULT_OWNER
             try:
-                return await supervise(settings.data, g, remote, owner, settings.region, children)
+                return await supervise(
+                    settings.data, g, remote, owner, settings.region, children, upload_filter=settings.upload_filter
+                )
             finally:
                 remote.close()
                 obs.close()
@@ -89,6 +92,8 @@ def run(settings: Settings) -> int:
         if r.tmp_removed or r.orphans_removed:
             log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)
         g = settings.gateway
+        if g is not None:
+            release_held(settings.data, settings.upload_filter)  # before any worker serves or a flush is asked
         return server.run(settings, lambda: open_app(settings), _supervisor(settings, g) if g is not None else None)
     finally:
         os.close(lock_fd)

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from s3d import observe
+from s3d.filters import gateway as filters
+from s3d.filters.evaluate import Filter
 from s3d.observe import events
 from s3d.remote import Piece, Remote, RemoteError, RemoteNotFound
 from s3d.store import buckets, cache_index, db, journal, objects, ship_state, state
@@ -38,7 +40,6 @@ from s3d.store.objects import Object, Part
 
 log = logging.getLogger("s3d.shipper")
 
-HOLD_TAG = ("s3d.upload", "false")
 BATCH = 1000
 WINDOW = 20000  # at most this many records dispatched above HWM
 POLL = 0.05
@@ -47,7 +48,6 @@ BACKOFF_CAP = 30.0
 SLOW_RETRY = 60.0
 SLOW_RETRY_CAP = 900.0
 PART_CONCURRENCY = 4  # parts of one multipart object in flight at once
-HELD_NOTE = "held: s3d.upload=false"
 ERROR_TEXT = 500  # characters of a remote error kept in status
 
 
@@ -72,8 +72,9 @@ def backoff(attempt: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) 
 
 
 class Shipper:
-    def __init__(self, root: Path, remote: Remote, concurrency: int = 8) -> None:
+    def __init__(self, root: Path, remote: Remote, concurrency: int = 8, upload_filter: Filter | None = None) -> None:
         self.root = root
+        self.upload_filter = upload_filter
         self.conn = db.connect(str(root / "meta.db"))  # reads only; every write goes through the committer
         # Losing the last few ship_state/HWM updates in a power cut only means shipping those
         # records again (idempotent), so the shipper's writes need not fsync every small update.
@@ -202,7 +203,13 @@ class Shipper:
             t.next_lsns, t.next_ops = [], set()
 
     def _save(
-        self, bucket: str, key: bytes, version: int, etag: str | None, note: str | None = None, held: bool = False
+        self,
+        bucket: str,
+        key: bytes,
+        version: int,
+        etag: str | None,
+        note: str | None = None,
+        held: int = ship_state.NOT_HELD,
     ) -> None:
         self.committer.run_sync(lambda c: ship_state.applied(c, bucket, key, version, etag, note, held))
 
@@ -228,10 +235,11 @@ class Shipper:
             if "tags" in t.ops:
                 await self._ship_tags(obj, obj.etag)
             return
-        if obj.tags and HOLD_TAG in obj.tags:
+        hold = filters.upload_hold(self.conn, self.upload_filter, obj)
+        if hold is not None:
             version = shipped.version if shipped else objects.REMOTE_VERSION
             etag = shipped.remote_etag if shipped else None
-            self._save(t.bucket, t.key, version, etag, HELD_NOTE, held=True)
+            self._save(t.bucket, t.key, version, etag, hold.note, held=hold.why)
             return
         if shipped is not None and shipped.version == obj.version and shipped.remote_etag is not None:
             if "tags" in t.ops:
