@@ -14,7 +14,7 @@ from typing import Protocol
 from s3d.store.buckets import Bucket
 from s3d.store.objects import Object
 from s3d.store.ranges import Body
-from s3d.store.store import Store, close_spans
+from s3d.store.store import DeletePrecondition, Store, close_spans
 from s3d.store.writer import ObjectWriter
 
 
@@ -41,7 +41,7 @@ class Namespace(Protocol):
         """Feed bytes [start, end] of an object to a writer (copies)."""
         ...
 
-    async def delete_object(self, bucket: str, key: bytes) -> bool: ...
+    async def delete_object(self, bucket: str, key: bytes, precondition: DeletePrecondition | None = None) -> bool: ...
 
     async def reserve_write(self, size: int) -> int | None:
         """Room for a write of ``size`` bytes (released by release_write); SlowDown when there is none."""
@@ -80,8 +80,8 @@ class LocalNamespace:
         finally:
             close_spans(pieces)
 
-    async def delete_object(self, bucket: str, key: bytes) -> bool:
-        return await self.store.delete_object(bucket, key)
+    async def delete_object(self, bucket: str, key: bytes, precondition: DeletePrecondition | None = None) -> bool:
+        return await self.store.delete_object(bucket, key, precondition=precondition)
 
     async def reserve_write(self, size: int) -> int | None:
         return None

@@ -7,7 +7,7 @@ Each table family has one owner module that reads and writes it:
 | ``buckets`` | ``store/store.py`` (``Store``) |
 | ``objects`` | ``store/objects.py`` |
 | ``journal`` | ``store/journal.py`` |
-| ``uploads``, ``parts`` | ``store/multipart.py`` |
+| ``uploads``, ``parts``, ``completed_uploads`` | ``store/multipart.py`` |
 | ``state`` (named values: ``schema``, ``hwm``, remote health) | ``store/state.py`` |
 | ``ship_state`` | ``gateway/ship_state.py`` |
 | ``cache_entries``, ``cache_reservations``, ``cache_pins``, ``cache_validated`` | ``gateway/cache_index.py`` |
@@ -72,6 +72,16 @@ CREATE TABLE IF NOT EXISTS parts (
     blob TEXT NOT NULL,
     checksum TEXT,
     PRIMARY KEY (upload_id, part_number)
+);
+CREATE TABLE IF NOT EXISTS completed_uploads (  -- for a while: a repeated Complete answers the same
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    parts TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    checksum TEXT,
+    completed REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS state (
     name TEXT PRIMARY KEY,
