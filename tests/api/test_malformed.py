@@ -164,3 +164,26 @@ def test_unhandled_error_is_logged_and_counted(tmp_path) -> None:  # type: ignor
         assert value(scrape(proc.endpoint), "s3d_requests_total", operation="ListMultipartUploads", status="500") == 1
     finally:
         proc.stop()
+
+
+@pytest.mark.parametrize("value", ["text/plain%0D%0ASet-Cookie:%20x=1", "%EF%BF%BE", "a%00b"])
+def test_response_override_that_is_no_header_value(server: S3dProcess, obj: str, value: str) -> None:
+    """A response-* parameter comes back as a header: one that would split the response (or cannot be
+    written) is refused, not sent, and not a cut connection."""
+    for method in ("GET", "HEAD"):
+        r = call(server, method, f"/{obj}/obj", query=f"response-content-type={value}")
+        assert r.status == 400 and "set-cookie" not in r.headers, method
+        if method == "GET":
+            assert r.error_code == "InvalidArgument"
+
+
+def test_post_form_metadata_that_is_no_header_value(server: S3dProcess, bucket: str) -> None:
+    policy = {
+        "expiration": _expiry(),
+        "conditions": [{"bucket": bucket}, {"key": "k"}, ["starts-with", "$x-amz-meta-m", ""]],
+    }
+    fields = _signed_form(server, bucket, policy)
+    fields["x-amz-meta-m"] = "v\r\nSet-Cookie: x=1"
+    r = _post_form(server, bucket, fields)
+    assert (r.status, r.error_code) == (400, "InvalidArgument")
+    assert call(server, "GET", f"/{bucket}/k").status == 404

@@ -57,8 +57,11 @@ def _run_and_check(proc: S3dProcess, count: int) -> None:
     errors = [req[:300] for s, req in seen if s in SERVER_ERRORS]
     assert not errors, (f"seed {SEED}", errors[:5])
     log = (proc.data.parent / f"s3d-{proc.port}.log").read_text(errors="replace")
-    bad = [ln for ln in log.splitlines() if any(m in ln for m in BAD_LOG_LINES)]
-    assert not bad, (f"seed {SEED}", bad[:10])
+    lines = log.splitlines()
+    bad = ["\n".join(lines[i : i + 40]) for i, ln in enumerate(lines) if any(m in ln for m in BAD_LOG_LINES)]
+    for block in bad[:3]:
+        print(block)  # shown by pytest with the failure: the whole traceback
+    assert not bad, (f"seed {SEED}", bad[:3])
     assert proc.proc is not None and proc.proc.poll() is None
     assert call(proc, "PUT", f"/{t.bucket}/after", body=b"still fine").status == 200
     assert call(proc, "GET", f"/{t.bucket}/after").body == b"still fine"

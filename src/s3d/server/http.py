@@ -421,7 +421,7 @@ class HttpConnection(asyncio.Protocol):
             self._continue_pending = False
             head.insert(0, b"HTTP/1.1 100 Continue\r\n\r\n")
         for k, v in resp.headers:
-            head.append(b"%s: %s\r\n" % (k.encode("latin-1"), v.encode("latin-1")))
+            head.append(b"%s: %s\r\n" % (k.encode("latin-1"), _field_value(v)))
         head.append(b"Date: " + http_date() + b"\r\n")
         if not keep:
             head.append(b"Connection: close\r\n")
@@ -558,6 +558,18 @@ class HttpConnection(asyncio.Protocol):
         if self.transport is not None and not self._closed:
             self._closed = True
             self.transport.abort()
+
+
+def _field_value(v: str) -> bytes:
+    """A response header value on the wire. The app sends only valid values; should one slip through, it
+    is made safe here (never a CR or LF that would split the response, never an exception mid-head)."""
+    try:
+        raw = v.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = v.encode("latin-1", "replace")
+    if b"\r" in raw or b"\n" in raw:
+        raw = raw.replace(b"\r", b" ").replace(b"\n", b" ")
+    return raw
 
 
 def _wait_writable(fd: int, timeout: float) -> bool:

@@ -78,6 +78,12 @@ async def read_document(ctx: Ctx, limit: int, headers: dict[str, str] | None = N
     return body
 
 
+def header_value_ok(value: str) -> bool:
+    """Whether a value a client gave can be sent back in a response header (latin-1, no control characters
+    but tab): a CR or LF would split the response, and a character latin-1 lacks cannot be written at all."""
+    return all(c == "\t" or (" " <= c <= "\xff" and c != "\x7f") for c in value)
+
+
 def metadata_from_headers(headers: dict[str, str]) -> dict[str, str]:
     """The headers S3 stores with an object: standard content headers, x-amz-meta-*, storage class."""
     meta: dict[str, str] = {}

@@ -13,6 +13,7 @@ from s3d.s3.handlers import conditional_delete
 from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
+    header_value_ok,
     metadata_from_headers,
     object_headers,
     parse_range,
@@ -157,6 +158,10 @@ async def _read(ctx: Ctx, head: bool) -> Response:
             headers = [(k, v) for k, v in headers if not k.startswith("x-amz-checksum-")]
         for param, name in RESPONSE_OVERRIDES.items():
             if param in q:
+                if not header_value_ok(q[param]):
+                    raise S3Error(
+                        "InvalidArgument", f"{param} is not a valid header value", extra={"ArgumentName": param}
+                    )
                 headers = [(k, v) for k, v in headers if k.lower() != name.lower()]
                 headers.append((name, q[param]))
         length = max(0, end - start + 1)

@@ -16,7 +16,7 @@ from s3d.s3 import auth, checksums, surface, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.formdata import FormReader, boundary_of
-from s3d.s3.handlers.common import STORED_HEADERS, empty, xml_response
+from s3d.s3.handlers.common import STORED_HEADERS, empty, header_value_ok, xml_response
 from s3d.s3.handlers.objects import DEFAULT_CHECKSUM
 from s3d.s3.handlers.tagging import parse_tagging
 from s3d.s3.payload import declared_size
@@ -154,6 +154,12 @@ async def _store_form(
         raise S3Error("InvalidArgument", "Object key contains a character XML 1.0 cannot carry.")
     meta = {h: fields[h] for h in STORED_HEADERS if h in fields}
     meta.update({k: v for k, v in fields.items() if k.startswith("x-amz-meta-")})
+    redirect = fields.get("success_action_redirect") or fields.get("redirect")
+    for name, value in [*meta.items(), ("success_action_redirect", redirect or "")]:
+        if not header_value_ok(value):  # these come back as response headers
+            raise S3Error(
+                "InvalidArgument", f"The form field {name} is not a valid header value", extra={"ArgumentName": name}
+            )
     if "content-type" not in meta and form.file_content_type:
         meta["content-type"] = form.file_content_type
     tags = parse_tagging(fields["tagging"].encode()) if "tagging" in fields else None
@@ -170,7 +176,6 @@ async def _store_form(
         obj = await writer.commit_object(Draft(ctx.bucket, key.encode(), md5.hexdigest(), meta, checksum, tags))
     etag = f'"{obj.etag}"'
     location = f"/{ctx.bucket}/{quote(key)}"
-    redirect = fields.get("success_action_redirect") or fields.get("redirect")
     if redirect:
         sep = "&" if "?" in redirect else "?"
         target = redirect + sep + urlencode({"bucket": ctx.bucket, "key": key, "etag": etag})
