@@ -92,3 +92,14 @@ def test_a_new_key_shows_in_the_other_daemons_listing_within_the_refresh(tmp_pat
             keys = [o["Key"] for o in b.client().list_objects_v2(Bucket="shared").get("Contents", [])]
             time.sleep(0.5)
         assert keys == ["new"]
+
+
+def test_create_if_absent_through_one_daemon_sees_a_key_the_other_shipped(tmp_path: Path) -> None:
+    with fleet(tmp_path) as (a, b):
+        a.client().create_bucket(Bucket="shared")
+        a.client().put_object(Bucket="shared", Key="lock", Body=b"A holds it")
+        assert a.flush()["flushed"]
+        with pytest.raises(ClientError) as e:
+            b.client().put_object(Bucket="shared", Key="lock", Body=b"B wants it", IfNoneMatch="*")
+        assert e.value.response["Error"]["Code"] == "PreconditionFailed"
+        assert body_of(b, "shared", "lock") == b"A holds it"
