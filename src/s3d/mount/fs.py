@@ -41,7 +41,9 @@ DIR_TYPE = {"st_mode": stat.S_IFDIR}
 FILE_TYPE = {"st_mode": stat.S_IFREG}
 
 
-def _rel(path: str) -> str:
+def _rel(path: str | None) -> str:
+    if path is None:  # a file removed while open: only its handle names it
+        raise MountError(errno.ENOENT)
     return path.strip("/")
 
 
@@ -62,6 +64,8 @@ def op(fn: Callable[Concatenate[S3Filesystem, str, P], R]) -> Callable[Concatena
 
 class S3Filesystem(mfusepy.Operations):  # type: ignore[misc]
     use_ns = True  # times in integer nanoseconds
+    flag_nopath = True  # with flag_nullpath_ok: mfusepy sets libfuse's nullpath_ok (and not nopath)
+    flag_nullpath_ok = True
 
     def __init__(self, objects: Objects, settings: MountSettings, staging_dir: Path) -> None:
         self.o = objects
@@ -71,6 +75,7 @@ class S3Filesystem(mfusepy.Operations):  # type: ignore[misc]
         self.pool = ThreadPoolExecutor(BACKGROUND_THREADS, thread_name_prefix="s3d-mount")
         self._open: dict[str, OpenFile] = {}  # by path: the handles of one path share its OpenFile
         self._handles: dict[int, OpenFile] = {}
+        self._dir_handles: dict[int, str] = {}  # opendir's handles: readdir comes with no path (nullpath_ok)
         self._fh = itertools.count(1)
         self._lock = threading.Lock()
         self._root = Entry(True, mtime=time.time())
@@ -138,12 +143,31 @@ class S3Filesystem(mfusepy.Operations):  # type: ignore[misc]
     # attributes and directories
 
     @op
-    def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
+    def getattr(self, path: str | None, fh: int | None = None) -> dict[str, Any]:
+        if path is None and fh is not None:
+            return self._handle(fh).entry.stat(self.settings.read_block)
         return self._entry(_rel(path)).stat(self.settings.read_block)
 
     @op
-    def readdir(self, path: str, fh: int) -> list[str | tuple[str, dict[str, int], int]]:
+    def opendir(self, path: str) -> int:
         rel = _rel(path)
+        fh = next(self._fh)
+        with self._lock:
+            self._dir_handles[fh] = rel
+        return fh
+
+    @op
+    def releasedir(self, path: str | None, fh: int) -> int:
+        with self._lock:
+            self._dir_handles.pop(fh, None)
+        return 0
+
+    @op
+    def readdir(self, path: str | None, fh: int) -> list[str | tuple[str, dict[str, int], int]]:
+        with self._lock:
+            rel = self._dir_handles.get(fh)
+        if rel is None:
+            raise MountError(errno.EBADF)
         children = self._list(rel)
         with self._lock:
             pending = {split(p)[1]: of.entry for p, of in self._open.items() if split(p)[0] == rel and of.etag is None}
@@ -178,26 +202,34 @@ class S3Filesystem(mfusepy.Operations):  # type: ignore[misc]
         return 0
 
     @op
-    def chmod(self, path: str, mode: int) -> int:
-        return self._set_attrs(_rel(path), lambda e: replace(e, perms=mode & PERM_BITS))
+    def chmod(self, path: str | None, mode: int, fh: int | None = None) -> int:
+        return self._set_attrs(path, fh, lambda e: replace(e, perms=mode & PERM_BITS))
 
     @op
-    def chown(self, path: str, uid: int, gid: int) -> int:
+    def chown(self, path: str | None, uid: int, gid: int, fh: int | None = None) -> int:
         return self._set_attrs(
-            _rel(path),
+            path,
+            fh,
             lambda e: replace(e, uid=e.uid if uid == UNCHANGED_ID else uid, gid=e.gid if gid == UNCHANGED_ID else gid),
         )
 
     @op
-    def utimens(self, path: str, times: tuple[int, int] | None = None) -> int:
+    def utimens(self, path: str | None, times: tuple[int, int] | None = None, fh: int | None = None) -> int:
         now = time.time_ns()
         mtime_ns = now if times is None or times[1] == UTIME_NOW else times[1]
         if times is not None and times[1] == UTIME_OMIT:
             return 0  # only the access time, which is not kept
-        return self._set_attrs(_rel(path), lambda e: replace(e, mtime=mtime_ns / 1e9))
+        return self._set_attrs(path, fh, lambda e: replace(e, mtime=mtime_ns / 1e9))
 
-    def _set_attrs(self, rel: str, change: Callable[[Entry], Entry]) -> int:
+    def _set_attrs(self, path: str | None, fh: int | None, change: Callable[[Entry], Entry]) -> int:
         self._writable()
+        if path is None and fh is not None:
+            handle = self._handle(fh)
+            if handle.unlinked:  # removed while open: only its handles see the change
+                handle.set_attrs(change(handle.entry))
+                return 0
+            path = handle.path
+        rel = _rel(path)
         if rel == "":
             raise MountError(errno.EPERM, "the mount's root has no object to keep attributes in")
         entry = self._entry(rel)
@@ -271,8 +303,11 @@ class S3Filesystem(mfusepy.Operations):  # type: ignore[misc]
         return self._handle(fh).write(data, offset)
 
     @op
-    def truncate(self, path: str, length: int, fh: int | None = None) -> int:
+    def truncate(self, path: str | None, length: int, fh: int | None = None) -> int:
         self._writable()
+        if fh is not None:
+            self._handle(fh).truncate(length)
+            return 0
         rel = _rel(path)
         with self._lock:
             of = self._open.get(rel)

@@ -40,7 +40,7 @@ def check_environment(mountpoint: Path) -> None:
 
 
 def check_bucket(client: Any, settings: MountSettings) -> None:
-    """Fail at mount time, in one line, rather than with EIO on the first call."""
+    """Fail at mount time, in one line, when the bucket does not exist (AccessDenied is left to each call: EACCES)."""
     from botocore.exceptions import ClientError
 
     try:
@@ -49,14 +49,18 @@ def check_bucket(client: Any, settings: MountSettings) -> None:
         code = e.response.get("Error", {}).get("Code") or e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if str(code) in ("404", "NoSuchBucket"):
             raise MountFailed(f"no bucket {settings.target.bucket!r}") from None
+        if str(code) in ("403", "AccessDenied"):
+            log.warning(
+                "bucket %s: access denied; calls the daemon refuses will fail with EACCES", settings.target.bucket
+            )
+            return
         raise
 
 
 def serve(settings: MountSettings, client: Any) -> None:
     """Mount and serve until unmounted (or SIGINT/SIGTERM); staged files live in a private directory."""
-    import mfusepy
-
     from s3d.mount.fs import S3Filesystem
+    from s3d.mount.fuse import Fuse
     from s3d.mount.objects import Objects
 
     staging = Path(tempfile.mkdtemp(prefix="s3d-mount-", dir=settings.staging))
@@ -68,12 +72,13 @@ def serve(settings: MountSettings, client: Any) -> None:
         "entry_timeout": ttl,
         "negative_timeout": ttl,
         "auto_cache": True,  # keep the page cache across opens while size and mtime are unchanged
+        "hard_remove": True,  # unlink means delete, also while open (no .fuse_hidden objects)
     }
     if settings.read_only:
         options["ro"] = True
     try:
         fs = S3Filesystem(Objects(client, settings), settings, staging)
-        mfusepy.FUSE(fs, str(settings.mountpoint), foreground=True, **options)
+        Fuse(fs, str(settings.mountpoint), foreground=True, **options)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
