@@ -34,6 +34,7 @@ class Entry:
     perms: int | None = None
     uid: int | None = None
     gid: int | None = None
+    etag: str = ""  # the version these attributes describe ("" for directories)
 
     def with_meta(self, meta: dict[str, str]) -> Entry:
         mtime, mode = _number(meta.get(META_MTIME)), _int(meta.get(META_MODE))
@@ -88,7 +89,12 @@ def from_head(head: dict[str, Any], is_dir: bool = False) -> Entry:
 
 def from_listing(item: dict[str, Any]) -> Entry:
     lm = item.get("LastModified")
-    return Entry(False, int(item.get("Size", 0)), lm.timestamp() if isinstance(lm, datetime) else 0.0)
+    return Entry(
+        False,
+        int(item.get("Size", 0)),
+        lm.timestamp() if isinstance(lm, datetime) else 0.0,
+        etag=str(item.get("ETag", "")),
+    )
 
 
 def _number(v: str | None) -> float | None:

@@ -1,5 +1,9 @@
 """Attributes and directory listings, trusted for the attribute cache time.
 
+A listing carries size, ETag and Last-Modified but no user metadata: for an object whose metadata the mount
+learned (a HEAD, or its own write) and whose ETag the listing shows unchanged, the listing's entry keeps that
+metadata (mtime, mode, uid, gid); other listed objects show Last-Modified until they are looked up on their own.
+
 A lookup is answered from the newest of: the path's own attributes (a HEAD, or a change made through the mount)
 and its parent's listing. Changes made through the mount update both at once, so the mount sees its own writes;
 changes made over S3 by others show once the cached answer is older than the attribute cache time.
@@ -9,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from s3d.mount.attrs import Entry
 
@@ -39,6 +43,7 @@ class MetaCache:
         self.ttl = ttl
         self._attrs: dict[str, _Attr] = {}
         self._dirs: dict[str, _Listing] = {}
+        self._known: dict[str, Entry] = {}  # attributes with their metadata, by path, for as long as the ETag holds
         self._lock = threading.Lock()
 
     def _fresh(self, at: float, now: float) -> bool:
@@ -78,6 +83,10 @@ class MetaCache:
         parent, name = split(path)
         with self._lock:
             self._attrs[path] = _Attr(now, entry)
+            if entry is not None and entry.etag:
+                self._known[path] = entry
+            else:
+                self._known.pop(path, None)
             self._expire_old()
             listing = self._dirs.get(parent)
             if listing is not None:
@@ -89,8 +98,13 @@ class MetaCache:
                 self._forget_under(path)
 
     def put_listing(self, path: str, children: dict[str, Entry]) -> None:
+        inside = path + "/" if path else ""
         with self._lock:
-            self._dirs[path] = _Listing(time.monotonic(), dict(children))
+            merged = {}
+            for name, e in children.items():
+                k = self._known.get(inside + name)
+                merged[name] = replace(k, size=e.size) if k is not None and e.etag and k.etag == e.etag else e
+            self._dirs[path] = _Listing(time.monotonic(), merged)
             self._expire_old()
 
     def forget(self, path: str) -> None:
@@ -106,15 +120,20 @@ class MetaCache:
             del self._dirs[d]
         for p in [p for p in self._attrs if p.startswith(inside) and p != path]:
             del self._attrs[p]
+        for p in [p for p in self._known if p.startswith(inside) and p != path]:
+            del self._known[p]
 
     def _expire_old(self) -> None:
         """Drop what is stale, so a long-running mount does not grow without bound."""
         now = time.monotonic()
         if len(self._attrs) > MAX_ATTRS:
             self._attrs = {p: a for p, a in self._attrs.items() if self._fresh(a.at, now)}
+        while len(self._known) > MAX_KNOWN:
+            del self._known[next(iter(self._known))]  # the oldest learned
         if len(self._dirs) > MAX_LISTINGS:
             self._dirs = {p: d for p, d in self._dirs.items() if self._fresh(d.at, now)}
 
 
 MAX_ATTRS = 100_000
 MAX_LISTINGS = 1_000
+MAX_KNOWN = 200_000

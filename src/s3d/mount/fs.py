@@ -18,11 +18,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-import mfusepy
-
 from s3d.mount.attrs import PERM_BITS, Entry
 from s3d.mount.cache import MetaCache, split
 from s3d.mount.errors import MountError, as_oserror
+from s3d.mount.fuse import Operations, fuse_get_context
 from s3d.mount.objects import Objects
 from s3d.mount.settings import MountSettings
 from s3d.mount.staging import OpenFile
@@ -62,7 +61,7 @@ def op(fn: Callable[Concatenate[S3Filesystem, str, P], R]) -> Callable[Concatena
     return wrapper
 
 
-class S3Filesystem(mfusepy.Operations):  # type: ignore[misc]
+class S3Filesystem(Operations):  # type: ignore[misc]
     use_ns = True  # times in integer nanoseconds
     flag_nopath = True  # with flag_nullpath_ok: mfusepy sets libfuse's nullpath_ok (and not nopath)
     flag_nullpath_ok = True
@@ -133,7 +132,7 @@ class S3Filesystem(mfusepy.Operations):  # type: ignore[misc]
         return of
 
     def _owner(self) -> tuple[int, int]:
-        uid, gid, _pid = mfusepy.fuse_get_context()
+        uid, gid, _pid = fuse_get_context()
         return int(uid), int(gid)
 
     def _saved(self, of: OpenFile) -> None:
@@ -243,7 +242,7 @@ class S3Filesystem(mfusepy.Operations):  # type: ignore[misc]
         if new.is_dir:
             self.o.put_dir(rel, new.meta())
         else:
-            self.o.set_meta(self.o.key(rel), new.meta())
+            new = replace(new, etag=self.o.set_meta(self.o.key(rel), new.meta()))
         if of is not None:
             of.set_attrs(new)
         self.cache.put(rel, new)
@@ -404,7 +403,7 @@ class S3Filesystem(mfusepy.Operations):  # type: ignore[misc]
                 of.moved(dst, etag)
                 self._open[dst] = of
         self.cache.put(src, None)
-        self.cache.put(dst, source)
+        self.cache.put(dst, replace(source, etag=etag))
 
     def _rename_dir(self, src: str, dst: str, source: Entry, target: Entry | None) -> None:
         if target is not None:

@@ -6,9 +6,14 @@ open file come with no path at all: ftruncate, fchmod, fchown and futimens then 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-import mfusepy
+os.environ.setdefault("FUSE_LIBRARY_NAME", "fuse3")  # mfusepy would take libfuse 2 where both are installed
+import mfusepy  # noqa: E402 - after the library choice
+
+Operations = mfusepy.Operations
+fuse_get_context = mfusepy.fuse_get_context
 
 
 def _fh(fip: Any) -> int | None:

@@ -197,15 +197,16 @@ class Objects:
     def put_dir(self, path: str, meta: dict[str, str]) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=self.dir_key(path), Body=b"", Metadata=meta)
 
-    def set_meta(self, key: str, meta: dict[str, str]) -> None:
+    def set_meta(self, key: str, meta: dict[str, str]) -> str:
         """Replace the user metadata of an object (a copy onto itself), keeping its bytes and content type."""
         head = self.s3.head_object(Bucket=self.bucket, Key=key)
         extra: dict[str, Any] = {}
         if head.get("ContentType"):
             extra["ContentType"] = head["ContentType"]
         merged = {k.lower(): v for k, v in (head.get("Metadata") or {}).items()} | meta
-        self.s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key},
-                            MetadataDirective="REPLACE", Metadata=merged, **extra)  # fmt: skip
+        r = self.s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key},
+                                MetadataDirective="REPLACE", Metadata=merged, **extra)  # fmt: skip
+        return str(r.get("CopyObjectResult", {}).get("ETag", ""))
 
     def copy(self, src_key: str, dst_key: str) -> str:
         """Server-side copy, metadata included; returns the new object's ETag."""

@@ -104,6 +104,7 @@ class OpenFile:
             if not self.dirty or self.unlinked or self._staged is None:
                 return False
             self.etag = self._objects.upload(self.path, self._staged, self.entry.size, self.entry.meta())
+            self.entry = replace(self.entry, etag=self.etag)
             self.dirty = False
             return True
 
@@ -114,6 +115,7 @@ class OpenFile:
             self._reader = None
             if etag is not None:
                 self.etag = etag
+                self.entry = replace(self.entry, etag=etag)
 
     def close(self) -> None:
         with self.lock:
