@@ -13,6 +13,7 @@ import os
 import stat
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 META_MTIME = "mtime"
@@ -24,24 +25,25 @@ DIR_PERMS = 0o755
 PERM_BITS = 0o7777
 STAT_BLOCK = 512  # st_blocks counts units of 512 bytes
 NS = 1_000_000_000
+MTIME_MAX = 1 << 40  # seconds; anything beyond is not a time
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
     is_dir: bool
     size: int = 0
-    mtime: float = 0.0
+    mtime_ns: int = 0
     perms: int | None = None
     uid: int | None = None
     gid: int | None = None
     etag: str = ""  # the version these attributes describe ("" for directories)
 
     def with_meta(self, meta: dict[str, str]) -> Entry:
-        mtime, mode = _number(meta.get(META_MTIME)), _int(meta.get(META_MODE))
+        mtime, mode = _seconds_ns(meta.get(META_MTIME)), _int(meta.get(META_MODE))
         uid, gid = _int(meta.get(META_UID)), _int(meta.get(META_GID))
         return replace(
             self,
-            mtime=self.mtime if mtime is None else mtime,
+            mtime_ns=self.mtime_ns if mtime is None else mtime,
             perms=self.perms if mode is None else mode & PERM_BITS,
             uid=self.uid if uid is None else uid,
             gid=self.gid if gid is None else gid,
@@ -50,7 +52,8 @@ class Entry:
     def meta(self) -> dict[str, str]:
         """The user metadata written with the object (rclone's mtime, s3fs's mode/uid/gid)."""
         file_type = stat.S_IFDIR if self.is_dir else stat.S_IFREG
-        m = {META_MTIME: f"{self.mtime:.9f}".rstrip("0").rstrip(".")}
+        seconds, ns = divmod(self.mtime_ns, NS)
+        m = {META_MTIME: f"{seconds}.{ns:09d}".rstrip("0").rstrip(".")}  # rclone's fractional seconds
         if self.perms is not None:
             m[META_MODE] = str(file_type | self.perms)
         if self.uid is not None:
@@ -64,7 +67,7 @@ class Entry:
             mode, nlink = stat.S_IFDIR | (self.perms if self.perms is not None else DIR_PERMS), 2
         else:
             mode, nlink = stat.S_IFREG | (self.perms if self.perms is not None else FILE_PERMS), 1
-        t = int(self.mtime * NS)
+        t = self.mtime_ns
         return {
             "st_mode": mode,
             "st_nlink": nlink,
@@ -80,31 +83,28 @@ class Entry:
 
 
 def from_head(head: dict[str, Any], is_dir: bool = False) -> Entry:
-    lm = head.get("LastModified")
-    base = Entry(
-        is_dir, 0 if is_dir else int(head.get("ContentLength", 0)), lm.timestamp() if isinstance(lm, datetime) else 0.0
-    )
+    size = 0 if is_dir else int(head.get("ContentLength", 0))
+    base = Entry(is_dir, size, _ns(head.get("LastModified")), etag="" if is_dir else str(head.get("ETag", "")))
     return base.with_meta({k.lower(): v for k, v in (head.get("Metadata") or {}).items()})
 
 
 def from_listing(item: dict[str, Any]) -> Entry:
-    lm = item.get("LastModified")
-    return Entry(
-        False,
-        int(item.get("Size", 0)),
-        lm.timestamp() if isinstance(lm, datetime) else 0.0,
-        etag=str(item.get("ETag", "")),
-    )
+    return Entry(False, int(item.get("Size", 0)), _ns(item.get("LastModified")), etag=str(item.get("ETag", "")))
 
 
-def _number(v: str | None) -> float | None:
+def _ns(t: Any) -> int:
+    return round(t.timestamp() * NS) if isinstance(t, datetime) else 0
+
+
+def _seconds_ns(v: str | None) -> int | None:
+    """Unix seconds, integer (s3fs) or fractional (rclone), as exact nanoseconds."""
     if v is None:
         return None
     try:
-        f = float(v)
-    except ValueError:
+        d = Decimal(v.strip())
+    except InvalidOperation:
         return None
-    return f if math.isfinite(f) and f >= 0 else None
+    return int(d * NS) if d.is_finite() and 0 <= d < MTIME_MAX else None
 
 
 def _int(v: str | None) -> int | None:

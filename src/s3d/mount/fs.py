@@ -77,7 +77,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         self._dir_handles: dict[int, str] = {}  # opendir's handles: readdir comes with no path (nullpath_ok)
         self._fh = itertools.count(1)
         self._lock = threading.Lock()
-        self._root = Entry(True, mtime=time.time())
+        self._root = Entry(True, mtime_ns=time.time_ns())
 
     # helpers
 
@@ -180,7 +180,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         self._writable()
         rel = _rel(path)
         uid, gid = self._owner()
-        entry = Entry(True, mtime=time.time(), perms=mode & PERM_BITS, uid=uid, gid=gid)
+        entry = Entry(True, mtime_ns=time.time_ns(), perms=mode & PERM_BITS, uid=uid, gid=gid)
         self.o.put_dir(rel, entry.meta())
         self.cache.put(rel, entry)
         self.cache.put_listing(rel, {})  # the kernel looked it up and found nothing: nothing is under it
@@ -218,7 +218,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         mtime_ns = now if times is None or times[1] == UTIME_NOW else times[1]
         if times is not None and times[1] == UTIME_OMIT:
             return 0  # only the access time, which is not kept
-        return self._set_attrs(path, fh, lambda e: replace(e, mtime=mtime_ns / 1e9))
+        return self._set_attrs(path, fh, lambda e: replace(e, mtime_ns=mtime_ns))
 
     def _set_attrs(self, path: str | None, fh: int | None, change: Callable[[Entry], Entry]) -> int:
         self._writable()
@@ -260,7 +260,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         rel = _rel(path)
         self.o.key(rel)  # refuses a name S3 cannot hold now, not at close
         uid, gid = self._owner()
-        entry = Entry(False, mtime=time.time(), perms=mode & PERM_BITS, uid=uid, gid=gid)
+        entry = Entry(False, mtime_ns=time.time_ns(), perms=mode & PERM_BITS, uid=uid, gid=gid)
         with self._lock:
             of = self._open.get(rel)
             if of is None:

@@ -43,3 +43,6 @@ class Fuse(mfusepy.FUSE):  # type: ignore[misc]
                 mfusepy.time_of_timespec(buf.contents.modtime, use_ns=True),
             )
         return int(self.operations.utimens(self._path(path), times, _fh(fip)))
+
+    def flock(self, path: bytes | None, fip: Any, op: int) -> int:
+        return int(self.operations.flock(self._path(path), _fh(fip), op))

@@ -123,7 +123,7 @@ class Objects:
             except Exception as e:
                 if _error_code(e) not in NOT_FOUND:
                     raise
-        return Entry(True, mtime=from_listing(first).mtime)
+        return Entry(True, mtime_ns=from_listing(first).mtime_ns)
 
     def list_dir(self, path: str) -> DirListing:
         prefix = self.dir_key(path)

@@ -91,7 +91,7 @@ class OpenFile:
 
     def _changed(self, size: int) -> None:
         self.dirty = True
-        self.entry = replace(self.entry, size=size, mtime=time.time())
+        self.entry = replace(self.entry, size=size, mtime_ns=time.time_ns())
 
     def set_attrs(self, entry: Entry) -> None:
         """chmod/chown/utimens on a file with unsaved changes: applied with the upload."""
