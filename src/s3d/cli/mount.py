@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from s3d.cli.connect import Daemon, add_arguments
-from s3d.cli.errors import EXIT_FAILED, EXIT_OK, CliError, UsageError
+from s3d.cli.errors import EXIT_FAILED, EXIT_OK, CliError, NoDaemon, UsageError
 from s3d.mount.settings import DEFAULT_ATTR_CACHE, DEFAULT_TIMEOUT, MountConfigError, MountSettings, Target, seconds
+
+DAEMON_POLL = 0.2
 
 
 def register(sub: Any) -> None:
@@ -30,6 +33,8 @@ def register(sub: Any) -> None:
                    help=f"how long attributes and listings are trusted; objects written over S3 show after at most this (default {DEFAULT_ATTR_CACHE:g})")  # fmt: skip
     p.add_argument("--timeout", metavar="SECONDS", default=str(DEFAULT_TIMEOUT),
                    help=f"an S3 call that takes longer fails with EIO, e.g. when the daemon is gone (default {DEFAULT_TIMEOUT:g})")  # fmt: skip
+    p.add_argument("--wait", metavar="SECONDS", default="0",
+                   help="wait up to this long for the daemon to answer (default 0: it must be running)")  # fmt: skip
     p.add_argument(
         "--staging",
         metavar="DIR",
@@ -64,7 +69,7 @@ def mount_command(args: argparse.Namespace, daemon: Daemon) -> int:
     settings = settings_from(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
     access_key, secret_key = daemon.credentials()
-    daemon.probe()
+    wait_for(daemon, seconds("--wait", args.wait))
     try:
         check_environment(settings.mountpoint)
         check_bucket(make_client(daemon.endpoint, access_key, secret_key, settings.timeout), settings)
@@ -78,6 +83,18 @@ def mount_command(args: argparse.Namespace, daemon: Daemon) -> int:
     except MountFailed as e:
         raise CliError(str(e)) from None
     return EXIT_OK
+
+
+def wait_for(daemon: Daemon, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            daemon.probe()
+            return
+        except NoDaemon:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(DAEMON_POLL)
 
 
 def umount_command(args: argparse.Namespace) -> int:
