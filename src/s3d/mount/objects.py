@@ -15,7 +15,16 @@ from typing import Any, BinaryIO
 
 from s3d.mount.attrs import Entry, from_head, from_listing
 from s3d.mount.errors import MountError
-from s3d.mount.settings import KEY_MAX_BYTES, NAME_MAX_BYTES, UPLOAD_PART, UPLOAD_THREADS, MountSettings, Target
+from s3d.mount.settings import (
+    KEY_MAX_BYTES,
+    NAME_MAX_BYTES,
+    SINGLE_PUT_MAX,
+    UPLOAD_PART,
+    UPLOAD_THREADS,
+    MountSettings,
+    Target,
+)
+from s3d.mount.upload import put_file
 
 DELIMITER = "/"
 DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
@@ -74,6 +83,7 @@ class Objects:
         self.s3 = client
         self.target: Target = settings.target
         self.bucket = settings.target.bucket
+        self.timeout = settings.timeout
 
     # names
 
@@ -181,10 +191,8 @@ class Objects:
     def upload(self, path: str, staged: Path, size: int, meta: dict[str, str]) -> str:
         """The staged file becomes the object; returns (its ETag) once the daemon has it durably."""
         key = self.key(path)
-        if size <= UPLOAD_PART:
-            with open(staged, "rb") as f:
-                r = self.s3.put_object(Bucket=self.bucket, Key=key, Body=f, ContentLength=size, Metadata=meta)
-            return str(r.get("ETag", ""))
+        if size <= SINGLE_PUT_MAX:
+            return put_file(self.s3, self.bucket, key, staged, size, meta, self.timeout)
         from boto3.s3.transfer import TransferConfig
 
         cfg = TransferConfig(

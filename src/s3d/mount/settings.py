@@ -12,7 +12,8 @@ DEFAULT_ATTR_CACHE = 1.0  # seconds an attribute or listing is trusted before S3
 DEFAULT_TIMEOUT = 30.0  # seconds one S3 call may take before the caller gets EIO
 DEFAULT_READ_BLOCK = 128 * 1024  # smallest ranged GET (random reads)
 DEFAULT_READ_AHEAD = 8 * 1024 * 1024  # largest ranged GET (sequential reads grow to this)
-UPLOAD_PART = 64 * 1024 * 1024  # staged files larger than this are uploaded in parts of this size, in parallel
+SINGLE_PUT_MAX = 5 * 1024**3  # S3's limit on one PutObject; larger staged files go up in parts
+UPLOAD_PART = 256 * 1024 * 1024  # part size of those, uploaded in parallel
 UPLOAD_THREADS = 4
 
 
