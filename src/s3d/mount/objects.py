@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 from s3d.mount.attrs import Entry, from_head, from_listing
 from s3d.mount.errors import MountError
+from s3d.mount.http import Requests
 from s3d.mount.settings import (
     KEY_MAX_BYTES,
     NAME_MAX_BYTES,
@@ -24,7 +25,6 @@ from s3d.mount.settings import (
     MountSettings,
     Target,
 )
-from s3d.mount.upload import put_file
 
 DELIMITER = "/"
 DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
@@ -83,7 +83,7 @@ class Objects:
         self.s3 = client
         self.target: Target = settings.target
         self.bucket = settings.target.bucket
-        self.timeout = settings.timeout
+        self.fast = Requests(client, settings.timeout)
 
     # names
 
@@ -165,18 +165,11 @@ class Objects:
     def get_range(self, path: str, start: int, end: int, etag: str) -> bytes:
         """Bytes [start, end) of the version whose ETag is `etag` (ESTALE once it was replaced)."""
         try:
-            r = self.s3.get_object(
-                Bucket=self.bucket, Key=self.key(path), Range=f"bytes={start}-{end - 1}", IfMatch=etag
-            )
+            return self.fast.get_range(self.bucket, self.key(path), start, end, etag)
         except Exception as e:
             if _error_code(e) == "PreconditionFailed":
                 raise MountError(errno.ESTALE, f"{path} was replaced while open") from None
             raise
-        body = r["Body"]
-        try:
-            return bytes(body.read())
-        finally:
-            body.close()
 
     def download(self, path: str, out: BinaryIO) -> None:
         r = self.s3.get_object(Bucket=self.bucket, Key=self.key(path))
@@ -192,7 +185,7 @@ class Objects:
         """The staged file becomes the object; returns (its ETag) once the daemon has it durably."""
         key = self.key(path)
         if size <= SINGLE_PUT_MAX:
-            return put_file(self.s3, self.bucket, key, staged, size, meta, self.timeout)
+            return self.fast.put_file(self.bucket, key, staged, size, meta)
         from boto3.s3.transfer import TransferConfig
 
         cfg = TransferConfig(
