@@ -32,6 +32,7 @@ import boto3
 from botocore.config import Config
 
 from bench.servers import ACCESS_KEY, SECRET_KEY, free_port, tool, wait_http
+from bench.setup import ensure
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "mount.json"
@@ -241,6 +242,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     ap.add_argument("--only", action="append", choices=list(MOUNTS), help="run only these mounts")
     args = ap.parse_args()
+    ensure()
     n = sizes(args.quick)
     work = Path(tempfile.mkdtemp(prefix="s3d-bench-mount-"))
     daemon = Daemon(work)
