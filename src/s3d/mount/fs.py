@@ -23,7 +23,7 @@ from s3d.mount.cache import MetaCache, split
 from s3d.mount.errors import MountError, as_oserror
 from s3d.mount.fuse import Operations, fuse_get_context
 from s3d.mount.objects import Objects
-from s3d.mount.settings import MountSettings
+from s3d.mount.settings import NAME_MAX_BYTES, MountSettings
 from s3d.mount.staging import OpenFile
 
 P = ParamSpec("P")
@@ -250,7 +250,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
 
     @op
     def statfs(self, path: str) -> dict[str, int]:
-        return {"f_bsize": self.settings.read_block, "f_frsize": self.settings.read_block, "f_namemax": 255}
+        return {"f_bsize": self.settings.read_block, "f_frsize": self.settings.read_block, "f_namemax": NAME_MAX_BYTES}
 
     # files
 
