@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "mount.json"
 MiB = 1024 * 1024
 BUCKET = "bench"
-MOUNT_WAIT = 30.0
+MOUNT_WAIT = 120.0
+EXIT_WAIT = 900.0  # rclone uploads what it holds before its process exits
 SEED = 18
 
 
@@ -152,7 +153,7 @@ def unmount(mnt: Path, proc: subprocess.Popen[bytes]) -> None:
     if os.path.ismount(mnt):
         subprocess.run(["fusermount3", "-u", "-z", str(mnt)], capture_output=True)
     try:
-        proc.wait(120)
+        proc.wait(EXIT_WAIT)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
@@ -256,6 +257,10 @@ def main() -> int:
         daemon.stop()
         shutil.rmtree(work, ignore_errors=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    if args.only and RESULTS.exists():  # a partial run updates the others' last figures
+        previous = json.loads(RESULTS.read_text())
+        if previous.get("sizes") == n:
+            results = {**previous["results"], **results}
     RESULTS.write_text(json.dumps({"sizes": n, "results": results}, indent=2) + "\n")
     if "s3d mount" in results:
         print(report(results))
