@@ -29,6 +29,8 @@ def register(sub: Any) -> None:
     p.add_argument("mountpoint", metavar="MOUNTPOINT", help="an existing directory")
     p.add_argument("--read-only", action="store_true", help="refuse every change (EROFS)")
     p.add_argument("--daemon", action="store_true", help="detach once mounted")
+    p.add_argument("--filter", metavar="RULES", default="",
+                   help="show only the objects these filter rules include (or @PATH; docs/filters.md); patterns, size and age")  # fmt: skip
     p.add_argument("--attr-cache", metavar="SECONDS", default=str(DEFAULT_ATTR_CACHE),
                    help=f"how long attributes and listings are trusted; objects written over S3 show after at most this (default {DEFAULT_ATTR_CACHE:g})")  # fmt: skip
     p.add_argument("--timeout", metavar="SECONDS", default=str(DEFAULT_TIMEOUT),
@@ -49,6 +51,12 @@ def register(sub: Any) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> MountSettings:
+    from s3d.mount.filtering import MountFilterError, compile_filter
+
+    try:
+        filter_ = compile_filter("--filter", args.filter)
+    except MountFilterError as e:
+        raise UsageError(str(e)) from None
     try:
         return MountSettings(
             Target.parse(args.source),
@@ -57,6 +65,8 @@ def settings_from(args: argparse.Namespace) -> MountSettings:
             attr_cache=seconds("--attr-cache", args.attr_cache),
             timeout=seconds("--timeout", args.timeout, positive=True),
             staging=Path(args.staging) if args.staging else None,
+            filter=filter_,
+            filter_text=args.filter,
         )
     except MountConfigError as e:
         raise UsageError(str(e)) from None

@@ -2,7 +2,7 @@
 
 Each is an `s3d mount` child process of the daemon's main process (a session of its own, so a signal to the
 daemon's process group does not reach it first), signed as the daemon's first user. It waits for the daemon to
-answer before mounting. At stop the daemon unmounts them after it stopped serving.
+answer before mounting. An entry's `filter` decides what it shows, else the daemon's `mount_filter`. At stop the daemon unmounts them after it stopped serving.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ def command(settings: Settings, m: MountSettings) -> list[str]:
             "--attr-cache", f"{m.attr_cache:g}", "--timeout", f"{m.timeout:g}"]  # fmt: skip
     if m.read_only:
         args.append("--read-only")
+    rules = m.filter_text or (settings.mount_filter.source if settings.mount_filter is not None else "")
+    if rules:
+        args += ["--filter", rules]
     return args
 
 

@@ -21,6 +21,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from s3d.mount.attrs import PERM_BITS, Entry
 from s3d.mount.cache import MetaCache, split
 from s3d.mount.errors import MountError, as_oserror
+from s3d.mount.filtering import shown
 from s3d.mount.fuse import Operations, fuse_get_context
 from s3d.mount.objects import Objects
 from s3d.mount.settings import NAME_MAX_BYTES, MountSettings
@@ -93,16 +94,19 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         if of is not None and (of.staged or of.etag is None):
             return of.entry  # changes not yet uploaded: the local state is the truth
         known, entry = self.cache.lookup(rel)
-        if known:
-            return entry
-        parent, name = split(rel)
-        if (n := self.cache.stale_listing_size(parent)) is not None and n <= RELIST_MAX:
-            return self._list(parent).get(name)
-        entry = self.o.head(rel)
-        if entry is None:
-            entry = self.o.lookup_dir(rel)
-        self.cache.put(rel, entry)
-        return entry
+        if not known:
+            parent, name = split(rel)
+            if (n := self.cache.stale_listing_size(parent)) is not None and n <= RELIST_MAX:
+                entry = self._list(parent).get(name)
+            else:
+                entry = self.o.head(rel)
+                if entry is None:
+                    entry = self.o.lookup_dir(rel)
+                self.cache.put(rel, entry)
+        return entry if self._shown(rel, entry) else None
+
+    def _shown(self, rel: str, entry: Entry | None) -> bool:
+        return shown(self.settings.filter, self.o.bucket, self.o.key(rel), entry)
 
     def _entry(self, rel: str) -> Entry:
         entry = self._lookup(rel)
@@ -172,7 +176,12 @@ class S3Filesystem(Operations):  # type: ignore[misc]
             pending = {split(p)[1]: of.entry for p, of in self._open.items() if split(p)[0] == rel and of.etag is None}
         children.update(pending)
         out: list[str | tuple[str, dict[str, int], int]] = [".", ".."]
-        out.extend((name, DIR_TYPE if e.is_dir else FILE_TYPE, 0) for name, e in children.items())
+        inside = rel + "/" if rel else ""
+        out.extend(
+            (name, DIR_TYPE if e.is_dir else FILE_TYPE, 0)
+            for name, e in children.items()
+            if name in pending or self._shown(inside + name, e)
+        )
         return out
 
     @op

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from s3d.filters.evaluate import Filter
 
 KEY_MAX_BYTES = 1024  # S3's limit on a key
 NAME_MAX_BYTES = 255  # the usual filesystem limit on one path component
@@ -51,13 +54,16 @@ class MountSettings:
     read_block: int = DEFAULT_READ_BLOCK
     read_ahead: int = DEFAULT_READ_AHEAD
     staging: Path | None = None  # where writes are staged; None: a private temporary directory
+    filter: Filter | None = None  # which objects the mount shows (mount/filtering.py)
+    filter_text: str = ""  # the filter as given (rules or @PATH), passed on to a mount process
 
 
-TOML_KEYS = {"source", "mountpoint", "read_only", "attr_cache", "timeout"}
+TOML_KEYS = {"source", "mountpoint", "read_only", "attr_cache", "timeout", "filter"}
 
 
 def from_toml(i: int, raw: Any) -> MountSettings:
-    """One `[[mount]]` table: source = "bucket[/prefix]", mountpoint = "/mnt/x", read_only, attr_cache, timeout."""
+    """One `[[mount]]` table: source = "bucket[/prefix]", mountpoint = "/mnt/x", read_only, attr_cache, timeout,
+    filter (rules or @PATH; checked by the mount process when it starts)."""
     where = f"mount[{i}]"
     if not isinstance(raw, dict):
         raise MountConfigError(f"{where} must be a table")
@@ -70,6 +76,9 @@ def from_toml(i: int, raw: Any) -> MountSettings:
         source, mountpoint = str(raw["source"]), Path(str(raw["mountpoint"]))
     except KeyError as e:
         raise MountConfigError(f"{where} needs {e.args[0]}") from None
+    filter_text = raw.get("filter", "")
+    if not isinstance(filter_text, str):
+        raise MountConfigError(f"{where}: filter must be text (rules, or @PATH)")
     read_only = raw.get("read_only", False)
     if not isinstance(read_only, bool):
         raise MountConfigError(f"{where}: read_only must be true or false")
@@ -79,6 +88,7 @@ def from_toml(i: int, raw: Any) -> MountSettings:
         read_only=read_only,
         attr_cache=seconds(f"{where}: attr_cache", raw.get("attr_cache", DEFAULT_ATTR_CACHE)),
         timeout=seconds(f"{where}: timeout", raw.get("timeout", DEFAULT_TIMEOUT), positive=True),
+        filter_text=filter_text,
     )
 
 
