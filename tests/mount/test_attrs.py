@@ -58,3 +58,12 @@ def test_an_object_replaced_over_s3_is_read_anew(s3, bucket: str, mnt: Path) -> 
     while (mnt / "v.txt").read_bytes() != b"version two, longer" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert (mnt / "v.txt").read_bytes() == b"version two, longer"
+
+
+def test_a_listed_file_shows_its_metadata_mtime_once_looked_up(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="d/r.txt", Body=b"r", Metadata={"mtime": "1300000000"})
+    assert os.listdir(mnt / "d") == ["r.txt"]  # the listing: no user metadata in it
+    deadline = time.monotonic() + DEADLINE
+    while (mnt / "d" / "r.txt").stat().st_mtime != 1_300_000_000 and time.monotonic() < deadline:
+        time.sleep(0.2)  # once the cached listing is older than the attribute cache time, a lookup asks
+    assert (mnt / "d" / "r.txt").stat().st_mtime == 1_300_000_000

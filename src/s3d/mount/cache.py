@@ -71,6 +71,12 @@ class MetaCache:
                 return None
             return dict(listing.children)
 
+    def knows(self, path: str, etag: str) -> bool:
+        """Whether the metadata of this version of the file is known (from a HEAD or the mount's own write)."""
+        with self._lock:
+            k = self._known.get(path)
+            return k is not None and bool(etag) and k.etag == etag
+
     def stale_listing_size(self, path: str) -> int | None:
         """How many names the last listing of `path` had, however old it is; None if it was never listed."""
         with self._lock:

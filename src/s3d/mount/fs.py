@@ -97,7 +97,10 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         if not known:
             parent, name = split(rel)
             if (n := self.cache.stale_listing_size(parent)) is not None and n <= RELIST_MAX:
-                entry = self._list(parent).get(name)
+                entry = self._list(parent).get(name)  # one LIST answers every name of a small directory...
+                if entry is not None and not entry.is_dir and not self.cache.knows(rel, entry.etag):
+                    entry = self.o.head(rel)  # ...but a file's own metadata needs its HEAD
+                    self.cache.put(rel, entry)
             else:
                 entry = self.o.head(rel)
                 if entry is None:
