@@ -117,8 +117,9 @@ def test_gateway_admin_endpoints_act_only_on_own_buckets(tmp_path: Path) -> None
         assert code == 200 and (q["failed"], q["failed_records"]) == ([], 0)
         code, st = _as(gw.s3d, "bob", "GET", "/_s3d/status")
         assert [b["name"] for b in st["buckets"]] == ["bobs"] and st["failed_records"] == 0
-        code, body = _as(gw.s3d, "bob", "POST", f"/_s3d/queue/discard?bucket={doomed}&key=k")
-        assert code == 403 and b"AccessDenied" in body
+        for action in ("discard", "retry"):
+            code, body = _as(gw.s3d, "bob", "POST", f"/_s3d/queue/{action}?bucket={doomed}&key=k")
+            assert code == 403 and b"AccessDenied" in body, action
         for action in ("pin", "prefetch"):
             code, body = _as(gw.s3d, "bob", "POST", f"/_s3d/{action}?bucket={doomed}")
             assert code == 403 and b"AccessDenied" in body, action

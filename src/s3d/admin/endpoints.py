@@ -147,11 +147,12 @@ async def discard(ctx: Ctx) -> Response:
 
 async def retry(ctx: Ctx) -> Response:
     """Try a failed key again now instead of at its next slow retry."""
-    require_user(ctx)
+    scope = caller_scope(ctx)
     _gateway(ctx, "there is no upload queue")
     bucket, key = ctx.query.get("bucket"), ctx.query.get("key")
     if not bucket or key is None:
         raise S3Error("InvalidArgument", "bucket and key are required")
+    scope.need_bucket(bucket)
     kb = key.encode()
 
     def op(conn: sqlite3.Connection) -> bool:
