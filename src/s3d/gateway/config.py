@@ -101,6 +101,11 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> GatewaySet
         value = pick(flag, var)
         if value is not None:
             setattr(g, field_name, seconds(flag, value))
+    read_timeout = pick("remote_read_timeout", "S3D_REMOTE_READ_TIMEOUT")
+    if read_timeout is not None:
+        remote.read_timeout = seconds("remote_read_timeout", read_timeout)
+        if not remote.read_timeout:
+            raise ConfigError("remote read timeout must be more than 0 seconds")
     block = pick("cache_block_size", "S3D_CACHE_BLOCK_SIZE")
     if block is not None:
         g.block_size = parse_size(block)
