@@ -302,6 +302,33 @@ def test_permanently_rejected_record_is_kept_and_reported(tmp_path: Path) -> Non
         assert s3.get_object(Bucket=doomed, Key="k")["Body"].read() == b"keep me"
 
 
+@on_remotes(RCLONE, RGW)
+def test_refused_remote_keys_keep_changes_local_until_fixed(remote_server: Remote, tmp_path: Path) -> None:
+    """The remote refuses s3d's keys (403): the changes stay local, reported with the remote's error, until s3d
+    runs with keys it accepts."""
+    wrong = {"AWS_SECRET_ACCESS_KEY": "not-the-remote-secret-0123"}
+    gw = Gateway(start_gateway(tmp_path, remote_server, env=wrong), remote_server)
+    try:
+        s3 = gw.client()
+        s3.create_bucket(Bucket="keys")
+        s3.put_object(Bucket="keys", Key="k", Body=b"kept here")
+        deadline = time.monotonic() + 30
+        while gw.status()["failed_records"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        code, q = gw.admin("GET", "/_s3d/queue")
+        assert code == 200 and q["failed_records"] >= 1
+        assert {f["error"]["status"] for f in q["failed"]} == {403}
+        assert s3.get_object(Bucket="keys", Key="k")["Body"].read() == b"kept here"
+        st = gw.status()
+        assert st["hwm"] < st["lsn"]
+        gw.s3d.kill9()  # the next start, with the right keys, ships what is pending
+        gw.s3d = start_gateway(tmp_path, remote_server, port=gw.s3d.port)
+        assert gw.flush(timeout=90)["flushed"]
+        assert remote_state(gw, "keys") == {"k": b"kept here"}
+    finally:
+        gw.s3d.stop()
+
+
 def test_bucket_map_renames_remote_buckets(tmp_path: Path) -> None:
     with own_gateway(tmp_path, "--remote-bucket-map", "photos=edge-photos-eu") as gw:
         s3 = gw.client()

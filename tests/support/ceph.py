@@ -34,6 +34,8 @@ POOL_PG_NUM = 8  # a one-OSD cluster needs few placement groups; fewer start fas
 START_TIMEOUT = 120.0  # seconds for the cluster to come up (about 15 s here)
 RGW_START_TIMEOUT = 60.0  # seconds for a radosgw to answer (the first one creates its pools)
 COMMAND_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0  # seconds a radosgw gets to stop cleanly
+USER = "tester"  # the S3 user of each radosgw, in the radosgw's own tenant
 WAIT_STEP = 0.2
 
 
@@ -177,6 +179,11 @@ class CephCluster:
                  "--display-name", uid, "--access-key", access, "--secret", secret)  # fmt: skip
         return access, secret
 
+    def remove_user(self, tenant: str, uid: str) -> None:
+        """Remove a user with its buckets and objects (memstore keeps them in memory)."""
+        self.run("radosgw-admin", "--rgw-cache-enabled=false", "user", "rm", "--tenant", tenant, "--uid", uid,
+                 "--purge-data")  # fmt: skip
+
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "dir": str(self.dir)})
 
@@ -224,17 +231,24 @@ class RadosGateway:
     secret_key: str = ""
     proc: subprocess.Popen[bytes] | None = None
     keyring: Path | None = None
+    # Off for tests: with its metadata cache on, a radosgw that writes metadata (a new bucket) waits for every other
+    # radosgw to acknowledge a cache notification, and one a test has killed or stopped holds that wait for 30 s.
+    # Each test's radosgw serves a tenant of its own, so there is nothing to keep coherent between them.
+    metadata_cache: bool = False
 
     def __post_init__(self) -> None:
         if not self.name:
             self.name = f"rgw.t{os.getpid()}x{next(_instances)}"
         self.keyring = self.cluster.add_rgw_key(self.name)
-        tenant = self.name.replace(".", "")
-        self.access_key, self.secret_key = self.cluster.create_user(tenant, "tester")
+        self.access_key, self.secret_key = self.cluster.create_user(self.tenant, USER)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def tenant(self) -> str:
+        return self.name.replace(".", "")
 
     @property
     def log(self) -> Path:
@@ -245,7 +259,8 @@ class RadosGateway:
         assert self.keyring is not None
         self.proc = subprocess.Popen(
             ["radosgw", "-f", "-c", str(self.cluster.conf), "-n", f"client.{self.name}", "--keyring", str(self.keyring),
-             "--rgw-frontends", f"beast endpoint=127.0.0.1:{self.port}"],
+             "--rgw-frontends", f"beast endpoint=127.0.0.1:{self.port}",
+             f"--rgw-cache-enabled={str(self.metadata_cache).lower()}"],
             stdin=subprocess.DEVNULL, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         wait_http(self.url, timeout=RGW_START_TIMEOUT, proc=self.proc)
@@ -257,6 +272,16 @@ class RadosGateway:
             self.proc.send_signal(signal.SIGCONT)  # a paused one dies too
             self.proc.kill()
             self.proc.wait()
+
+    def terminate(self) -> None:
+        """A clean stop (SIGTERM), then its user, buckets and objects are removed."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.stop()
+        self.cluster.remove_user(self.tenant, USER)
 
     def pause(self) -> None:
         """A hung remote: radosgw is stopped (SIGSTOP); the kernel still accepts connections."""
