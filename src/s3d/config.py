@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s3d.filters import setting as filter_setting
+from s3d.filters.evaluate import Filter
+from s3d.gateway.config import GatewaySettings
+
 
 class ConfigError(Exception):
     """A setting is wrong; the message says which, in one line."""
@@ -35,7 +39,11 @@ class Settings:
     log_format: str | None = None  # human | json; None: human on a terminal
     users: list[User] = field(default_factory=list)
     generated_credentials: bool = False
-    gateway: Any = None  # s3d.gateway.config.GatewaySettings when a remote is configured
+    gateway: GatewaySettings | None = None  # set when a remote is configured
+    upload_filter: Filter | None = None  # what gateway mode ships (docs/filters.md)
+    cache_filter: Filter | None = None  # which remote objects the read cache keeps
+    sync_filter: Filter | None = None  # what the sync directory holds
+    mount_filter: Filter | None = None  # what the mount shows
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -47,6 +55,10 @@ class Settings:
     def secrets(self) -> dict[str, str]:
         return {u.access_key: u.secret_key for u in self.users}
 
+    def filter_for(self, feature: filter_setting.Feature) -> Filter | None:
+        f: Filter | None = getattr(self, feature.setting)
+        return f
+
 
 ENV_KEYS = {
     "data": "S3D_DATA",
@@ -57,10 +69,16 @@ ENV_KEYS = {
     "inline_max": "S3D_INLINE_MAX",
     "log_level": "S3D_LOG_LEVEL",
     "log_format": "S3D_LOG_FORMAT",
+    **{f.setting: f.env for f in filter_setting.Feature},
 }
 
 
 def _coerce(name: str, value: Any) -> Any:
+    if name in filter_setting.SETTINGS:
+        try:
+            return filter_setting.load(name, value)
+        except filter_setting.FilterSettingError as e:
+            raise ConfigError(str(e)) from None
     try:
         if name == "data":
             return Path(value)
