@@ -26,7 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,9 @@ class Endpoint:
     secret_key: str
 
 
+RemoteAt = Callable[[Path], AbstractContextManager[Endpoint]]  # a fresh remote for one measurement
+
+
 @contextmanager
 def rclone_remote(work: Path) -> Iterator[Endpoint]:
     """A fresh `rclone serve s3` (on disk)."""
@@ -96,7 +99,7 @@ def rclone_remote(work: Path) -> Iterator[Endpoint]:
         proc.stop()
 
 
-def rgw_remote(cluster: ceph.CephCluster) -> Callable[[Path], Any]:
+def rgw_remote(cluster: ceph.CephCluster) -> RemoteAt:
     """A fresh radosgw with a user of its own, on the run's one Ceph cluster, with its metadata cache on (as
     deployed); stopped cleanly and its data removed after."""
 
@@ -153,7 +156,7 @@ def make_files(d: Path, count: int, size: int) -> list[Path]:
     return out
 
 
-def ship(work: Path, remote_at: Callable[[Path], Any], files: list[Path], timeout: float) -> dict[str, float]:
+def ship(work: Path, remote_at: RemoteAt, files: list[Path], timeout: float) -> dict[str, float]:
     with remote_at(work) as remote:
         s3d = start_s3d(work, remote, "--cache-max-bytes", "8G")
         try:
@@ -173,7 +176,7 @@ def ship(work: Path, remote_at: Callable[[Path], Any], files: list[Path], timeou
             s3d.stop()
 
 
-def direct(work: Path, remote_at: Callable[[Path], Any], files_dir: Path, timeout: float) -> float:
+def direct(work: Path, remote_at: RemoteAt, files_dir: Path, timeout: float) -> float:
     with remote_at(work) as remote:
         client(remote.url, remote.access_key, remote.secret_key).create_bucket(Bucket="direct")
         env = {**os.environ, "AWS_ACCESS_KEY_ID": remote.access_key, "AWS_SECRET_ACCESS_KEY": remote.secret_key,
@@ -318,7 +321,7 @@ def main() -> None:
     res: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "quick": a.quick}
     cluster: ceph.CephCluster | None = None
     try:
-        remotes: dict[str, Callable[[Path], Any]] = {"rclone": rclone_remote}
+        remotes: dict[str, RemoteAt] = {"rclone": rclone_remote}
         missing = ceph.missing_binaries()
         if missing:
             res["rgw_missing"] = f"{', '.join(missing)} not installed: apt-get install {ceph.PACKAGES}"
