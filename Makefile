@@ -21,7 +21,7 @@ run: $(VENV)/.installed
 	$(BIN)/s3d run
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -rs -n 2 tests
+	$(BIN)/python -m pytest -q -n 2 tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

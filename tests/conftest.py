@@ -65,9 +65,8 @@ def fresh_server(tmp_path: Path) -> Iterator[S3dProcess]:
 @pytest.fixture(scope="session")
 def ceph_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ceph.CephCluster]:
     """The test run's one Ceph cluster: the first xdist worker that needs it starts it, the last one stops it."""
-    missing = ceph.missing_binaries()
-    if missing:
-        pytest.skip(f"Ceph RGW tests skipped: {', '.join(missing)} not installed (apt-get install {ceph.PACKAGES})")
+    if ceph.missing_binaries():
+        pytest.skip(ceph.SKIP_REASON)
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's directory, not the worker's
     yield ceph.acquire(shared)
@@ -87,3 +86,10 @@ def remote_server(remote_kind: str, tmp_path: Path, request: pytest.FixtureReque
     remote = make_remote(remote_kind, tmp_path / f"{remote_kind}-root", cluster).start()
     yield remote
     remote.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line for all the Ceph RGW cases skipped because Ceph is not installed."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if ceph.SKIP_REASON in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(f"{ceph.SKIP_REASON} ({len(skipped)} tests)")

@@ -39,6 +39,9 @@ USER = "tester"  # the S3 user of each radosgw, in the radosgw's own tenant
 WAIT_STEP = 0.2
 
 
+SKIP_REASON = f"Ceph RGW tests skipped: Ceph is not installed (apt-get install {PACKAGES})"
+
+
 def missing_binaries() -> list[str]:
     return [b for b in BINARIES if shutil.which(b) is None]
 
