@@ -216,12 +216,9 @@ def test_hung_remote_past_the_read_timeout_then_back(remote_server: Remote, tmp_
         finally:
             gw.remote.resume()
         assert gw.flush(timeout=90)["flushed"]
-        time.sleep(SETTLE)
-        if remote_state(gw, "hung") != expected:
-            # Known s3d bug, not yet fixed: the PUTs and DELETEs whose answer timed out were taken in by the hung
-            # remote, which carries them out when it continues, possibly after the newer version s3d shipped
-            # since; s3d counts the key as shipped and never looks again. Seen with rclone, one run in five.
-            pytest.xfail("a request the hung remote took in was applied after a newer one: remote state is stale")
+        assert remote_state(gw, "hung") == expected
+        time.sleep(SETTLE)  # requests it took in while hung and carried out late were checked for and repaired
+        assert remote_state(gw, "hung") == expected
 
 
 @on_remotes(RCLONE, RGW)
