@@ -36,6 +36,10 @@ class Settings:
     users: list[User] = field(default_factory=list)
     generated_credentials: bool = False
     gateway: Any = None  # s3d.gateway.config.GatewaySettings when a remote is configured
+    master_key_file: Path | None = None  # SSE master keys; None: DATA/master-keys.json
+    master_key: str | None = None  # SSE master keys given directly: id:base64[,id:base64...], newest last
+    kms_keys: dict[str, str] | str = field(default_factory=dict)  # SSE-KMS keyring: name -> base64 key
+    keyring: Any = None  # s3d.crypto.keys.Keyring, loaded once per process (s3d.crypto.setup)
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -57,13 +61,18 @@ ENV_KEYS = {
     "inline_max": "S3D_INLINE_MAX",
     "log_level": "S3D_LOG_LEVEL",
     "log_format": "S3D_LOG_FORMAT",
+    "master_key_file": "S3D_MASTER_KEY_FILE",
+    "master_key": "S3D_MASTER_KEY",
+    "kms_keys": "S3D_KMS_KEYS",
 }
 
 
 def _coerce(name: str, value: Any) -> Any:
     try:
-        if name == "data":
+        if name in ("data", "master_key_file"):
             return Path(value)
+        if name == "kms_keys" and not isinstance(value, str | dict):
+            raise TypeError(name)
         if name in ("workers", "inline_max"):
             return int(value)
         if name == "base_domains":

@@ -20,7 +20,7 @@ GATEWAY_FLAGS = (
     "cache_revalidate_after",
     "remote_bucket_map",
 )
-SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format")
+SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format", "master_key_file")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -39,6 +39,9 @@ def register(sub: Any) -> None:
     run.add_argument("--log-level", help="debug, info, warning, error (also S3D_LOG_LEVEL)")
     run.add_argument(
         "--log-format", choices=("human", "json"), help="request log format (also S3D_LOG_FORMAT; default human)"
+    )
+    run.add_argument(
+        "--master-key-file", help="master keys for encryption at rest (also S3D_MASTER_KEY_FILE; default DATA/master-keys.json)"
     )
     gw = run.add_argument_group("gateway mode (ship every change to a remote S3)")
     gw.add_argument(
@@ -67,6 +70,13 @@ def register(sub: Any) -> None:
                           "the first user of the config file, or the pair generated in the data dir.")  # fmt: skip
     _add_common(cred)
     cred.set_defaults(func=credentials_command)
+    rotate = sub.add_parser("rotate-key", help="add a new master key for encryption at rest (SSE-S3)",
+                            description="Append a new master key to the master key file: new objects use it, "
+                            "objects written before stay readable with the older keys it keeps. "
+                            "Running daemons pick it up at their next start.")  # fmt: skip
+    _add_common(rotate)
+    rotate.add_argument("--master-key-file", help="master key file (also S3D_MASTER_KEY_FILE; default DATA/master-keys.json)")
+    rotate.set_defaults(func=rotate_key_command)
 
 
 def _settings(args: argparse.Namespace) -> tuple[config.Settings, dict[str, Any]]:
@@ -94,7 +104,27 @@ def credentials_command(args: argparse.Namespace) -> int:
         return 1
 
 
+def rotate_key_command(args: argparse.Namespace) -> int:
+    from s3d.crypto import keys
+
+    try:
+        settings, _ = _settings(args)
+        if settings.master_key:
+            print("s3d: the master keys come from S3D_MASTER_KEY: rotate them there", file=sys.stderr)
+            return 2
+        path = settings.master_key_file or settings.data / keys.MASTER_KEY_FILE
+        print(f"new master key {keys.rotate_master_key(path)} in {path}")
+        return 0
+    except (config.ConfigError, keys.BadKeyFile) as e:
+        print(f"s3d: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"s3d: {e.strerror or e}", file=sys.stderr)
+        return 1
+
+
 def run_command(args: argparse.Namespace) -> int:
+    from s3d.crypto.setup import keyring_for
     from s3d.gateway import config as gateway_config  # imported here: botocore is slow to import
     from s3d.remote.botocore_remote import ConfigError as RemoteConfigError
     from s3d.store.recovery import DataDirError
@@ -105,6 +135,7 @@ def run_command(args: argparse.Namespace) -> int:
         from s3d.server.run import run
 
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        keyring_for(settings)  # the master key file is made (or found wanting) before any worker starts
         new = config.ensure_credentials(settings)
         if new is not None:
             print(

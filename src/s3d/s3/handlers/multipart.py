@@ -8,9 +8,11 @@ import os
 import time
 from typing import Any
 
-from s3d.s3 import checksums, xml
+from s3d.crypto.envelope import Envelope
+from s3d.s3 import checksums, encrypted, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
+from s3d.s3.handlers import sse
 from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
@@ -93,10 +95,13 @@ async def create_multipart_upload(ctx: Ctx) -> Response:
     if algo:
         meta["checksum_algorithm"] = algo
         meta["checksum_type"] = ctype or ("FULL_OBJECT" if algo in checksums.FULL_OBJECT_ONLY else "COMPOSITE")
+    spec = sse.write_spec(ctx, sse.bucket_default(ctx, ctx.bucket))
+    _, env = sse.seal(ctx, spec) if spec else (None, None)
+    meta = sse.with_envelope(meta, env)
     upload_id = await _mp(ctx).create(ctx.bucket, ctx.key_bytes, meta, ctx.user.name)
-    headers = []
+    headers = sse.response_headers(env, spec.customer if spec else None, write=True)
     if algo:
-        headers = [("x-amz-checksum-algorithm", algo), ("x-amz-checksum-type", meta["checksum_type"])]
+        headers += [("x-amz-checksum-algorithm", algo), ("x-amz-checksum-type", meta["checksum_type"])]
     body = xml.document(
         "InitiateMultipartUploadResult", [("Bucket", ctx.bucket), ("Key", ctx.key), ("UploadId", upload_id)]
     )
@@ -115,14 +120,29 @@ async def upload_part(ctx: Ctx) -> Response:
         )
     if payload.expected_size is not None and payload.expected_size > MAX_PART_SIZE:
         raise S3Error("EntityTooLarge")
-    blob = await stream_to_blob(ctx.store, payload)
+    env, presented, data_key = _upload_key(ctx, upload)
+    blob = await stream_to_blob(ctx.store, payload, data_key)
     cv = payload.checksum_value
     checksum = {"algorithm": cv[0], "value": cv[1]} if cv else None
-    await _mp(ctx).put_part(
-        upload.upload_id, StoredPart(number, payload.size, payload.etag, time.time(), blob, checksum)
-    )
+    etag = sse.etag(env.kind if env else None, data_key, payload.etag)
+    await _mp(ctx).put_part(upload.upload_id, StoredPart(number, payload.size, etag, time.time(), blob, checksum))
     requested = bool(algo) or any(k.startswith("x-amz-checksum-") for k in ctx.headers) or bool(payload.trailer_names)
-    return empty(200, [("ETag", f'"{payload.etag}"'), *(_checksum_headers(checksum) if requested else [])])
+    return empty(
+        200,
+        [
+            ("ETag", f'"{etag}"'),
+            *(_checksum_headers(checksum) if requested else []),
+            *sse.response_headers(env, presented),
+        ],
+    )
+
+
+def _upload_key(ctx: Ctx, upload: Upload) -> tuple[Envelope | None, sse.CustomerKey | None, bytes | None]:
+    """The upload's envelope, the SSE-C key the request presents, and the data key parts are encrypted with."""
+    sse.refuse_write_headers(ctx.headers)
+    env = sse.envelope_of(upload.meta)
+    presented = sse.customer_key(ctx.headers)
+    return env, presented, sse.open_key(ctx, env, None, presented)
 
 
 def _copy_range(ctx: Ctx, src: Object) -> tuple[int, int]:
@@ -171,6 +191,8 @@ async def upload_part_copy(ctx: Ctx) -> Response:
     upload = _upload(ctx)
     src_bucket, src_key = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
+    env, presented, data_key = _upload_key(ctx, upload)
+    src_presented = sse.customer_key(ctx.headers, sse.COPY_SOURCE_CUSTOMER)
     temp_blob: str | None = None
     for _ in range(5):
         src = await ctx.store.find_object(src_bucket, src_key)
@@ -182,6 +204,11 @@ async def upload_part_copy(ctx: Ctx) -> Response:
             raise S3Error(
                 "InvalidRequest",
                 "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120",
+            )
+        src_data_key = sse.open_key(ctx, sse.envelope_of(src.meta), src, src_presented)
+        if src_data_key is not None or data_key is not None:
+            return await _encrypted_part_copy(
+                ctx, upload, number, src, src_data_key, data_key, start, end, env, presented
             )
         try:
             if src.is_remote:
@@ -241,6 +268,44 @@ async def upload_part_copy(ctx: Ctx) -> Response:
     return xml_response(xml.document("CopyPartResult", nodes))
 
 
+async def _encrypted_part_copy(
+    ctx: Ctx,
+    upload: Upload,
+    number: int,
+    src: Object,
+    src_data_key: bytes | None,
+    data_key: bytes | None,
+    start: int,
+    end: int,
+    env: Envelope | None,
+    presented: sse.CustomerKey | None,
+) -> Response:
+    """UploadPartCopy where the source or the upload is encrypted: decrypt, re-encrypt, as the bytes stream."""
+    algo = upload.meta.get("checksum_algorithm") or DEFAULT_CHECKSUM
+    ck = checksums.new(algo)
+    for _ in range(5):
+        try:
+            _, blob, md5 = await encrypted.copy(ctx.store, src, src_data_key, data_key, start, end, ck, inline=False)
+        except (FileNotFoundError, ObjectChanged):
+            found = await ctx.store.find_object(src.bucket, src.key)
+            if found is None or found.etag != src.etag:
+                raise S3Error("NoSuchKey", extra={"Key": src.key.decode(errors="replace")}) from None
+            src = found
+            continue
+        break
+    else:
+        raise S3Error("InternalError", "the source changed too often while being copied")
+    assert blob is not None
+    mtime = time.time()
+    etag = sse.etag(env.kind if env else None, data_key, md5)
+    checksum = {"algorithm": algo, "value": checksums.b64(ck.digest())}
+    await _mp(ctx).put_part(upload.upload_id, StoredPart(number, end - start + 1, etag, mtime, blob, checksum))
+    nodes: list[xml.Node] = [("ETag", f'"{etag}"'), ("LastModified", xml.iso8601(mtime))]
+    if upload.meta.get("checksum_algorithm"):
+        nodes.append((f"Checksum{algo}", checksum["value"]))
+    return xml_response(xml.document("CopyPartResult", nodes), headers=sse.response_headers(env, presented))
+
+
 def _parse_complete(body: bytes) -> list[CompletedPart]:
     root = xml.parse(body)
     if root.tag != "CompleteMultipartUpload":
@@ -275,7 +340,8 @@ async def complete_multipart_upload(ctx: Ctx) -> Response:
     if obj.checksum:
         nodes.append((f"Checksum{obj.checksum['algorithm']}", obj.checksum["value"]))
         nodes.append(("ChecksumType", obj.checksum["type"]))
-    return xml_response(xml.document("CompleteMultipartUploadResult", nodes))
+    headers = sse.response_headers(sse.envelope_of(obj.meta), sse.customer_key(ctx.headers))
+    return xml_response(xml.document("CompleteMultipartUploadResult", nodes), headers=headers)
 
 
 async def abort_multipart_upload(ctx: Ctx) -> Response:

@@ -9,9 +9,12 @@ import time
 from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
-from s3d.s3 import checksums, xml
+from s3d.crypto import segments
+from s3d.crypto.stream import EncryptingWriter
+from s3d.s3 import checksums, encrypted, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
+from s3d.s3.handlers import sse
 from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
@@ -40,7 +43,7 @@ DEFAULT_CHECKSUM = "CRC64NVME"
 
 
 # ---------- receiving data ----------
-async def receive(store: Store, payload: Payload) -> tuple[bytes | None, str | None]:
+async def receive(store: Store, payload: Payload, data_key: bytes | None = None) -> tuple[bytes | None, str | None]:
     """Take a request body to durable storage: (inline bytes, None) or (None, blob name).
 
     Small bodies stay in memory and are committed inline with their metadata;
@@ -50,13 +53,14 @@ async def receive(store: Store, payload: Payload) -> tuple[bytes | None, str | N
     if payload.expected_size is not None and payload.expected_size <= store.inline_max:
         data = await payload.read_all()
         payload.finish()
-        return data, None
-    return None, await stream_to_blob(store, payload)
+        return (segments.encrypt(data_key, data) if data_key else data), None
+    return None, await stream_to_blob(store, payload, data_key)
 
 
-async def stream_to_blob(store: Store, payload: Payload) -> str:
-    """Stream a verified body into a new durable blob; nothing is left behind if it fails."""
-    writer = store.new_blob()
+async def stream_to_blob(store: Store, payload: Payload, data_key: bytes | None = None) -> str:
+    """Stream a verified body into a new durable blob (encrypted with data_key if set); nothing is left behind if it fails."""
+    blob_writer = store.new_blob()
+    writer = EncryptingWriter(blob_writer, data_key) if data_key is not None else blob_writer
     try:
         async for chunk in payload.chunks():
             writer.write(chunk)
@@ -104,12 +108,15 @@ async def put_object(ctx: Ctx) -> Response:
     payload = Payload(h, ctx.auth, ctx.req.body, checksum_algorithm=DEFAULT_CHECKSUM)
     if payload.expected_size is None or payload.expected_size > ctx.store.inline_max:
         ctx.need_bucket()  # before streaming a large body; small ones are checked when they commit
-    data, blob = await receive(ctx.store, payload)
+    spec = sse.write_spec(ctx, sse.bucket_default(ctx, ctx.bucket))
+    data_key, env = sse.seal(ctx, spec) if spec else (None, None)
+    meta = sse.with_envelope(meta, env)
+    data, blob = await receive(ctx.store, payload, data_key)
     obj = Object(
         bucket=ctx.bucket,
         key=ctx.key_bytes,
         size=payload.size,
-        etag=payload.etag,
+        etag=sse.etag(spec.kind if spec else None, data_key, payload.etag),
         mtime=time.time(),
         version=0,
         meta=meta,
@@ -124,7 +131,14 @@ async def put_object(ctx: Ctx) -> Response:
         or "x-amz-sdk-checksum-algorithm" in h
         or bool(payload.trailer_names)
     )
-    return empty(200, [("ETag", f'"{obj.etag}"'), *checksum_headers(obj, requested)])
+    return empty(
+        200,
+        [
+            ("ETag", f'"{obj.etag}"'),
+            *checksum_headers(obj, requested),
+            *sse.response_headers(env, spec.customer if spec else None, write=True),
+        ],
+    )
 
 
 # ---------- reading ----------
@@ -177,8 +191,17 @@ async def _read(ctx: Ctx, head: bool) -> Response:
         if found is None:
             raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""})
         obj = found
+        env = sse.envelope_of(obj.meta)
+        presented: sse.CustomerKey | None = None
+        data_key: bytes | None = None
+        if env is not None or sse.presents_customer_key(ctx.headers):
+            sse.refuse_write_headers(ctx.headers)
+            presented = sse.customer_key(ctx.headers)
+            data_key = sse.open_key(ctx, env, obj, presented)
         check_read_conditions(obj, ctx.headers)
         headers = object_headers(obj, ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED")
+        if env is not None:
+            headers += sse.response_headers(env, presented)
         part = q.get("partNumber")
         rng: tuple[int, int] | None
         if part is not None:
@@ -207,6 +230,10 @@ async def _read(ctx: Ctx, head: bool) -> Response:
             if obj.is_remote:
                 body, how = await ctx.store.remote_body(obj, start, end)
                 headers.append(("x-s3d-cache", how))
+            elif env is not None and data_key is not None:
+                body = encrypted.open_body(ctx.store, obj, data_key, start, end)
+                if ctx.settings.gateway is not None:
+                    headers.append(("x-s3d-cache", "hit"))
             else:
                 body = open_body(ctx.store, obj, start, end)
                 if ctx.settings.gateway is not None:
@@ -371,6 +398,10 @@ async def copy_object(ctx: Ctx) -> Response:
     h = ctx.headers
     src_bucket, src_key = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
+    spec = sse.write_spec(ctx, sse.bucket_default(ctx, ctx.bucket))
+    src_presented = sse.customer_key(h, sse.COPY_SOURCE_CUSTOMER)
+    reencrypt = sse.SSE in h or sse.presents_customer_key(h)  # a copy onto itself may change only the encryption
+    dst_key, dst_env = sse.seal(ctx, spec) if spec else (None, None)
     directive = h.get("x-amz-metadata-directive", "COPY").upper()
     tag_directive = h.get("x-amz-tagging-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE") or tag_directive not in ("COPY", "REPLACE"):
@@ -380,6 +411,8 @@ async def copy_object(ctx: Ctx) -> Response:
         if src is None:
             raise S3Error("NoSuchKey", resource=f"/{src_bucket}/{src_key.decode()}", extra={"Key": src_key.decode()})
         check_read_conditions(src, h, prefix="x-amz-copy-source-if-")
+        src_env = sse.envelope_of(src.meta)
+        src_data_key = sse.open_key(ctx, src_env, src, src_presented)
         meta = metadata_from_headers(h) if directive == "REPLACE" else dict(src.meta)
         if directive == "COPY" and "x-amz-storage-class" in h:
             meta.update(
@@ -387,7 +420,9 @@ async def copy_object(ctx: Ctx) -> Response:
             )
         tags = tags_from_header(h.get("x-amz-tagging")) if tag_directive == "REPLACE" else src.tags
         same = src_bucket == ctx.bucket and src_key == ctx.key_bytes
-        if same and not src.is_remote:
+        if same and not src.is_remote and not reencrypt:
+            meta = sse.with_envelope(meta, src_env)
+            sse_headers = sse.response_headers(src_env, src_presented)
             if directive != "REPLACE" and "x-amz-storage-class" not in h and tag_directive != "REPLACE":
                 raise S3Error(
                     "InvalidRequest",
@@ -396,9 +431,14 @@ async def copy_object(ctx: Ctx) -> Response:
             obj = await ctx.store.replace_meta(ctx.bucket, src_key, src.etag, meta, tags)
             break
         try:
-            data, blob, etag = await copy_data(ctx.store, src)
+            if src_data_key is None and dst_key is None:
+                data, blob, etag = await copy_data(ctx.store, src)
+            else:
+                data, blob, md5 = await encrypted.copy(ctx.store, src, src_data_key, dst_key, 0, src.size - 1)
+                etag = sse.etag(spec.kind if spec else None, dst_key, md5)
         except (FileNotFoundError, ObjectChanged):
             continue  # the source was replaced while we opened it
+        sse_headers = sse.response_headers(dst_env, spec.customer if spec else None, write=True)
         obj = Object(
             bucket=ctx.bucket,
             key=ctx.key_bytes,
@@ -406,7 +446,7 @@ async def copy_object(ctx: Ctx) -> Response:
             etag=etag,
             mtime=time.time(),
             version=0,
-            meta=meta,
+            meta=sse.with_envelope(meta, dst_env),
             checksum=src.checksum if src.checksum and not src.parts else None,
             tags=tags,
             blob=blob,
@@ -419,7 +459,7 @@ async def copy_object(ctx: Ctx) -> Response:
     nodes: list[xml.Node] = [("LastModified", xml.iso8601(obj.mtime)), ("ETag", f'"{obj.etag}"')]
     if obj.checksum:
         nodes.append((f"Checksum{obj.checksum['algorithm']}", obj.checksum["value"]))
-    return xml_response(xml.document("CopyObjectResult", nodes))
+    return xml_response(xml.document("CopyObjectResult", nodes), headers=sse_headers)
 
 
 HANDLERS = {
