@@ -76,13 +76,18 @@ KINDS = {
     "plain": ({}, {}, {}),
     "sse-s3": ({"ServerSideEncryption": "AES256"}, {}, {}),
     "sse-kms": ({"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": KMS_KEY}, {}, {}),
-    "sse-c": (customer(3), customer(3), {"CopySourceSSECustomerAlgorithm": "AES256", "CopySourceSSECustomerKey": bytes([3]) * 32}),
+    "sse-c": (
+        customer(3),
+        customer(3),
+        {"CopySourceSSECustomerAlgorithm": "AES256", "CopySourceSSECustomerKey": bytes([3]) * 32},
+    ),
 }
 
 
 @pytest.mark.parametrize("size", [100, 300_000])
 @pytest.mark.parametrize(
-    "src,dst", [("plain", "sse-c"), ("sse-c", "sse-kms"), ("sse-s3", "plain"), ("sse-kms", "sse-s3"), ("sse-c", "sse-c")]
+    "src,dst",
+    [("plain", "sse-c"), ("sse-c", "sse-kms"), ("sse-s3", "plain"), ("sse-kms", "sse-s3"), ("sse-c", "sse-c")],
 )
 def test_copy_between_kinds(s3e, ebucket: str, src: str, dst: str, size: int) -> None:  # type: ignore[no-untyped-def]
     body = random_bytes(size)
@@ -91,7 +96,9 @@ def test_copy_between_kinds(s3e, ebucket: str, src: str, dst: str, size: int) ->
     if dst == "sse-c":
         dst_args, dst_get = customer(4), customer(4)
     s3e.put_object(Bucket=ebucket, Key="src", Body=body, **put_args)
-    r = s3e.copy_object(Bucket=ebucket, Key="dst", CopySource={"Bucket": ebucket, "Key": "src"}, **source_args, **dst_args)
+    r = s3e.copy_object(
+        Bucket=ebucket, Key="dst", CopySource={"Bucket": ebucket, "Key": "src"}, **source_args, **dst_args
+    )
     got = s3e.get_object(Bucket=ebucket, Key="dst", **dst_get)
     assert got["Body"].read() == body
     assert got.get("ServerSideEncryption") == dst_args.get("ServerSideEncryption")
@@ -136,7 +143,10 @@ def test_bucket_default_encryption(s3e, ebucket: str) -> None:  # type: ignore[n
     with pytest.raises(ClientError) as e:
         s3e.get_bucket_encryption(Bucket=ebucket)
     assert e.value.response["Error"]["Code"] == "ServerSideEncryptionConfigurationNotFoundError"
-    rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KMS_KEY}, "BucketKeyEnabled": True}
+    rule = {
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KMS_KEY},
+        "BucketKeyEnabled": True,
+    }
     s3e.put_bucket_encryption(Bucket=ebucket, ServerSideEncryptionConfiguration={"Rules": [rule]})
     assert s3e.get_bucket_encryption(Bucket=ebucket)["ServerSideEncryptionConfiguration"]["Rules"] == [rule]
     s3e.put_object(Bucket=ebucket, Key="k", Body=b"follows the default")

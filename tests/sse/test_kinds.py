@@ -63,7 +63,9 @@ def test_sse_kms_encryption_context_and_bucket_key(s3e, ebucket: str) -> None:  
     head = s3e.head_object(Bucket=ebucket, Key="k")
     assert head["BucketKeyEnabled"] is True
     with pytest.raises(ClientError) as e:
-        s3e.put_object(Bucket=ebucket, Key="k", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSEncryptionContext="notjson")
+        s3e.put_object(
+            Bucket=ebucket, Key="k", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSEncryptionContext="notjson"
+        )
     assert code(e) == (400, "InvalidArgument")
 
 

@@ -41,7 +41,8 @@ def register(sub: Any) -> None:
         "--log-format", choices=("human", "json"), help="request log format (also S3D_LOG_FORMAT; default human)"
     )
     run.add_argument(
-        "--master-key-file", help="master keys for encryption at rest (also S3D_MASTER_KEY_FILE; default DATA/master-keys.json)"
+        "--master-key-file",
+        help="master keys for encryption at rest (also S3D_MASTER_KEY_FILE; default DATA/master-keys.json)",
     )
     gw = run.add_argument_group("gateway mode (ship every change to a remote S3)")
     gw.add_argument(
@@ -75,7 +76,9 @@ def register(sub: Any) -> None:
                             "objects written before stay readable with the older keys it keeps. "
                             "Running daemons pick it up at their next start.")  # fmt: skip
     _add_common(rotate)
-    rotate.add_argument("--master-key-file", help="master key file (also S3D_MASTER_KEY_FILE; default DATA/master-keys.json)")
+    rotate.add_argument(
+        "--master-key-file", help="master key file (also S3D_MASTER_KEY_FILE; default DATA/master-keys.json)"
+    )
     rotate.set_defaults(func=rotate_key_command)
 
 

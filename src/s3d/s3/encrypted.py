@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import itertools
 import logging
-import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Protocol
 
@@ -18,6 +17,7 @@ from s3d.store.store import Object, Store
 
 log = logging.getLogger("s3d.sse")
 READ_CHUNK = 1 << 20
+PRIME_BYTES = 1 << 20  # decrypted before the response headers go out
 
 
 def spans(obj: Object, start: int, end: int) -> list[Span]:
@@ -41,10 +41,9 @@ def plaintext(store: Store, obj: Object, data_key: bytes, start: int, end: int) 
     return decrypt_spans(spans(obj, start, end), data_key, store.blobs.open_read)
 
 
-async def _stream(obj: Object, first: bytes | None, rest: Iterator[bytes]) -> AsyncIterator[bytes]:
-    if first is None:
-        return
-    yield first
+async def _stream(obj: Object, first: list[bytes], rest: Iterator[bytes]) -> AsyncIterator[bytes]:
+    for chunk in first:
+        yield chunk
     try:
         for chunk in rest:
             yield chunk
@@ -56,36 +55,23 @@ async def _stream(obj: Object, first: bytes | None, rest: Iterator[bytes]) -> As
 def open_body(store: Store, obj: Object, data_key: bytes, start: int, end: int) -> AsyncIterator[bytes]:
     """Plaintext [start, end] of an encrypted object as a streamed body.
 
-    The first segments are decrypted here, before any header is sent: a blob replaced meanwhile raises
-    FileNotFoundError (look again), and tampering found there is an S3 error rather than a cut connection.
+    Up to PRIME_BYTES are decrypted here, before any header is sent: a blob replaced meanwhile raises
+    FileNotFoundError (look again), and tampering found there is an S3 error; past them (large reads)
+    tampering cuts the connection, the only signal left once a 200 is out.
     """
     chunks = plaintext(store, obj, data_key, start, end)
+    first: list[bytes] = []
+    primed = 0
     try:
-        first = next(chunks, None)
+        while primed < PRIME_BYTES:
+            chunk = next(chunks, None)
+            if chunk is None:
+                break
+            first.append(chunk)
+            primed += len(chunk)
     except TamperError as e:
         raise tampered(obj, e) from None
     return _stream(obj, first, chunks)
-
-
-def plain_spans(store: Store, parts: list[Span]) -> Iterator[bytes]:
-    """Bytes of unencrypted spans; every blob is opened before the first chunk (FileNotFoundError then)."""
-    fds: dict[int, int] = {}
-    try:
-        for i, s in enumerate(parts):
-            if isinstance(s.source, str):
-                fds[i] = store.blobs.open_read(s.source)
-        for i, s in enumerate(parts):
-            off = s.lo
-            while off <= s.hi:
-                n = min(READ_CHUNK, s.hi - off + 1)
-                chunk = s.source[off : off + n] if isinstance(s.source, bytes) else os.pread(fds[i], n, off)
-                if not chunk:
-                    raise OSError("a blob is shorter than its metadata says")
-                yield chunk
-                off += len(chunk)
-    finally:
-        for fd in fds.values():
-            os.close(fd)
 
 
 class Hasher(Protocol):
