@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import itertools
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Protocol
 
