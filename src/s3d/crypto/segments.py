@@ -199,6 +199,11 @@ class Decryptor:
             raise TamperError("encrypted blob is longer than its size says")
 
 
+def decrypt_inline(data_key: bytes, blob: bytes, plain_size: int) -> bytes:
+    """A whole small encrypted value at once (inline objects)."""
+    return b"".join(Decryptor(data_key, bytes_reader(blob), plain_size).read_range(0, plain_size - 1))
+
+
 def bytes_reader(data: bytes) -> Read:
     return lambda offset, length: data[offset : offset + length]
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from typing import Protocol
 
-from s3d.crypto.segments import Decryptor, Encryptor, bytes_reader, fd_reader
+from s3d.crypto.segments import READ_BATCH, SEGMENT_SIZE, Decryptor, Encryptor, bytes_reader, fd_reader, segment_count
 
 
 class Sink(Protocol):
@@ -79,3 +79,29 @@ def decrypt_spans(spans: list[Span], data_key: bytes, open_blob: OpenBlob) -> It
 
 class OpenBlob(Protocol):
     def __call__(self, blob: str) -> int: ...
+
+
+class PlainReader:
+    """Random reads of plaintext from an encrypted blob (for uploads that read it in small pieces).
+
+    The last batch of decrypted segments is kept, so sequential small reads decrypt each segment once.
+    """
+
+    def __init__(self, fd: int, data_key: bytes, plain_size: int) -> None:
+        self.decryptor = Decryptor(data_key, fd_reader(fd), plain_size)
+        self.size = plain_size
+        self._base = 0
+        self._cached = b""
+
+    def read(self, offset: int, n: int) -> bytes:
+        end = min(self.size, offset + n) - 1
+        if end < offset:
+            return b""
+        if not (self._base <= offset and end < self._base + len(self._cached)):
+            first = offset // SEGMENT_SIZE
+            last = min(first + READ_BATCH - 1, segment_count(self.size) - 1, end // SEGMENT_SIZE)
+            last = max(last, min(end // SEGMENT_SIZE, segment_count(self.size) - 1))
+            self._cached = b"".join(p for _, p in self.decryptor.segments(first, last))
+            self._base = first * SEGMENT_SIZE
+        lo = offset - self._base
+        return self._cached[lo : lo + (end - offset + 1)]

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from s3d.config import Settings
+from s3d.crypto.setup import keyring_for
 from s3d.gateway import state
 from s3d.gateway.refresh import refresh_loop
 from s3d.gateway.shipper import Shipper
@@ -70,6 +71,7 @@ async def _main(settings: Settings, children: list[int]) -> int:
     g = settings.gateway
     remote = BotocoreRemote(g.remote)
     shipper = Shipper(settings.data, remote, concurrency=g.concurrency)
+    shipper.keyring = keyring_for(settings)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
