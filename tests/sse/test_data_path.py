@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import client_for
 from tests.sse.conftest import KMS_KEY, customer, md5, random_bytes
 
 SEG = 64 * 1024
@@ -165,3 +166,25 @@ def test_bucket_default_with_unknown_kms_key_is_refused(s3e, ebucket: str) -> No
     with pytest.raises(ClientError) as e:
         s3e.put_bucket_encryption(Bucket=ebucket, ServerSideEncryptionConfiguration={"Rules": [rule]})
     assert e.value.response["Error"]["Code"] == "KMS.NotFoundException"
+
+
+def test_post_object_follows_sse_fields_and_the_bucket_default(s3e, ebucket: str, sse_server) -> None:  # type: ignore[no-untyped-def]
+    from tests.api.test_post_object import _post
+
+    v4 = client_for(sse_server.endpoint, sse_server.access_key, sse_server.secret_key, signature_version="s3v4")
+    body = random_bytes(150_000)
+    p = v4.generate_presigned_post(
+        ebucket, "form", Fields={"x-amz-server-side-encryption": "AES256"},
+        Conditions=[{"x-amz-server-side-encryption": "AES256"}],
+    )  # fmt: skip
+    status, headers, text = _post(p["url"], p["fields"], body)
+    assert status == 204, text
+    assert headers["x-amz-server-side-encryption"] == "AES256"
+    assert s3e.get_object(Bucket=ebucket, Key="form")["Body"].read() == body
+    rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KMS_KEY}}
+    s3e.put_bucket_encryption(Bucket=ebucket, ServerSideEncryptionConfiguration={"Rules": [rule]})
+    p = v4.generate_presigned_post(ebucket, "default")
+    status, headers, text = _post(p["url"], p["fields"], body)
+    assert status == 204, text
+    head = s3e.head_object(Bucket=ebucket, Key="default")
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == KMS_KEY

@@ -95,7 +95,7 @@ async def create_multipart_upload(ctx: Ctx) -> Response:
     if algo:
         meta["checksum_algorithm"] = algo
         meta["checksum_type"] = ctype or ("FULL_OBJECT" if algo in checksums.FULL_OBJECT_ONLY else "COMPOSITE")
-    spec = sse.write_spec(ctx, sse.bucket_default(ctx, ctx.bucket))
+    spec = sse.write_spec(ctx.headers, sse.bucket_default(ctx, ctx.bucket))
     _, env = sse.seal(ctx, spec) if spec else (None, None)
     meta = sse.with_envelope(meta, env)
     upload_id = await _mp(ctx).create(ctx.bucket, ctx.key_bytes, meta, ctx.user.name)

@@ -108,7 +108,7 @@ async def put_object(ctx: Ctx) -> Response:
     payload = Payload(h, ctx.auth, ctx.req.body, checksum_algorithm=DEFAULT_CHECKSUM)
     if payload.expected_size is None or payload.expected_size > ctx.store.inline_max:
         ctx.need_bucket()  # before streaming a large body; small ones are checked when they commit
-    spec = sse.write_spec(ctx, sse.bucket_default(ctx, ctx.bucket))
+    spec = sse.write_spec(ctx.headers, sse.bucket_default(ctx, ctx.bucket))
     data_key, env = sse.seal(ctx, spec) if spec else (None, None)
     meta = sse.with_envelope(meta, env)
     data, blob = await receive(ctx.store, payload, data_key)
@@ -398,7 +398,7 @@ async def copy_object(ctx: Ctx) -> Response:
     h = ctx.headers
     src_bucket, src_key = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
-    spec = sse.write_spec(ctx, sse.bucket_default(ctx, ctx.bucket))
+    spec = sse.write_spec(ctx.headers, sse.bucket_default(ctx, ctx.bucket))
     src_presented = sse.customer_key(h, sse.COPY_SOURCE_CUSTOMER)
     reencrypt = sse.SSE in h or sse.presents_customer_key(h)  # a copy onto itself may change only the encryption
     dst_key, dst_env = sse.seal(ctx, spec) if spec else (None, None)

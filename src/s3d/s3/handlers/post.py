@@ -12,10 +12,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from s3d.crypto.stream import EncryptingWriter
 from s3d.s3 import auth, checksums, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.formdata import FormReader, boundary_of
+from s3d.s3.handlers import sse
 from s3d.s3.handlers.common import STORED_HEADERS, empty, xml_response
 from s3d.s3.handlers.objects import DEFAULT_CHECKSUM
 from s3d.s3.handlers.tagging import parse_tagging
@@ -125,7 +127,11 @@ async def post_object(ctx: Ctx) -> Response:
     if "content-type" not in meta and form.file_content_type:
         meta["content-type"] = form.file_content_type
     tags = parse_tagging(fields["tagging"].encode()) if "tagging" in fields else None
-    writer = ctx.store.new_blob()
+    spec = sse.write_spec(fields, sse.bucket_default(ctx, ctx.bucket))
+    data_key, env = sse.seal(ctx, spec) if spec else (None, None)
+    meta = sse.with_envelope(meta, env)
+    blob_writer = ctx.store.new_blob()
+    writer = EncryptingWriter(blob_writer, data_key) if data_key else blob_writer
     md5 = hashlib.md5()
     ck = checksums.new(DEFAULT_CHECKSUM)
     try:
@@ -142,13 +148,15 @@ async def post_object(ctx: Ctx) -> Response:
         raise
     blob = await writer.commit()
     obj = Object(
-        bucket=ctx.bucket, key=key.encode(), size=writer.size, etag=md5.hexdigest(), mtime=time.time(), version=0,
+        bucket=ctx.bucket, key=key.encode(), size=writer.size, etag=sse.etag(spec.kind if spec else None, data_key, md5.hexdigest()),
+        mtime=time.time(), version=0,
         meta=meta, checksum={"algorithm": DEFAULT_CHECKSUM, "value": checksums.b64(ck.digest()), "type": "FULL_OBJECT"},
         tags=tags, blob=blob,
     )  # fmt: skip
     await ctx.store.put_object(obj)
     etag = f'"{obj.etag}"'
     location = f"/{ctx.bucket}/{quote(key)}"
+    ctx.extra_headers += sse.response_headers(env, spec.customer if spec else None, write=True)
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
     if redirect:
         sep = "&" if "?" in redirect else "?"

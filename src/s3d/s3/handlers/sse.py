@@ -142,9 +142,8 @@ def _context(raw: str) -> str:
     return raw
 
 
-def write_spec(ctx: Ctx, default: dict[str, Any] | None) -> WriteSpec | None:
-    """The encryption a write asks for (its headers, else the bucket default); None for none."""
-    h = ctx.headers
+def write_spec(h: dict[str, str], default: dict[str, Any] | None) -> WriteSpec | None:
+    """The encryption a write asks for (its headers or form fields, else the bucket default); None for none."""
     kind = h.get(SSE)
     kms_key, context, bucket_key = h.get(KMS_KEY_ID), h.get(CONTEXT), _bool_header(h, BUCKET_KEY)
     customer = customer_key(h)
