@@ -131,3 +131,16 @@ def test_appended_bytes_fail_the_end_check() -> None:
     d = Decryptor(KEY, bytes_reader(blob), 6)
     with pytest.raises(TamperError):
         d.verify_end()
+
+
+def test_blob_key_is_hkdf_sha256() -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    salt = bytes(16)
+    want = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=segments.BLOB_KEY_INFO).derive(KEY)
+    header = segments.HEADER.pack(segments.MAGIC, segments.VERSION, segments.SEGMENT_SHIFT, salt)
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    sealed = AESGCM(want).encrypt(bytes(12), b"x", header + segments.SEGMENT_AAD.pack(0, segments.FINAL))
+    assert decrypt_all(KEY, header + sealed, 1) == b"x"

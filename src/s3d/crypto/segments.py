@@ -18,14 +18,14 @@ Any mismatch raises ``TamperError``: a read never returns wrong bytes.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import struct
 from collections.abc import Callable, Iterator
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MAGIC = b"S3DE"
 VERSION = 1
@@ -70,8 +70,9 @@ def cipher_span(plain_size: int, start: int, end: int) -> tuple[int, int, int]:
 def _blob_key(data_key: bytes, salt: bytes) -> AESGCM:
     if len(data_key) != KEY_SIZE:
         raise ValueError("a data key is 32 bytes")
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=salt, info=BLOB_KEY_INFO)
-    return AESGCM(hkdf.derive(data_key))
+    # HKDF-SHA256 (RFC 5869) for one 32-byte block, written out: HMAC is ~100x cheaper to set up here
+    prk = hmac.new(salt, data_key, hashlib.sha256).digest()
+    return AESGCM(hmac.new(prk, BLOB_KEY_INFO + b"\x01", hashlib.sha256).digest())
 
 
 def _nonce(index: int) -> bytes:
@@ -92,25 +93,35 @@ class Encryptor:
 
     def _seal(self, plain: bytes | bytearray | memoryview, final: int) -> bytes:
         aad = self.header + SEGMENT_AAD.pack(self._index, final)
-        out = self._aead.encrypt(_nonce(self._index), bytes(plain), aad)
+        out = self._aead.encrypt(_nonce(self._index), plain, aad)
         self._index += 1
         return out
 
     def update(self, chunk: bytes | bytearray | memoryview) -> bytes:
-        """Ciphertext for the segments completed so far (the header first, with the first call)."""
+        """Ciphertext for the segments completed so far (the header first, with the first call).
+
+        A full segment is sealed only once more data follows it: the last one must carry the final flag.
+        Full segments are sealed straight from ``chunk``; only a partial tail is copied aside.
+        """
         self.plain_size += len(chunk)
-        self._buf += chunk
         out: list[bytes] = []
         if not self._started:
             self._started = True
             out.append(self.header)
-        # a full segment is sealed only once more data follows: the last one must carry the final flag
-        done = 0
-        while len(self._buf) - done > SEGMENT_SIZE:
-            out.append(self._seal(memoryview(self._buf)[done : done + SEGMENT_SIZE], NOT_FINAL))
-            done += SEGMENT_SIZE
-        if done:
-            del self._buf[:done]
+        view = memoryview(chunk)
+        if self._buf:
+            need = SEGMENT_SIZE - len(self._buf)
+            if len(view) <= need:
+                self._buf += view
+                return b"".join(out)
+            self._buf += view[:need]
+            view = view[need:]
+            out.append(self._seal(self._buf, NOT_FINAL))
+            self._buf = bytearray()
+        while len(view) > SEGMENT_SIZE:
+            out.append(self._seal(bytes(view[:SEGMENT_SIZE]), NOT_FINAL))  # AESGCM is slow on memoryviews
+            view = view[SEGMENT_SIZE:]
+        self._buf += view
         return b"".join(out)
 
     def finish(self) -> bytes:
@@ -176,7 +187,14 @@ class Decryptor:
         return plain + n * TAG_SIZE
 
     def read_range(self, start: int, end: int) -> Iterator[bytes]:
-        """Plaintext [start, end] (inclusive), decrypting only the segments that hold it."""
+        """Plaintext [start, end] (inclusive), decrypting only the segments that hold it.
+
+        An empty object's one segment is authenticated by any read of it, though it yields nothing.
+        """
+        if self.plain_size == 0:
+            for _ in self.segments(0, 0):
+                pass
+            return
         if end < start:
             return
         first, last, _ = cipher_span(self.plain_size, start, end)
