@@ -163,8 +163,8 @@ class Decryptor:
         except InvalidTag:
             raise TamperError(f"segment {index} failed authentication") from None
 
-    def segments(self, first: int, last: int) -> Iterator[tuple[int, bytes]]:
-        """(index, plaintext) of segments first..last, read READ_BATCH at a time."""
+    def batches(self, first: int, last: int) -> Iterator[list[tuple[int, bytes]]]:
+        """[(index, plaintext)] of segments first..last, READ_BATCH segments (one read) at a time."""
         index = first
         while index <= last:
             n = min(READ_BATCH, last - index + 1)
@@ -174,11 +174,18 @@ class Decryptor:
             if len(data) != want:
                 raise TamperError("encrypted blob is shorter than its size says")
             pos = 0
+            batch = []
             for i in range(index, index + n):
                 seg_len = self._sealed_len(i, 1)
-                yield i, self._open(i, data[pos : pos + seg_len])
+                batch.append((i, self._open(i, data[pos : pos + seg_len])))
                 pos += seg_len
+            yield batch
             index += n
+
+    def segments(self, first: int, last: int) -> Iterator[tuple[int, bytes]]:
+        """(index, plaintext) of segments first..last."""
+        for batch in self.batches(first, last):
+            yield from batch
 
     def _sealed_len(self, index: int, n: int) -> int:
         """Ciphertext bytes of n segments from index (the last segment may be short)."""
@@ -198,14 +205,17 @@ class Decryptor:
         if end < start:
             return
         first, last, _ = cipher_span(self.plain_size, start, end)
-        for index, plain in self.segments(first, last):
-            base = index * SEGMENT_SIZE
-            lo = max(start, base) - base
-            hi = min(end, base + len(plain) - 1) - base
-            if lo == 0 and hi == len(plain) - 1:
-                yield plain
-            elif hi >= lo:
-                yield plain[lo : hi + 1]
+        for batch in self.batches(first, last):
+            pieces = []
+            for index, plain in batch:
+                base = index * SEGMENT_SIZE
+                lo = max(start, base) - base
+                hi = min(end, base + len(plain) - 1) - base
+                if lo == 0 and hi == len(plain) - 1:
+                    pieces.append(plain)
+                elif hi >= lo:
+                    pieces.append(plain[lo : hi + 1])
+            yield pieces[0] if len(pieces) == 1 else b"".join(pieces)  # one chunk per read: fewer socket writes
 
     def verify_end(self) -> None:
         """Authenticate the final segment and check nothing follows it (a read of the tail alone)."""
