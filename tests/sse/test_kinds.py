@@ -126,14 +126,16 @@ def test_bad_header_combinations(s3e, ebucket: str) -> None:  # type: ignore[no-
 
 def test_sse_header_on_get_is_refused(s3e, ebucket: str) -> None:  # type: ignore[no-untyped-def]
     s3e.put_object(Bucket=ebucket, Key="k", Body=b"x", ServerSideEncryption="AES256")
+    s3e.put_object(Bucket=ebucket, Key="plain", Body=b"x")
 
     def add_header(request, **_: object) -> None:  # type: ignore[no-untyped-def]
         request.headers["x-amz-server-side-encryption"] = "AES256"
 
     s3e.meta.events.register_first("before-sign.s3.GetObject", add_header)
     try:
-        with pytest.raises(ClientError) as e:
-            s3e.get_object(Bucket=ebucket, Key="k")
-        assert code(e) == (400, "InvalidArgument")
+        for key in ("k", "plain"):
+            with pytest.raises(ClientError) as e:
+                s3e.get_object(Bucket=ebucket, Key=key)
+            assert code(e) == (400, "InvalidArgument")
     finally:
         s3e.meta.events.unregister("before-sign.s3.GetObject", add_header)

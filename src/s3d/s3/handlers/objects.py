@@ -194,8 +194,8 @@ async def _read(ctx: Ctx, head: bool) -> Response:
         env = sse.envelope_of(obj.meta)
         presented: sse.CustomerKey | None = None
         data_key: bytes | None = None
+        sse.refuse_write_headers(ctx.headers)
         if env is not None or sse.presents_customer_key(ctx.headers):
-            sse.refuse_write_headers(ctx.headers)
             presented = sse.customer_key(ctx.headers)
             data_key = sse.open_key(ctx, env, obj, presented)
         check_read_conditions(obj, ctx.headers)
