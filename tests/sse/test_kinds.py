@@ -139,3 +139,18 @@ def test_sse_header_on_get_is_refused(s3e, ebucket: str) -> None:  # type: ignor
             assert code(e) == (400, "InvalidArgument")
     finally:
         s3e.meta.events.unregister("before-sign.s3.GetObject", add_header)
+
+
+def test_attributes_of_an_sse_c_object_need_its_key(s3e, ebucket: str) -> None:  # type: ignore[no-untyped-def]
+    s3e.put_object(Bucket=ebucket, Key="k", Body=b"secret", **customer(1))
+    with pytest.raises(ClientError) as e:
+        s3e.get_object_attributes(Bucket=ebucket, Key="k", ObjectAttributes=["ObjectSize"])
+    assert code(e) == (400, "InvalidRequest")
+    key = bytes([1]) * 32  # botocore leaves encoding the key and its MD5 to the caller for this operation
+    encoded = {
+        "SSECustomerAlgorithm": "AES256",
+        "SSECustomerKey": base64.b64encode(key).decode(),
+        "SSECustomerKeyMD5": base64.b64encode(hashlib.md5(key).digest()).decode(),
+    }
+    got = s3e.get_object_attributes(Bucket=ebucket, Key="k", ObjectAttributes=["ObjectSize"], **encoded)
+    assert got["ObjectSize"] == 6
