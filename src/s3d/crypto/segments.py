@@ -98,7 +98,11 @@ class Encryptor:
         return out
 
     def update(self, chunk: bytes | bytearray | memoryview) -> bytes:
-        """Ciphertext for the segments completed so far (the header first, with the first call).
+        """Ciphertext for the segments completed so far (the header first, with the first call)."""
+        return b"".join(self.update_pieces(chunk))
+
+    def update_pieces(self, chunk: bytes | bytearray | memoryview) -> list[bytes]:
+        """As update, as a list of pieces (the header, sealed segments): no copy to join them.
 
         A full segment is sealed only once more data follows it: the last one must carry the final flag.
         Full segments are sealed straight from ``chunk``; only a partial tail is copied aside.
@@ -113,7 +117,7 @@ class Encryptor:
             need = SEGMENT_SIZE - len(self._buf)
             if len(view) <= need:
                 self._buf += view
-                return b"".join(out)
+                return out
             self._buf += view[:need]
             view = view[need:]
             out.append(self._seal(self._buf, NOT_FINAL))
@@ -122,7 +126,7 @@ class Encryptor:
             out.append(self._seal(bytes(view[:SEGMENT_SIZE]), NOT_FINAL))  # AESGCM is slow on memoryviews
             view = view[SEGMENT_SIZE:]
         self._buf += view
-        return b"".join(out)
+        return out
 
     def finish(self) -> bytes:
         """The last segment (flagged final); the header too if nothing was fed."""
@@ -205,17 +209,14 @@ class Decryptor:
         if end < start:
             return
         first, last, _ = cipher_span(self.plain_size, start, end)
-        for batch in self.batches(first, last):
-            pieces = []
-            for index, plain in batch:
-                base = index * SEGMENT_SIZE
-                lo = max(start, base) - base
-                hi = min(end, base + len(plain) - 1) - base
-                if lo == 0 and hi == len(plain) - 1:
-                    pieces.append(plain)
-                elif hi >= lo:
-                    pieces.append(plain[lo : hi + 1])
-            yield pieces[0] if len(pieces) == 1 else b"".join(pieces)  # one chunk per read: fewer socket writes
+        for index, plain in self.segments(first, last):
+            base = index * SEGMENT_SIZE
+            lo = max(start, base) - base
+            hi = min(end, base + len(plain) - 1) - base
+            if lo == 0 and hi == len(plain) - 1:
+                yield plain
+            elif hi >= lo:
+                yield plain[lo : hi + 1]
 
     def verify_end(self) -> None:
         """Authenticate the final segment and check nothing follows it (a read of the tail alone)."""

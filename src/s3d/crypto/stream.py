@@ -31,9 +31,8 @@ class EncryptingWriter:
         return self.encryptor.plain_size
 
     def write(self, data: bytes | memoryview) -> None:
-        out = self.encryptor.update(data)
-        if out:
-            self.sink.write(out)
+        for piece in self.encryptor.update_pieces(data):
+            self.sink.write(piece)
 
     async def commit(self) -> str:
         try:
