@@ -123,7 +123,7 @@ class Encryptor:
             out.append(self._seal(self._buf, NOT_FINAL))
             self._buf = bytearray()
         while len(view) > SEGMENT_SIZE:
-            out.append(self._seal(bytes(view[:SEGMENT_SIZE]), NOT_FINAL))  # AESGCM is slow on memoryviews
+            out.append(self._seal(view[:SEGMENT_SIZE], NOT_FINAL))
             view = view[SEGMENT_SIZE:]
         self._buf += view
         return out
