@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s3d.crypto.keys import Keyring
+from s3d.gateway.config import GatewaySettings
+
 
 class ConfigError(Exception):
     """A setting is wrong; the message says which, in one line."""
@@ -35,11 +38,11 @@ class Settings:
     log_format: str | None = None  # human | json; None: human on a terminal
     users: list[User] = field(default_factory=list)
     generated_credentials: bool = False
-    gateway: Any = None  # s3d.gateway.config.GatewaySettings when a remote is configured
+    gateway: GatewaySettings | None = None  # set when a remote is configured
     master_key_file: Path | None = None  # SSE master keys; None: DATA/master-keys.json
     master_key: str | None = None  # SSE master keys given directly: id:base64[,id:base64...], newest last
     kms_keys: dict[str, str] | str = field(default_factory=dict)  # SSE-KMS keyring: name -> base64 key
-    keyring: Any = None  # s3d.crypto.keys.Keyring, loaded once per process (s3d.crypto.setup)
+    keyring: Keyring | None = None  # loaded once, before the workers fork (s3d.crypto.setup)
 
     @property
     def host_port(self) -> tuple[str, int]:

@@ -127,18 +127,16 @@ def rotate_key_command(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from s3d.crypto.setup import keyring_for
-    from s3d.gateway import config as gateway_config  # imported here: botocore is slow to import
-    from s3d.remote.botocore_remote import ConfigError as RemoteConfigError
+    from s3d.gateway import config as gateway_config
+    from s3d.remote.settings import ConfigError as RemoteConfigError
     from s3d.store.recovery import DataDirError
 
     try:
         settings, gateway_flags = _settings(args)
         settings.gateway = gateway_config.load(gateway_flags)
-        from s3d.server.run import run
+        from s3d.daemon import run
 
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        keyring_for(settings)  # the master key file is made (or found wanting) before any worker starts
         new = config.ensure_credentials(settings)
         if new is not None:
             print(

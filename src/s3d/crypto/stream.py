@@ -1,4 +1,4 @@
-"""Encryption on the data path: a writer that encrypts what passes through it, and plaintext readers."""
+"""Plaintext readers over the at-rest format (the store's object writer encrypts with segments.Encryptor)."""
 
 from __future__ import annotations
 
@@ -6,44 +6,7 @@ import os
 from collections.abc import Iterator
 from typing import Protocol
 
-from s3d.crypto.segments import READ_BATCH, SEGMENT_SIZE, Decryptor, Encryptor, bytes_reader, fd_reader, segment_count
-
-
-class Sink(Protocol):
-    """What the store's blob writer offers (write, then commit or discard)."""
-
-    size: int
-
-    def write(self, data: bytes | memoryview) -> None: ...
-    async def commit(self) -> str: ...
-    def discard(self) -> None: ...
-
-
-class EncryptingWriter:
-    """A blob writer that encrypts: plaintext in, segments out, same commit/discard."""
-
-    def __init__(self, sink: Sink, data_key: bytes) -> None:
-        self.sink = sink
-        self.encryptor = Encryptor(data_key)
-
-    @property
-    def size(self) -> int:
-        return self.encryptor.plain_size
-
-    def write(self, data: bytes | memoryview) -> None:
-        for piece in self.encryptor.update_pieces(data):
-            self.sink.write(piece)
-
-    async def commit(self) -> str:
-        try:
-            self.sink.write(self.encryptor.finish())
-        except BaseException:
-            self.sink.discard()
-            raise
-        return await self.sink.commit()
-
-    def discard(self) -> None:
-        self.sink.discard()
+from s3d.crypto.segments import READ_BATCH, SEGMENT_SIZE, Decryptor, bytes_reader, fd_reader, segment_count
 
 
 class Span:

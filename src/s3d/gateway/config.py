@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from s3d.remote.botocore_remote import ConfigError, RemoteSettings
+from s3d.remote.settings import ConfigError, RemoteSettings
 
 UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 

@@ -18,7 +18,6 @@ slow schedule; nothing is dropped. A key held back by the tag
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import sqlite3
@@ -32,12 +31,13 @@ from s3d import observe
 from s3d.crypto.envelope import SSE_C, SSE_S3, Envelope, open_key
 from s3d.crypto.keys import Keyring
 from s3d.crypto.segments import decrypt_inline
-from s3d.gateway import evict, state
 from s3d.observe import events
 from s3d.remote import Piece, Remote, RemoteError, RemoteNotFound
-from s3d.store import db
+from s3d.store import buckets, cache_index, db, journal, objects, ship_state, state
 from s3d.store.blobs import BlobDir
-from s3d.store.store import OBJECT_COLUMNS, Object, Part, _row_to_object
+from s3d.store.committer import Committer
+from s3d.store.journal import BUCKET_OPS, Record
+from s3d.store.objects import Object, Part
 
 log = logging.getLogger("s3d.shipper")
 
@@ -52,7 +52,8 @@ BACKOFF_CAP = 30.0
 SLOW_RETRY = 60.0
 SLOW_RETRY_CAP = 900.0
 PART_CONCURRENCY = 4  # parts of one multipart object in flight at once
-BUCKET_OPS = {"create_bucket", "delete_bucket", "bucket_config"}
+HELD_NOTE = "held: s3d.upload=false"
+ERROR_TEXT = 500  # characters of a remote error kept in status
 
 
 @dataclass(slots=True)
@@ -78,11 +79,10 @@ def backoff(attempt: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) 
 class Shipper:
     def __init__(self, root: Path, remote: Remote, concurrency: int = 8) -> None:
         self.root = root
-        self.conn = db.connect(str(root / "meta.db"))
+        self.conn = db.connect(str(root / "meta.db"))  # reads only; every write goes through the committer
         # Losing the last few ship_state/HWM updates in a power cut only means shipping those
-        # records again (idempotent), so this connection need not fsync every small update.
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        state.init(self.conn)
+        # records again (idempotent), so the shipper's writes need not fsync every small update.
+        self.committer = Committer(str(root / "meta.db"), synchronous="NORMAL")
         self.blobs = BlobDir(root)
         self.remote = remote
         self.sem = asyncio.Semaphore(concurrency)
@@ -115,7 +115,7 @@ class Shipper:
         """Ship until HWM reaches the current LSN or the timeout passes. True if everything is shipped."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            target = state.current_lsn(self.conn)
+            target = journal.current_lsn(self.conn)
             if self.hwm >= target:
                 return True
             try:
@@ -124,7 +124,7 @@ class Shipper:
             except TimeoutError:
                 break
             await asyncio.sleep(POLL)
-        return self.hwm >= state.current_lsn(self.conn)
+        return self.hwm >= journal.current_lsn(self.conn)
 
     async def stop(self) -> None:
         self.stopping = True
@@ -133,13 +133,14 @@ class Shipper:
         if self.running:
             await asyncio.gather(*self.running, return_exceptions=True)
         self._publish()
+        self.committer.close()
         self.conn.close()
 
     async def _dispatch(self) -> bool:
         room = WINDOW - len(self.order)
         if room <= 0:
             return False
-        records = state.pending(self.conn, self.cursor, min(BATCH, room))
+        records = journal.pending(self.conn, self.cursor, min(BATCH, room))
         for r in records:
             if r.op in BUCKET_OPS:
                 await self._barrier()
@@ -206,39 +207,20 @@ class Shipper:
             t.lsns, t.ops = t.next_lsns, t.next_ops
             t.next_lsns, t.next_ops = [], set()
 
-    def _held(self, bucket: str, key: bytes) -> bool:
-        row = self.conn.execute("SELECT note FROM ship_state WHERE bucket=? AND key=?", (bucket, key)).fetchone()
-        return bool(row and row[0] and row[0].startswith("held"))
-
-    def _row(self, bucket: str, key: bytes) -> Object | None:
-        row = self.conn.execute(
-            f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket=? AND key=?", (bucket, key)
-        ).fetchone()
-        return _row_to_object(row) if row else None
-
-    def _ship_state(self, bucket: str, key: bytes) -> tuple[int, str | None] | None:
-        row = self.conn.execute(
-            "SELECT version, remote_etag FROM ship_state WHERE bucket=? AND key=?", (bucket, key)
-        ).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def _save(self, bucket: str, key: bytes, version: int, etag: str | None, note: str | None = None) -> None:
-        self.conn.execute(
-            "INSERT INTO ship_state (bucket, key, version, remote_etag, note, shipped_at) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (bucket, key) DO UPDATE SET version=excluded.version, remote_etag=excluded.remote_etag, "
-            "note=excluded.note, shipped_at=excluded.shipped_at, error=NULL, error_at=NULL, attempts=0",
-            (bucket, key, version, etag, note, time.time()),
-        )
+    def _save(
+        self, bucket: str, key: bytes, version: int, etag: str | None, note: str | None = None, held: bool = False
+    ) -> None:
+        self.committer.run_sync(lambda c: ship_state.applied(c, bucket, key, version, etag, note, held))
 
     async def _apply_key(self, t: KeyTask) -> None:
-        obj = self._row(t.bucket, t.key)
+        obj = objects.get(self.conn, t.bucket, t.key)
         key = t.key.decode()
-        shipped = self._ship_state(t.bucket, t.key)
+        shipped = ship_state.get(self.conn, t.bucket, t.key)
         if obj is None:
             newest = max(t.lsns)
-            if shipped is not None and shipped[0] >= newest and shipped[1] is None:
+            if shipped is not None and shipped.version >= newest and shipped.remote_etag is None:
                 return  # this delete was applied before a restart
-            if shipped is not None and shipped[1] is None and self._held(t.bucket, t.key):
+            if shipped is not None and shipped.remote_etag is None and shipped.held:
                 self._save(t.bucket, t.key, newest, None)
                 return  # held back and never shipped: the remote never had it
             try:
@@ -257,24 +239,23 @@ class Shipper:
             await self._hold_sse_c(t.bucket, t.key, obj.version, shipped)
             return
         if obj.tags and HOLD_TAG in obj.tags:
-            self._save(
-                t.bucket, t.key, shipped[0] if shipped else 0, shipped[1] if shipped else None, "held: s3d.upload=false"
-            )
+            version = shipped.version if shipped else objects.REMOTE_VERSION
+            etag = shipped.remote_etag if shipped else None
+            self._save(t.bucket, t.key, version, etag, HELD_NOTE, held=True)
             return
-        if shipped is not None and shipped[0] == obj.version and shipped[1] is not None:
+        if shipped is not None and shipped.version == obj.version and shipped.remote_etag is not None:
             if "tags" in t.ops:
-                await self._ship_tags(obj, shipped[1])
+                await self._ship_tags(obj, shipped.remote_etag)
             return
         await self._ensure_bucket(t.bucket)
         etag, note = await self._ship_object(obj)
-        with self.conn:
-            self.conn.execute("BEGIN")
-            self._save(t.bucket, t.key, obj.version, etag, note)
+
+        def shipped_now(c: sqlite3.Connection) -> None:
+            ship_state.applied(c, t.bucket, t.key, obj.version, etag, note)
             # its local bytes are now clean: the read cache may evict them when room is needed
-            self.conn.execute(
-                "INSERT OR REPLACE INTO cache_entries (bucket, key, etag, block, size, blob) VALUES (?, ?, ?, -1, ?, NULL)",
-                (t.bucket, t.key, obj.etag, obj.size),
-            )
+            cache_index.add_own_bytes(c, t.bucket, t.key, obj.etag, obj.size)
+
+        self.committer.run_sync(shipped_now)
         self.shipped_objects += 1
         self.shipped_bytes += obj.size
 
@@ -317,16 +298,16 @@ class Shipper:
         assert self.keyring is not None, "the gateway service gives the shipper its keyring"
         return open_key(self.keyring, env)
 
-    async def _hold_sse_c(self, bucket: str, key: bytes, version: int, shipped: tuple[int, str | None] | None) -> None:
+    async def _hold_sse_c(self, bucket: str, key: bytes, version: int, shipped: ship_state.Shipped | None) -> None:
         """An SSE-C object never ships: s3d cannot decrypt it without the customer's key, and shipping the
         ciphertext would give the remote bytes no one could read through it. An older version already on the
         remote is deleted there, so the remote never serves what the key no longer holds."""
-        if shipped is not None and shipped[1] is not None:
+        if shipped is not None and shipped.remote_etag is not None:
             try:
                 await self.remote.delete_object(bucket, key.decode())
             except RemoteNotFound:
                 pass
-        self._save(bucket, key, version, None, SSE_C_NOTE)
+        self._save(bucket, key, version, None, SSE_C_NOTE, held=True)
 
     def _pieces(self, obj: Object, data_key: bytes | None) -> list[Piece]:
         if obj.data is not None:
@@ -398,7 +379,7 @@ class Shipper:
         return etag, note
 
     # ---------- bucket records ----------
-    async def _bucket_op(self, r: state.Record) -> None:
+    async def _bucket_op(self, r: Record) -> None:
         attempt = 0
         while not self.stopping:
             try:
@@ -426,25 +407,26 @@ class Shipper:
                 attempt += 1
 
     def _bucket_exists(self, bucket: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM buckets WHERE name=?", (bucket,)).fetchone() is not None
+        return buckets.exists(self.conn, bucket)
 
     # ---------- HWM ----------
     def _mark_done(self, lsns: list[int]) -> None:
         """Applied records leave the journal at once (even above a stuck HWM), so the journal
         holds exactly what is not yet on the remote; then HWM moves over the applied prefix."""
         self.done.update(lsns)
-        with self.conn:
-            self.conn.execute("BEGIN")
-            for i in range(0, len(lsns), 500):
-                chunk = lsns[i : i + 500]
-                self.conn.execute(f"DELETE FROM journal WHERE lsn IN ({','.join('?' * len(chunk))})", chunk)
-            advanced = False
-            while self.order and self.order[0] in self.done:
-                self.hwm = self.order.popleft()
-                self.done.discard(self.hwm)
-                advanced = True
+        advanced = False
+        while self.order and self.order[0] in self.done:
+            self.hwm = self.order.popleft()
+            self.done.discard(self.hwm)
+            advanced = True
+        hwm = self.hwm
+
+        def op(c: sqlite3.Connection) -> None:
+            journal.applied(c, lsns)
             if advanced:
-                state.put(self.conn, "hwm", self.hwm)
+                state.put(c, state.HWM, hwm)
+
+        self.committer.run_sync(op)
 
     # ---------- health ----------
     def _record_error(self, t: KeyTask, e: RemoteError) -> None:
@@ -456,42 +438,42 @@ class Shipper:
             error_code=e.code,
             status=e.status,
         )
-        err = json.dumps({"code": e.code, "message": e.message, "status": e.status})
-        self.conn.execute(
-            "INSERT INTO ship_state (bucket, key, error, error_at, attempts) VALUES (?, ?, ?, ?, 1) "
-            "ON CONFLICT (bucket, key) DO UPDATE SET error=excluded.error, "
-            "error_at=coalesce(ship_state.error_at, excluded.error_at), attempts=ship_state.attempts+1",
-            (t.bucket, t.key, err, time.time()),
-        )
+        self.committer.run_sync(lambda c: ship_state.failed(c, t.bucket, t.key, e.code, e.message, e.status))
 
     def remote_failed(self, e: RemoteError) -> None:
         """Publish a remote failure: unreachable (no answer) or unusable (it answered with an error)."""
         if e.status == 0:
             if self.reachable is not False:
                 self.reachable = False
-                state.put(self.conn, "remote_reachable", 0)
-                state.put(self.conn, "remote_down_since", time.time())
-                state.put(self.conn, "remote_error", f"{e.code}: {e.message}"[:500])
+                self._publish_health(reachable=0, down_since=time.time(), error=f"{e.code}: {e.message}"[:ERROR_TEXT])
                 observe.get().event(events.REMOTE_DOWN, "warning", error_code=e.code, error=e.message[:200])
         elif not e.retryable:
-            state.put(self.conn, "remote_error", f"{e.status} {e.code}: {e.message}"[:500])
+            message = f"{e.status} {e.code}: {e.message}"[:ERROR_TEXT]
+            self.committer.run_sync(lambda c: state.put(c, state.REMOTE_ERROR, message))
 
     def remote_ok(self) -> None:
         if self.reachable is not True:
             if self.reachable is False:
                 observe.get().event(events.REMOTE_UP, "info")
             self.reachable = True
-            state.put(self.conn, "remote_reachable", 1)
-            state.put(self.conn, "remote_down_since", None)
-            state.put(self.conn, "remote_error", None)
+            self._publish_health(reachable=1, down_since=None, error=None)
 
     def dirty_bytes(self) -> int:
         """Bytes not yet on the remote (or never to be: held back), which eviction never touches."""
-        return evict.usage(self.conn)["dirty"]
+        return cache_index.usage(self.conn)["dirty"]
+
+    def _publish_health(self, reachable: int, down_since: float | None, error: str | None) -> None:
+        def op(c: sqlite3.Connection) -> None:
+            state.put(c, state.REMOTE_REACHABLE, reachable)
+            state.put(c, state.REMOTE_DOWN_SINCE, down_since)
+            state.put(c, state.REMOTE_ERROR, error)
+
+        self.committer.run_sync(op)
 
     def _publish(self) -> None:
         try:
-            state.put(self.conn, "dirty_bytes", self.dirty_bytes())
+            dirty = self.dirty_bytes()
+            self.committer.run_sync(lambda c: state.put(c, state.DIRTY_BYTES, dirty))
         except sqlite3.Error as e:
             log.warning("cannot publish shipper state: %s", e)
 

@@ -35,8 +35,3 @@ SHIP_RETRY = "ship_retry"
 SHIP_FAILED = "ship_failed"
 REMOTE_DOWN = "remote_down"
 REMOTE_UP = "remote_up"
-
-# the state table rows the /metrics collector reads, when the component that owns them writes them
-STATE_CACHE_BYTES = "cache_bytes"
-STATE_CACHE_CAPACITY = "cache_capacity_bytes"
-STATE_PINNED_BYTES = "pinned_bytes"

@@ -9,10 +9,9 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode
 
 import botocore.session
 from botocore.config import Config
@@ -21,6 +20,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from s3d import observe
 from s3d.crypto.stream import PlainReader
 from s3d.remote import ListPage, Piece, RemoteError, RemoteNotFound, RemoteObject
+from s3d.remote.settings import ConfigError, RemoteSettings
+
+__all__ = ["BotocoreRemote", "ConfigError", "RemoteSettings"]
 
 T = TypeVar("T")
 READ_CHUNK = 1 << 20
@@ -39,34 +41,6 @@ META_PARAMS = {
     "content-language": "ContentLanguage",
     "cache-control": "CacheControl",
 }
-
-
-class ConfigError(ValueError):
-    """The remote settings cannot work; the message says why in one line."""
-
-
-@dataclass(slots=True)
-class RemoteSettings:
-    url: str
-    region: str = "us-east-1"
-    path_style: bool = True
-    bucket_prefix: str = ""
-    bucket_map: dict[str, str] = field(default_factory=dict)
-    profile: str | None = None
-    concurrency: int = 16
-    connect_timeout: float = 5.0
-    read_timeout: float = 60.0
-
-    def validate(self) -> None:
-        u = urlparse(self.url)
-        if u.scheme not in ("http", "https") or not u.hostname:
-            raise ConfigError(f"remote URL must be http(s)://host[:port], got {self.url!r}")
-        try:
-            u.port  # noqa: B018 - raises on a bad port
-        except ValueError:
-            raise ConfigError(f"remote URL has a bad port: {self.url!r}") from None
-        if not self.region or not all(c.isalnum() or c == "-" for c in self.region):
-            raise ConfigError(f"remote region is not valid: {self.region!r}")
 
 
 class PieceReader(io.RawIOBase):
@@ -219,6 +193,9 @@ class BotocoreRemote:
 
     def bucket(self, local: str) -> str:
         return self.settings.bucket_map.get(local) or self.settings.bucket_prefix + local
+
+    def local_name(self, remote_bucket: str) -> str | None:
+        return self.settings.local_name(remote_bucket)
 
     async def _run(self, fn: Callable[[], T], operation: str = "call") -> T:
         self.calls += 1

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import itertools
 import logging
-import os
 from collections.abc import AsyncIterator, Iterator
-from typing import Protocol
 
-from s3d.crypto.segments import TamperError, encrypt
-from s3d.crypto.stream import EncryptingWriter, Span, decrypt_spans
+from s3d.crypto.segments import TamperError
+from s3d.crypto.stream import Span, decrypt_spans
 from s3d.s3.handlers.sse import tampered
 from s3d.store.blobs import storage_error
-from s3d.store.store import Object, Store
+from s3d.store.namespace import Namespace
+from s3d.store.objects import Object
+from s3d.store.store import Store
+from s3d.store.writer import ObjectWriter
 
 log = logging.getLogger("s3d.sse")
-READ_CHUNK = 1 << 20
 PRIME_BYTES = 1 << 20  # decrypted before the response headers go out
 
 
@@ -75,99 +73,32 @@ def open_body(store: Store, obj: Object, data_key: bytes, start: int, end: int) 
     return _stream(obj, first, chunks)
 
 
-def plain_spans(store: Store, parts: list[Span]) -> Iterator[bytes]:
-    """Bytes of unencrypted spans; every blob is opened before the first chunk (FileNotFoundError then)."""
-    fds: dict[int, int] = {}
+async def read_into(
+    ns: Namespace, src: Object, data_key: bytes | None, start: int, end: int, writer: ObjectWriter
+) -> None:
+    """Feed plaintext [start, end] of src to a writer (copies): decrypted here when src is encrypted and its
+    bytes are local, else as the namespace reads it. FileNotFoundError if src was replaced meanwhile."""
+    if data_key is None or src.is_remote:
+        await ns.read_into(src, start, end, writer)
+        return
+    if end < start:
+        return
+    chunks = plaintext(ns.store, src, data_key, start, end)
     try:
-        for i, s in enumerate(parts):
-            if isinstance(s.source, str):
-                fds[i] = store.blobs.open_read(s.source)
-        for i, s in enumerate(parts):
-            off = s.lo
-            while off <= s.hi:
-                n = min(READ_CHUNK, s.hi - off + 1)
-                chunk = s.source[off : off + n] if isinstance(s.source, bytes) else os.pread(fds[i], n, off)
-                if not chunk:
-                    raise OSError("a blob is shorter than its metadata says")
-                yield chunk
-                off += len(chunk)
-    finally:
-        for fd in fds.values():
-            os.close(fd)
-
-
-class Hasher(Protocol):
-    def update(self, data: bytes, /) -> None: ...
-
-
-async def copy(
-    store: Store,
-    src: Object,
-    src_key: bytes | None,
-    dst_key: bytes | None,
-    start: int,
-    end: int,
-    also: Hasher | None = None,
-    inline: bool = True,
-) -> tuple[bytes | None, str | None, str]:
-    """Bytes [start, end] of src (decrypted with src_key if set) into a new inline value (if inline and small)
-    or blob (encrypted with dst_key if set): (inline data, blob, MD5 of the plaintext).
-
-    ``also`` sees the plaintext too (a checksum). FileNotFoundError if src was replaced meanwhile.
-    """
-    md5 = hashlib.md5()
-    hashers = [md5, also] if also is not None else [md5]
-    size = max(0, end - start + 1)
-    remote: AsyncIterator[bytes] | None = None
-    local: Iterator[bytes] = iter(())
-    if src.is_remote:
-        if size:
-            stream, _ = await store.remote_body(src, start, end)
-            remote = _aiter(stream)
-    try:
-        if src.is_remote or not size:
-            pass
-        elif src_key is not None:
-            local = plaintext(store, src, src_key, start, end)
-        else:
-            local = plain_spans(store, spans(src, start, end))
-        first = next(local, b"")  # opens every blob now: a replaced source shows here
-        local = itertools.chain([first], local)
-        if inline and size <= store.inline_max:
-            data = b"".join([c async for c in remote] if remote else list(local))
-            for hasher in hashers:
-                hasher.update(data)
-            return (encrypt(dst_key, data) if dst_key else data), None, md5.hexdigest()
-        writer = EncryptingWriter(store.new_blob(), dst_key) if dst_key else store.new_blob()
-        try:
-            if remote is not None:
-                async for chunk in remote:
-                    for hasher in hashers:
-                        hasher.update(chunk)
-                    writer.write(chunk)
-            else:
-
-                def run() -> None:
-                    for chunk in local:
-                        for hasher in hashers:
-                            hasher.update(chunk)
-                        writer.write(chunk)
-
-                await asyncio.get_running_loop().run_in_executor(None, run)
-        except OSError as e:
-            writer.discard()
-            raise storage_error(e) from e
-        except BaseException:
-            writer.discard()
-            raise
-        return None, await writer.commit(), md5.hexdigest()
+        first = next(chunks, b"")  # opens every blob now: a replaced source shows here
     except TamperError as e:
         raise tampered(src, e) from None
 
+    def run() -> None:
+        writer.write(first)
+        for chunk in chunks:
+            writer.write(chunk)
 
-async def _aiter(stream: AsyncIterator[bytes] | bytes) -> AsyncIterator[bytes]:
-    if isinstance(stream, bytes):
-        yield stream
-    else:
-        async for chunk in stream:
-            yield chunk
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, run)
+    except TamperError as e:
+        writer.discard()
+        raise tampered(src, e) from None
+    except OSError as e:
+        writer.discard()
+        raise storage_error(e) from e

@@ -72,11 +72,7 @@ async def create_bucket(ctx: Ctx) -> Response:
         lc = xml.text(root, "LocationConstraint")
         if lc:
             region = lc
-    try:
-        await ctx.store.create_bucket(ctx.bucket, ctx.user.name, region)
-    except S3Error as e:
-        e.extra.setdefault("BucketName", ctx.bucket)
-        raise
+    await ctx.store.create_bucket(ctx.bucket, ctx.user.name, region)
     return empty(200, [("Location", f"/{ctx.bucket}")])
 
 

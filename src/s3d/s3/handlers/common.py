@@ -11,7 +11,7 @@ from s3d.s3 import checksums
 from s3d.s3.errors import S3Error
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
-from s3d.store.store import Object
+from s3d.store.objects import Object
 
 if TYPE_CHECKING:
     from s3d.s3.context import Ctx

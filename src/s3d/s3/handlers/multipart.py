@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import os
-import time
 from typing import Any
 
 from s3d.crypto.envelope import Envelope
@@ -22,15 +19,17 @@ from s3d.s3.handlers.common import (
     url_encode,
     xml_response,
 )
-from s3d.s3.handlers.objects import DEFAULT_CHECKSUM, fetch_remote, parse_copy_source, stream_to_blob, write_conditions
+from s3d.s3.handlers.objects import COPY_ATTEMPTS, DEFAULT_CHECKSUM, parse_copy_source, write_conditions
+from s3d.s3.multipart_rules import CompletedPart, assemble, multipart_etag, object_checksum
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
-from s3d.store.multipart import MAX_PARTS, CompletedPart, Multipart, StoredPart, Upload
-from s3d.store.store import Object, ObjectChanged, Store
+from s3d.store.errors import ObjectChanged
+from s3d.store.multipart import MAX_PARTS, Multipart
+from s3d.store.objects import Object
+from s3d.store.uploads import Upload
 
 MAX_COMPLETE_BODY = 4 * 1024 * 1024
 MAX_PART_SIZE = 5 * 1024**3
-READ_CHUNK = 1 << 20
 
 
 def _mp(ctx: Ctx) -> Multipart:
@@ -95,7 +94,7 @@ async def create_multipart_upload(ctx: Ctx) -> Response:
     if algo:
         meta["checksum_algorithm"] = algo
         meta["checksum_type"] = ctype or ("FULL_OBJECT" if algo in checksums.FULL_OBJECT_ONLY else "COMPOSITE")
-    spec = sse.write_spec(ctx.headers, sse.bucket_default(ctx, ctx.bucket))
+    spec = sse.write_spec(h, sse.bucket_default(ctx, ctx.bucket))
     _, env = sse.seal(ctx, spec) if spec else (None, None)
     meta = sse.with_envelope(meta, env)
     upload_id = await _mp(ctx).create(ctx.bucket, ctx.key_bytes, meta, ctx.user.name)
@@ -121,11 +120,14 @@ async def upload_part(ctx: Ctx) -> Response:
     if payload.expected_size is not None and payload.expected_size > MAX_PART_SIZE:
         raise S3Error("EntityTooLarge")
     env, presented, data_key = _upload_key(ctx, upload)
-    blob = await stream_to_blob(ctx.store, payload, data_key)
-    cv = payload.checksum_value
-    checksum = {"algorithm": cv[0], "value": cv[1]} if cv else None
-    etag = sse.etag(env.kind if env else None, data_key, payload.etag)
-    await _mp(ctx).put_part(upload.upload_id, StoredPart(number, payload.size, etag, time.time(), blob, checksum))
+    with ctx.store.part_writer(data_key=data_key) as w:
+        async for chunk in payload.chunks():
+            w.write(chunk)
+        payload.finish()
+        cv = payload.checksum_value
+        checksum = {"algorithm": cv[0], "value": cv[1]} if cv else None
+        etag = sse.etag(env.kind if env else None, data_key, payload.etag)
+        await w.commit_part(upload.upload_id, number, etag, checksum)
     requested = bool(algo) or any(k.startswith("x-amz-checksum-") for k in ctx.headers) or bool(payload.trailer_names)
     return empty(
         200,
@@ -165,27 +167,6 @@ def _copy_range(ctx: Ctx, src: Object) -> tuple[int, int]:
     return start, end
 
 
-def _read_range(store: Store, src: Object, start: int, end: int) -> list[tuple[int | bytes, int, int]]:
-    """(fd or bytes, offset, length) pieces covering [start, end] of src; fds are open."""
-    if src.data is not None:
-        return [(src.data, start, end - start + 1)]
-    spans = [(src.blob, src.size)] if src.blob else [(p.blob, p.size) for p in src.parts or []]
-    pieces: list[tuple[int | bytes, int, int]] = []
-    offset = 0
-    try:
-        for blob, size in spans:
-            lo, hi = max(start, offset), min(end, offset + size - 1)
-            if lo <= hi and blob is not None:
-                pieces.append((store.blobs.open_read(blob), lo - offset, hi - lo + 1))
-            offset += size
-    except FileNotFoundError:
-        for fd, _, _ in pieces:
-            if isinstance(fd, int):
-                os.close(fd)
-        raise
-    return pieces
-
-
 async def upload_part_copy(ctx: Ctx) -> Response:
     number = _part_number(ctx)
     upload = _upload(ctx)
@@ -193,9 +174,9 @@ async def upload_part_copy(ctx: Ctx) -> Response:
     ctx.need_bucket(src_bucket)
     env, presented, data_key = _upload_key(ctx, upload)
     src_presented = sse.customer_key(ctx.headers, sse.COPY_SOURCE_CUSTOMER)
-    temp_blob: str | None = None
-    for _ in range(5):
-        src = await ctx.store.find_object(src_bucket, src_key)
+    algo = upload.meta.get("checksum_algorithm") or DEFAULT_CHECKSUM
+    for _ in range(COPY_ATTEMPTS):
+        src = await ctx.ns.find_object(src_bucket, src_key)
         if src is None:
             raise S3Error("NoSuchKey", extra={"Key": src_key.decode()})
         check_read_conditions(src, ctx.headers, prefix="x-amz-copy-source-if-")
@@ -206,101 +187,21 @@ async def upload_part_copy(ctx: Ctx) -> Response:
                 "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120",
             )
         src_data_key = sse.open_key(ctx, sse.envelope_of(src.meta), src, src_presented)
-        if src_data_key is not None or data_key is not None:
-            return await _encrypted_part_copy(
-                ctx, upload, number, src, src_data_key, data_key, start, end, env, presented
-            )
-        try:
-            if src.is_remote:
-                # bring the range here first; the local copy below then reads it like any blob
-                _, fetched, _ = await fetch_remote(ctx.store, src, start, end)
-                src = Object(
-                    src.bucket, src.key, end - start + 1, "", 0.0, 0, {}, blob=fetched, data=None if fetched else b""
-                )
-                start, end = 0, src.size - 1
-                temp_blob = fetched
-            pieces = _read_range(ctx.store, src, start, end)
-        except (FileNotFoundError, ObjectChanged):
-            continue
+        md5 = hashlib.md5()
+        ck = checksums.new(algo)
+        with ctx.store.part_writer([md5, ck], data_key=data_key) as w:
+            try:
+                await encrypted.read_into(ctx.ns, src, src_data_key, start, end, w)
+            except (FileNotFoundError, ObjectChanged):
+                w.discard()
+                continue  # the source was replaced while we opened it
+            checksum = {"algorithm": algo, "value": checksums.b64(ck.digest())}
+            etag = sse.etag(env.kind if env else None, data_key, md5.hexdigest())
+            part = await w.commit_part(upload.upload_id, number, etag, checksum)
         break
     else:
         raise S3Error("InternalError", "the source changed too often while being copied")
-    writer = ctx.store.new_blob()
-    md5 = hashlib.md5()
-    algo = upload.meta.get("checksum_algorithm") or DEFAULT_CHECKSUM
-    ck = checksums.new(algo)
-
-    def copy() -> None:
-        for src_piece, off, length in pieces:
-            done = 0
-            while done < length:
-                n = min(READ_CHUNK, length - done)
-                chunk = (
-                    src_piece[off + done : off + done + n]
-                    if isinstance(src_piece, bytes)
-                    else os.pread(src_piece, n, off + done)
-                )
-                if not chunk:
-                    raise OSError("source blob is shorter than its metadata says")
-                md5.update(chunk)
-                ck.update(chunk)
-                writer.write(chunk)
-                done += len(chunk)
-
-    try:
-        await asyncio.get_running_loop().run_in_executor(None, copy)
-        blob = await writer.commit()
-    except BaseException:
-        writer.discard()
-        raise
-    finally:
-        for fd, _, _ in pieces:
-            if isinstance(fd, int):
-                os.close(fd)
-        if temp_blob:
-            ctx.store.blobs.remove([temp_blob])
-    mtime = time.time()
-    checksum = {"algorithm": algo, "value": checksums.b64(ck.digest())}
-    await _mp(ctx).put_part(upload.upload_id, StoredPart(number, writer.size, md5.hexdigest(), mtime, blob, checksum))
-    nodes: list[xml.Node] = [("ETag", f'"{md5.hexdigest()}"'), ("LastModified", xml.iso8601(mtime))]
-    if upload.meta.get("checksum_algorithm"):
-        nodes.append((f"Checksum{algo}", checksum["value"]))
-    return xml_response(xml.document("CopyPartResult", nodes))
-
-
-async def _encrypted_part_copy(
-    ctx: Ctx,
-    upload: Upload,
-    number: int,
-    src: Object,
-    src_data_key: bytes | None,
-    data_key: bytes | None,
-    start: int,
-    end: int,
-    env: Envelope | None,
-    presented: sse.CustomerKey | None,
-) -> Response:
-    """UploadPartCopy where the source or the upload is encrypted: decrypt, re-encrypt, as the bytes stream."""
-    algo = upload.meta.get("checksum_algorithm") or DEFAULT_CHECKSUM
-    ck = checksums.new(algo)
-    for _ in range(5):
-        try:
-            _, blob, md5 = await encrypted.copy(ctx.store, src, src_data_key, data_key, start, end, ck, inline=False)
-        except (FileNotFoundError, ObjectChanged):
-            found = await ctx.store.find_object(src.bucket, src.key)
-            if found is None or found.etag != src.etag:
-                raise S3Error("NoSuchKey", extra={"Key": src.key.decode(errors="replace")}) from None
-            src = found
-            continue
-        break
-    else:
-        raise S3Error("InternalError", "the source changed too often while being copied")
-    assert blob is not None
-    mtime = time.time()
-    etag = sse.etag(env.kind if env else None, data_key, md5)
-    checksum = {"algorithm": algo, "value": checksums.b64(ck.digest())}
-    await _mp(ctx).put_part(upload.upload_id, StoredPart(number, end - start + 1, etag, mtime, blob, checksum))
-    nodes: list[xml.Node] = [("ETag", f'"{etag}"'), ("LastModified", xml.iso8601(mtime))]
+    nodes: list[xml.Node] = [("ETag", f'"{part.etag}"'), ("LastModified", xml.iso8601(part.mtime))]
     if upload.meta.get("checksum_algorithm"):
         nodes.append((f"Checksum{algo}", checksum["value"]))
     return xml_response(xml.document("CopyPartResult", nodes), headers=sse.response_headers(env, presented))
@@ -328,9 +229,12 @@ async def complete_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
     listed = _parse_complete(await read_document(ctx, MAX_COMPLETE_BODY))
-    obj = await _mp(ctx).complete(
-        ctx.query["uploadId"], ctx.bucket, ctx.key_bytes, listed, write_conditions(ctx.headers)
-    )
+    mp = _mp(ctx)
+    upload = mp.get_upload(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes)
+    stored = {p.number: p for p in mp.list_parts(upload.upload_id)}
+    parts = assemble(upload, stored, listed)
+    etag, checksum = multipart_etag(parts), object_checksum(upload, parts)
+    obj = await mp.complete(upload, parts, etag, checksum, write_conditions(ctx.headers))
     nodes: list[xml.Node] = [
         ("Location", f"/{ctx.bucket}/{ctx.key}"),
         ("Bucket", ctx.bucket),

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import time
-from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
-from s3d.crypto import segments
-from s3d.crypto.stream import EncryptingWriter
 from s3d.s3 import checksums, encrypted, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
@@ -26,9 +21,12 @@ from s3d.s3.handlers.common import (
     xml_response,
 )
 from s3d.s3.payload import Payload
+from s3d.s3.store_errors import to_s3
 from s3d.server.http import BodyT, FileRange, Response
-from s3d.store.blobs import storage_error
-from s3d.store.store import Conditions, Object, ObjectChanged, Store
+from s3d.store.errors import ObjectChanged, StoreError
+from s3d.store.objects import Conditions, Object
+from s3d.store.ranges import Body
+from s3d.store.writer import Draft, ObjectWriter
 
 RESPONSE_OVERRIDES = {
     "response-content-type": "Content-Type",
@@ -40,35 +38,19 @@ RESPONSE_OVERRIDES = {
 }
 MAX_DELETE_BODY = 2 * 1024 * 1024
 DEFAULT_CHECKSUM = "CRC64NVME"
+CACHE_HEADER = "x-s3d-cache"  # gateway mode: how a GET or HEAD was served
+COPY_ATTEMPTS = 5  # a source replaced while being copied is looked up again, this often
 
 
 # ---------- receiving data ----------
-async def receive(store: Store, payload: Payload, data_key: bytes | None = None) -> tuple[bytes | None, str | None]:
-    """Take a request body to durable storage: (inline bytes, None) or (None, blob name).
-
-    Small bodies stay in memory and are committed inline with their metadata;
-    larger ones stream to a blob file that is fsynced and renamed before the
-    metadata commit (see store/blobs.py for why that order).
-    """
-    if payload.expected_size is not None and payload.expected_size <= store.inline_max:
-        data = await payload.read_all()
-        payload.finish()
-        return (segments.encrypt(data_key, data) if data_key else data), None
-    return None, await stream_to_blob(store, payload, data_key)
-
-
-async def stream_to_blob(store: Store, payload: Payload, data_key: bytes | None = None) -> str:
-    """Stream a verified body into a new durable blob (encrypted with data_key if set); nothing is left behind if it fails."""
-    blob_writer = store.new_blob()
-    writer = EncryptingWriter(blob_writer, data_key) if data_key is not None else blob_writer
-    try:
+async def receive(writer: ObjectWriter, payload: Payload) -> None:
+    """Feed a verified request body to an object writer (small bodies in one piece)."""
+    if payload.expected_size is not None and payload.expected_size <= writer.inline_max:
+        writer.write(await payload.read_all())
+    else:
         async for chunk in payload.chunks():
             writer.write(chunk)
-        payload.finish()
-    except BaseException:
-        writer.discard()
-        raise
-    return await writer.commit()
+    payload.finish()
 
 
 def checksum_record(payload: Payload) -> dict[str, str] | None:
@@ -108,24 +90,14 @@ async def put_object(ctx: Ctx) -> Response:
     payload = Payload(h, ctx.auth, ctx.req.body, checksum_algorithm=DEFAULT_CHECKSUM)
     if payload.expected_size is None or payload.expected_size > ctx.store.inline_max:
         ctx.need_bucket()  # before streaming a large body; small ones are checked when they commit
-    spec = sse.write_spec(ctx.headers, sse.bucket_default(ctx, ctx.bucket))
+    spec = sse.write_spec(h, sse.bucket_default(ctx, ctx.bucket))
     data_key, env = sse.seal(ctx, spec) if spec else (None, None)
     meta = sse.with_envelope(meta, env)
-    data, blob = await receive(ctx.store, payload, data_key)
-    obj = Object(
-        bucket=ctx.bucket,
-        key=ctx.key_bytes,
-        size=payload.size,
-        etag=sse.etag(spec.kind if spec else None, data_key, payload.etag),
-        mtime=time.time(),
-        version=0,
-        meta=meta,
-        checksum=checksum_record(payload),
-        tags=tags,
-        blob=blob,
-        data=data,
-    )
-    await ctx.store.put_object(obj, cond, owner=ctx.user.name)
+    with ctx.store.writer(payload.expected_size, data_key=data_key) as w:
+        await receive(w, payload)
+        etag = sse.etag(spec.kind if spec else None, data_key, payload.etag)
+        draft = Draft(ctx.bucket, ctx.key_bytes, etag, meta, checksum_record(payload), tags)
+        obj = await w.commit_object(draft, cond, owner=ctx.user.name)
     requested = (
         any(k.startswith("x-amz-checksum-") for k in h)
         or "x-amz-sdk-checksum-algorithm" in h
@@ -142,34 +114,20 @@ async def put_object(ctx: Ctx) -> Response:
 
 
 # ---------- reading ----------
-def open_body(store: Store, obj: Object, start: int, end: int) -> BodyT:
-    """The bytes [start, end] of an object, as something the server can stream. FileNotFoundError if it moved."""
-    length = end - start + 1
-    if obj.data is not None:
-        return obj.data[start : end + 1]
-    if obj.blob is not None:
-        return FileRange(store.blobs.open_read(obj.blob), start, length)
-    pieces: list[FileRange | bytes] = []
-    offset = 0
-    try:
-        for p in obj.parts or []:
-            p_start, p_end = offset, offset + p.size - 1
-            offset += p.size
-            if p_end < start or p_start > end or p.size == 0:
-                continue
-            lo = max(start, p_start) - p_start
-            hi = min(end, p_end) - p_start
-            pieces.append(FileRange(store.blobs.open_read(p.blob), lo, hi - lo + 1))
-    except FileNotFoundError:
-        for piece in pieces:
-            if isinstance(piece, FileRange):
-                os.close(piece.fd)
-        raise
-    return pieces
+def response_body(body: Body) -> BodyT:
+    """What the HTTP layer streams, from what a read of the store or the cache handed back."""
+    if isinstance(body, list):
+        pieces: list[FileRange | bytes] = [
+            p if isinstance(p, bytes) else FileRange(p.fd, p.offset, p.length) for p in body
+        ]
+        if len(pieces) == 1:
+            return pieces[0]
+        return pieces
+    return body
 
 
 async def _lookup(ctx: Ctx) -> Object:
-    obj = await ctx.store.find_object(ctx.bucket or "", ctx.key_bytes)
+    obj = await ctx.ns.find_object(ctx.bucket or "", ctx.key_bytes)
     if obj is None:
         raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""})
     return obj
@@ -186,7 +144,7 @@ async def head_object(ctx: Ctx) -> Response:
 async def _read(ctx: Ctx, head: bool) -> Response:
     q = ctx.query
     for attempt in range(5):
-        bucket, found = await ctx.store.find_with_bucket(ctx.bucket or "", ctx.key_bytes)
+        bucket, found = await ctx.ns.find_with_bucket(ctx.bucket or "", ctx.key_bytes)
         ctx.check_bucket(ctx.bucket or "", bucket)
         if found is None:
             raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""})
@@ -222,26 +180,23 @@ async def _read(ctx: Ctx, head: bool) -> Response:
                 headers.append((name, q[param]))
         length = max(0, end - start + 1)
         if head or length == 0:
-            if ctx.settings.gateway is not None:
-                headers.append(("x-s3d-cache", "miss" if obj.is_remote else "hit"))
+            how = ctx.ns.served_from(obj)
+            if how is not None:
+                headers.append((CACHE_HEADER, how))
             return Response(status, headers, b"", content_length=length)
-        body: BodyT
         try:
-            if obj.is_remote:
-                body, how = await ctx.store.remote_body(obj, start, end)
-                headers.append(("x-s3d-cache", how))
-            elif env is not None and data_key is not None:
-                body = encrypted.open_body(ctx.store, obj, data_key, start, end)
-                if ctx.settings.gateway is not None:
-                    headers.append(("x-s3d-cache", "hit"))
+            if data_key is not None and not obj.is_remote:
+                out: BodyT = encrypted.open_body(ctx.store, obj, data_key, start, end)
+                how = ctx.ns.served_from(obj)
             else:
-                body = open_body(ctx.store, obj, start, end)
-                if ctx.settings.gateway is not None:
-                    headers.append(("x-s3d-cache", "hit"))
+                body, how = await ctx.ns.open_range(obj, start, end)
+                out = response_body(body)
+            if how is not None:
+                headers.append((CACHE_HEADER, how))
         except (FileNotFoundError, ObjectChanged):
             await asyncio.sleep(0.001 * attempt)
             continue  # replaced between lookup and open: look again
-        return Response(status, headers, body, content_length=length)
+        return Response(status, headers, out, content_length=length)
     raise S3Error("InternalError", "the object changed too often while being read")
 
 
@@ -268,7 +223,7 @@ def _part_range(obj: Object, raw: str, range_header: str | None) -> tuple[int, i
 async def delete_object(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
-    await ctx.store.delete_object(ctx.bucket, ctx.key_bytes)
+    await ctx.ns.delete_object(ctx.bucket, ctx.key_bytes)
     return empty(204)
 
 
@@ -298,11 +253,12 @@ async def delete_objects(ctx: Ctx) -> Response:
         try:
             if len(key.encode()) > 1024:
                 raise S3Error("KeyTooLongError")
-            await ctx.store.delete_object(ctx.bucket, key.encode())
+            await ctx.ns.delete_object(ctx.bucket, key.encode())
             if not quiet:
                 nodes.append(("Deleted", [("Key", key)]))
-        except S3Error as e:
-            nodes.append(("Error", [("Key", key), ("Code", e.code), ("Message", e.message)]))
+        except (S3Error, StoreError) as e:
+            err = to_s3(e) if isinstance(e, StoreError) else e
+            nodes.append(("Error", [("Key", key), ("Code", err.code), ("Message", err.message)]))
     return xml_response(xml.document("DeleteResult", nodes))
 
 
@@ -319,86 +275,13 @@ def parse_copy_source(ctx: Ctx) -> tuple[str, bytes]:
     return bucket, key.encode()
 
 
-async def _aiter(chunks: AsyncIterator[bytes] | list[bytes]) -> AsyncIterator[bytes]:
-    if isinstance(chunks, list):
-        for c in chunks:
-            yield c
-    else:
-        async for c in chunks:
-            yield c
-
-
-async def fetch_remote(store: Store, src: Object, start: int, end: int) -> tuple[bytes | None, str | None, str]:
-    """Bytes [start, end] of a remote-only object, brought into a local blob (or inline), and their MD5."""
-    md5 = hashlib.md5()
-    if end < start:
-        return b"", None, md5.hexdigest()
-    writer = store.new_blob()
-    try:
-        stream, _ = await store.remote_body(src, start, end)
-        chunks = [stream] if isinstance(stream, bytes) else stream
-        async for chunk in _aiter(chunks):
-            md5.update(chunk)
-            writer.write(chunk)
-    except BaseException:
-        writer.discard()
-        raise
-    return None, await writer.commit(), md5.hexdigest()
-
-
-async def copy_data(store: Store, src: Object) -> tuple[bytes | None, str | None, str]:
-    """A private copy of src's bytes (inline or a new blob) and its MD5 etag."""
-    if src.data is not None:
-        return src.data, None, src.etag
-    if src.is_remote:
-        return await fetch_remote(store, src, 0, src.size - 1)
-    writer = store.new_blob()
-    loop = asyncio.get_running_loop()
-    fds: list[tuple[int, int]] = []
-    try:
-        for blob, size in [(src.blob, src.size)] if src.blob else [(p.blob, p.size) for p in src.parts or []]:
-            fds.append((store.blobs.open_read(blob), size))
-        md5 = hashlib.md5() if src.parts else None
-
-        def copy() -> None:
-            for fd, size in fds:
-                off = 0
-                while off < size:
-                    if md5 is None:
-                        n = os.copy_file_range(fd, writer.fd, size - off, off)
-                        if n == 0:
-                            raise OSError("short blob")
-                        writer.size += n
-                        off += n
-                    else:
-                        chunk = os.pread(fd, 1 << 20, off)
-                        if not chunk:
-                            raise OSError("short blob")
-                        md5.update(chunk)
-                        writer.write(chunk)
-                        off += len(chunk)
-
-        writer.dir.check_space(writer.fd, src.size)
-        await loop.run_in_executor(None, copy)
-    except OSError as e:
-        writer.discard()
-        raise storage_error(e) from e
-    except BaseException:
-        writer.discard()
-        raise
-    finally:
-        for fd, _ in fds:
-            os.close(fd)
-    return None, await writer.commit(), md5.hexdigest() if md5 else src.etag
-
-
 async def copy_object(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
     h = ctx.headers
     src_bucket, src_key = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
-    spec = sse.write_spec(ctx.headers, sse.bucket_default(ctx, ctx.bucket))
+    spec = sse.write_spec(h, sse.bucket_default(ctx, ctx.bucket))
     src_presented = sse.customer_key(h, sse.COPY_SOURCE_CUSTOMER)
     reencrypt = sse.SSE in h or sse.presents_customer_key(h)  # a copy onto itself may change only the encryption
     dst_key, dst_env = sse.seal(ctx, spec) if spec else (None, None)
@@ -406,8 +289,8 @@ async def copy_object(ctx: Ctx) -> Response:
     tag_directive = h.get("x-amz-tagging-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE") or tag_directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata or tagging directive")
-    for _attempt in range(5):
-        src = await ctx.store.find_object(src_bucket, src_key)
+    for _attempt in range(COPY_ATTEMPTS):
+        src = await ctx.ns.find_object(src_bucket, src_key)
         if src is None:
             raise S3Error("NoSuchKey", resource=f"/{src_bucket}/{src_key.decode()}", extra={"Key": src_key.decode()})
         check_read_conditions(src, h, prefix="x-amz-copy-source-if-")
@@ -430,29 +313,19 @@ async def copy_object(ctx: Ctx) -> Response:
                 )
             obj = await ctx.store.replace_meta(ctx.bucket, src_key, src.etag, meta, tags)
             break
-        try:
-            if src_data_key is None and dst_key is None:
-                data, blob, etag = await copy_data(ctx.store, src)
-            else:
-                data, blob, md5 = await encrypted.copy(ctx.store, src, src_data_key, dst_key, 0, src.size - 1)
-                etag = sse.etag(spec.kind if spec else None, dst_key, md5)
-        except (FileNotFoundError, ObjectChanged):
-            continue  # the source was replaced while we opened it
+        # a copy of a multipart source is one piece: its ETag becomes the MD5 of the bytes (so does an encrypted one's)
+        md5 = hashlib.md5() if src.parts or src.is_remote or src_data_key or dst_key else None
+        with ctx.store.writer(src.size, [md5] if md5 else [], data_key=dst_key) as w:
+            try:
+                await encrypted.read_into(ctx.ns, src, src_data_key, 0, src.size - 1, w)
+            except (FileNotFoundError, ObjectChanged):
+                w.discard()
+                continue  # the source was replaced while we opened it
+            checksum = src.checksum if src.checksum and not src.parts else None
+            etag = sse.etag(spec.kind if spec else None, dst_key, md5.hexdigest() if md5 else src.etag)
+            draft = Draft(ctx.bucket, ctx.key_bytes, etag, sse.with_envelope(meta, dst_env), checksum, tags)
+            obj = await w.commit_object(draft, write_conditions(h))
         sse_headers = sse.response_headers(dst_env, spec.customer if spec else None, write=True)
-        obj = Object(
-            bucket=ctx.bucket,
-            key=ctx.key_bytes,
-            size=src.size,
-            etag=etag,
-            mtime=time.time(),
-            version=0,
-            meta=sse.with_envelope(meta, dst_env),
-            checksum=src.checksum if src.checksum and not src.parts else None,
-            tags=tags,
-            blob=blob,
-            data=data,
-        )
-        await ctx.store.put_object(obj, write_conditions(h))
         break
     else:
         raise S3Error("InternalError", "the source changed too often while being copied")

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from s3d.crypto.stream import EncryptingWriter
 from s3d.s3 import auth, checksums, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
@@ -22,7 +21,7 @@ from s3d.s3.handlers.common import STORED_HEADERS, empty, xml_response
 from s3d.s3.handlers.objects import DEFAULT_CHECKSUM
 from s3d.s3.handlers.tagging import parse_tagging
 from s3d.server.http import Response
-from s3d.store.store import Object
+from s3d.store.writer import Draft
 
 # fields a policy need not mention (the signature fields sign the policy itself)
 EXEMPT = {"policy", "x-amz-signature", "file", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "bucket"}
@@ -130,33 +129,21 @@ async def post_object(ctx: Ctx) -> Response:
     spec = sse.write_spec(fields, sse.bucket_default(ctx, ctx.bucket))
     data_key, env = sse.seal(ctx, spec) if spec else (None, None)
     meta = sse.with_envelope(meta, env)
-    blob_writer = ctx.store.new_blob()
-    writer = EncryptingWriter(blob_writer, data_key) if data_key else blob_writer
     md5 = hashlib.md5()
     ck = checksums.new(DEFAULT_CHECKSUM)
-    try:
+    with ctx.store.writer(None, [md5, ck], data_key=data_key) as writer:
         async for chunk in form.file_chunks():
-            md5.update(chunk)
-            ck.update(chunk)
             writer.write(chunk)
             if length_range and writer.size > length_range[1]:
                 raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
         if length_range and writer.size < length_range[0]:
             raise S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size")
-    except BaseException:
-        writer.discard()
-        raise
-    blob = await writer.commit()
-    obj = Object(
-        bucket=ctx.bucket, key=key.encode(), size=writer.size, etag=sse.etag(spec.kind if spec else None, data_key, md5.hexdigest()),
-        mtime=time.time(), version=0,
-        meta=meta, checksum={"algorithm": DEFAULT_CHECKSUM, "value": checksums.b64(ck.digest()), "type": "FULL_OBJECT"},
-        tags=tags, blob=blob,
-    )  # fmt: skip
-    await ctx.store.put_object(obj)
+        checksum = {"algorithm": DEFAULT_CHECKSUM, "value": checksums.b64(ck.digest()), "type": "FULL_OBJECT"}
+        etag = sse.etag(spec.kind if spec else None, data_key, md5.hexdigest())
+        obj = await writer.commit_object(Draft(ctx.bucket, key.encode(), etag, meta, checksum, tags))
+    ctx.extra_headers += sse.response_headers(env, spec.customer if spec else None, write=True)
     etag = f'"{obj.etag}"'
     location = f"/{ctx.bucket}/{quote(key)}"
-    ctx.extra_headers += sse.response_headers(env, spec.customer if spec else None, write=True)
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
     if redirect:
         sep = "&" if "?" in redirect else "?"
