@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from s3d.crypto.keys import Keyring
+from s3d.filters import setting as filter_setting
+from s3d.filters.evaluate import Filter
 from s3d.gateway.config import GatewaySettings
 
 
@@ -39,6 +41,10 @@ class Settings:
     users: list[User] = field(default_factory=list)
     generated_credentials: bool = False
     gateway: GatewaySettings | None = None  # set when a remote is configured
+    upload_filter: Filter | None = None  # what gateway mode ships (docs/filters.md)
+    cache_filter: Filter | None = None  # which remote objects the read cache keeps
+    sync_filter: Filter | None = None  # what the sync directory holds
+    mount_filter: Filter | None = None  # what the mount shows
     master_key_file: Path | None = None  # SSE master keys; None: DATA/master-keys.json
     master_key: str | None = None  # SSE master keys given directly: id:base64[,id:base64...], newest last
     kms_keys: dict[str, str] | str = field(default_factory=dict)  # SSE-KMS keyring: name -> base64 key
@@ -54,6 +60,10 @@ class Settings:
     def secrets(self) -> dict[str, str]:
         return {u.access_key: u.secret_key for u in self.users}
 
+    def filter_for(self, feature: filter_setting.Feature) -> Filter | None:
+        f: Filter | None = getattr(self, feature.setting)
+        return f
+
 
 ENV_KEYS = {
     "data": "S3D_DATA",
@@ -64,6 +74,7 @@ ENV_KEYS = {
     "inline_max": "S3D_INLINE_MAX",
     "log_level": "S3D_LOG_LEVEL",
     "log_format": "S3D_LOG_FORMAT",
+    **{f.setting: f.env for f in filter_setting.Feature},
     "master_key_file": "S3D_MASTER_KEY_FILE",
     "master_key": "S3D_MASTER_KEY",
     "kms_keys": "S3D_KMS_KEYS",
@@ -71,6 +82,11 @@ ENV_KEYS = {
 
 
 def _coerce(name: str, value: Any) -> Any:
+    if name in filter_setting.SETTINGS:
+        try:
+            return filter_setting.load(name, value)
+        except filter_setting.FilterSettingError as e:
+            raise ConfigError(str(e)) from None
     try:
         if name in ("data", "master_key_file"):
             return Path(value)

@@ -21,7 +21,7 @@ from s3d.crypto.setup import keyring_for
 from s3d.gateway.cache import BlockCache, Capacity
 from s3d.gateway.config import GatewaySettings
 from s3d.gateway.namespace import GatewayNamespace
-from s3d.gateway.service import supervise
+from s3d.gateway.service import release_held, supervise
 from s3d.observe import setup as observability
 from s3d.remote.botocore_remote import BotocoreRemote
 from s3d.s3.app import S3App
@@ -41,7 +41,8 @@ def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespac
     if g is None:
         return store, LocalNamespace(store), None, store.close
     remote = BotocoreRemote(g.remote)  # made in the worker process, never inherited across fork
-    gateway = GatewayNamespace(store, remote, BlockCache(store, remote, g, Capacity(store, g.capacity)))
+    cache = BlockCache(store, remote, g, Capacity(store, g.capacity))
+    gateway = GatewayNamespace(store, remote, cache, g.cache_filter)
 
     def close() -> None:
         remote.close()
@@ -69,8 +70,10 @@ def _supervisor(settings: Settings, g: GatewaySettings) -> server.Supervise:
             remote = BotocoreRemote(g.remote)
             owner = settings.users[0].name if settings.users else DEFAULT_OWNER
             try:
-                keyring = keyring_for(settings)
-                return await supervise(settings.data, g, remote, owner, settings.region, children, keyring)
+                return await supervise(
+                    settings.data, g, remote, owner, settings.region, children,
+                    upload_filter=settings.upload_filter, keyring=keyring_for(settings),
+                )  # fmt: skip
             finally:
                 remote.close()
                 obs.close()
@@ -92,6 +95,8 @@ def run(settings: Settings) -> int:
         if r.tmp_removed or r.orphans_removed:
             log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)
         g = settings.gateway
+        if g is not None:
+            release_held(settings.data, settings.upload_filter)  # before any worker serves or a flush is asked
         return server.run(settings, lambda: open_app(settings), _supervisor(settings, g) if g is not None else None)
     finally:
         os.close(lock_fd)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import time
 from typing import Any
 
 from s3d.admin import gauges
+from s3d.admin.common import json_response, require_user
+from s3d.admin.filter_why import filter_why
 from s3d.gateway.namespace import GatewayNamespace
 from s3d.gateway.status import queue_summary, remote_health
-from s3d.s3 import auth
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.store_errors import to_s3
@@ -20,18 +20,6 @@ from s3d.store import journal, objects, ship_state, state
 from s3d.store.errors import StoreError
 
 FLUSH_TIMEOUT = 300.0
-
-
-def json_response(data: Any, status: int = 200) -> Response:
-    return Response(status, [("Content-Type", "application/json")], json.dumps(data, indent=1).encode() + b"\n")
-
-
-def require_user(ctx: Ctx) -> None:
-    secrets = ctx.settings.secrets()
-    a = auth.verify(ctx.req.method, ctx.req.path, ctx.req.query, ctx.req.headers, ctx.query, secrets)
-    if a is None:
-        raise S3Error("AccessDenied", "The s3d admin API needs a SigV4-signed request")
-    ctx.auth = a
 
 
 async def health(ctx: Ctx) -> Response:
@@ -64,6 +52,7 @@ def gateway_status(ctx: Ctx) -> dict[str, Any]:
     out: dict[str, Any] = {"hwm": state.hwm(conn), **queue_summary(conn), **_remote_health(ctx)}
     out.update(gateway.cache_status())
     out["capacity_bytes"] = ctx.settings.gateway.capacity
+    out.update(ship_state.held_summary(conn))
     return out
 
 
@@ -171,6 +160,7 @@ SIGNED = {
     ("POST", "/_s3d/queue/discard"): discard,
     ("POST", "/_s3d/prefetch"): prefetch,
     ("POST", "/_s3d/pin"): pin,
+    ("GET", "/_s3d/filter/why"): filter_why,
 }
 
 

@@ -30,5 +30,6 @@ def read(store: Store, gateway: GatewayNamespace | None) -> StoreGauges:
         cache_bytes=int(cache["cache_bytes"]),
         cache_capacity_bytes=int(cache["cache_capacity_bytes"]),
         pinned_bytes=int(cache["pinned_bytes"]),
+        held=ship_state.held_summary(conn),
     )
     return out

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from s3d import config
+from s3d.filters.setting import GATEWAY_FEATURES, Feature
 
 GATEWAY_FLAGS = (
     "remote",
@@ -20,7 +21,14 @@ GATEWAY_FLAGS = (
     "cache_revalidate_after",
     "remote_bucket_map",
 )
-SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format", "master_key_file")
+SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format", "master_key_file",
+                  *(f.setting for f in Feature))  # fmt: skip
+FILTER_HELP = {
+    Feature.UPLOAD: "gateway mode: which objects ship to the remote; the others stay local",
+    Feature.CACHE: "gateway mode: which remote objects the read cache keeps; the others pass through",
+    Feature.SYNC: "which objects the sync directory holds",
+    Feature.MOUNT: "which objects the mount shows",
+}
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -65,6 +73,9 @@ def register(sub: Any) -> None:
         "--cache-revalidate-after", type=float,
         help="seconds before a cached remote object is checked with the remote again; 0: every read (default 60)",
     )  # fmt: skip
+    filters = run.add_argument_group("filters (rules, or @FILE; see docs/filters.md and `s3d filter check`)")
+    for feature in Feature:
+        filters.add_argument(feature.flag, metavar="RULES", help=f"{FILTER_HELP[feature]} (also {feature.env})")
     run.set_defaults(func=run_command)
     cred = sub.add_parser("credentials", help="print the access key and secret key of the daemon",
                           description="Print the daemon's access key and secret key: S3D_ACCESS_KEY/S3D_SECRET_KEY, "
@@ -134,6 +145,11 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         settings, gateway_flags = _settings(args)
         settings.gateway = gateway_config.load(gateway_flags)
+        for feature in GATEWAY_FEATURES:
+            if settings.gateway is None and settings.filter_for(feature) is not None:
+                raise config.ConfigError(f"setting {feature.setting} needs gateway mode (--remote)")
+        if settings.gateway is not None:
+            settings.gateway.cache_filter = settings.cache_filter
         from s3d.daemon import run
 
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")

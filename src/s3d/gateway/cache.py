@@ -162,6 +162,21 @@ class BlockCache:
                 return data, status  # one write for headers and body, as for a small local object
         return self._stream(obj, etag, start, end, cached), status
 
+    async def pass_through(self, obj: Object, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes [start, end] of a remote-only object straight from the remote, kept nowhere (cache_filter)."""
+        try:
+            r, chunks = await self.remote.get_object(obj.bucket, obj.key.decode(), start, end)
+        except RemoteNotFound:
+            await forget(self.store, obj.bucket, obj.key)
+            raise NoSuchKey(bucket=obj.bucket, key=obj.key) from None
+        except RemoteError as e:
+            raise RemoteUnavailable(e.code) from e
+        if r.etag != self.remote_etag(obj):
+            await chunks.aclose()  # type: ignore[attr-defined]
+            await remember(self.store, obj.bucket, obj.key, r)
+            raise ObjectChanged()
+        return chunks
+
     def _read_cached(self, start: int, end: int, cached: dict[int, Block]) -> bytes | None:
         """A small fully cached range, read now; None if a block was evicted meanwhile."""
         bs = self.block_size

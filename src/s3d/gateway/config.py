@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from s3d.filters.evaluate import Filter
 from s3d.remote.settings import ConfigError, RemoteSettings
 
 UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
@@ -54,6 +55,7 @@ class GatewaySettings:
     concurrency: int = 8
     block_size: int = 8 * 1024**2  # the read cache's unit of fetching and eviction
     revalidate_after: float = 60.0  # seconds before a cached remote object is checked again (0: every read)
+    cache_filter: Filter | None = None  # remote objects it excludes are served without being cached
 
 
 def _truthy(v: str) -> bool:

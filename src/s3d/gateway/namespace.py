@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 
 from s3d import observe
+from s3d.filters import gateway as filters
+from s3d.filters.evaluate import Filter
 from s3d.gateway.cache import BlockCache
 from s3d.gateway.remote_rows import forget, remember
 from s3d.remote import Remote, RemoteError
@@ -32,10 +34,11 @@ PREFETCH_CONCURRENCY = 4
 
 
 class GatewayNamespace:
-    def __init__(self, store: Store, remote: Remote, cache: BlockCache) -> None:
+    def __init__(self, store: Store, remote: Remote, cache: BlockCache, cache_filter: Filter | None = None) -> None:
         self.store = store
         self.remote = remote
         self.cache = cache
+        self.cache_filter = cache_filter
 
     # ---------- reads ----------
     async def find_with_bucket(self, bucket: str, key: bytes) -> tuple[Bucket | None, Object | None]:
@@ -69,8 +72,18 @@ class GatewayNamespace:
 
     async def open_range(self, obj: Object, start: int, end: int) -> tuple[Body, str | None]:
         if obj.is_remote:
+            if self.bypasses_cache(obj):
+                return await self.cache.pass_through(obj, start, end), filters.CACHE_BYPASS
             return await self.cache.open(obj, start, end)
         return self.store.open_range(obj, start, end), HIT
+
+    def bypasses_cache(self, obj: Object) -> bool:
+        """The cache filter excludes this remote object (and no pin keeps it): served, never cached."""
+
+        def pinned() -> bool:  # asked only when the filter excludes it
+            return cache_index.pinned(self.store.reader, obj.bucket, obj.key)
+
+        return filters.cache_bypass(self.store.reader, self.cache_filter, obj, pinned)
 
     def served_from(self, obj: Object) -> str | None:
         return MISS if obj.is_remote else HIT
@@ -144,7 +157,7 @@ class GatewayNamespace:
                     return
                 try:
                     obj = await self.find_object(bucket, key)
-                    if obj is None or not obj.is_remote:
+                    if obj is None or not obj.is_remote or self.bypasses_cache(obj):
                         return
                     ok = await self.warm_object(obj)
                 except ObjectChanged:

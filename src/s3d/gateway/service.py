@@ -15,15 +15,28 @@ import time
 from pathlib import Path
 
 from s3d.crypto.keys import Keyring
+from s3d.filters import gateway as filters
+from s3d.filters.evaluate import Filter
 from s3d.gateway.config import GatewaySettings
 from s3d.gateway.refresh import refresh_loop
 from s3d.gateway.shipper import Shipper
 from s3d.gateway.status import queue_summary
 from s3d.remote import Remote, RemoteError
+from s3d.store.committer import Committer
 
 log = logging.getLogger("s3d.gateway")
 WORKER_STOP_SECONDS = 30.0
 REAP_EVERY = 0.2
+
+
+def release_held(data: Path, upload_filter: Filter | None) -> int:
+    """At start, before any worker serves: objects the upload filter held and (as it may have changed since the
+    last start) now includes get a journal record, so the shipper ships them and a flush waits for them."""
+    committer = Committer(str(data / "meta.db"))
+    try:
+        return committer.run_sync(lambda c: filters.release_held(c, upload_filter))
+    finally:
+        committer.close()
 
 
 def _reap(children: list[int]) -> list[tuple[int, int]]:
@@ -57,10 +70,11 @@ async def supervise(
     owner: str,
     region: str,
     children: list[int],
+    upload_filter: Filter | None = None,
     keyring: Keyring | None = None,
 ) -> int:
     """Ship and refresh until SIGTERM/SIGINT or a worker dies; then stop the workers and drain."""
-    shipper = Shipper(data, remote, concurrency=g.concurrency)
+    shipper = Shipper(data, remote, concurrency=g.concurrency, upload_filter=upload_filter)
     shipper.keyring = keyring  # encrypted objects ship decrypted
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

@@ -31,6 +31,8 @@ from s3d import observe
 from s3d.crypto.envelope import SSE_C, SSE_S3, Envelope, open_key
 from s3d.crypto.keys import Keyring
 from s3d.crypto.segments import decrypt_inline
+from s3d.filters import gateway as filters
+from s3d.filters.evaluate import Filter
 from s3d.observe import events
 from s3d.remote import Piece, Remote, RemoteError, RemoteNotFound
 from s3d.store import buckets, cache_index, db, journal, objects, ship_state, state
@@ -41,7 +43,6 @@ from s3d.store.objects import Object, Part
 
 log = logging.getLogger("s3d.shipper")
 
-HOLD_TAG = ("s3d.upload", "false")
 SSE_META = "x-s3d-sse"  # an encrypted object's envelope in its metadata (see s3/handlers/sse.py)
 SSE_C_NOTE = "held: SSE-C object (encrypted with the customer's key, which s3d never keeps: it stays local)"
 BATCH = 1000
@@ -52,7 +53,6 @@ BACKOFF_CAP = 30.0
 SLOW_RETRY = 60.0
 SLOW_RETRY_CAP = 900.0
 PART_CONCURRENCY = 4  # parts of one multipart object in flight at once
-HELD_NOTE = "held: s3d.upload=false"
 ERROR_TEXT = 500  # characters of a remote error kept in status
 
 
@@ -77,8 +77,9 @@ def backoff(attempt: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) 
 
 
 class Shipper:
-    def __init__(self, root: Path, remote: Remote, concurrency: int = 8) -> None:
+    def __init__(self, root: Path, remote: Remote, concurrency: int = 8, upload_filter: Filter | None = None) -> None:
         self.root = root
+        self.upload_filter = upload_filter
         self.conn = db.connect(str(root / "meta.db"))  # reads only; every write goes through the committer
         # Losing the last few ship_state/HWM updates in a power cut only means shipping those
         # records again (idempotent), so the shipper's writes need not fsync every small update.
@@ -208,7 +209,13 @@ class Shipper:
             t.next_lsns, t.next_ops = [], set()
 
     def _save(
-        self, bucket: str, key: bytes, version: int, etag: str | None, note: str | None = None, held: bool = False
+        self,
+        bucket: str,
+        key: bytes,
+        version: int,
+        etag: str | None,
+        note: str | None = None,
+        held: int = ship_state.NOT_HELD,
     ) -> None:
         self.committer.run_sync(lambda c: ship_state.applied(c, bucket, key, version, etag, note, held))
 
@@ -238,10 +245,11 @@ class Shipper:
         if env is not None and env.kind == SSE_C:
             await self._hold_sse_c(t.bucket, t.key, obj.version, shipped)
             return
-        if obj.tags and HOLD_TAG in obj.tags:
+        hold = filters.upload_hold(self.conn, self.upload_filter, obj)
+        if hold is not None:
             version = shipped.version if shipped else objects.REMOTE_VERSION
             etag = shipped.remote_etag if shipped else None
-            self._save(t.bucket, t.key, version, etag, HELD_NOTE, held=True)
+            self._save(t.bucket, t.key, version, etag, hold.note, held=hold.why)
             return
         if shipped is not None and shipped.version == obj.version and shipped.remote_etag is not None:
             if "tags" in t.ops:
@@ -307,7 +315,7 @@ class Shipper:
                 await self.remote.delete_object(bucket, key.decode())
             except RemoteNotFound:
                 pass
-        self._save(bucket, key, version, None, SSE_C_NOTE, held=True)
+        self._save(bucket, key, version, None, SSE_C_NOTE, held=ship_state.HELD_SSE_C)
 
     def _pieces(self, obj: Object, data_key: bytes | None) -> list[Piece]:
         if obj.data is not None:

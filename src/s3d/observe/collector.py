@@ -78,3 +78,13 @@ class StoreCollector(Collector):
             g.cache_capacity_bytes,
         )
         yield _gauge("s3d_pinned_bytes", "Bytes of the read cache pinned against eviction.", g.pinned_bytes)
+        for what in ("filter", "tag"):
+            whom = "the upload filter" if what == "filter" else "the tag s3d.upload=false"
+            yield _gauge(
+                f"s3d_held_by_{what}_objects", f"Objects kept local only by {whom}.", g.held[f"held_by_{what}_objects"]
+            )
+            yield _gauge(
+                f"s3d_held_by_{what}_bytes",
+                f"Bytes of the objects kept local only by {whom}.",
+                g.held[f"held_by_{what}_bytes"],
+            )

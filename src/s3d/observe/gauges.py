@@ -21,6 +21,7 @@ class GatewayGauges:
     cache_bytes: int
     cache_capacity_bytes: int
     pinned_bytes: int
+    held: dict[str, int]  # held_by_{filter,tag}_{objects,bytes}: kept local only by policy
 
 
 @dataclass(slots=True)

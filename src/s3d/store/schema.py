@@ -87,7 +87,7 @@ CREATE TABLE IF NOT EXISTS ship_state (
     attempts INTEGER NOT NULL DEFAULT 0,
     note TEXT,
     shipped_at REAL,
-    held INTEGER NOT NULL DEFAULT 0,     -- 1: kept local only by policy (s3d.upload=false), never shipped
+    held INTEGER NOT NULL DEFAULT 0,     -- why kept local only: 0 no, 1 tag s3d.upload=false, 2 upload filter (store/ship_state.py)
     PRIMARY KEY (bucket, key)
 );
 CREATE TABLE IF NOT EXISTS cache_entries (
@@ -129,7 +129,7 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
     """Version 1 kept the local-only hold as a note text ("held: ..."): it becomes the ``held`` column."""
     if "held" not in _columns(conn, "ship_state"):
         conn.execute("ALTER TABLE ship_state ADD COLUMN held INTEGER NOT NULL DEFAULT 0")
-        conn.execute("UPDATE ship_state SET held=1 WHERE note LIKE 'held%'")
+        conn.execute("UPDATE ship_state SET held=1 WHERE note LIKE 'held%'")  # version 1 knew only the tag
 
 
 MIGRATIONS = {1: _migrate_1_to_2}

@@ -17,20 +17,25 @@ from dataclasses import dataclass
 from typing import Any
 
 DISCARDED = "discarded"  # remote_etag of a key an admin gave up shipping: the remote state is unknown
+# ``held``: why a key is kept local only (never shipped, never evicted, not waited for by flush)
+NOT_HELD = 0
+HELD_BY_TAG = 1  # the object's tag s3d.upload=false
+HELD_BY_FILTER = 2  # the upload filter (docs/filters.md) excludes it
+HELD_SSE_C = 3  # encrypted with a customer's key (SSE-C), which s3d never keeps: never shipped (docs/encryption.md)
 
 
 @dataclass(slots=True)
 class Shipped:
     version: int
     remote_etag: str | None
-    held: bool
+    held: int  # NOT_HELD, HELD_BY_TAG or HELD_BY_FILTER
 
 
 def get(conn: sqlite3.Connection, bucket: str, key: bytes) -> Shipped | None:
     row = conn.execute(
         "SELECT version, remote_etag, held FROM ship_state WHERE bucket=? AND key=?", (bucket, key)
     ).fetchone()
-    return Shipped(row[0], row[1], bool(row[2])) if row else None
+    return Shipped(row[0], row[1], int(row[2])) if row else None
 
 
 def remote_etag(conn: sqlite3.Connection, bucket: str, key: bytes) -> str | None:
@@ -46,14 +51,14 @@ def applied(
     version: int,
     etag: str | None,
     note: str | None = None,
-    held: bool = False,
+    held: int = NOT_HELD,
 ) -> None:
     """The remote now matches this version (or, held, it is kept local by policy): clears any error."""
     conn.execute(
         "INSERT INTO ship_state (bucket, key, version, remote_etag, note, shipped_at, held) VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (bucket, key) DO UPDATE SET version=excluded.version, remote_etag=excluded.remote_etag, "
         "note=excluded.note, shipped_at=excluded.shipped_at, held=excluded.held, error=NULL, error_at=NULL, attempts=0",
-        (bucket, key, version, etag, note, time.time(), int(held)),
+        (bucket, key, version, etag, note, time.time(), held),
     )
 
 
@@ -115,6 +120,32 @@ def notes(conn: sqlite3.Connection, limit: int = 100, buckets: set[str] | None =
 def held_bytes(conn: sqlite3.Connection) -> int:
     """Bytes of objects kept local only by policy: like dirty data, never evicted."""
     row = conn.execute(
-        "SELECT coalesce(sum(o.size), 0) FROM ship_state s JOIN objects o ON o.bucket=s.bucket AND o.key=s.key WHERE s.held=1"
+        "SELECT coalesce(sum(o.size), 0) FROM ship_state s JOIN objects o ON o.bucket=s.bucket AND o.key=s.key "
+        "WHERE s.held != ?",
+        (NOT_HELD,),
     ).fetchone()
     return int(row[0])
+
+
+def held_keys(conn: sqlite3.Connection, why: int, bucket: str | None = None) -> list[tuple[str, bytes]]:
+    if bucket is None:
+        rows = conn.execute("SELECT bucket, key FROM ship_state WHERE held=?", (why,)).fetchall()
+    else:
+        rows = conn.execute("SELECT bucket, key FROM ship_state WHERE held=? AND bucket=?", (why, bucket)).fetchall()
+    return [(b, k) for b, k in rows]
+
+
+def held_summary(conn: sqlite3.Connection) -> dict[str, int]:
+    """Objects (and their bytes) kept local by the upload filter and by the s3d.upload=false tag (one scan)."""
+    out = {f"held_by_{by}_{what}": 0 for by in ("filter", "tag") for what in ("objects", "bytes")}
+    rows = conn.execute(
+        "SELECT s.held, count(*), coalesce(sum(o.size), 0) FROM ship_state s JOIN objects o "
+        "ON o.bucket=s.bucket AND o.key=s.key WHERE s.held != ? GROUP BY s.held",
+        (NOT_HELD,),
+    ).fetchall()
+    for held, n, size in rows:
+        if held not in (HELD_BY_FILTER, HELD_BY_TAG):
+            continue  # SSE-C objects: held by their nature, not by a policy
+        by = "filter" if held == HELD_BY_FILTER else "tag"
+        out[f"held_by_{by}_objects"], out[f"held_by_{by}_bytes"] = int(n), int(size)
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from s3d.crypto.envelope import SSE_C
+from s3d.filters import gateway as filters
 from s3d.s3 import xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
@@ -77,12 +78,16 @@ async def put_bucket_tagging(ctx: Ctx) -> Response:
         if not k or len(k) > 128 or len(v) > 256:
             raise S3Error("InvalidTag", "The TagKey or TagValue you have provided is invalid")
     await ctx.store.set_bucket_config(b.name, "tags", tags or None)
+    if ctx.settings.gateway is not None:
+        await filters.bucket_retagged(ctx.store, ctx.settings.upload_filter, b.name)
     return empty(204)
 
 
 async def delete_bucket_tagging(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
     await ctx.store.set_bucket_config(b.name, "tags", None)
+    if ctx.settings.gateway is not None:
+        await filters.bucket_retagged(ctx.store, ctx.settings.upload_filter, b.name)
     return empty(204)
 
 
