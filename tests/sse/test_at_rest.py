@@ -67,6 +67,21 @@ def test_tampered_blob_is_an_s3_error_and_a_log_line(s3e, ebucket: str, sse_serv
         time.sleep(0.05)
 
 
+def test_damaged_envelope_is_an_s3_error(s3e, ebucket: str, sse_server: S3dProcess) -> None:  # type: ignore[no-untyped-def]
+    s3e.put_object(Bucket=ebucket, Key="env", Body=b"data", ServerSideEncryption="AES256")
+    conn = sqlite3.connect(sse_server.data / "meta.db", timeout=30)
+    try:
+        (meta,) = conn.execute("SELECT meta FROM objects WHERE bucket=? AND key=?", (ebucket, b"env")).fetchone()
+        damaged = json.loads(meta) | {"x-s3d-sse": '{"kind": "AES256", "wrap'}
+        with conn:
+            conn.execute("UPDATE objects SET meta=? WHERE bucket=? AND key=?", (json.dumps(damaged), ebucket, b"env"))
+    finally:
+        conn.close()
+    with pytest.raises(ClientError) as e:
+        s3e.get_object(Bucket=ebucket, Key="env")
+    assert e.value.response["Error"]["Code"] == "InvalidObjectState"
+
+
 def test_tampering_past_the_first_mebibyte_cuts_the_connection(s3e, ebucket: str, sse_server: S3dProcess) -> None:  # type: ignore[no-untyped-def]
     body = random_bytes(3 * MiB)
     s3e.put_object(Bucket=ebucket, Key="big", Body=body, ServerSideEncryption="AES256")

@@ -203,8 +203,17 @@ def refuse_write_headers(headers: dict[str, str]) -> None:
 
 # ---------- an object's envelope ----------
 def envelope_of(meta: dict[str, Any]) -> Envelope | None:
+    """The envelope stored with an object or upload; a damaged one is refused like damaged data."""
     raw = meta.get(META)
-    return Envelope.loads(raw) if raw else None
+    if not raw:
+        return None
+    try:
+        return Envelope.loads(raw)
+    except (ValueError, TypeError):
+        log.error("an object's encryption envelope is damaged: %.80r", raw)
+        raise S3Error(
+            "InvalidObjectState", "The object's stored data failed its integrity check.", status=403
+        ) from None
 
 
 def with_envelope(meta: dict[str, str], env: Envelope | None) -> dict[str, str]:
