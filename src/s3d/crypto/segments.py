@@ -209,14 +209,37 @@ class Decryptor:
         if end < start:
             return
         first, last, _ = cipher_span(self.plain_size, start, end)
-        for index, plain in self.segments(first, last):
+        index = first
+        while index <= last:
+            n = min(READ_BATCH, last - index + 1)
+            plain = self._open_batch(index, n)
             base = index * SEGMENT_SIZE
             lo = max(start, base) - base
             hi = min(end, base + len(plain) - 1) - base
-            if lo == 0 and hi == len(plain) - 1:
-                yield plain
-            elif hi >= lo:
-                yield plain[lo : hi + 1]
+            yield plain if lo == 0 and hi == len(plain) - 1 else plain[lo : hi + 1]
+            index += n
+
+    def _open_batch(self, index: int, n: int) -> bytes:
+        """Plaintext of segments index..index+n-1, read at once and decrypted in place into one buffer."""
+        want = self._sealed_len(index, n)
+        data = memoryview(self._read(HEADER_SIZE + index * CIPHER_SEGMENT, want))
+        if len(data) != want:
+            raise TamperError("encrypted blob is shorter than its size says")
+        out = bytearray(want - n * TAG_SIZE)
+        view = memoryview(out)
+        pos = opos = 0
+        for i in range(index, index + n):
+            seg_len = self._sealed_len(i, 1)
+            plain_len = seg_len - TAG_SIZE
+            final = FINAL if i == self._segments - 1 else NOT_FINAL
+            aad = self.header + SEGMENT_AAD.pack(i, final)
+            try:
+                self._aead.decrypt_into(_nonce(i), data[pos : pos + seg_len], aad, view[opos : opos + plain_len])
+            except InvalidTag:
+                raise TamperError(f"segment {i} failed authentication") from None
+            pos += seg_len
+            opos += plain_len
+        return bytes(out)
 
     def verify_end(self) -> None:
         """Authenticate the final segment and check nothing follows it (a read of the tail alone)."""
