@@ -23,6 +23,7 @@ import random
 import sqlite3
 import time
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from s3d.crypto.segments import decrypt_inline
 from s3d.filters import gateway as filters
 from s3d.filters.evaluate import Filter
 from s3d.observe import events
-from s3d.remote import Piece, Remote, RemoteError, RemoteNotFound
+from s3d.remote import NO_ANSWER, Piece, Remote, RemoteError, RemoteNotFound
 from s3d.store import buckets, cache_index, db, journal, objects, ship_state, state
 from s3d.store.blobs import BlobDir
 from s3d.store.committer import Committer
@@ -53,6 +54,7 @@ BACKOFF_CAP = 30.0
 SLOW_RETRY = 60.0
 SLOW_RETRY_CAP = 900.0
 PART_CONCURRENCY = 4  # parts of one multipart object in flight at once
+REPLACED_RETRY = 0.01  # seconds before shipping the version that replaced one being shipped
 ERROR_TEXT = 500  # characters of a remote error kept in status
 
 
@@ -64,6 +66,29 @@ class KeyTask:
     ops: set[str] = field(default_factory=set)
     next_lsns: list[int] = field(default_factory=list)  # records that arrived while it ran
     next_ops: set[str] = field(default_factory=set)
+    gate: asyncio.Task[None] | None = None  # a bucket record of this bucket that must be applied first
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # new records: stop waiting out a retry delay
+    uncertain: bool = False  # a request of unknown outcome may still land: check the remote before done
+    force: bool = False  # the remote was seen to differ from the log: apply even what ship_state says is there
+    task: asyncio.Task[None] | None = None
+
+    def take_next(self) -> None:
+        self.lsns += self.next_lsns
+        self.ops |= self.next_ops
+        self.next_lsns, self.next_ops = [], set()
+
+    async def wait(self, seconds: float) -> None:
+        """Sleep, unless new records for this key arrive first."""
+        self.wake.clear()
+        try:
+            await asyncio.wait_for(self.wake.wait(), seconds)
+        except TimeoutError:
+            pass
+
+
+def throttled(e: RemoteError) -> bool:
+    """A remote-wide condition (slow down, unavailable): retried, and failed only after a long time."""
+    return e.status in (429, 503) or e.code in ("SlowDown", "ServiceUnavailable", "Throttling")
 
 
 def lacks_feature(e: RemoteError) -> bool:
@@ -77,8 +102,21 @@ def backoff(attempt: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) 
 
 
 class Shipper:
-    def __init__(self, root: Path, remote: Remote, concurrency: int = 8, upload_filter: Filter | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        remote: Remote,
+        concurrency: int = 8,
+        upload_filter: Filter | None = None,
+        max_attempts: int = 5,
+        fail_after: float = 300.0,
+        settle: float = 2.0,
+    ) -> None:
         self.root = root
+        self.max_attempts = max_attempts
+        self.fail_after = fail_after
+        self.settle = settle
+        self.repairs = 0  # keys found to differ from the log after the fact, and put right
         self.upload_filter = upload_filter
         self.conn = db.connect(str(root / "meta.db"))  # reads only; every write goes through the committer
         # Losing the last few ship_state/HWM updates in a power cut only means shipping those
@@ -92,6 +130,7 @@ class Shipper:
         self.order: deque[int] = deque()  # dispatched LSNs, ascending
         self.done: set[int] = set()
         self.tasks: dict[tuple[str, bytes], KeyTask] = {}
+        self.bucket_gates: dict[str, asyncio.Task[None]] = {}  # the latest bucket record of each bucket
         self.running: set[asyncio.Task[None]] = set()
         self.ensured: set[str] = set()
         self.reachable: bool | None = None
@@ -120,7 +159,6 @@ class Shipper:
             if self.hwm >= target:
                 return True
             try:
-                # a bucket record waits for every key task, which may be retrying a dead remote
                 await asyncio.wait_for(self._dispatch(), max(0.01, deadline - time.monotonic()))
             except TimeoutError:
                 break
@@ -143,70 +181,139 @@ class Shipper:
             return False
         records = journal.pending(self.conn, self.cursor, min(BATCH, room))
         for r in records:
-            if r.op in BUCKET_OPS:
-                await self._barrier()
-                await self._bucket_op(r)
-                self._track(r.lsn)
-                self._mark_done([r.lsn])
-                self.cursor = r.lsn
-                continue
             self._track(r.lsn)
+            self.cursor = r.lsn
+            if r.op in BUCKET_OPS:
+                self._dispatch_bucket_op(r)
+                continue
             assert r.key is not None
             k = (r.bucket, r.key)
             t = self.tasks.get(k)
             if t is None:
-                t = self.tasks[k] = KeyTask(r.bucket, r.key, [r.lsn], {r.op})
-                task = asyncio.create_task(self._run_key(t))
-                self.running.add(task)
-                task.add_done_callback(self.running.discard)
+                t = self.tasks[k] = KeyTask(r.bucket, r.key, [r.lsn], {r.op}, gate=self.bucket_gates.get(r.bucket))
+                t.force = r.op == journal.Op.REPAIR
+                t.task = self._spawn(self._run_key(t))
             else:
                 t.next_lsns.append(r.lsn)
                 t.next_ops.add(r.op)
-            self.cursor = r.lsn
+                t.force = t.force or r.op == journal.Op.REPAIR
+                t.wake.set()
         return bool(records)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro)
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
+        return task
+
+    def _dispatch_bucket_op(self, r: Record) -> None:
+        """A bucket record waits only for what it depends on: earlier records of the same bucket."""
+        if r.op == journal.Op.BUCKET_CONFIG:
+            self._mark_done([r.lsn])  # bucket configuration is not shipped
+            return
+        before = [t.task for (b, _), t in self.tasks.items() if b == r.bucket and t.task is not None]
+        gate = self.bucket_gates.get(r.bucket)
+        if gate is not None:
+            before.append(gate)
+        task = self._spawn(self._run_bucket_op(r, before))
+        self.bucket_gates[r.bucket] = task
+
+        def forget(done: asyncio.Task[None], bucket: str = r.bucket) -> None:
+            if self.bucket_gates.get(bucket) is done:
+                del self.bucket_gates[bucket]
+
+        task.add_done_callback(forget)
+
+    async def _run_bucket_op(self, r: Record, before: list[asyncio.Task[None]]) -> None:
+        if before:
+            await asyncio.gather(*before, return_exceptions=True)
+        await self._bucket_op(r)
+        self._mark_done([r.lsn])
 
     def _track(self, lsn: int) -> None:
         self.order.append(lsn)
 
-    async def _barrier(self) -> None:
-        while self.running:
-            await asyncio.gather(*list(self.running), return_exceptions=True)
-
     # ---------- per key ----------
     async def _run_key(self, t: KeyTask) -> None:
+        if t.gate is not None:
+            await asyncio.gather(t.gate, return_exceptions=True)
         attempt = 0
+        failing_since: float | None = None
         while not self.stopping:
             try:
                 async with self.sem:
                     await self._apply_key(t)
+                    if t.uncertain and not await self._settled(t):
+                        t.force = True
+                        continue  # the remote differs from the log: apply again
             except RemoteError as e:
                 self.remote_failed(e)
-                if e.retryable:
-                    delay = backoff(attempt)
-                else:
-                    self._record_error(t, e)
-                    delay = backoff(attempt, SLOW_RETRY, SLOW_RETRY_CAP) + SLOW_RETRY / 2
+                if e.ambiguous and not t.uncertain:
+                    t.uncertain = True
+                now = time.monotonic()
+                failing_since = failing_since or now
                 attempt += 1
+                delay = self._retry_delay(t, e, attempt, now - failing_since)
                 observe.get().event(
                     events.SHIP_RETRY, "warning", bucket=t.bucket, key=t.key.decode(errors="replace"),
                     error_code=e.code, attempt=attempt, retry_in_s=round(delay, 2),
                 )  # fmt: skip
-                t.lsns += t.next_lsns
-                t.ops |= t.next_ops
-                t.next_lsns, t.next_ops = [], set()
-                await asyncio.sleep(delay)
+                t.take_next()
+                await t.wait(delay)
                 continue
             except FileNotFoundError:
-                await asyncio.sleep(0.01)  # the object was replaced under us: ship the new version
+                await asyncio.sleep(REPLACED_RETRY)  # the object was replaced under us: ship the new version
+                t.take_next()
                 continue
             self.remote_ok()
-            attempt = 0
+            attempt, failing_since, t.force = 0, None, False
             self._mark_done(t.lsns)
             if not t.next_lsns:
                 del self.tasks[(t.bucket, t.key)]
                 return
             t.lsns, t.ops = t.next_lsns, t.next_ops
             t.next_lsns, t.next_ops = [], set()
+
+    def _retry_delay(self, t: KeyTask, e: RemoteError, attempt: int, failing_for: float) -> float:
+        """How long until the next try; a key that keeps failing moves to the failed set (slow retries).
+
+        No answer at all is the remote being down: nothing is the key's fault, so it never fails.
+        Throttling fails only after ``fail_after`` seconds; any other answer after ``max_attempts``.
+        """
+        if e.status == NO_ANSWER:
+            return backoff(attempt)
+        gave_up = (
+            not e.retryable or failing_for >= self.fail_after or (attempt >= self.max_attempts and not throttled(e))
+        )
+        if not gave_up:
+            return backoff(attempt)
+        self._record_error(t, e)
+        return backoff(attempt, SLOW_RETRY, SLOW_RETRY_CAP) + SLOW_RETRY / 2
+
+    async def _settled(self, t: KeyTask) -> bool:
+        """After a request of unknown outcome: once it can no longer land, does the remote match the log?"""
+        await asyncio.sleep(self.settle)
+        obj = objects.get(self.conn, t.bucket, t.key)
+        shipped = ship_state.get(self.conn, t.bucket, t.key)
+        want: str | None  # the ETag the remote must hold, or None: it must not hold the key
+        if obj is None:
+            want = None
+        elif obj.is_remote or shipped is None or shipped.held or shipped.remote_etag is None:
+            want = ""  # nothing of ours to assert (a remote-only row, or a key kept local)
+        else:
+            want = shipped.remote_etag
+        head = await self.remote.head_object(t.bucket, t.key.decode()) if want != "" else None
+        matches = want == "" or (head is None if want is None else head is not None and head.etag == want)
+        if not matches:
+            self.repairs += 1
+            observe.get().event(
+                events.SHIP_REPAIR, "warning", bucket=t.bucket, key=t.key.decode(errors="replace"),
+                remote_etag=head.etag if head else None,
+            )  # fmt: skip
+            return False
+        t.uncertain = False
+        self.committer.run_sync(lambda c: ship_state.uncertain(c, t.bucket, t.key, None))
+        return True
 
     def _save(
         self,
@@ -225,7 +332,7 @@ class Shipper:
         shipped = ship_state.get(self.conn, t.bucket, t.key)
         if obj is None:
             newest = max(t.lsns)
-            if shipped is not None and shipped.version >= newest and shipped.remote_etag is None:
+            if not t.force and shipped is not None and shipped.version >= newest and shipped.remote_etag is None:
                 return  # this delete was applied before a restart
             if shipped is not None and shipped.remote_etag is None and shipped.held:
                 self._save(t.bucket, t.key, newest, None)
@@ -251,12 +358,17 @@ class Shipper:
             etag = shipped.remote_etag if shipped else None
             self._save(t.bucket, t.key, version, etag, hold.note, held=hold.why)
             return
-        if shipped is not None and shipped.version == obj.version and shipped.remote_etag is not None:
+        if not t.force and shipped is not None and shipped.version == obj.version and shipped.remote_etag is not None:
             if "tags" in t.ops:
                 await self._ship_tags(obj, shipped.remote_etag)
             return
         await self._ensure_bucket(t.bucket)
-        etag, note = await self._ship_object(obj)
+        try:
+            etag, note = await self._ship_object(obj)
+        except RemoteError as e:
+            if e.ambiguous:  # this version may still land later: refresh must know it for ours
+                self.committer.run_sync(lambda c: ship_state.uncertain(c, t.bucket, t.key, obj.etag))
+            raise
 
         def shipped_now(c: sqlite3.Connection) -> None:
             ship_state.applied(c, t.bucket, t.key, obj.version, etag, note)

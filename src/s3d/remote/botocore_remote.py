@@ -15,11 +15,11 @@ from urllib.parse import urlencode
 
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from s3d import observe
 from s3d.crypto.stream import PlainReader
-from s3d.remote import ListPage, Piece, RemoteError, RemoteNotFound, RemoteObject
+from s3d.remote import NO_ANSWER, ListPage, Piece, RemoteError, RemoteNotFound, RemoteObject
 from s3d.remote.settings import ConfigError, RemoteSettings
 
 __all__ = ["BotocoreRemote", "ConfigError", "RemoteSettings"]
@@ -125,11 +125,13 @@ def _error(e: Exception) -> RemoteError:
             return RemoteNotFound(code, msg)
         retryable = status >= 500 or status in (408, 429) or code in RETRYABLE_CODES
         return RemoteError(code, msg, status, retryable)
+    if isinstance(e, EndpointConnectionError | ConnectTimeoutError):
+        return RemoteError(type(e).__name__, str(e), NO_ANSWER, True)  # never reached the remote
     if isinstance(e, BotoCoreError):
-        return RemoteError(type(e).__name__, str(e), 0, True)
+        return RemoteError(type(e).__name__, str(e), NO_ANSWER, True, ambiguous=True)
     if isinstance(e, OSError):
-        return RemoteError("IOError", str(e), 0, True)
-    return RemoteError(type(e).__name__, str(e), 0, True)
+        return RemoteError("IOError", str(e), NO_ANSWER, True, ambiguous=True)
+    return RemoteError(type(e).__name__, str(e), NO_ANSWER, True, ambiguous=True)
 
 
 def _meta_params(meta: dict[str, str], tags: list[tuple[str, str]] | None) -> dict[str, Any]:
@@ -209,6 +211,8 @@ class BotocoreRemote:
         except RemoteError as e:
             code = e.code
             raise
+        except FileNotFoundError:
+            raise  # a local blob replaced while it was being sent: the caller's business, not the remote's
         except Exception as e:  # noqa: BLE001 - every failure becomes a RemoteError
             err = _error(e)
             code = err.code
@@ -248,6 +252,20 @@ class BotocoreRemote:
     async def list_buckets(self) -> list[str]:
         r = await self._run(lambda: self.client.list_buckets(), "list_buckets")
         return [b["Name"] for b in r.get("Buckets", [])]
+
+    async def bucket_exists(self, bucket: str) -> bool:
+        name = self.bucket(bucket)
+
+        def call() -> bool:
+            try:
+                self.client.head_bucket(Bucket=name)
+                return True
+            except ClientError as e:
+                if int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) == 404:
+                    return False
+                raise
+
+        return await self._run(call, "head_bucket")
 
     # ---------- writes ----------
     async def put_object(

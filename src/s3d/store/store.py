@@ -37,6 +37,10 @@ HOT_ENTRIES = 1024  # rows remembered per worker for repeated GETs (see find_wit
 HOT_MAX_SIZE = 256 * 1024
 
 
+# a conditional delete's test of the object it would remove (None: there is none); raises to refuse
+DeletePrecondition = Callable[[Object | None], None]
+
+
 class Store:
     def __init__(self, root: Path, inline_max: int = 64 * 1024) -> None:
         self.root = root
@@ -166,16 +170,21 @@ class Store:
             self.blobs.remove(new_blobs)
             raise
 
-    async def delete_object(self, bucket: str, key: bytes, journal_if_absent: bool = False) -> bool:
+    async def delete_object(
+        self, bucket: str, key: bytes, journal_if_absent: bool = False, precondition: DeletePrecondition | None = None
+    ) -> bool:
         """Delete a key; False if it did not exist (S3 answers 204 either way).
 
         ``journal_if_absent``: record the delete even when the key is not held here (a gateway ships
-        deletes of keys that may exist only on the remote).
+        deletes of keys that may exist only on the remote). ``precondition`` sees the object the
+        delete would remove (or None) inside the transaction, and may refuse it by raising.
         """
 
         def op(conn: sqlite3.Connection) -> list[str] | None:
             if not buckets.exists(conn, bucket):
                 raise NoSuchBucket(bucket=bucket)
+            if precondition is not None:
+                precondition(objects.get(conn, bucket, key))
             old = objects.current(conn, bucket, key)
             if old is None:
                 if journal_if_absent:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from s3d.s3 import checksums, encrypted, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers import sse
+from s3d.s3.handlers import conditional_delete, sse
 from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
@@ -40,6 +40,7 @@ MAX_DELETE_BODY = 2 * 1024 * 1024
 DEFAULT_CHECKSUM = "CRC64NVME"
 CACHE_HEADER = "x-s3d-cache"  # gateway mode: how a GET or HEAD was served
 COPY_ATTEMPTS = 5  # a source replaced while being copied is looked up again, this often
+NULL_VERSION = "null"  # the one version of every key (s3d does not version objects)
 
 
 # ---------- receiving data ----------
@@ -209,12 +210,11 @@ def _part_range(obj: Object, raw: str, range_header: str | None) -> tuple[int, i
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive") from None
     if not 1 <= n <= 10000:
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+    if n > (len(obj.parts) if obj.parts else 1):
+        # AWS: 400 InvalidPart for a part the object does not have (a non-multipart object has part 1)
+        raise S3Error("InvalidPart", f"The object has no part {n}.", extra={"PartNumber": str(n)})
     if not obj.parts:
-        if n != 1:
-            raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", status=416)
         return (0, obj.size - 1) if obj.size else None
-    if n > len(obj.parts):
-        raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", status=416)
     start = sum(p.size for p in obj.parts[: n - 1])
     return start, start + obj.parts[n - 1].size - 1
 
@@ -223,7 +223,10 @@ def _part_range(obj: Object, raw: str, range_header: str | None) -> tuple[int, i
 async def delete_object(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
-    await ctx.ns.delete_object(ctx.bucket, ctx.key_bytes)
+    check = conditional_delete.from_headers(ctx.headers)
+    if check is not None:
+        await ctx.ns.find_object(ctx.bucket, ctx.key_bytes)  # in gateway mode, learns a remote-only object
+    await ctx.ns.delete_object(ctx.bucket, ctx.key_bytes, check)
     return empty(204)
 
 
@@ -253,7 +256,15 @@ async def delete_objects(ctx: Ctx) -> Response:
         try:
             if len(key.encode()) > 1024:
                 raise S3Error("KeyTooLongError")
-            await ctx.ns.delete_object(ctx.bucket, key.encode())
+            version = xml.text(o, "VersionId")
+            if version is not None and version != NULL_VERSION:
+                raise S3Error("InvalidArgument", "Invalid version id specified")
+            check = conditional_delete.from_entry(
+                xml.text(o, "ETag"), xml.text(o, "LastModifiedTime"), xml.text(o, "Size")
+            )
+            if check is not None:
+                await ctx.ns.find_object(ctx.bucket, key.encode())
+            await ctx.ns.delete_object(ctx.bucket, key.encode(), check)
             if not quiet:
                 nodes.append(("Deleted", [("Key", key)]))
         except (S3Error, StoreError) as e:
@@ -268,7 +279,12 @@ def parse_copy_source(ctx: Ctx) -> tuple[str, bytes]:
     path, _, version = raw.partition("?")
     if version and not version.startswith("versionId=null"):
         raise S3Error("NotImplemented", "s3d does not keep object versions", resource="")
-    path = unquote(path).lstrip("/")
+    try:
+        path = unquote_to_bytes(path).decode().lstrip("/")
+    except UnicodeDecodeError:
+        raise S3Error(
+            "InvalidArgument", "Invalid copy source encoding", extra={"ArgumentName": "x-amz-copy-source"}
+        ) from None
     bucket, _, key = path.partition("/")
     if not bucket or not key:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
