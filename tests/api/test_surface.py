@@ -159,7 +159,7 @@ def test_list_buckets_filters_by_region(s3, bucket) -> None:  # type: ignore[no-
 @pytest.mark.parametrize(
     "field",
     [
-        {"x-amz-server-side-encryption": "AES256"},
+        {"x-amz-server-side-encryption": "aws:kms:dsse"},
         {"x-amz-object-lock-legal-hold": "ON"},
         {"x-amz-storage-class": "STANDARD_IA"},
         {"acl": "public-read"},
