@@ -15,6 +15,8 @@ from s3d.crypto.keys import Keyring
 from s3d.filters import setting as filter_setting
 from s3d.filters.evaluate import Filter
 from s3d.gateway.config import GatewaySettings
+from s3d.mount import settings as mount_settings
+from s3d.mount.settings import MountSettings
 
 
 class ConfigError(Exception):
@@ -45,6 +47,7 @@ class Settings:
     cache_filter: Filter | None = None  # which remote objects the read cache keeps
     sync_filter: Filter | None = None  # what the sync directory holds
     mount_filter: Filter | None = None  # what the mount shows
+    mounts: list[MountSettings] = field(default_factory=list)  # [[mount]]: bound while the daemon runs
     master_key_file: Path | None = None  # SSE master keys; None: DATA/master-keys.json
     master_key: str | None = None  # SSE master keys given directly: id:base64[,id:base64...], newest last
     kms_keys: dict[str, str] | str = field(default_factory=dict)  # SSE-KMS keyring: name -> base64 key
@@ -115,6 +118,7 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
         for name in ENV_KEYS:
             if name in raw:
                 setattr(s, name, _coerce(name, raw[name]))
+        s.mounts = _mounts(config_path, raw.get("mount", []))
         for i, u in enumerate(raw.get("users", [])):
             try:
                 file_users.append(User(u["access_key"], u["secret_key"], u.get("name", u["access_key"])))
@@ -137,6 +141,15 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
     s.users.extend(u for u in file_users if u.access_key != ak)
     _check_unique(s.users)
     return s
+
+
+def _mounts(config_path: str, raw: Any) -> list[MountSettings]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"config file {config_path}: mount must be an array of tables ([[mount]])")
+    try:
+        return [mount_settings.from_toml(i, m) for i, m in enumerate(raw)]
+    except mount_settings.MountConfigError as e:
+        raise ConfigError(f"config file {config_path}: {e}") from None
 
 
 def _check_unique(users: list[User]) -> None:
