@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s3d.crypto.keys import Keyring
 from s3d.filters import setting as filter_setting
 from s3d.filters.evaluate import Filter
 from s3d.gateway.config import GatewaySettings
@@ -48,6 +49,10 @@ class Settings:
     sync_filter: Filter | None = None  # what the sync directory holds
     mount_filter: Filter | None = None  # what the mount shows
     mounts: list[MountSettings] = field(default_factory=list)  # [[mount]]: bound while the daemon runs
+    master_key_file: Path | None = None  # SSE master keys; None: DATA/master-keys.json
+    master_key: str | None = None  # SSE master keys given directly: id:base64[,id:base64...], newest last
+    kms_keys: dict[str, str] | str = field(default_factory=dict)  # SSE-KMS keyring: name -> base64 key
+    keyring: Keyring | None = None  # loaded once, before the workers fork (s3d.crypto.setup)
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -74,6 +79,9 @@ ENV_KEYS = {
     "log_level": "S3D_LOG_LEVEL",
     "log_format": "S3D_LOG_FORMAT",
     **{f.setting: f.env for f in filter_setting.Feature},
+    "master_key_file": "S3D_MASTER_KEY_FILE",
+    "master_key": "S3D_MASTER_KEY",
+    "kms_keys": "S3D_KMS_KEYS",
 }
 
 
@@ -84,8 +92,10 @@ def _coerce(name: str, value: Any) -> Any:
         except filter_setting.FilterSettingError as e:
             raise ConfigError(str(e)) from None
     try:
-        if name == "data":
+        if name in ("data", "master_key_file"):
             return Path(value)
+        if name == "kms_keys" and not isinstance(value, str | dict):
+            raise TypeError(name)
         if name in ("workers", "inline_max"):
             return int(value)
         if name == "base_domains":

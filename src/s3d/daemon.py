@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from s3d.admin import endpoints as admin
 from s3d.config import Settings
+from s3d.crypto.setup import keyring_for
 from s3d.gateway.cache import BlockCache, Capacity
 from s3d.gateway.config import GatewaySettings
 from s3d.gateway.namespace import GatewayNamespace
@@ -91,6 +92,7 @@ def run(settings: Settings) -> int:
     lock_fd = lock_data_dir(settings.data)
     try:
         observability.prepare(settings)  # log format; a clean metrics dir for every process, set before forking
+        keyring_for(settings)  # the master key file is made (or found wanting) before any worker forks
         r = recover(settings.data)
         if r.tmp_removed or r.orphans_removed:
             log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)

@@ -21,47 +21,12 @@ def absent(s3, bucket: str, key: str) -> bool:  # type: ignore[no-untyped-def]
     return "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=key)
 
 
-# ---------- server-side encryption ----------
-@pytest.mark.parametrize(
-    "sse", [{"ServerSideEncryption": "AES256"}, {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "k"}]
-)
-def test_put_with_sse_is_501_and_stores_nothing(s3, bucket, sse) -> None:  # type: ignore[no-untyped-def]
+# ---------- server-side encryption (the kinds s3d does: tests/sse) ----------
+def test_put_with_dual_layer_sse_is_501_and_stores_nothing(s3, bucket) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ClientError) as e:
-        s3.put_object(Bucket=bucket, Key="enc", Body=BODY, **sse)
+        s3.put_object(Bucket=bucket, Key="enc", Body=BODY, ServerSideEncryption="aws:kms:dsse")
     assert code(e) == (501, "NotImplemented")
     assert absent(s3, bucket, "enc")
-
-
-def test_put_with_sse_c_key_is_501(s3, bucket) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ClientError) as e:
-        s3.put_object(Bucket=bucket, Key="ssec", Body=BODY, SSECustomerAlgorithm="AES256", SSECustomerKey="k" * 32)
-    assert code(e) == (501, "NotImplemented")
-    assert absent(s3, bucket, "ssec")
-
-
-def test_get_with_sse_c_key_is_501(s3, bucket) -> None:  # type: ignore[no-untyped-def]
-    s3.put_object(Bucket=bucket, Key="plain", Body=BODY)
-    with pytest.raises(ClientError) as e:
-        s3.get_object(Bucket=bucket, Key="plain", SSECustomerAlgorithm="AES256", SSECustomerKey="k" * 32)
-    assert code(e) == (501, "NotImplemented")
-
-
-def test_copy_with_source_sse_c_key_is_501(s3, bucket) -> None:  # type: ignore[no-untyped-def]
-    s3.put_object(Bucket=bucket, Key="src", Body=BODY)
-    with pytest.raises(ClientError) as e:
-        s3.copy_object(
-            Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"},
-            CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey="k" * 32,
-        )  # fmt: skip
-    assert code(e) == (501, "NotImplemented")
-    assert absent(s3, bucket, "dst")
-
-
-def test_create_multipart_upload_with_sse_is_501(s3, bucket) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ClientError) as e:
-        s3.create_multipart_upload(Bucket=bucket, Key="mp", ServerSideEncryption="AES256")
-    assert code(e) == (501, "NotImplemented")
-    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
 # ---------- object lock ----------
@@ -194,7 +159,7 @@ def test_list_buckets_filters_by_region(s3, bucket) -> None:  # type: ignore[no-
 @pytest.mark.parametrize(
     "field",
     [
-        {"x-amz-server-side-encryption": "AES256"},
+        {"x-amz-server-side-encryption": "aws:kms:dsse"},
         {"x-amz-object-lock-legal-hold": "ON"},
         {"x-amz-storage-class": "STANDARD_IA"},
         {"acl": "public-read"},

@@ -22,7 +22,7 @@ GATEWAY_FLAGS = (
     "cache_revalidate_after",
     "remote_bucket_map",
 )
-SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format",
+SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format", "master_key_file",
                   *(f.setting for f in Feature))  # fmt: skip
 FILTER_HELP = {
     Feature.UPLOAD: "gateway mode: which objects ship to the remote; the others stay local",
@@ -48,6 +48,10 @@ def register(sub: Any) -> None:
     run.add_argument("--log-level", help="debug, info, warning, error (also S3D_LOG_LEVEL)")
     run.add_argument(
         "--log-format", choices=("human", "json"), help="request log format (also S3D_LOG_FORMAT; default human)"
+    )
+    run.add_argument(
+        "--master-key-file",
+        help="master keys for encryption at rest (also S3D_MASTER_KEY_FILE; default DATA/master-keys.json)",
     )
     gw = run.add_argument_group("gateway mode (ship every change to a remote S3)")
     gw.add_argument(
@@ -83,6 +87,15 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     _add_common(cred)
     cred.set_defaults(func=credentials_command)
+    rotate = sub.add_parser("rotate-key", help="add a new master key for encryption at rest (SSE-S3)",
+                            description="Append a new master key to the master key file: new objects use it, "
+                            "objects written before stay readable with the older keys it keeps. "
+                            "Running daemons pick it up at their next start.")  # fmt: skip
+    _add_common(rotate)
+    rotate.add_argument(
+        "--master-key-file", help="master key file (also S3D_MASTER_KEY_FILE; default DATA/master-keys.json)"
+    )
+    rotate.set_defaults(func=rotate_key_command)
 
 
 def _settings(args: argparse.Namespace) -> tuple[config.Settings, dict[str, Any]]:
@@ -109,6 +122,25 @@ def credentials_command(args: argparse.Namespace) -> int:
             print(f"access key: {u.access_key}\nsecret key: {u.secret_key}")
         return 0
     except config.ConfigError as e:
+        print(f"s3d: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"s3d: {e.strerror or e}", file=sys.stderr)
+        return 1
+
+
+def rotate_key_command(args: argparse.Namespace) -> int:
+    from s3d.crypto import keys
+
+    try:
+        settings, _ = _settings(args)
+        if settings.master_key:
+            print("s3d: the master keys come from S3D_MASTER_KEY: rotate them there", file=sys.stderr)
+            return 2
+        path = settings.master_key_file or settings.data / keys.MASTER_KEY_FILE
+        print(f"new master key {keys.rotate_master_key(path)} in {path}")
+        return 0
+    except (config.ConfigError, keys.BadKeyFile) as e:
         print(f"s3d: {e}", file=sys.stderr)
         return 2
     except OSError as e:

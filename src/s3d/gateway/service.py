@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from s3d.config import Settings
+from s3d.crypto.setup import keyring_for
 from s3d.filters import gateway as filters
 from s3d.filters.evaluate import Filter
 from s3d.gateway.config import GatewaySettings
@@ -70,6 +71,7 @@ async def supervise(settings: Settings, g: GatewaySettings, remote: Remote, owne
         settings.data, remote, concurrency=g.concurrency, upload_filter=settings.upload_filter,
         max_attempts=g.ship_max_attempts, fail_after=g.ship_fail_after, settle=g.ship_settle, conflict=g.conflict,
     )  # fmt: skip
+    shipper.keyring = keyring_for(settings)  # encrypted objects ship decrypted
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

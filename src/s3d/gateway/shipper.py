@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from s3d import observe
+from s3d.crypto.envelope import SSE_C, SSE_S3, Envelope, open_key
+from s3d.crypto.keys import Keyring
+from s3d.crypto.segments import decrypt_inline
 from s3d.filters import gateway as filters
 from s3d.filters.evaluate import Filter
 from s3d.gateway.config import CONFLICT_KEEP_BOTH, CONFLICT_LAST_WRITER_WINS
@@ -42,6 +45,8 @@ from s3d.store.objects import Object, Part
 
 log = logging.getLogger("s3d.shipper")
 
+SSE_META = "x-s3d-sse"  # an encrypted object's envelope in its metadata (see s3/handlers/sse.py)
+SSE_C_NOTE = "held: SSE-C object (encrypted with the customer's key, which s3d never keeps: it stays local)"
 BATCH = 1000
 WINDOW = 20000  # at most this many records dispatched above HWM
 POLL = 0.05
@@ -141,6 +146,7 @@ class Shipper:
         self.stopping = False
         self.shipped_objects = 0
         self.shipped_bytes = 0
+        self.keyring: Keyring | None = None  # decrypts SSE-S3/SSE-KMS objects for shipping
 
     # ---------- the loop ----------
     async def run(self) -> None:
@@ -350,6 +356,10 @@ class Shipper:
             if "tags" in t.ops:
                 await self._ship_tags(obj, obj.etag)
             return
+        env = self._envelope(obj)
+        if env is not None and env.kind == SSE_C:
+            await self._hold_sse_c(t.bucket, t.key, obj.version, shipped)
+            return
         hold = filters.upload_hold(self.conn, self.upload_filter, obj)
         if hold is not None:
             version = shipped.version if shipped else objects.REMOTE_VERSION
@@ -450,14 +460,37 @@ class Shipper:
             await self.remote.ensure_bucket(bucket)
             self.ensured.add(bucket)
 
-    def _pieces(self, obj: Object) -> list[Piece]:
+    def _envelope(self, obj: Object) -> Envelope | None:
+        raw = obj.meta.get(SSE_META)
+        return Envelope.loads(raw) if raw else None
+
+    def _data_key(self, obj: Object) -> bytes | None:
+        """The data key of an SSE-S3/SSE-KMS object: it ships decrypted, over the remote's own transport."""
+        env = self._envelope(obj)
+        if env is None:
+            return None
+        assert self.keyring is not None, "the gateway service gives the shipper its keyring"
+        return open_key(self.keyring, env)
+
+    async def _hold_sse_c(self, bucket: str, key: bytes, version: int, shipped: ship_state.Shipped | None) -> None:
+        """An SSE-C object never ships: s3d cannot decrypt it without the customer's key, and shipping the
+        ciphertext would give the remote bytes no one could read through it. An older version already on the
+        remote is deleted there, so the remote never serves what the key no longer holds."""
+        if shipped is not None and shipped.remote_etag is not None:
+            try:
+                await self.remote.delete_object(bucket, key.decode())
+            except RemoteNotFound:
+                pass
+        self._save(bucket, key, version, None, SSE_C_NOTE, held=ship_state.HELD_SSE_C)
+
+    def _pieces(self, obj: Object, data_key: bytes | None) -> list[Piece]:
         if obj.data is not None:
-            return [Piece(data=obj.data)]
+            return [Piece(data=decrypt_inline(data_key, obj.data, obj.size) if data_key else obj.data)]
         assert obj.blob is not None
         path = self.blobs.path(obj.blob)
         if not path.exists():
             raise FileNotFoundError(path)
-        return [Piece(path=str(path), length=obj.size)]
+        return [Piece(path=str(path), length=obj.size, key=data_key)]
 
     async def _ship_object(
         self, obj: Object, if_match: str | None = None, as_key: str | None = None
@@ -466,16 +499,20 @@ class Shipper:
         difference. ``if_match``: only over the remote ETag this daemon last saw (412 if another writer moved it)."""
         key = as_key or obj.key.decode()
         meta = {k: v for k, v in obj.meta.items() if k != "x-amz-storage-class"}
+        data_key = self._data_key(obj)
+        env = self._envelope(obj)
+        md5_etags = env is None or env.kind == SSE_S3  # SSE-KMS ETags are not the MD5 of the data
+        md5 = obj.etag if md5_etags else None
         if not obj.parts:
             try:
                 etag = await self.remote.put_object(
-                    obj.bucket, key, self._pieces(obj), meta, obj.tags, md5=obj.etag, if_match=if_match
+                    obj.bucket, key, self._pieces(obj, data_key), meta, obj.tags, md5=md5, if_match=if_match
                 )
             except RemoteError as e:
                 if not obj.tags or not lacks_feature(e):
                     raise
                 etag = await self.remote.put_object(
-                    obj.bucket, key, self._pieces(obj), meta, None, md5=obj.etag, if_match=if_match
+                    obj.bucket, key, self._pieces(obj, data_key), meta, None, md5=md5, if_match=if_match
                 )
                 return etag, f"remote refused tags ({e.code}); object shipped without them"
         else:
@@ -488,8 +525,10 @@ class Shipper:
 
                 async def one(p: Part) -> str:
                     async with parallel:
-                        piece = Piece(path=str(self.blobs.path(p.blob)), length=p.size)
-                        return await self.remote.upload_part(obj.bucket, key, upload_id, p.number, [piece], md5=p.etag)
+                        piece = Piece(path=str(self.blobs.path(p.blob)), length=p.size, key=data_key)
+                        return await self.remote.upload_part(
+                            obj.bucket, key, upload_id, p.number, [piece], md5=p.etag if md5_etags else None
+                        )
 
                 etags = await asyncio.gather(*(one(p) for p in obj.parts))
                 etag = await self.remote.complete_multipart(
@@ -511,7 +550,7 @@ class Shipper:
             if head is not None:
                 etag = head.etag
         notes = []
-        if etag != obj.etag:
+        if etag != obj.etag and md5_etags:
             notes.append(f"remote ETag {etag} differs from local {obj.etag}")
         if obj.tags:
             tag_note = await self._check_tags(obj)

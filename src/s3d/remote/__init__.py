@@ -40,12 +40,13 @@ class RemoteNotFound(RemoteError):
 
 @dataclass(slots=True)
 class Piece:
-    """A span of a local file (path, offset, length) or literal bytes, to upload."""
+    """A span of a local file (path, offset, length; plaintext offsets when ``key`` is set) or literal bytes, to upload."""
 
     path: str | None = None
     offset: int = 0
     length: int = 0
     data: bytes | None = None
+    key: bytes | None = None  # the file is in the at-rest encrypted format: read it with this data key
 
     @property
     def size(self) -> int:

@@ -18,6 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from s3d import observe
+from s3d.crypto.stream import PlainReader
 from s3d.remote import NO_ANSWER, ListPage, Piece, RemoteError, RemoteNotFound, RemoteObject
 from s3d.remote.settings import ConfigError, RemoteSettings
 
@@ -52,6 +53,7 @@ class PieceReader(io.RawIOBase):
         self.total = sum(p.size for p in pieces)
         self.pos = 0
         self.fds: dict[str, int] = {}
+        self.plain: dict[str, PlainReader] = {}
 
     def readable(self) -> bool:
         return True
@@ -88,7 +90,13 @@ class PieceReader(io.RawIOBase):
                     fd = self.fds.get(p.path)
                     if fd is None:
                         fd = self.fds[p.path] = os.open(p.path, os.O_RDONLY | os.O_CLOEXEC)
-                    chunk = os.pread(fd, want, p.offset + inner)
+                    if p.key is not None:
+                        plain = self.plain.get(p.path)
+                        if plain is None:
+                            plain = self.plain[p.path] = PlainReader(fd, p.key, p.offset + p.length)
+                        chunk = plain.read(p.offset + inner, want)
+                    else:
+                        chunk = os.pread(fd, want, p.offset + inner)
                     if len(chunk) != want:
                         raise OSError(f"{p.path} is shorter than expected")
                 out += chunk
@@ -105,6 +113,7 @@ class PieceReader(io.RawIOBase):
         for fd in self.fds.values():
             os.close(fd)
         self.fds.clear()
+        self.plain.clear()
         super().close()
 
 

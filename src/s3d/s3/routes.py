@@ -153,6 +153,7 @@ NOTES = {
     "CreateSession": "S3 Express One Zone only.",
     "PreflightBucket": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
     "PreflightObject": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
+    "PutBucketEncryption": "SSE-S3 and SSE-KMS (a local keyring); aws:kms:dsse is 501. See docs/encryption.md.",
 }
 
 

@@ -16,11 +16,9 @@ from urllib.parse import unquote
 
 from s3d.s3 import checksums
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers.sse import refuse_sse
 
 NOT_IMPLEMENTED = "NotImplemented"
 # the owner of a refused feature: the issue that will build it
-ENCRYPTION = "encryption"
 ACCESS = "access control"
 VERSIONING = "versioning and object lock"
 
@@ -91,24 +89,17 @@ ACL: Table = {
     },
 }
 SSE: Table = {
-    name: refused("server-side encryption", owner=ENCRYPTION)
-    for name in (
-        "x-amz-server-side-encryption",
-        "x-amz-server-side-encryption-aws-kms-key-id",
-        "x-amz-server-side-encryption-context",
-        "x-amz-server-side-encryption-bucket-key-enabled",
-    )
-}
+    "x-amz-server-side-encryption": ok("SSE-S3 (AES256) or SSE-KMS (aws:kms, a local keyring); aws:kms:dsse is 501 (docs/encryption.md)"),
+    "x-amz-server-side-encryption-aws-kms-key-id": ok("a key of the daemon's KMS keyring; 400 KMS.NotFoundException if none"),
+    "x-amz-server-side-encryption-context": ok("bound into the wrapped data key; base64 JSON of strings"),
+    "x-amz-server-side-encryption-bucket-key-enabled": ok("recorded and answered (a local keyring makes no per-object KMS calls)"),
+}  # fmt: skip
 SSE_C: Table = {
-    f"x-amz-server-side-encryption-customer-{p}": refused(
-        "server-side encryption with a customer key", owner=ENCRYPTION
-    )
+    f"x-amz-server-side-encryption-customer-{p}": ok("SSE-C: the customer's key, checked as AWS does and never stored")
     for p in ("algorithm", "key", "key-md5")
 }
 COPY_SOURCE_SSE_C: Table = {
-    f"x-amz-copy-source-server-side-encryption-customer-{p}": refused(
-        "server-side encryption with a customer key", owner=ENCRYPTION
-    )
+    f"x-amz-copy-source-server-side-encryption-customer-{p}": ok("the SSE-C key of the copy source")
     for p in ("algorithm", "key", "key-md5")
 }
 OBJECT_LOCK: Table = {
@@ -244,6 +235,9 @@ SURFACE: dict[str, Table] = {
         "part-number-marker": ok("parts after this number"),
     },
     "PutBucketCors": BUCKET_CONFIG_PUT,
+    "PutBucketEncryption": BUCKET_CONFIG_PUT,
+    "GetBucketEncryption": EXPECTED_OWNER,
+    "DeleteBucketEncryption": EXPECTED_OWNER,
     "PutBucketTagging": BUCKET_CONFIG_PUT,
     "PutObject": OBJECT_PUT,
     "PutObjectTagging": {**BUCKET_CONFIG_PUT, **REQUEST_PAYER, **VERSION_ID},
@@ -271,7 +265,6 @@ META_PREFIX = "x-amz-meta-"
 EXPECTED_OWNER_HEADER = "x-amz-expected-bucket-owner"
 SOURCE_OWNER_HEADER = "x-amz-source-expected-bucket-owner"
 OwnerLookup = Callable[[str], str | None]  # bucket name -> its owner, None if there is no such bucket
-_SSE_OPERATIONS = frozenset(op for op, table in SURFACE.items() if any(r.owner == ENCRYPTION for r in table.values()))
 
 
 def _header_rule(table: Table, name: str) -> Rule | None:
@@ -300,8 +293,6 @@ def check(operation: str, headers: dict[str, str], query: dict[str, str]) -> Non
     table = SURFACE.get(operation)
     if table is None:
         return
-    if operation in _SSE_OPERATIONS:
-        refuse_sse(headers)
     for name, value in headers.items():
         rule = None if name in QUERY_PARAMETERS else _header_rule(table, name)
         if rule is not None and not _allowed(rule, value):
@@ -315,13 +306,12 @@ def check(operation: str, headers: dict[str, str], query: dict[str, str]) -> Non
 # PostObject's form fields that stand for a PutObject header of another name
 FORM_FIELD_HEADERS = {"acl": "x-amz-acl"}
 # PostObject: the form fields (named like PutObject's headers) it honours beyond those of its policy
-FORM_HONOURED = frozenset({*CONTENT, "x-amz-meta-*"})
+FORM_HONOURED = frozenset({*CONTENT, "x-amz-meta-*", *SSE, *SSE_C})
 
 
 def check_form(fields: dict[str, str]) -> None:
     """PostObject: a form field naming a PutObject header s3d does not honour (or stores nowhere) is refused."""
     headers = {FORM_FIELD_HEADERS.get(name, name): value for name, value in fields.items()}
-    refuse_sse(headers)
     for name, value in headers.items():
         rule = _header_rule(OBJECT_PUT, name)
         if rule is None:
@@ -370,7 +360,7 @@ def documentation() -> list[str]:
         "",
         "For each implemented operation, every request header and query parameter S3's API defines (as",
         "botocore's S3 model lists them), and what s3d does with it. A refused one is answered with the",
-        "error shown rather than ignored; server-side encryption headers are refused as one (`sse.refuse_sse`).",
+        "error shown rather than ignored.",
         "",
     ]
     for operation in sorted(SURFACE):

@@ -21,6 +21,7 @@ DISCARDED = "discarded"  # remote_etag of a key an admin gave up shipping: the r
 NOT_HELD = 0
 HELD_BY_TAG = 1  # the object's tag s3d.upload=false
 HELD_BY_FILTER = 2  # the upload filter (docs/filters.md) excludes it
+HELD_SSE_C = 3  # encrypted with a customer's key (SSE-C), which s3d never keeps: never shipped (docs/encryption.md)
 
 
 @dataclass(slots=True)
@@ -160,6 +161,8 @@ def held_summary(conn: sqlite3.Connection) -> dict[str, int]:
         (NOT_HELD,),
     ).fetchall()
     for held, n, size in rows:
+        if held not in (HELD_BY_FILTER, HELD_BY_TAG):
+            continue  # SSE-C objects: held by their nature, not by a policy
         by = "filter" if held == HELD_BY_FILTER else "tag"
         out[f"held_by_{by}_objects"], out[f"held_by_{by}_bytes"] = int(n), int(size)
     return out

@@ -148,13 +148,15 @@ class Store:
         return out
 
     # ---------- objects: writes ----------
-    def writer(self, expected_size: int | None, hashers: Sequence[Hasher] = ()) -> ObjectWriter:
-        """Begin an object write (small objects of a known size stay inline)."""
-        return ObjectWriter(self.blobs, self.committer, self.inline_max, expected_size, hashers)
+    def writer(
+        self, expected_size: int | None, hashers: Sequence[Hasher] = (), data_key: bytes | None = None
+    ) -> ObjectWriter:
+        """Begin an object write (small objects of a known size stay inline; encrypted at rest with data_key)."""
+        return ObjectWriter(self.blobs, self.committer, self.inline_max, expected_size, hashers, data_key)
 
-    def part_writer(self, hashers: Sequence[Hasher] = ()) -> ObjectWriter:
+    def part_writer(self, hashers: Sequence[Hasher] = (), data_key: bytes | None = None) -> ObjectWriter:
         """Begin a part write (parts are always blob files: they pass to the object on completion)."""
-        return ObjectWriter(self.blobs, self.committer, self.inline_max, None, hashers)
+        return ObjectWriter(self.blobs, self.committer, self.inline_max, None, hashers, data_key)
 
     async def commit_new_blobs(self, op: Callable[[sqlite3.Connection], T], new_blobs: list[str]) -> T:
         """Run a mutation that hands already durable blobs to metadata; drop them if it certainly failed."""

@@ -6,9 +6,11 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from s3d.s3 import checksums, xml
+from s3d.crypto.envelope import Envelope
+from s3d.s3 import checksums, encrypted, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
+from s3d.s3.handlers import sse
 from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
@@ -96,10 +98,13 @@ async def create_multipart_upload(ctx: Ctx) -> Response:
     if algo:
         meta["checksum_algorithm"] = algo
         meta["checksum_type"] = ctype or ("FULL_OBJECT" if algo in checksums.FULL_OBJECT_ONLY else "COMPOSITE")
+    spec = sse.write_spec(h, sse.bucket_default(ctx, ctx.bucket))
+    _, env = sse.seal(ctx, spec) if spec else (None, None)
+    meta = sse.with_envelope(meta, env)
     upload_id = await _mp(ctx).create(ctx.bucket, ctx.key_bytes, meta, ctx.user.name)
-    headers = []
+    headers = sse.response_headers(env, spec.customer if spec else None, write=True)
     if algo:
-        headers = [("x-amz-checksum-algorithm", algo), ("x-amz-checksum-type", meta["checksum_type"])]
+        headers += [("x-amz-checksum-algorithm", algo), ("x-amz-checksum-type", meta["checksum_type"])]
     body = xml.document(
         "InitiateMultipartUploadResult", [("Bucket", ctx.bucket), ("Key", ctx.key), ("UploadId", upload_id)]
     )
@@ -118,15 +123,32 @@ async def upload_part(ctx: Ctx) -> Response:
         )
     if payload.expected_size is not None and payload.expected_size > MAX_PART_SIZE:
         raise S3Error("EntityTooLarge")
-    with ctx.store.part_writer() as w:
+    env, presented, data_key = _upload_key(ctx, upload)
+    with ctx.store.part_writer(data_key=data_key) as w:
         async for chunk in payload.chunks():
             w.write(chunk)
         payload.finish()
         cv = payload.checksum_value
         checksum = {"algorithm": cv[0], "value": cv[1]} if cv else None
-        await w.commit_part(upload.upload_id, number, payload.etag, checksum)
+        etag = sse.etag(env.kind if env else None, data_key, payload.etag)
+        await w.commit_part(upload.upload_id, number, etag, checksum)
     requested = bool(algo) or any(k.startswith("x-amz-checksum-") for k in ctx.headers) or bool(payload.trailer_names)
-    return empty(200, [("ETag", f'"{payload.etag}"'), *(_checksum_headers(checksum) if requested else [])])
+    return empty(
+        200,
+        [
+            ("ETag", f'"{etag}"'),
+            *(_checksum_headers(checksum) if requested else []),
+            *sse.response_headers(env, presented),
+        ],
+    )
+
+
+def _upload_key(ctx: Ctx, upload: Upload) -> tuple[Envelope | None, sse.CustomerKey | None, bytes | None]:
+    """The upload's envelope, the SSE-C key the request presents, and the data key parts are encrypted with."""
+    sse.refuse_write_headers(ctx.headers)
+    env = sse.envelope_of(upload.meta)
+    presented = sse.customer_key(ctx.headers)
+    return env, presented, sse.open_key(ctx, env, None, presented)
 
 
 def _copy_range(ctx: Ctx, src: Object) -> tuple[int, int]:
@@ -154,6 +176,8 @@ async def upload_part_copy(ctx: Ctx) -> Response:
     upload = _upload(ctx)
     src_bucket, src_key = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
+    env, presented, data_key = _upload_key(ctx, upload)
+    src_presented = sse.customer_key(ctx.headers, sse.COPY_SOURCE_CUSTOMER)
     algo = upload.meta.get("checksum_algorithm") or DEFAULT_CHECKSUM
     for _ in range(COPY_ATTEMPTS):
         src = await ctx.ns.find_object(src_bucket, src_key)
@@ -166,23 +190,25 @@ async def upload_part_copy(ctx: Ctx) -> Response:
                 "InvalidRequest",
                 "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120",
             )
+        src_data_key = sse.open_key(ctx, sse.envelope_of(src.meta), src, src_presented)
         md5 = hashlib.md5()
         ck = checksums.new(algo)
-        with ctx.store.part_writer([md5, ck]) as w:
+        with ctx.store.part_writer([md5, ck], data_key=data_key) as w:
             try:
-                await ctx.ns.read_into(src, start, end, w)
+                await encrypted.read_into(ctx.ns, src, src_data_key, start, end, w)
             except (FileNotFoundError, ObjectChanged):
                 w.discard()
                 continue  # the source was replaced while we opened it
             checksum = {"algorithm": algo, "value": checksums.b64(ck.digest())}
-            part = await w.commit_part(upload.upload_id, number, md5.hexdigest(), checksum)
+            etag = sse.etag(env.kind if env else None, data_key, md5.hexdigest())
+            part = await w.commit_part(upload.upload_id, number, etag, checksum)
         break
     else:
         raise S3Error("InternalError", "the source changed too often while being copied")
     nodes: list[xml.Node] = [("ETag", f'"{part.etag}"'), ("LastModified", xml.iso8601(part.mtime))]
     if upload.meta.get("checksum_algorithm"):
         nodes.append((f"Checksum{algo}", checksum["value"]))
-    return xml_response(xml.document("CopyPartResult", nodes))
+    return xml_response(xml.document("CopyPartResult", nodes), headers=sse.response_headers(env, presented))
 
 
 def _parse_complete(body: bytes) -> list[CompletedPart]:
@@ -269,7 +295,8 @@ def _complete_result(ctx: Ctx, obj: Object) -> Response:
     if obj.checksum:
         nodes.append((f"Checksum{obj.checksum['algorithm']}", obj.checksum["value"]))
         nodes.append(("ChecksumType", obj.checksum["type"]))
-    return xml_response(xml.document("CompleteMultipartUploadResult", nodes))
+    headers = sse.response_headers(sse.envelope_of(obj.meta), sse.customer_key(ctx.headers))
+    return xml_response(xml.document("CompleteMultipartUploadResult", nodes), headers=headers)
 
 
 async def abort_multipart_upload(ctx: Ctx) -> Response:

@@ -6,10 +6,10 @@ import asyncio
 import hashlib
 from urllib.parse import unquote_to_bytes
 
-from s3d.s3 import checksums, xml
+from s3d.s3 import checksums, encrypted, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers import conditional_delete
+from s3d.s3.handlers import conditional_delete, sse
 from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
@@ -94,16 +94,27 @@ async def put_object(ctx: Ctx) -> Response:
     payload = Payload(h, ctx.auth, ctx.req.body, checksum_algorithm=DEFAULT_CHECKSUM)
     if payload.expected_size is None or payload.expected_size > ctx.store.inline_max:
         ctx.need_bucket()  # before streaming a large body; small ones are checked when they commit
-    with ctx.store.writer(payload.expected_size) as w:
+    spec = sse.write_spec(h, sse.bucket_default(ctx, ctx.bucket))
+    data_key, env = sse.seal(ctx, spec) if spec else (None, None)
+    meta = sse.with_envelope(meta, env)
+    with ctx.store.writer(payload.expected_size, data_key=data_key) as w:
         await receive(w, payload)
-        draft = Draft(ctx.bucket, ctx.key_bytes, payload.etag, meta, checksum_record(payload), tags)
+        etag = sse.etag(spec.kind if spec else None, data_key, payload.etag)
+        draft = Draft(ctx.bucket, ctx.key_bytes, etag, meta, checksum_record(payload), tags)
         obj = await w.commit_object(draft, cond, owner=ctx.user.name)
     requested = (
         any(k.startswith("x-amz-checksum-") for k in h)
         or "x-amz-sdk-checksum-algorithm" in h
         or bool(payload.trailer_names)
     )
-    return empty(200, [("ETag", f'"{obj.etag}"'), *checksum_headers(obj, requested)])
+    return empty(
+        200,
+        [
+            ("ETag", f'"{obj.etag}"'),
+            *checksum_headers(obj, requested),
+            *sse.response_headers(env, spec.customer if spec else None, write=True),
+        ],
+    )
 
 
 # ---------- reading ----------
@@ -142,8 +153,17 @@ async def _read(ctx: Ctx, head: bool) -> Response:
         if found is None:
             raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""})
         obj = found
+        env = sse.envelope_of(obj.meta)
+        presented: sse.CustomerKey | None = None
+        data_key: bytes | None = None
+        sse.refuse_write_headers(ctx.headers)
+        if env is not None or sse.presents_customer_key(ctx.headers):
+            presented = sse.customer_key(ctx.headers)
+            data_key = sse.open_key(ctx, env, obj, presented)
         check_read_conditions(obj, ctx.headers)
         headers = object_headers(obj, ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED")
+        if env is not None:
+            headers += sse.response_headers(env, presented)
         part = q.get("partNumber")
         rng: tuple[int, int] | None
         if part is not None:
@@ -173,13 +193,18 @@ async def _read(ctx: Ctx, head: bool) -> Response:
                 headers.append((CACHE_HEADER, how))
             return Response(status, headers, b"", content_length=length)
         try:
-            body, how = await ctx.ns.open_range(obj, start, end)
+            if data_key is not None and not obj.is_remote:
+                out: BodyT = encrypted.open_body(ctx.store, obj, data_key, start, end)
+                how = ctx.ns.served_from(obj)
+            else:
+                body, how = await ctx.ns.open_range(obj, start, end)
+                out = response_body(body)
             if how is not None:
                 headers.append((CACHE_HEADER, how))
         except (FileNotFoundError, ObjectChanged):
             await asyncio.sleep(0.001 * attempt)
             continue  # replaced between lookup and open: look again
-        return Response(status, headers, response_body(body), content_length=length)
+        return Response(status, headers, out, content_length=length)
     raise S3Error("InternalError", "the object changed too often while being read")
 
 
@@ -279,6 +304,10 @@ async def copy_object(ctx: Ctx) -> Response:
     h = ctx.headers
     src_bucket, src_key = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
+    spec = sse.write_spec(h, sse.bucket_default(ctx, ctx.bucket))
+    src_presented = sse.customer_key(h, sse.COPY_SOURCE_CUSTOMER)
+    reencrypt = sse.SSE in h or sse.presents_customer_key(h)  # a copy onto itself may change only the encryption
+    dst_key, dst_env = sse.seal(ctx, spec) if spec else (None, None)
     directive = h.get("x-amz-metadata-directive", "COPY").upper()
     tag_directive = h.get("x-amz-tagging-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE") or tag_directive not in ("COPY", "REPLACE"):
@@ -288,6 +317,8 @@ async def copy_object(ctx: Ctx) -> Response:
         if src is None:
             raise S3Error("NoSuchKey", resource=f"/{src_bucket}/{src_key.decode()}", extra={"Key": src_key.decode()})
         check_read_conditions(src, h, prefix="x-amz-copy-source-if-")
+        src_env = sse.envelope_of(src.meta)
+        src_data_key = sse.open_key(ctx, src_env, src, src_presented)
         meta = metadata_from_headers(h) if directive == "REPLACE" else dict(src.meta)
         if directive == "COPY" and "x-amz-storage-class" in h:
             meta.update(
@@ -295,7 +326,9 @@ async def copy_object(ctx: Ctx) -> Response:
             )
         tags = tags_from_header(h.get("x-amz-tagging")) if tag_directive == "REPLACE" else src.tags
         same = src_bucket == ctx.bucket and src_key == ctx.key_bytes
-        if same and not src.is_remote:
+        if same and not src.is_remote and not reencrypt:
+            meta = sse.with_envelope(meta, src_env)
+            sse_headers = sse.response_headers(src_env, src_presented)
             if directive != "REPLACE" and "x-amz-storage-class" not in h and tag_directive != "REPLACE":
                 raise S3Error(
                     "InvalidRequest",
@@ -303,24 +336,26 @@ async def copy_object(ctx: Ctx) -> Response:
                 )
             obj = await ctx.store.replace_meta(ctx.bucket, src_key, src.etag, meta, tags)
             break
-        # a copy of a multipart source is one piece: its ETag becomes the MD5 of the bytes
-        md5 = hashlib.md5() if src.parts or src.is_remote else None
-        with ctx.store.writer(src.size, [md5] if md5 else []) as w:
+        # a copy of a multipart source is one piece: its ETag becomes the MD5 of the bytes (so does an encrypted one's)
+        md5 = hashlib.md5() if src.parts or src.is_remote or src_data_key or dst_key else None
+        with ctx.store.writer(src.size, [md5] if md5 else [], data_key=dst_key) as w:
             try:
-                await ctx.ns.read_into(src, 0, src.size - 1, w)
+                await encrypted.read_into(ctx.ns, src, src_data_key, 0, src.size - 1, w)
             except (FileNotFoundError, ObjectChanged):
                 w.discard()
                 continue  # the source was replaced while we opened it
             checksum = src.checksum if src.checksum and not src.parts else None
-            draft = Draft(ctx.bucket, ctx.key_bytes, md5.hexdigest() if md5 else src.etag, meta, checksum, tags)
+            etag = sse.etag(spec.kind if spec else None, dst_key, md5.hexdigest() if md5 else src.etag)
+            draft = Draft(ctx.bucket, ctx.key_bytes, etag, sse.with_envelope(meta, dst_env), checksum, tags)
             obj = await w.commit_object(draft, write_conditions(h))
+        sse_headers = sse.response_headers(dst_env, spec.customer if spec else None, write=True)
         break
     else:
         raise S3Error("InternalError", "the source changed too often while being copied")
     nodes: list[xml.Node] = [("LastModified", xml.iso8601(obj.mtime)), ("ETag", f'"{obj.etag}"')]
     if obj.checksum:
         nodes.append((f"Checksum{obj.checksum['algorithm']}", obj.checksum["value"]))
-    return xml_response(xml.document("CopyObjectResult", nodes))
+    return xml_response(xml.document("CopyObjectResult", nodes), headers=sse_headers)
 
 
 HANDLERS = {

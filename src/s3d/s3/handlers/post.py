@@ -16,6 +16,7 @@ from s3d.s3 import auth, checksums, surface, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.formdata import FormReader, boundary_of
+from s3d.s3.handlers import sse
 from s3d.s3.handlers.common import STORED_HEADERS, empty, header_value_ok, xml_response
 from s3d.s3.handlers.objects import DEFAULT_CHECKSUM
 from s3d.s3.handlers.tagging import parse_tagging
@@ -163,9 +164,12 @@ async def _store_form(
     if "content-type" not in meta and form.file_content_type:
         meta["content-type"] = form.file_content_type
     tags = parse_tagging(fields["tagging"].encode()) if "tagging" in fields else None
+    spec = sse.write_spec(fields, sse.bucket_default(ctx, ctx.bucket))
+    data_key, env = sse.seal(ctx, spec) if spec else (None, None)
+    meta = sse.with_envelope(meta, env)
     md5 = hashlib.md5()
     ck = checksums.new(DEFAULT_CHECKSUM)
-    with ctx.store.writer(None, [md5, ck]) as writer:
+    with ctx.store.writer(None, [md5, ck], data_key=data_key) as writer:
         async for chunk in form.file_chunks():
             writer.write(chunk)
             if length_range and writer.size > length_range[1]:
@@ -173,7 +177,9 @@ async def _store_form(
         if length_range and writer.size < length_range[0]:
             raise S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size")
         checksum = {"algorithm": DEFAULT_CHECKSUM, "value": checksums.b64(ck.digest()), "type": "FULL_OBJECT"}
-        obj = await writer.commit_object(Draft(ctx.bucket, key.encode(), md5.hexdigest(), meta, checksum, tags))
+        etag = sse.etag(spec.kind if spec else None, data_key, md5.hexdigest())
+        obj = await writer.commit_object(Draft(ctx.bucket, key.encode(), etag, meta, checksum, tags))
+    ctx.extra_headers += sse.response_headers(env, spec.customer if spec else None, write=True)
     etag = f'"{obj.etag}"'
     location = f"/{ctx.bucket}/{quote(key)}"
     if redirect:
