@@ -267,8 +267,10 @@ class Shipper:
                     events.SHIP_RETRY, "warning", bucket=t.bucket, key=t.key.decode(errors="replace"),
                     error_code=e.code, attempt=attempt, retry_in_s=round(delay, 2),
                 )  # fmt: skip
+                # records that arrived during the attempt (a new write, a retry or discard) are not waited out
+                arrived = bool(t.next_lsns)
                 t.take_next()
-                await t.wait(delay)
+                await t.wait(min(delay, BACKOFF_BASE) if arrived else delay)
                 continue
             except FileNotFoundError:
                 await asyncio.sleep(REPLACED_RETRY)  # the object was replaced under us: ship the new version
