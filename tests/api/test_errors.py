@@ -133,7 +133,7 @@ def test_request_ids_are_unique(server, bucket):  # type: ignore[no-untyped-def]
     [
         ("GET", "policy", "GetBucketPolicy"),
         ("PUT", "policy", "PutBucketPolicy"),
-        ("PUT", "versioning", "PutBucketVersioning"),
+        ("PUT", "logging", "PutBucketLogging"),
         ("GET", "replication", "GetBucketReplication"),
         ("PUT", "lifecycle", "PutBucketLifecycleConfiguration"),
         ("GET", "website", "GetBucketWebsite"),

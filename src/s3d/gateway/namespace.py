@@ -26,6 +26,7 @@ from s3d.store.errors import ObjectChanged, RemoteUnavailable, StoreError
 from s3d.store.objects import Object
 from s3d.store.ranges import Body
 from s3d.store.store import Store, close_spans
+from s3d.store.versions import Removal
 from s3d.store.writer import ObjectWriter
 
 HIT = "hit"  # how a read of local bytes was served (x-s3d-cache)
@@ -106,8 +107,8 @@ class GatewayNamespace:
             writer.write(chunk)
 
     # ---------- writes ----------
-    async def delete_object(self, bucket: str, key: bytes) -> bool:
-        return await self.store.delete_object(bucket, key, journal_if_absent=True)
+    async def delete_object(self, bucket: str, key: bytes, version_id: str | None = None) -> Removal:
+        return await self.store.delete_object(bucket, key, journal_if_absent=True, version_id=version_id)
 
     async def reserve_write(self, size: int) -> int | None:
         return await self.cache.capacity.reserve_or_slow_down(size)

@@ -40,6 +40,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "NoSuchBucket": (404, "The specified bucket does not exist."),
     "NoSuchKey": (404, "The specified key does not exist."),
     "NoSuchUpload": (404, "The specified multipart upload does not exist."),
+    "NoSuchVersion": (404, "The specified version does not exist."),
+    "IllegalVersioningConfigurationException": (400, "The versioning configuration specified in the request is invalid."),
     "NoSuchTagSet": (404, "The TagSet does not exist."),
     "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist."),
     "NotImplemented": (501, "A header or query you provided implies functionality that is not implemented."),

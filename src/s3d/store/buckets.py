@@ -71,3 +71,19 @@ def set_config(conn: sqlite3.Connection, name: str, item: str, value: Any) -> bo
         config[item] = value
     conn.execute("UPDATE buckets SET config=? WHERE name=?", (json.dumps(config), name))
     return True
+
+
+VERSIONING = "versioning"  # the config entry holding a bucket's versioning state (store/versions.py)
+
+
+def owner_and_versioning(conn: sqlite3.Connection, name: str) -> tuple[str, str | None] | None:
+    """(owner, versioning state or None if never enabled), or None if there is no such bucket."""
+    row = conn.execute(
+        f"SELECT owner, json_extract(config, '$.{VERSIONING}') FROM buckets WHERE name=?", (name,)
+    ).fetchone()
+    return None if row is None else (str(row[0]), row[1])
+
+
+def versioning(conn: sqlite3.Connection, name: str) -> str | None:
+    found = owner_and_versioning(conn, name)
+    return None if found is None else found[1]

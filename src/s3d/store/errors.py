@@ -26,6 +26,10 @@ class NoSuchKey(StoreError):
     pass
 
 
+class NoSuchVersion(StoreError):
+    """No version of that id (a tagging or read of one version)."""
+
+
 class BucketAlreadyExists(StoreError):
     """Another owner has a bucket of that name."""
 

@@ -15,6 +15,7 @@ from s3d.store.buckets import Bucket
 from s3d.store.objects import Object
 from s3d.store.ranges import Body
 from s3d.store.store import Store, close_spans
+from s3d.store.versions import Removal
 from s3d.store.writer import ObjectWriter
 
 
@@ -37,7 +38,9 @@ class Namespace(Protocol):
         """Feed bytes [start, end] of an object to a writer (copies)."""
         ...
 
-    async def delete_object(self, bucket: str, key: bytes) -> bool: ...
+    async def delete_object(self, bucket: str, key: bytes, version_id: str | None = None) -> Removal:
+        """Delete a key, or one version of it (``version_id`` in S3's form)."""
+        ...
 
     async def reserve_write(self, size: int) -> int | None:
         """Room for a write of ``size`` bytes (released by release_write); SlowDown when there is none."""
@@ -73,8 +76,8 @@ class LocalNamespace:
         finally:
             close_spans(pieces)
 
-    async def delete_object(self, bucket: str, key: bytes) -> bool:
-        return await self.store.delete_object(bucket, key)
+    async def delete_object(self, bucket: str, key: bytes, version_id: str | None = None) -> Removal:
+        return await self.store.delete_object(bucket, key, version_id=version_id)
 
     async def reserve_write(self, size: int) -> int | None:
         return None

@@ -11,6 +11,8 @@ from s3d.s3 import checksums
 from s3d.s3.errors import S3Error
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
+from s3d.store import versions
+from s3d.store.buckets import VERSIONING, Bucket
 from s3d.store.objects import Object
 
 if TYPE_CHECKING:
@@ -237,3 +239,26 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
 
 def url_encode(value: str, enabled: bool) -> str:
     return quote(value, safe="/") if enabled else value
+
+
+# ---------- versions ----------
+def check_version_id(version_id: str) -> str:
+    if not version_id:
+        raise S3Error("InvalidArgument", "Version id cannot be the empty string", extra={"ArgumentName": "versionId"})
+    return version_id
+
+
+def requested_version(ctx: Ctx) -> str | None:
+    """The ``versionId`` a request names (S3's form), or None for the current version."""
+    version_id = ctx.query.get("versionId")
+    return None if version_id is None else check_version_id(version_id)
+
+
+def version_header(ctx: Ctx, obj: Object, bucket: Bucket | None = None) -> list[tuple[str, str]]:
+    """``x-amz-version-id`` of a version just written: in buckets whose versioning was ever enabled."""
+    if obj.version_id is not None:
+        return [("x-amz-version-id", obj.version_id)]
+    b = bucket or ctx.store.get_bucket(obj.bucket)
+    if b is not None and b.config.get(VERSIONING) is not None:
+        return [("x-amz-version-id", versions.NULL_ID)]
+    return []

@@ -15,9 +15,16 @@ from s3d.s3.handlers.common import (
     read_document,
     tags_from_header,
     url_encode,
+    version_header,
     xml_response,
 )
-from s3d.s3.handlers.objects import COPY_ATTEMPTS, DEFAULT_CHECKSUM, parse_copy_source, write_conditions
+from s3d.s3.handlers.objects import (
+    COPY_ATTEMPTS,
+    DEFAULT_CHECKSUM,
+    copy_source_object,
+    parse_copy_source,
+    write_conditions,
+)
 from s3d.s3.multipart_rules import CompletedPart, assemble, multipart_etag, object_checksum
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
@@ -148,13 +155,11 @@ def _copy_range(ctx: Ctx, src: Object) -> tuple[int, int]:
 async def upload_part_copy(ctx: Ctx) -> Response:
     number = _part_number(ctx)
     upload = _upload(ctx)
-    src_bucket, src_key = parse_copy_source(ctx)
+    src_bucket, src_key, src_version = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
     algo = upload.meta.get("checksum_algorithm") or DEFAULT_CHECKSUM
     for _ in range(COPY_ATTEMPTS):
-        src = await ctx.ns.find_object(src_bucket, src_key)
-        if src is None:
-            raise S3Error("NoSuchKey", extra={"Key": src_key.decode()})
+        src = await copy_source_object(ctx, src_bucket, src_key, src_version)
         check_read_conditions(src, ctx.headers, prefix="x-amz-copy-source-if-")
         start, end = _copy_range(ctx, src) if src.size else (0, -1)
         if end - start + 1 > MAX_PART_SIZE:
@@ -178,7 +183,8 @@ async def upload_part_copy(ctx: Ctx) -> Response:
     nodes: list[xml.Node] = [("ETag", f'"{part.etag}"'), ("LastModified", xml.iso8601(part.mtime))]
     if upload.meta.get("checksum_algorithm"):
         nodes.append((f"Checksum{algo}", checksum["value"]))
-    return xml_response(xml.document("CopyPartResult", nodes))
+    headers = [("x-amz-copy-source-version-id", src_version)] if src_version is not None else []
+    return xml_response(xml.document("CopyPartResult", nodes), headers=headers)
 
 
 def _parse_complete(body: bytes) -> list[CompletedPart]:
@@ -218,7 +224,7 @@ async def complete_multipart_upload(ctx: Ctx) -> Response:
     if obj.checksum:
         nodes.append((f"Checksum{obj.checksum['algorithm']}", obj.checksum["value"]))
         nodes.append(("ChecksumType", obj.checksum["type"]))
-    return xml_response(xml.document("CompleteMultipartUploadResult", nodes))
+    return xml_response(xml.document("CompleteMultipartUploadResult", nodes), headers=version_header(ctx, obj))
 
 
 async def abort_multipart_upload(ctx: Ctx) -> Response:

@@ -11,20 +11,27 @@ from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers.common import (
     check_read_conditions,
+    check_version_id,
     empty,
+    http_date,
     metadata_from_headers,
     object_headers,
     parse_range,
     read_document,
+    requested_version,
     tags_from_header,
+    version_header,
     xml_response,
 )
 from s3d.s3.payload import Payload
 from s3d.s3.store_errors import to_s3
 from s3d.server.http import BodyT, FileRange, Response
+from s3d.store import versions
+from s3d.store.buckets import VERSIONING
 from s3d.store.errors import ObjectChanged, StoreError
 from s3d.store.objects import Conditions, Object
 from s3d.store.ranges import Body
+from s3d.store.versions import Removal
 from s3d.store.writer import Draft, ObjectWriter
 
 RESPONSE_OVERRIDES = {
@@ -98,7 +105,7 @@ async def put_object(ctx: Ctx) -> Response:
         or "x-amz-sdk-checksum-algorithm" in h
         or bool(payload.trailer_names)
     )
-    return empty(200, [("ETag", f'"{obj.etag}"'), *checksum_headers(obj, requested)])
+    return empty(200, [("ETag", f'"{obj.etag}"'), *checksum_headers(obj, requested), *version_header(ctx, obj)])
 
 
 # ---------- reading ----------
@@ -129,16 +136,43 @@ async def head_object(ctx: Ctx) -> Response:
     return await _read(ctx, head=True)
 
 
+async def _find_for_read(ctx: Ctx) -> tuple[Object, list[tuple[str, str]]]:
+    """The version a GET or HEAD reads (the current one, or ``versionId``'s) and its version headers."""
+    name = ctx.bucket or ""
+    version_id = requested_version(ctx)
+    if version_id is not None:
+        ctx.need_bucket()
+        v = ctx.store.find_version(name, ctx.key_bytes, version_id)
+        if v is None:
+            raise S3Error("NoSuchVersion", resource=ctx.resource, extra={"Key": ctx.key or "", "VersionId": version_id})
+        headers = [("x-amz-version-id", version_id)]
+        if v.marker:
+            raise S3Error(
+                "MethodNotAllowed",
+                resource=ctx.resource,
+                extra={"Method": ctx.req.method, "ResourceType": "DeleteMarker"},
+                headers=[*headers, ("x-amz-delete-marker", "true"), ("Last-Modified", http_date(v.obj.mtime))],
+            )
+        return v.obj, headers
+    bucket, found = await ctx.ns.find_with_bucket(name, ctx.key_bytes)
+    b = ctx.check_bucket(name, bucket)
+    versioned = b.config.get(VERSIONING) is not None
+    if found is None:
+        marker = ctx.store.latest_marker(name, ctx.key_bytes) if versioned else None
+        extra = []
+        if marker is not None:
+            extra = [("x-amz-delete-marker", "true"), ("x-amz-version-id", versions.s3_id(marker.obj.version_id))]
+        raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""}, headers=extra)
+    return found, [("x-amz-version-id", versions.s3_id(found.version_id))] if versioned else []
+
+
 async def _read(ctx: Ctx, head: bool) -> Response:
     q = ctx.query
     for attempt in range(5):
-        bucket, found = await ctx.ns.find_with_bucket(ctx.bucket or "", ctx.key_bytes)
-        ctx.check_bucket(ctx.bucket or "", bucket)
-        if found is None:
-            raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""})
-        obj = found
+        obj, version_headers = await _find_for_read(ctx)
         check_read_conditions(obj, ctx.headers)
         headers = object_headers(obj, ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED")
+        headers += version_headers
         part = q.get("partNumber")
         rng: tuple[int, int] | None
         if part is not None:
@@ -194,15 +228,24 @@ def _part_range(obj: Object, raw: str, range_header: str | None) -> tuple[int, i
 
 
 # ---------- deleting ----------
+def removal_headers(removal: Removal, versioned: bool) -> list[tuple[str, str]]:
+    headers = []
+    if removal.marker:
+        headers.append(("x-amz-delete-marker", "true"))
+    if versioned and (removal.found or removal.marker):
+        headers.append(("x-amz-version-id", versions.s3_id(removal.version_id)))
+    return headers
+
+
 async def delete_object(ctx: Ctx) -> Response:
-    ctx.need_bucket()
-    assert ctx.bucket is not None
-    await ctx.ns.delete_object(ctx.bucket, ctx.key_bytes)
-    return empty(204)
+    b = ctx.need_bucket()
+    version_id = requested_version(ctx)
+    removal = await ctx.ns.delete_object(b.name, ctx.key_bytes, version_id)
+    return empty(204, removal_headers(removal, version_id is not None or b.config.get(VERSIONING) is not None))
 
 
 async def delete_objects(ctx: Ctx) -> Response:
-    ctx.need_bucket()
+    b = ctx.need_bucket()
     assert ctx.bucket is not None
     h = ctx.headers
     if (
@@ -224,45 +267,82 @@ async def delete_objects(ctx: Ctx) -> Response:
         key = xml.text(o, "Key")
         if key is None:
             raise S3Error("MalformedXML")
+        version_id = xml.text(o, "VersionId")
         try:
             if len(key.encode()) > 1024:
                 raise S3Error("KeyTooLongError")
-            await ctx.ns.delete_object(ctx.bucket, key.encode())
+            if version_id is not None:
+                check_version_id(version_id)
+            removal = await ctx.ns.delete_object(ctx.bucket, key.encode(), version_id)
             if not quiet:
-                nodes.append(("Deleted", [("Key", key)]))
+                nodes.append(("Deleted", deleted_nodes(key, version_id, removal, b.config.get(VERSIONING) is not None)))
         except (S3Error, StoreError) as e:
             err = to_s3(e) if isinstance(e, StoreError) else e
-            nodes.append(("Error", [("Key", key), ("Code", err.code), ("Message", err.message)]))
+            nodes.append(
+                ("Error", [("Key", key), ("VersionId", version_id), ("Code", err.code), ("Message", err.message)])
+            )
     return xml_response(xml.document("DeleteResult", nodes))
 
 
+def deleted_nodes(key: str, version_id: str | None, removal: Removal, versioned: bool) -> list[xml.Node]:
+    nodes: list[xml.Node] = [("Key", key), ("VersionId", version_id)]
+    if removal.marker:
+        nodes.append(("DeleteMarker", True))
+        if version_id is None and versioned:
+            nodes.append(("DeleteMarkerVersionId", versions.s3_id(removal.version_id)))
+    return nodes
+
+
 # ---------- CopyObject ----------
-def parse_copy_source(ctx: Ctx) -> tuple[str, bytes]:
+COPY_SOURCE_VERSION = "versionId="
+
+
+def parse_copy_source(ctx: Ctx) -> tuple[str, bytes, str | None]:
+    """Source bucket, key and version id (S3's form; None: the current version)."""
     raw = ctx.headers["x-amz-copy-source"]
-    path, _, version = raw.partition("?")
-    if version and not version.startswith("versionId=null"):
-        raise S3Error("NotImplemented", "s3d does not keep object versions", resource="")
+    path, sep, query = raw.partition("?")
+    version_id = None
+    if sep:
+        if not query.startswith(COPY_SOURCE_VERSION) or "&" in query:
+            raise S3Error("InvalidArgument", "Copy Source can only name a version: ?versionId=ID")
+        version_id = check_version_id(unquote(query[len(COPY_SOURCE_VERSION) :]))
     path = unquote(path).lstrip("/")
     bucket, _, key = path.partition("/")
     if not bucket or not key:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
-    return bucket, key.encode()
+    return bucket, key.encode(), version_id
+
+
+async def copy_source_object(ctx: Ctx, bucket: str, key: bytes, version_id: str | None) -> Object:
+    resource = f"/{bucket}/{key.decode()}"
+    if version_id is None:
+        src = await ctx.ns.find_object(bucket, key)
+        if src is None:
+            raise S3Error("NoSuchKey", resource=resource, extra={"Key": key.decode()})
+        return src
+    v = ctx.store.find_version(bucket, key, version_id)
+    if v is None:
+        raise S3Error("NoSuchVersion", resource=resource, extra={"Key": key.decode(), "VersionId": version_id})
+    if v.marker:
+        raise S3Error(
+            "InvalidRequest",
+            "The source of a copy request may not specifically refer to a delete marker by version id.",
+        )
+    return v.obj
 
 
 async def copy_object(ctx: Ctx) -> Response:
-    ctx.need_bucket()
+    dest = ctx.need_bucket()
     assert ctx.bucket is not None
     h = ctx.headers
-    src_bucket, src_key = parse_copy_source(ctx)
+    src_bucket, src_key, src_version = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
     directive = h.get("x-amz-metadata-directive", "COPY").upper()
     tag_directive = h.get("x-amz-tagging-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE") or tag_directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata or tagging directive")
     for _attempt in range(COPY_ATTEMPTS):
-        src = await ctx.ns.find_object(src_bucket, src_key)
-        if src is None:
-            raise S3Error("NoSuchKey", resource=f"/{src_bucket}/{src_key.decode()}", extra={"Key": src_key.decode()})
+        src = await copy_source_object(ctx, src_bucket, src_key, src_version)
         check_read_conditions(src, h, prefix="x-amz-copy-source-if-")
         meta = metadata_from_headers(h) if directive == "REPLACE" else dict(src.meta)
         if directive == "COPY" and "x-amz-storage-class" in h:
@@ -270,13 +350,13 @@ async def copy_object(ctx: Ctx) -> Response:
                 {k: v for k, v in metadata_from_headers({"x-amz-storage-class": h["x-amz-storage-class"]}).items()}
             )
         tags = tags_from_header(h.get("x-amz-tagging")) if tag_directive == "REPLACE" else src.tags
-        same = src_bucket == ctx.bucket and src_key == ctx.key_bytes
-        if same and not src.is_remote:
-            if directive != "REPLACE" and "x-amz-storage-class" not in h and tag_directive != "REPLACE":
-                raise S3Error(
-                    "InvalidRequest",
-                    "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
-                )
+        same = src_bucket == ctx.bucket and src_key == ctx.key_bytes and src_version is None
+        if same and directive != "REPLACE" and "x-amz-storage-class" not in h and tag_directive != "REPLACE":
+            raise S3Error(
+                "InvalidRequest",
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+            )
+        if same and not src.is_remote and dest.config.get(VERSIONING) is None:
             obj = await ctx.store.replace_meta(ctx.bucket, src_key, src.etag, meta, tags)
             break
         # a copy of a multipart source is one piece: its ETag becomes the MD5 of the bytes
@@ -296,7 +376,10 @@ async def copy_object(ctx: Ctx) -> Response:
     nodes: list[xml.Node] = [("LastModified", xml.iso8601(obj.mtime)), ("ETag", f'"{obj.etag}"')]
     if obj.checksum:
         nodes.append((f"Checksum{obj.checksum['algorithm']}", obj.checksum["value"]))
-    return xml_response(xml.document("CopyObjectResult", nodes))
+    headers = version_header(ctx, obj, dest)
+    if src_version is not None:
+        headers.append(("x-amz-copy-source-version-id", src_version))
+    return xml_response(xml.document("CopyObjectResult", nodes), headers=headers)
 
 
 HANDLERS = {
