@@ -107,8 +107,12 @@ class GatewayNamespace:
             writer.write(chunk)
 
     # ---------- writes ----------
-    async def delete_object(self, bucket: str, key: bytes, version_id: str | None = None) -> Removal:
-        return await self.store.delete_object(bucket, key, journal_if_absent=True, version_id=version_id)
+    async def delete_object(
+        self, bucket: str, key: bytes, version_id: str | None = None, bypass_governance: bool = False
+    ) -> Removal:
+        return await self.store.delete_object(
+            bucket, key, journal_if_absent=True, version_id=version_id, bypass_governance=bypass_governance
+        )
 
     async def reserve_write(self, size: int) -> int | None:
         return await self.cache.capacity.reserve_or_slow_down(size)

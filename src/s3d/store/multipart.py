@@ -100,10 +100,10 @@ class Multipart:
                 sp = stored.get(p.number)
                 if sp is None or sp.blob != p.blob:
                     raise PartChanged(p.number)
-            found = buckets.owner_and_versioning(conn, upload.bucket)
+            found = buckets.write_state(conn, upload.bucket)
             if found is None:
                 raise NoSuchBucket(bucket=upload.bucket)
-            replaced = versions.write_current(conn, obj, cond, found[1])
+            replaced = versions.write_current(conn, obj, cond, found)
             used = {p.blob for p in parts}
             unused = [b for b in uploads.remove(conn, upload.upload_id) if b not in used]
             return unused + replaced

@@ -38,8 +38,10 @@ class Namespace(Protocol):
         """Feed bytes [start, end] of an object to a writer (copies)."""
         ...
 
-    async def delete_object(self, bucket: str, key: bytes, version_id: str | None = None) -> Removal:
-        """Delete a key, or one version of it (``version_id`` in S3's form)."""
+    async def delete_object(
+        self, bucket: str, key: bytes, version_id: str | None = None, bypass_governance: bool = False
+    ) -> Removal:
+        """Delete a key, or one version of it (``version_id`` in S3's form; object lock applies)."""
         ...
 
     async def reserve_write(self, size: int) -> int | None:
@@ -76,8 +78,10 @@ class LocalNamespace:
         finally:
             close_spans(pieces)
 
-    async def delete_object(self, bucket: str, key: bytes, version_id: str | None = None) -> Removal:
-        return await self.store.delete_object(bucket, key, version_id=version_id)
+    async def delete_object(
+        self, bucket: str, key: bytes, version_id: str | None = None, bypass_governance: bool = False
+    ) -> Removal:
+        return await self.store.delete_object(bucket, key, version_id=version_id, bypass_governance=bypass_governance)
 
     async def reserve_write(self, size: int) -> int | None:
         return None

@@ -63,12 +63,12 @@ class Store:
     def list_buckets(self, owner: str | None = None) -> list[Bucket]:
         return buckets.all_buckets(self.reader, owner)
 
-    async def create_bucket(self, name: str, owner: str, region: str) -> None:
+    async def create_bucket(self, name: str, owner: str, region: str, config: dict[str, Any] | None = None) -> None:
         def op(conn: sqlite3.Connection) -> None:
             current = buckets.owner(conn, name)
             if current is not None:
                 raise (BucketAlreadyOwnedByYou if current == owner else BucketAlreadyExists)(bucket=name)
-            buckets.insert(conn, name, owner, region)
+            buckets.insert(conn, name, owner, region, config)
             journal.append(conn, journal.Op.CREATE_BUCKET, name, None)
 
         await self.committer.run(op)
@@ -190,7 +190,12 @@ class Store:
             raise
 
     async def delete_object(
-        self, bucket: str, key: bytes, journal_if_absent: bool = False, version_id: str | None = None
+        self,
+        bucket: str,
+        key: bytes,
+        journal_if_absent: bool = False,
+        version_id: str | None = None,
+        bypass_governance: bool = False,
     ) -> Removal:
         """Delete a key, or with ``version_id`` (S3's form) one version of it, as S3 does for the
         bucket's versioning state. S3 answers 204 whether or not there was anything to delete.
@@ -200,12 +205,13 @@ class Store:
         """
 
         def op(conn: sqlite3.Connection) -> Removal:
-            found = buckets.owner_and_versioning(conn, bucket)
+            found = buckets.write_state(conn, bucket)
             if found is None:
                 raise NoSuchBucket(bucket=bucket)
-            state = found[1]
+            state = found.versioning
             if version_id is not None:
-                return versions.delete_version(conn, bucket, key, versions.stored_id(version_id))
+                stored = versions.stored_id(version_id)
+                return versions.delete_version(conn, bucket, key, stored, bypass_governance)
             if state is not None:
                 return versions.delete_current(conn, bucket, key, state)
             old = objects.current(conn, bucket, key)
@@ -220,6 +226,27 @@ class Store:
         removal = await self.committer.run(op)
         self.blobs.remove(removal.blobs)
         return removal
+
+    async def change_lock(
+        self, bucket: str, key: bytes, version_id: str | None, change: Callable[[dict[str, str]], dict[str, str]]
+    ) -> Object:
+        """Change a version's lock settings: ``change`` maps its metadata to the new one (or raises)."""
+
+        def op(conn: sqlite3.Connection) -> Object:
+            if version_id is None:
+                obj = objects.get(conn, bucket, key)
+                if obj is None:
+                    raise NoSuchKey(bucket=bucket, key=key)
+            else:
+                v = versions.find(conn, bucket, key, versions.stored_id(version_id))
+                if v is None or v.marker:
+                    raise NoSuchVersion(bucket=bucket, key=key)
+                obj = v.obj
+            obj.meta = change(obj.meta)
+            versions.set_meta(conn, bucket, key, obj.version_id, obj.meta)
+            return obj
+
+        return await self.committer.run(op)
 
     async def set_tags(
         self, bucket: str, key: bytes, tags: list[tuple[str, str]] | None, version_id: str | None = None

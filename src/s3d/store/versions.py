@@ -26,7 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from s3d.store import journal, objects
+from s3d.store import journal, locks, objects
+from s3d.store.buckets import WriteState
 from s3d.store.listing import successor
 from s3d.store.objects import Conditions, Object, check_conditions, parts_from_json, parts_to_json
 
@@ -178,12 +179,16 @@ def _supersede(conn: sqlite3.Connection, bucket: str, key: bytes, old: Object | 
     return gone
 
 
-def write_current(conn: sqlite3.Connection, obj: Object, cond: Conditions | None, state: str | None) -> list[str]:
-    """Make ``obj`` its key's current version; ``state`` is the bucket's versioning (None: never enabled).
+def write_current(conn: sqlite3.Connection, obj: Object, cond: Conditions | None, bucket: WriteState) -> list[str]:
+    """Make ``obj`` its key's current version, as the bucket's versioning state says.
 
     Checks the write conditions against the current version, appends the PUT record (which gives the
-    object its ``version``) and returns the blobs no version owns any more.
+    object its ``version``), gives a new version the bucket's default retention, and returns the
+    blobs no version owns any more.
     """
+    state = bucket.versioning
+    if bucket.lock_enabled:
+        locks.apply_default(obj.meta, bucket.lock_rule, obj.mtime)
     if state is None:
         old_current = objects.current(conn, obj.bucket, obj.key)
         check_conditions(old_current.etag if old_current else None, cond)
@@ -224,16 +229,23 @@ def _promote(conn: sqlite3.Connection, bucket: str, key: bytes) -> None:
     objects.put(conn, top.obj)
 
 
-def delete_version(conn: sqlite3.Connection, bucket: str, key: bytes, version_id: str | None) -> Removal:
-    """Remove one version for good (the newest remaining one becomes current if it was the current one)."""
+def delete_version(
+    conn: sqlite3.Connection, bucket: str, key: bytes, version_id: str | None, bypass_governance: bool = False
+) -> Removal:
+    """Remove one version for good (the newest remaining one becomes current if it was the current one).
+
+    A version under object lock stays (ObjectLocked); GOVERNANCE retention yields to ``bypass_governance``.
+    """
     cur = objects.get(conn, bucket, key)
     if cur is not None and cur.version_id == version_id:
+        locks.check_delete(cur.meta, bypass_governance)
         objects.delete(conn, bucket, key)
         _promote(conn, bucket, key)
         return Removal(version_id, False, cur.blobs())
     v = get(conn, bucket, key, version_id)
     if v is None:
         return Removal(version_id, False, found=False)
+    locks.check_delete(v.obj.meta, bypass_governance)
     top = newest(conn, bucket, key) if cur is None else None
     _remove(conn, v)
     if top is not None and top.obj.version == v.obj.version:
@@ -241,6 +253,20 @@ def delete_version(conn: sqlite3.Connection, bucket: str, key: bytes, version_id
     else:
         journal.append(conn, journal.Op.VERSION, bucket, key)
     return Removal(version_id, v.marker, v.obj.blobs())
+
+
+def set_meta(conn: sqlite3.Connection, bucket: str, key: bytes, version_id: str | None, meta: dict[str, str]) -> None:
+    """Replace one version's metadata in place (its lock settings); the caller checked that it exists."""
+    cur = conn.execute(
+        "UPDATE objects SET meta=? WHERE bucket=? AND key=? AND version_id IS ?",
+        (json.dumps(meta), bucket, key, version_id),
+    )
+    if not cur.rowcount:
+        conn.execute(
+            "UPDATE versions SET meta=? WHERE bucket=? AND key=? AND version_id IS ? AND marker=0",
+            (json.dumps(meta), bucket, key, version_id),
+        )
+    journal.append(conn, journal.Op.VERSION, bucket, key)
 
 
 def set_tags(

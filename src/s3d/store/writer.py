@@ -204,10 +204,9 @@ class ObjectWriter:
 
 def put_row(conn: sqlite3.Connection, obj: Object, cond: Conditions | None, owner: str | None) -> list[str]:
     """The committing transaction of an object write: checks, journal record, row. Returns replaced blobs."""
-    found = buckets.owner_and_versioning(conn, obj.bucket)
+    found = buckets.write_state(conn, obj.bucket)
     if found is None:
         raise NoSuchBucket(bucket=obj.bucket)
-    bucket_owner, versioning = found
-    if owner is not None and bucket_owner != owner:
+    if owner is not None and found.owner != owner:
         raise NotBucketOwner(bucket=obj.bucket)
-    return versions.write_current(conn, obj, cond, versioning)
+    return versions.write_current(conn, obj, cond, found)

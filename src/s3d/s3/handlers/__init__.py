@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from s3d.s3.handlers import buckets, cors, listing, multipart, objects, post, tagging, versioning
+from s3d.s3.handlers import buckets, cors, listing, lock, multipart, objects, post, tagging, versioning
 
 if TYPE_CHECKING:
     from s3d.s3.context import Ctx
@@ -20,4 +20,5 @@ HANDLERS: dict[str, Callable[[Ctx], Awaitable[Response]]] = {
     **cors.HANDLERS,
     **post.HANDLERS,
     **versioning.HANDLERS,
+    **lock.HANDLERS,
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote
@@ -11,8 +12,8 @@ from s3d.s3 import checksums
 from s3d.s3.errors import S3Error
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
-from s3d.store import versions
-from s3d.store.buckets import VERSIONING, Bucket
+from s3d.store import locks, versions
+from s3d.store.buckets import OBJECT_LOCK, VERSIONING, Bucket
 from s3d.store.objects import Object
 
 if TYPE_CHECKING:
@@ -147,6 +148,8 @@ def object_headers(obj: Object, checksum_mode: bool) -> list[tuple[str, str]]:
         h.append(("x-amz-tagging-count", str(len(obj.tags))))
     if obj.parts:
         h.append(("x-amz-mp-parts-count", str(len(obj.parts))))
+    if locks.MODE_META in meta or locks.HOLD_META in meta:
+        h += lock_headers(meta)
     if checksum_mode and obj.checksum:
         algo = obj.checksum["algorithm"]
         h.append((checksums.HEADER[algo], obj.checksum["value"]))
@@ -262,3 +265,77 @@ def version_header(ctx: Ctx, obj: Object, bucket: Bucket | None = None) -> list[
     if b is not None and b.config.get(VERSIONING) is not None:
         return [("x-amz-version-id", versions.NULL_ID)]
     return []
+
+
+# ---------- object lock ----------
+LOCK_MODE = "x-amz-object-lock-mode"
+LOCK_UNTIL = "x-amz-object-lock-retain-until-date"
+LOCK_HOLD = "x-amz-object-lock-legal-hold"
+BYPASS_GOVERNANCE = "x-amz-bypass-governance-retention"
+HOLD_STATES = ("ON", "OFF")
+
+
+def lock_headers(meta: dict[str, str]) -> list[tuple[str, str]]:
+    out = []
+    r = locks.retention_of(meta)
+    if r is not None:
+        out += [(LOCK_MODE, r.mode), (LOCK_UNTIL, r.until_iso)]
+    hold = meta.get(locks.HOLD_META)
+    if hold is not None:
+        out.append((LOCK_HOLD, hold))
+    return out
+
+
+def parse_timestamp(value: str) -> float | None:
+    """An ISO 8601 date-time (RetainUntilDate), as seconds since the epoch; None if it does not parse."""
+    try:
+        d = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=UTC)
+    return d.timestamp()
+
+
+def future_retention(mode: str | None, until: str | None) -> locks.Retention:
+    if mode not in locks.MODES:
+        raise S3Error("InvalidArgument", "Unknown wormMode directive.", extra={"ArgumentName": LOCK_MODE})
+    ts = parse_timestamp(until or "")
+    if ts is None:
+        raise S3Error("InvalidArgument", "The retain until date is not valid", extra={"ArgumentName": LOCK_UNTIL})
+    if ts <= time.time():
+        raise S3Error("InvalidArgument", "The retain until date must be in the future!")
+    return locks.Retention(mode, ts)
+
+
+def require_lock(ctx: Ctx, bucket: Bucket) -> None:
+    if OBJECT_LOCK not in bucket.config:
+        raise S3Error("InvalidRequest", "Bucket is missing Object Lock Configuration", resource=ctx.resource)
+
+
+def lock_meta_from_headers(ctx: Ctx) -> dict[str, str]:
+    """The retention and legal hold a write asks for in its headers (only in a bucket with object lock)."""
+    h = ctx.headers
+    mode, until, hold = h.get(LOCK_MODE), h.get(LOCK_UNTIL), h.get(LOCK_HOLD)
+    if mode is None and until is None and hold is None:
+        return {}
+    require_lock(ctx, ctx.need_bucket())
+    meta: dict[str, str] = {}
+    if mode is not None or until is not None:
+        if mode is None or until is None:
+            raise S3Error(
+                "InvalidArgument",
+                "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied",
+            )
+        meta = locks.with_retention(meta, future_retention(mode, until))
+    if hold is not None:
+        if hold not in HOLD_STATES:
+            raise S3Error(
+                "InvalidArgument", "Legal Hold must be either of 'ON' or 'OFF'", extra={"ArgumentName": LOCK_HOLD}
+            )
+        meta = locks.with_legal_hold(meta, hold == locks.HOLD_ON)
+    return meta
+
+
+def bypass_governance(ctx: Ctx) -> bool:
+    return ctx.headers.get(BYPASS_GOVERNANCE, "").strip().lower() == "true"

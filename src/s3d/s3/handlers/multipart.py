@@ -11,6 +11,7 @@ from s3d.s3.errors import S3Error
 from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
+    lock_meta_from_headers,
     metadata_from_headers,
     read_document,
     tags_from_header,
@@ -76,7 +77,7 @@ async def create_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None and ctx.user is not None
     h = ctx.headers
-    meta: dict[str, Any] = dict(metadata_from_headers(h))
+    meta: dict[str, Any] = {**metadata_from_headers(h), **lock_meta_from_headers(ctx)}
     tags = tags_from_header(h.get("x-amz-tagging"))
     if tags:
         meta["tags"] = tags

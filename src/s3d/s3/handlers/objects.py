@@ -10,10 +10,12 @@ from s3d.s3 import checksums, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers.common import (
+    bypass_governance,
     check_read_conditions,
     check_version_id,
     empty,
     http_date,
+    lock_meta_from_headers,
     metadata_from_headers,
     object_headers,
     parse_range,
@@ -26,7 +28,7 @@ from s3d.s3.handlers.common import (
 from s3d.s3.payload import Payload
 from s3d.s3.store_errors import to_s3
 from s3d.server.http import BodyT, FileRange, Response
-from s3d.store import versions
+from s3d.store import locks, versions
 from s3d.store.buckets import VERSIONING
 from s3d.store.errors import ObjectChanged, StoreError
 from s3d.store.objects import Conditions, Object
@@ -91,6 +93,7 @@ async def put_object(ctx: Ctx) -> Response:
     assert ctx.bucket is not None and ctx.user is not None
     h = ctx.headers
     meta = metadata_from_headers(h)
+    meta.update(lock_meta_from_headers(ctx))
     tags = tags_from_header(h.get("x-amz-tagging"))
     cond = write_conditions(h)
     payload = Payload(h, ctx.auth, ctx.req.body, checksum_algorithm=DEFAULT_CHECKSUM)
@@ -240,7 +243,7 @@ def removal_headers(removal: Removal, versioned: bool) -> list[tuple[str, str]]:
 async def delete_object(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
     version_id = requested_version(ctx)
-    removal = await ctx.ns.delete_object(b.name, ctx.key_bytes, version_id)
+    removal = await ctx.ns.delete_object(b.name, ctx.key_bytes, version_id, bypass_governance(ctx))
     return empty(204, removal_headers(removal, version_id is not None or b.config.get(VERSIONING) is not None))
 
 
@@ -259,6 +262,7 @@ async def delete_objects(ctx: Ctx) -> Response:
     if root.tag != "Delete":
         raise S3Error("MalformedXML")
     quiet = (xml.text(root, "Quiet") or "").strip().lower() == "true"
+    bypass = bypass_governance(ctx)
     objects = root.findall("Object")
     if not objects or len(objects) > 1000:
         raise S3Error("MalformedXML")
@@ -273,7 +277,7 @@ async def delete_objects(ctx: Ctx) -> Response:
                 raise S3Error("KeyTooLongError")
             if version_id is not None:
                 check_version_id(version_id)
-            removal = await ctx.ns.delete_object(ctx.bucket, key.encode(), version_id)
+            removal = await ctx.ns.delete_object(ctx.bucket, key.encode(), version_id, bypass)
             if not quiet:
                 nodes.append(("Deleted", deleted_nodes(key, version_id, removal, b.config.get(VERSIONING) is not None)))
         except (S3Error, StoreError) as e:
@@ -337,6 +341,7 @@ async def copy_object(ctx: Ctx) -> Response:
     h = ctx.headers
     src_bucket, src_key, src_version = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
+    lock_meta = lock_meta_from_headers(ctx)
     directive = h.get("x-amz-metadata-directive", "COPY").upper()
     tag_directive = h.get("x-amz-tagging-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE") or tag_directive not in ("COPY", "REPLACE"):
@@ -344,7 +349,8 @@ async def copy_object(ctx: Ctx) -> Response:
     for _attempt in range(COPY_ATTEMPTS):
         src = await copy_source_object(ctx, src_bucket, src_key, src_version)
         check_read_conditions(src, h, prefix="x-amz-copy-source-if-")
-        meta = metadata_from_headers(h) if directive == "REPLACE" else dict(src.meta)
+        meta = metadata_from_headers(h) if directive == "REPLACE" else locks.without_lock(src.meta)
+        meta.update(lock_meta)
         if directive == "COPY" and "x-amz-storage-class" in h:
             meta.update(
                 {k: v for k, v in metadata_from_headers({"x-amz-storage-class": h["x-amz-storage-class"]}).items()}
