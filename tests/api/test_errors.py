@@ -135,7 +135,7 @@ def test_request_ids_are_unique(server, bucket):  # type: ignore[no-untyped-def]
         ("PUT", "policy", "PutBucketPolicy"),
         ("PUT", "logging", "PutBucketLogging"),
         ("GET", "replication", "GetBucketReplication"),
-        ("PUT", "lifecycle", "PutBucketLifecycleConfiguration"),
+        ("PUT", "accelerate", "PutBucketAccelerateConfiguration"),
         ("GET", "website", "GetBucketWebsite"),
         ("GET", "inventory", "ListBucketInventoryConfigurations"),
     ],

@@ -45,6 +45,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "InvalidBucketState": (409, "The request is not valid with the current state of the bucket."),
     "ObjectLockConfigurationNotFoundError": (404, "Object Lock configuration does not exist for this bucket"),
     "NoSuchObjectLockConfiguration": (404, "The specified object does not have a ObjectLock configuration"),
+    "NoSuchLifecycleConfiguration": (404, "The lifecycle configuration does not exist."),
     "NoSuchTagSet": (404, "The TagSet does not exist."),
     "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist."),
     "NotImplemented": (501, "A header or query you provided implies functionality that is not implemented."),

@@ -112,6 +112,14 @@ def newest(conn: sqlite3.Connection, bucket: str, key: bytes) -> Version | None:
     return _from_row(row) if row else None
 
 
+def all_of(conn: sqlite3.Connection, bucket: str, key: bytes) -> list[Version]:
+    """A key's noncurrent versions and delete markers, newest first."""
+    rows = conn.execute(
+        f"SELECT {COLUMNS} FROM versions WHERE bucket=? AND key=? ORDER BY seq DESC", (bucket, key)
+    ).fetchall()
+    return [_from_row(r) for r in rows]
+
+
 def latest_marker(conn: sqlite3.Connection, bucket: str, key: bytes) -> Version | None:
     """The delete marker that is a key's newest version (the caller knows there is no current object)."""
     v = newest(conn, bucket, key)

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from s3d.s3.handlers import buckets, cors, listing, lock, multipart, objects, post, tagging, versioning
+from s3d.s3.handlers import (
+    buckets,
+    cors,
+    lifecycle,
+    listing,
+    lock,
+    multipart,
+    objects,
+    post,
+    tagging,
+    versioning,
+)
 
 if TYPE_CHECKING:
     from s3d.s3.context import Ctx
@@ -21,4 +32,5 @@ HANDLERS: dict[str, Callable[[Ctx], Awaitable[Response]]] = {
     **post.HANDLERS,
     **versioning.HANDLERS,
     **lock.HANDLERS,
+    **lifecycle.HANDLERS,
 }

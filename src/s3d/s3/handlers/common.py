@@ -5,15 +5,16 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
 from s3d.s3 import checksums
 from s3d.s3.errors import S3Error
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
-from s3d.store import locks, versions
+from s3d.store import lifecycle, locks, versions
 from s3d.store.buckets import OBJECT_LOCK, VERSIONING, Bucket
+from s3d.store.lifecycle import LIFECYCLE
 from s3d.store.objects import Object
 
 if TYPE_CHECKING:
@@ -258,13 +259,16 @@ def requested_version(ctx: Ctx) -> str | None:
 
 
 def version_header(ctx: Ctx, obj: Object, bucket: Bucket | None = None) -> list[tuple[str, str]]:
-    """``x-amz-version-id`` of a version just written: in buckets whose versioning was ever enabled."""
-    if obj.version_id is not None:
-        return [("x-amz-version-id", obj.version_id)]
+    """``x-amz-version-id`` of a version just written (in buckets whose versioning was ever enabled)
+    and ``x-amz-expiration`` if a lifecycle rule will expire it."""
     b = bucket or ctx.store.get_bucket(obj.bucket)
-    if b is not None and b.config.get(VERSIONING) is not None:
-        return [("x-amz-version-id", versions.NULL_ID)]
-    return []
+    config = b.config if b is not None else {}
+    out = expiration_header(ctx, config, obj)
+    if obj.version_id is not None:
+        out.append(("x-amz-version-id", obj.version_id))
+    elif config.get(VERSIONING) is not None:
+        out.append(("x-amz-version-id", versions.NULL_ID))
+    return out
 
 
 # ---------- object lock ----------
@@ -339,3 +343,13 @@ def lock_meta_from_headers(ctx: Ctx) -> dict[str, str]:
 
 def bypass_governance(ctx: Ctx) -> bool:
     return ctx.headers.get(BYPASS_GOVERNANCE, "").strip().lower() == "true"
+
+
+def expiration_header(ctx: Ctx, config: dict[str, Any], obj: Object) -> list[tuple[str, str]]:
+    """``x-amz-expiration`` for a current object an enabled Expiration rule matches."""
+    if LIFECYCLE not in config:
+        return []
+    hit = lifecycle.expiration(lifecycle.rules_of(config), obj, ctx.settings.lifecycle_day_seconds)
+    if hit is None:
+        return []
+    return [("x-amz-expiration", f'expiry-date="{http_date(hit[0])}", rule-id="{hit[1]}"')]

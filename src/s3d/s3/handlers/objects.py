@@ -14,6 +14,7 @@ from s3d.s3.handlers.common import (
     check_read_conditions,
     check_version_id,
     empty,
+    expiration_header,
     http_date,
     lock_meta_from_headers,
     metadata_from_headers,
@@ -166,7 +167,10 @@ async def _find_for_read(ctx: Ctx) -> tuple[Object, list[tuple[str, str]]]:
         if marker is not None:
             extra = [("x-amz-delete-marker", "true"), ("x-amz-version-id", versions.s3_id(marker.obj.version_id))]
         raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""}, headers=extra)
-    return found, [("x-amz-version-id", versions.s3_id(found.version_id))] if versioned else []
+    headers = expiration_header(ctx, b.config, found)
+    if versioned:
+        headers.append(("x-amz-version-id", versions.s3_id(found.version_id)))
+    return found, headers
 
 
 async def _read(ctx: Ctx, head: bool) -> Response:
