@@ -212,3 +212,19 @@ def test_kill9_during_a_scan_leaves_nothing_half_deleted(tmp_path: Path) -> None
         assert wait_until(lambda: not [p for p in (tmp_path / "data" / "blobs").rglob("*") if p.is_file()])
     finally:
         proc.stop()
+
+
+# ---------- the setting ----------
+def test_day_seconds_from_flag_environment_and_file(tmp_path: Path) -> None:
+    from s3d.config import ConfigError, load
+
+    toml = tmp_path / "s3d.toml"
+    toml.write_text("lifecycle_day_seconds = 5\n")
+    assert load({}, env={}).lifecycle_day_seconds == 86400
+    assert load({"config": str(toml)}, env={}).lifecycle_day_seconds == 5
+    env = {"S3D_LIFECYCLE_DAY_SECONDS": "2.5"}
+    assert load({"config": str(toml)}, env=env).lifecycle_day_seconds == 2.5
+    assert load({"config": str(toml), "lifecycle_day_seconds": 1.0}, env=env).lifecycle_day_seconds == 1
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(ConfigError):
+            load({}, env={"S3D_LIFECYCLE_DAY_SECONDS": bad})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tests.gateway.conftest import Gateway
+import time
+from pathlib import Path
+
+from tests.gateway.conftest import Gateway, own_gateway
 from tests.gateway.test_shipping import remote_state
 
 
@@ -40,3 +43,24 @@ def test_noncurrent_versions_count_as_local_data(rclone_gateway: Gateway) -> Non
     s3.put_object(Bucket="vers", Key="k", Body=b"b" * 10)
     assert gw.flush()["flushed"]
     assert gw.status()["dirty_bytes"] == 100_000  # the noncurrent version; the shipped current one is clean
+
+
+def test_lifecycle_expirations_ship(tmp_path: Path) -> None:
+    with own_gateway(tmp_path, "--lifecycle-day-seconds", "1") as gw:
+        s3 = gw.client()
+        s3.create_bucket(Bucket="exp")
+        s3.put_object(Bucket="exp", Key="tmp/a", Body=b"a")
+        s3.put_object(Bucket="exp", Key="keep", Body=b"k")
+        assert gw.flush()["flushed"]
+        assert remote_state(gw, "exp") == {"tmp/a": b"a", "keep": b"k"}
+        s3.put_bucket_lifecycle_configuration(
+            Bucket="exp",
+            LifecycleConfiguration={
+                "Rules": [{"ID": "t", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 1}}]
+            },
+        )
+        deadline = time.monotonic() + 30
+        while "Contents" in s3.list_objects_v2(Bucket="exp", Prefix="tmp/") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert gw.flush()["flushed"]
+        assert remote_state(gw, "exp") == {"keep": b"k"}
