@@ -320,6 +320,21 @@ def test_never_versioned_bucket_answers_without_version_ids(s3, bucket):  # type
     assert _versions(s3, bucket) == []
 
 
+def test_null_version_by_id_in_a_never_versioned_bucket(s3, bucket):  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    assert s3.get_object(Bucket=bucket, Key="k", VersionId="null")["Body"].read() == b"x"
+    s3.delete_object(Bucket=bucket, Key="k", VersionId="null")
+    assert _versions(s3, bucket) == []
+
+
+def test_delete_objects_removing_a_marker_by_id(s3, vbucket):  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=vbucket, Key="k", Body=b"x")
+    marker = s3.delete_object(Bucket=vbucket, Key="k")["VersionId"]
+    r = s3.delete_objects(Bucket=vbucket, Delete={"Objects": [{"Key": "k", "VersionId": marker}]})
+    assert r["Deleted"] == [{"Key": "k", "VersionId": marker, "DeleteMarker": True, "DeleteMarkerVersionId": marker}]
+    assert s3.get_object(Bucket=vbucket, Key="k")["Body"].read() == b"x"
+
+
 # ---------- ListObjectVersions ----------
 def test_list_versions_order_and_latest(s3, vbucket):  # type: ignore[no-untyped-def]
     b1 = s3.put_object(Bucket=vbucket, Key="b", Body=b"1")["VersionId"]

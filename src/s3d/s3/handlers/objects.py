@@ -296,7 +296,7 @@ def deleted_nodes(key: str, version_id: str | None, removal: Removal, versioned:
     nodes: list[xml.Node] = [("Key", key), ("VersionId", version_id)]
     if removal.marker:
         nodes.append(("DeleteMarker", True))
-        if version_id is None and versioned:
+        if version_id is not None or versioned:
             nodes.append(("DeleteMarkerVersionId", versions.s3_id(removal.version_id)))
     return nodes
 
@@ -361,14 +361,15 @@ async def copy_object(ctx: Ctx) -> Response:
             )
         tags = tags_from_header(h.get("x-amz-tagging")) if tag_directive == "REPLACE" else src.tags
         same = src_bucket == ctx.bucket and src_key == ctx.key_bytes and src_version is None
-        if same and directive != "REPLACE" and "x-amz-storage-class" not in h and tag_directive != "REPLACE":
-            raise S3Error(
-                "InvalidRequest",
-                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
-            )
-        if same and not src.is_remote and dest.config.get(VERSIONING) is None:
-            obj = await ctx.store.replace_meta(ctx.bucket, src_key, src.etag, meta, tags)
-            break
+        if same and not src.is_remote:
+            if directive != "REPLACE" and "x-amz-storage-class" not in h and tag_directive != "REPLACE":
+                raise S3Error(
+                    "InvalidRequest",
+                    "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+                )
+            if dest.config.get(VERSIONING) is None:  # in a versioned bucket the copy is a new version
+                obj = await ctx.store.replace_meta(ctx.bucket, src_key, src.etag, meta, tags)
+                break
         # a copy of a multipart source is one piece: its ETag becomes the MD5 of the bytes
         md5 = hashlib.md5() if src.parts or src.is_remote else None
         with ctx.store.writer(src.size, [md5] if md5 else []) as w:
