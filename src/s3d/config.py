@@ -14,6 +14,8 @@ from typing import Any
 from s3d.filters import setting as filter_setting
 from s3d.filters.evaluate import Filter
 from s3d.gateway.config import GatewaySettings
+from s3d.mount import settings as mount_settings
+from s3d.mount.settings import MountSettings
 
 
 class ConfigError(Exception):
@@ -45,6 +47,7 @@ class Settings:
     cache_filter: Filter | None = None  # which remote objects the read cache keeps
     sync_filter: Filter | None = None  # what the sync directory holds
     mount_filter: Filter | None = None  # what the mount shows
+    mounts: list[MountSettings] = field(default_factory=list)  # [[mount]]: bound while the daemon runs
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -112,6 +115,7 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
         for name in ENV_KEYS:
             if name in raw:
                 setattr(s, name, _coerce(name, raw[name]))
+        s.mounts = _mounts(config_path, raw.get("mount", []))
         for i, u in enumerate(raw.get("users", [])):
             try:
                 file_users.append(User(u["access_key"], u["secret_key"], u.get("name", u["access_key"])))
@@ -134,6 +138,15 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
     s.users.extend(u for u in file_users if u.access_key != ak)
     _check_unique(s.users)
     return s
+
+
+def _mounts(config_path: str, raw: Any) -> list[MountSettings]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"config file {config_path}: mount must be an array of tables ([[mount]])")
+    try:
+        return [mount_settings.from_toml(i, m) for i, m in enumerate(raw)]
+    except mount_settings.MountConfigError as e:
+        raise ConfigError(f"config file {config_path}: {e}") from None
 
 
 def _check_unique(users: list[User]) -> None:

@@ -36,6 +36,11 @@ log = logging.getLogger("s3d")
 DEFAULT_OWNER = "admin"
 
 
+def default_owner(settings: Settings) -> str:
+    """Who owns buckets found on the remote: the first configured user (the generated one by default)."""
+    return settings.users[0].name if settings.users else DEFAULT_OWNER
+
+
 def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespace | None, Callable[[], None]]:
     """A worker's store and namespace (and the gateway's, in gateway mode), and what closes them."""
     store = Store(settings.data, inline_max=settings.inline_max)
@@ -44,7 +49,7 @@ def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespac
         return store, LocalNamespace(store), None, store.close
     remote = BotocoreRemote(g.remote)  # made in the worker process, never inherited across fork
     cache = BlockCache(store, remote, g, Capacity(store, g.capacity))
-    gateway = GatewayNamespace(store, remote, cache, g.cache_filter)
+    gateway = GatewayNamespace(store, remote, cache, g.cache_filter, default_owner(settings), settings.region)
 
     def close() -> None:
         remote.close()
@@ -75,13 +80,11 @@ def _supervisor(settings: Settings, g: GatewaySettings) -> server.Supervise:
         async def main() -> int:
             obs = observability.install(settings, "gateway")  # the shipper's remote calls and events
             remote = BotocoreRemote(g.remote)
-            owner = settings.users[0].name if settings.users else DEFAULT_OWNER
+            owner = default_owner(settings)
             store = Store(settings.data, inline_max=settings.inline_max)
             scanning = asyncio.create_task(Scanner(store, settings.lifecycle_day_seconds).run())
             try:
-                return await supervise(
-                    settings.data, g, remote, owner, settings.region, children, upload_filter=settings.upload_filter
-                )
+                return await supervise(settings, g, remote, owner, children)
             finally:
                 scanning.cancel()
                 await asyncio.gather(scanning, return_exceptions=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 from typing import Any
 
@@ -81,6 +82,10 @@ def register(sub: Any) -> None:
     cred = sub.add_parser("credentials", help="print the access key and secret key of the daemon",
                           description="Print the daemon's access key and secret key: S3D_ACCESS_KEY/S3D_SECRET_KEY, "
                           "the first user of the config file, or the pair generated in the data dir.")  # fmt: skip
+    cred.add_argument(
+        "--env", action="store_true",
+        help="print them as shell exports of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, for eval \"$(s3d credentials --env)\"",
+    )  # fmt: skip
     _add_common(cred)
     cred.set_defaults(func=credentials_command)
 
@@ -99,6 +104,12 @@ def credentials_command(args: argparse.Namespace) -> int:
                 print(f"no credentials yet in {settings.data}: start the daemon once with `s3d run`", file=sys.stderr)
                 return 1
             config.ensure_credentials(settings)
+        if args.env:
+            u = settings.users[0]  # the pair the other commands sign with
+            print(
+                f"export AWS_ACCESS_KEY_ID={shlex.quote(u.access_key)} AWS_SECRET_ACCESS_KEY={shlex.quote(u.secret_key)}"
+            )
+            return 0
         for u in settings.users:
             print(f"access key: {u.access_key}\nsecret key: {u.secret_key}")
         return 0
@@ -133,7 +144,10 @@ def run_command(args: argparse.Namespace) -> int:
                 f"  access key: {new.access_key}\n  secret key: {new.secret_key}",
                 flush=True,
             )
-        return run(settings)
+        from s3d.mount.daemon import bound
+
+        with bound(settings):  # the [[mount]] entries, for as long as the daemon runs
+            return run(settings)
     except (config.ConfigError, DataDirError, RemoteConfigError) as e:
         print(f"s3d: {e}", file=sys.stderr)
         return 2

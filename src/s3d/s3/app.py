@@ -13,7 +13,7 @@ from urllib.parse import unquote_to_bytes
 
 from s3d import observe
 from s3d.config import Settings
-from s3d.s3 import auth, auth_v2, routes, xml
+from s3d.s3 import auth, auth_v2, routes, surface, xml
 from s3d.s3.context import Ctx, parse_query
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import HANDLERS, cors
@@ -97,8 +97,11 @@ class S3App:
         else:
             host = host.rpartition(":")[0] if ":" in host else host
         try:
-            path = unquote_to_bytes(req.path).decode() if "%" in req.path else req.path
-        except UnicodeDecodeError:
+            # raw bytes of the request target arrive as latin-1; a key is UTF-8, percent-encoded or not
+            path = req.path
+            if "%" in path or not path.isascii():
+                path = unquote_to_bytes(path.encode("latin-1")).decode()
+        except (UnicodeDecodeError, UnicodeEncodeError):
             raise S3Error("InvalidURI", "Couldn't parse the specified URI.", status=400) from None
         for d in self.domains:
             if host.endswith(d) and len(host) > len(d):
@@ -111,6 +114,10 @@ class S3App:
         if not bucket:
             return None, None
         return bucket, (key if slash and key else None)
+
+    def _owner_of(self, bucket: str) -> str | None:
+        b = self.store.get_bucket(bucket)
+        return b.owner if b else None
 
     def _v2_resource(self, req: Request, bucket: str | None) -> str:
         """SigV2's canonical resource: the path-style path, as sent."""
@@ -170,7 +177,9 @@ class S3App:
             op = routes.match(req.method, level, query, req.headers)
             ctx.operation = op or ""
             a: auth.Auth | None
-            if auth_v2.applies(req.headers, query):
+            if op in routes.PREFLIGHT:
+                a = None  # a CORS preflight carries no credentials: the bucket's CORS rules answer it
+            elif auth_v2.applies(req.headers, query):
                 a = auth_v2.verify(req.method, self._v2_resource(req, ctx.bucket), req.headers, query, self.secrets)
             else:
                 a = auth.verify(req.method, req.path, req.query, req.headers, query, self.secrets)
@@ -184,9 +193,13 @@ class S3App:
                 raise S3Error("KeyTooLongError", extra={"Size": str(len(ctx.key.encode())), "MaxSizeAllowed": "1024"})
             if op is None:
                 raise S3Error("MethodNotAllowed", extra={"Method": req.method, "ResourceType": level.upper()})
+            if ctx.bucket is not None and op != "CreateBucket":
+                await self.ns.discover_bucket(ctx.bucket)
             handler = HANDLERS.get(op)
             if handler is None:
                 raise S3Error("NotImplemented", f"{op} is not implemented by s3d.", resource=ctx.resource)
+            surface.check(op, req.headers, query)
+            surface.check_owners(op, req.headers, ctx.bucket, self._owner_of)
             if op in WRITES:
                 size = int(req.headers.get("x-amz-decoded-content-length") or req.headers.get("content-length") or 0)
                 reservation = await self.ns.reserve_write(size)

@@ -121,7 +121,8 @@ ROUTES: tuple[Route, ...] = (
 
 # Operations a request may make without SigV4 credentials: the handler authorizes them itself
 # (PostObject by its signed policy document; CORS preflight is answered from the bucket's rules).
-ANONYMOUS = frozenset({"PostObject", "PreflightBucket", "PreflightObject"})
+PREFLIGHT = frozenset({"PreflightBucket", "PreflightObject"})
+ANONYMOUS = frozenset({"PostObject", *PREFLIGHT})
 
 _BY_METHOD_LEVEL: dict[tuple[str, str], list[Route]] = {}
 for _r in ROUTES:
@@ -157,6 +158,7 @@ NOTES = {
 
 def compatibility_markdown() -> str:
     """docs/compatibility.md, generated from ROUTES and the handler table."""
+    from s3d.s3 import surface
     from s3d.s3.handlers import HANDLERS
 
     lines = [
@@ -180,6 +182,7 @@ def compatibility_markdown() -> str:
         )
     done = sum(1 for r in ROUTES if r.operation in HANDLERS)
     lines += ["", f"{done} of {len(ROUTES)} operations implemented.", ""]
+    lines += surface.documentation()
     return "\n".join(lines)
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 from s3d.store.buckets import Bucket
 from s3d.store.objects import Object
 from s3d.store.ranges import Body
-from s3d.store.store import Store, close_spans
+from s3d.store.store import DeletePrecondition, Store, close_spans
 from s3d.store.versions import Removal
 from s3d.store.writer import ObjectWriter
 
@@ -25,6 +25,10 @@ class Namespace(Protocol):
     async def find_with_bucket(self, bucket: str, key: bytes) -> tuple[Bucket | None, Object | None]: ...
 
     async def find_object(self, bucket: str, key: bytes) -> Object | None: ...
+
+    async def discover_bucket(self, bucket: str) -> None:
+        """Make a bucket that exists only behind the namespace (on the remote) known here, at once."""
+        ...
 
     async def open_range(self, obj: Object, start: int, end: int) -> tuple[Body, str | None]:
         """Bytes [start, end] and how they were served (None in local mode; a cache status in gateway mode)."""
@@ -39,7 +43,12 @@ class Namespace(Protocol):
         ...
 
     async def delete_object(
-        self, bucket: str, key: bytes, version_id: str | None = None, bypass_governance: bool = False
+        self,
+        bucket: str,
+        key: bytes,
+        precondition: DeletePrecondition | None = None,
+        version_id: str | None = None,
+        bypass_governance: bool = False,
     ) -> Removal:
         """Delete a key, or one version of it (``version_id`` in S3's form; object lock applies)."""
         ...
@@ -65,6 +74,9 @@ class LocalNamespace:
     async def find_object(self, bucket: str, key: bytes) -> Object | None:
         return self.store.get_object(bucket, key)
 
+    async def discover_bucket(self, bucket: str) -> None:
+        return None  # local mode: the store is every bucket there is
+
     async def open_range(self, obj: Object, start: int, end: int) -> tuple[Body, str | None]:
         return self.store.open_range(obj, start, end), None
 
@@ -79,9 +91,16 @@ class LocalNamespace:
             close_spans(pieces)
 
     async def delete_object(
-        self, bucket: str, key: bytes, version_id: str | None = None, bypass_governance: bool = False
+        self,
+        bucket: str,
+        key: bytes,
+        precondition: DeletePrecondition | None = None,
+        version_id: str | None = None,
+        bypass_governance: bool = False,
     ) -> Removal:
-        return await self.store.delete_object(bucket, key, version_id=version_id, bypass_governance=bypass_governance)
+        return await self.store.delete_object(
+            bucket, key, precondition=precondition, version_id=version_id, bypass_governance=bypass_governance
+        )
 
     async def reserve_write(self, size: int) -> int | None:
         return None

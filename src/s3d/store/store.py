@@ -39,6 +39,10 @@ HOT_ENTRIES = 1024  # rows remembered per worker for repeated GETs (see find_wit
 HOT_MAX_SIZE = 256 * 1024
 
 
+# a conditional delete's test of the object it would remove (None: there is none); raises to refuse
+DeletePrecondition = Callable[[Object | None], None]
+
+
 class Store:
     def __init__(self, root: Path, inline_max: int = 64 * 1024) -> None:
         self.root = root
@@ -194,6 +198,7 @@ class Store:
         bucket: str,
         key: bytes,
         journal_if_absent: bool = False,
+        precondition: DeletePrecondition | None = None,
         version_id: str | None = None,
         bypass_governance: bool = False,
     ) -> Removal:
@@ -201,7 +206,8 @@ class Store:
         bucket's versioning state. S3 answers 204 whether or not there was anything to delete.
 
         ``journal_if_absent``: record the delete even when the key is not held here (a gateway ships
-        deletes of keys that may exist only on the remote).
+        deletes of keys that may exist only on the remote). ``precondition`` sees the object the
+        delete would remove (or None) inside the transaction, and may refuse it by raising.
         """
 
         def op(conn: sqlite3.Connection) -> Removal:
@@ -209,8 +215,14 @@ class Store:
             if found is None:
                 raise NoSuchBucket(bucket=bucket)
             state = found.versioning
+            stored = versions.stored_id(version_id) if version_id is not None else None
+            if precondition is not None:
+                if version_id is None:
+                    precondition(objects.get(conn, bucket, key))
+                else:
+                    v = versions.find(conn, bucket, key, stored)
+                    precondition(v.obj if v is not None and not v.marker else None)
             if version_id is not None:
-                stored = versions.stored_id(version_id)
                 return versions.delete_version(conn, bucket, key, stored, bypass_governance)
             if state is not None:
                 return versions.delete_current(conn, bucket, key, state)

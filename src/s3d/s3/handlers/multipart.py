@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from s3d.s3 import checksums, xml
@@ -13,6 +14,7 @@ from s3d.s3.handlers.common import (
     empty,
     lock_meta_from_headers,
     metadata_from_headers,
+    parse_http_date,
     read_document,
     tags_from_header,
     url_encode,
@@ -29,12 +31,14 @@ from s3d.s3.handlers.objects import (
 from s3d.s3.multipart_rules import CompletedPart, assemble, multipart_etag, object_checksum
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
-from s3d.store.errors import ObjectChanged
+from s3d.store.errors import NoSuchUpload, ObjectChanged
 from s3d.store.multipart import MAX_PARTS, Multipart
 from s3d.store.objects import Object
 from s3d.store.uploads import Upload
 
 MAX_COMPLETE_BODY = 4 * 1024 * 1024
+OBJECT_CHECKSUM_PREFIX = "x-amz-checksum-"
+IF_MATCH_INITIATED_TIME = "x-amz-if-match-initiated-time"
 MAX_PART_SIZE = 5 * 1024**3
 
 
@@ -206,16 +210,63 @@ def _parse_complete(body: bytes) -> list[CompletedPart]:
     return out
 
 
+def _object_expectations(h: dict[str, str]) -> Callable[[int, dict[str, str] | None], None]:
+    """What the x-amz-checksum-*, x-amz-checksum-type and x-amz-mp-object-size headers of a Complete say
+    about the assembled object (not about the request body): checked before it commits."""
+    given = [(a, h[name]) for a, name in checksums.HEADER.items() if name in h]
+    ctype = h.get("x-amz-checksum-type", "").upper() or None
+    raw_size = h.get("x-amz-mp-object-size")
+    size: int | None = None
+    if raw_size is not None:
+        if not raw_size.isdigit():
+            raise S3Error("InvalidArgument", "x-amz-mp-object-size must be a non-negative integer")
+        size = int(raw_size)
+
+    def verify(object_size: int, have: dict[str, str] | None) -> None:
+        if size is not None and size != object_size:
+            raise S3Error(
+                "InvalidRequest",
+                f"The provided x-amz-mp-object-size ({size}) does not match the object's size ({object_size}).",
+            )
+        if ctype is not None and (have is None or have.get("type") != ctype):
+            raise S3Error("BadDigest", f"The upload's checksum type is not {ctype}.")
+        for algo, value in given:
+            if have is None or have["algorithm"] != algo:
+                raise S3Error("BadDigest", f"The object has no {algo} checksum.")
+            # a COMPOSITE checksum may be given with or without its -N part count
+            if value not in (have["value"], have["value"].rpartition("-")[0]):
+                raise S3Error("BadDigest", f"The {algo} checksum of the assembled object does not match.")
+
+    return verify
+
+
 async def complete_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
-    listed = _parse_complete(await read_document(ctx, MAX_COMPLETE_BODY))
+    verify = _object_expectations(ctx.headers)
+    # those headers describe the assembled object; the XML body is checked only against Content-MD5
+    body_headers = {k: v for k, v in ctx.headers.items() if not k.startswith(OBJECT_CHECKSUM_PREFIX)}
+    listed = _parse_complete(await read_document(ctx, MAX_COMPLETE_BODY, body_headers))
     mp = _mp(ctx)
-    upload = mp.get_upload(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes)
+    try:
+        upload = mp.get_upload(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes)
+    except NoSuchUpload:
+        done = mp.completed(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes, [(c.number, c.etag) for c in listed])
+        if done is None:
+            raise
+        return _complete_result(ctx, done)  # completed before with these parts: the same answer
     stored = {p.number: p for p in mp.list_parts(upload.upload_id)}
     parts = assemble(upload, stored, listed)
     etag, checksum = multipart_etag(parts), object_checksum(upload, parts)
-    obj = await mp.complete(upload, parts, etag, checksum, write_conditions(ctx.headers))
+    verify(sum(p.size for p in parts), checksum)
+    cond = write_conditions(ctx.headers)
+    if cond is not None:
+        await ctx.ns.find_object(ctx.bucket, ctx.key_bytes)  # a key only on the remote counts (gateway mode)
+    obj = await mp.complete(upload, parts, etag, checksum, cond)
+    return _complete_result(ctx, obj)
+
+
+def _complete_result(ctx: Ctx, obj: Object) -> Response:
     nodes: list[xml.Node] = [
         ("Location", f"/{ctx.bucket}/{ctx.key}"),
         ("Bucket", ctx.bucket),
@@ -231,6 +282,17 @@ async def complete_multipart_upload(ctx: Ctx) -> Response:
 async def abort_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
+    raw = ctx.headers.get(IF_MATCH_INITIATED_TIME)
+    if raw is not None:
+        when = parse_http_date(raw)
+        if when is None:
+            raise S3Error("InvalidArgument", f"{IF_MATCH_INITIATED_TIME} is not a valid HTTP date")
+        try:
+            upload = _upload(ctx)
+        except NoSuchUpload:
+            return empty(204)  # as AWS documents: no such upload is a success with this header
+        if int(upload.initiated) != int(when):
+            raise S3Error("PreconditionFailed", extra={"Condition": IF_MATCH_INITIATED_TIME})
     await _mp(ctx).abort(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes)
     return empty(204)
 

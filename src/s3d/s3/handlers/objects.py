@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
 from s3d.s3 import checksums, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
+from s3d.s3.handlers import conditional_delete
 from s3d.s3.handlers.common import (
     bypass_governance,
     check_read_conditions,
@@ -97,6 +98,8 @@ async def put_object(ctx: Ctx) -> Response:
     meta.update(lock_meta_from_headers(ctx))
     tags = tags_from_header(h.get("x-amz-tagging"))
     cond = write_conditions(h)
+    if cond is not None:
+        await ctx.ns.find_object(ctx.bucket, ctx.key_bytes)  # a key only on the remote counts (gateway mode)
     payload = Payload(h, ctx.auth, ctx.req.body, checksum_algorithm=DEFAULT_CHECKSUM)
     if payload.expected_size is None or payload.expected_size > ctx.store.inline_max:
         ctx.need_bucket()  # before streaming a large body; small ones are checked when they commit
@@ -224,12 +227,11 @@ def _part_range(obj: Object, raw: str, range_header: str | None) -> tuple[int, i
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive") from None
     if not 1 <= n <= 10000:
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+    if n > (len(obj.parts) if obj.parts else 1):
+        # AWS: 400 InvalidPart for a part the object does not have (a non-multipart object has part 1)
+        raise S3Error("InvalidPart", f"The object has no part {n}.", extra={"PartNumber": str(n)})
     if not obj.parts:
-        if n != 1:
-            raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", status=416)
         return (0, obj.size - 1) if obj.size else None
-    if n > len(obj.parts):
-        raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", status=416)
     start = sum(p.size for p in obj.parts[: n - 1])
     return start, start + obj.parts[n - 1].size - 1
 
@@ -247,7 +249,10 @@ def removal_headers(removal: Removal, versioned: bool) -> list[tuple[str, str]]:
 async def delete_object(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
     version_id = requested_version(ctx)
-    removal = await ctx.ns.delete_object(b.name, ctx.key_bytes, version_id, bypass_governance(ctx))
+    check = conditional_delete.from_headers(ctx.headers)
+    if check is not None:
+        await ctx.ns.find_object(b.name, ctx.key_bytes)  # in gateway mode, learns a remote-only object
+    removal = await ctx.ns.delete_object(b.name, ctx.key_bytes, check, version_id, bypass_governance(ctx))
     return empty(204, removal_headers(removal, version_id is not None or b.config.get(VERSIONING) is not None))
 
 
@@ -281,7 +286,12 @@ async def delete_objects(ctx: Ctx) -> Response:
                 raise S3Error("KeyTooLongError")
             if version_id is not None:
                 check_version_id(version_id)
-            removal = await ctx.ns.delete_object(ctx.bucket, key.encode(), version_id, bypass)
+            check = conditional_delete.from_entry(
+                xml.text(o, "ETag"), xml.text(o, "LastModifiedTime"), xml.text(o, "Size")
+            )
+            if check is not None:
+                await ctx.ns.find_object(ctx.bucket, key.encode())
+            removal = await ctx.ns.delete_object(ctx.bucket, key.encode(), check, version_id, bypass)
             if not quiet:
                 nodes.append(("Deleted", deleted_nodes(key, version_id, removal, b.config.get(VERSIONING) is not None)))
         except (S3Error, StoreError) as e:
@@ -314,7 +324,12 @@ def parse_copy_source(ctx: Ctx) -> tuple[str, bytes, str | None]:
         if not query.startswith(COPY_SOURCE_VERSION) or "&" in query:
             raise S3Error("InvalidArgument", "Copy Source can only name a version: ?versionId=ID")
         version_id = check_version_id(unquote(query[len(COPY_SOURCE_VERSION) :]))
-    path = unquote(path).lstrip("/")
+    try:
+        path = unquote_to_bytes(path).decode().lstrip("/")
+    except UnicodeDecodeError:
+        raise S3Error(
+            "InvalidArgument", "Invalid copy source encoding", extra={"ArgumentName": "x-amz-copy-source"}
+        ) from None
     bucket, _, key = path.partition("/")
     if not bucket or not key:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")

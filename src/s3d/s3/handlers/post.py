@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from s3d.s3 import auth, checksums, xml
+from s3d.s3 import auth, checksums, surface, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.formdata import FormReader, boundary_of
@@ -116,6 +116,7 @@ async def post_object(ctx: Ctx) -> Response:
     fields["key"] = fields["key"].replace("${filename}", form.filename or "")
     policy = verify_signature(ctx, fields)
     length_range = check_policy(policy, fields, time.time())
+    surface.check_form(fields)
     ctx.need_bucket()
     key = fields["key"]
     if not key or len(key.encode()) > 1024:
