@@ -40,6 +40,7 @@ class Settings:
     base_domains: list[str] = field(default_factory=lambda: ["localhost"])
     inline_max: int = 64 * 1024
     log_level: str = "info"
+    lifecycle_day_seconds: float = 86400.0  # a lifecycle rule's "day" (shorter in tests)
     log_format: str | None = None  # human | json; None: human on a terminal
     users: list[User] = field(default_factory=list)
     generated_credentials: bool = False
@@ -78,6 +79,7 @@ ENV_KEYS = {
     "inline_max": "S3D_INLINE_MAX",
     "log_level": "S3D_LOG_LEVEL",
     "log_format": "S3D_LOG_FORMAT",
+    "lifecycle_day_seconds": "S3D_LIFECYCLE_DAY_SECONDS",
     **{f.setting: f.env for f in filter_setting.Feature},
     "master_key_file": "S3D_MASTER_KEY_FILE",
     "master_key": "S3D_MASTER_KEY",
@@ -98,6 +100,11 @@ def _coerce(name: str, value: Any) -> Any:
             raise TypeError(name)
         if name in ("workers", "inline_max"):
             return int(value)
+        if name == "lifecycle_day_seconds":
+            seconds = float(value)
+            if not seconds > 0:
+                raise ValueError(seconds)
+            return seconds
         if name == "base_domains":
             return [d.strip() for d in value.split(",") if d.strip()] if isinstance(value, str) else list(value)
     except (TypeError, ValueError):

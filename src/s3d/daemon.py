@@ -1,8 +1,10 @@
 """Wiring: the one place that builds s3d's parts and hands them to each other.
 
     local mode:   Store -> LocalNamespace -> S3App (+ admin) -> server workers
+                  main process (also a worker): the lifecycle scanner
     gateway mode: Store + BotocoreRemote + BlockCache -> GatewayNamespace -> S3App (+ admin)
-                  main process: Shipper + refresh (gateway/service.py) beside the workers
+                  main process: Shipper + refresh (gateway/service.py) and the lifecycle
+                  scanner beside the workers
 
 Everything else types against interfaces (``Namespace``, ``Remote``); only this module names the
 concrete classes.
@@ -26,6 +28,7 @@ from s3d.observe import setup as observability
 from s3d.remote.botocore_remote import BotocoreRemote
 from s3d.s3.app import S3App
 from s3d.server import run as server
+from s3d.store.lifecycle import Scanner
 from s3d.store.namespace import LocalNamespace, Namespace
 from s3d.store.recovery import lock_data_dir, recover
 from s3d.store.store import Store
@@ -56,12 +59,17 @@ def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespac
     return store, gateway, gateway, close
 
 
-def open_app(settings: Settings) -> tuple[S3App, Callable[[], None]]:
+def open_app(settings: Settings, main_pid: int) -> tuple[S3App, Callable[[], None]]:
     obs = observability.install(settings, "worker")  # metrics, request logs, traces (after the fork)
     store, ns, gateway, close_services = open_services(settings)
     app = S3App(settings, store, ns, gateway, admin=admin.handle)
+    scanning = None
+    if settings.gateway is None and os.getpid() == main_pid:  # local mode: one process scans
+        scanning = asyncio.get_running_loop().create_task(Scanner(store, settings.lifecycle_day_seconds).run())
 
     def close() -> None:
+        if scanning is not None:
+            scanning.cancel()
         close_services()
         obs.close()
 
@@ -74,9 +82,14 @@ def _supervisor(settings: Settings, g: GatewaySettings) -> server.Supervise:
             obs = observability.install(settings, "gateway")  # the shipper's remote calls and events
             remote = BotocoreRemote(g.remote)
             owner = default_owner(settings)
+            store = Store(settings.data, inline_max=settings.inline_max)
+            scanning = asyncio.create_task(Scanner(store, settings.lifecycle_day_seconds).run())
             try:
                 return await supervise(settings, g, remote, owner, children)
             finally:
+                scanning.cancel()
+                await asyncio.gather(scanning, return_exceptions=True)
+                store.close()
                 remote.close()
                 obs.close()
 
@@ -99,6 +112,9 @@ def run(settings: Settings) -> int:
         g = settings.gateway
         if g is not None:
             release_held(settings.data, settings.upload_filter)  # before any worker serves or a flush is asked
-        return server.run(settings, lambda: open_app(settings), _supervisor(settings, g) if g is not None else None)
+        main_pid = os.getpid()
+        return server.run(
+            settings, lambda: open_app(settings, main_pid), _supervisor(settings, g) if g is not None else None
+        )
     finally:
         os.close(lock_fd)

@@ -134,9 +134,9 @@ def test_request_ids_are_unique(server, bucket):  # type: ignore[no-untyped-def]
     [
         ("GET", "policy", "GetBucketPolicy"),
         ("PUT", "policy", "PutBucketPolicy"),
-        ("PUT", "versioning", "PutBucketVersioning"),
+        ("PUT", "logging", "PutBucketLogging"),
         ("GET", "replication", "GetBucketReplication"),
-        ("PUT", "lifecycle", "PutBucketLifecycleConfiguration"),
+        ("PUT", "accelerate", "PutBucketAccelerateConfiguration"),
         ("GET", "website", "GetBucketWebsite"),
         ("GET", "inventory", "ListBucketInventoryConfigurations"),
     ],

@@ -22,7 +22,7 @@ GATEWAY_FLAGS = (
     "cache_revalidate_after",
     "remote_bucket_map",
 )
-SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format", "master_key_file",
+SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format", "master_key_file", "lifecycle_day_seconds",
                   *(f.setting for f in Feature))  # fmt: skip
 FILTER_HELP = {
     Feature.UPLOAD: "gateway mode: which objects ship to the remote; the others stay local",
@@ -46,6 +46,11 @@ def register(sub: Any) -> None:
     run.add_argument("--workers", type=int, help="worker processes (also S3D_WORKERS; default: number of cores)")
     run.add_argument("--region", help="region reported for buckets (default us-east-1)")
     run.add_argument("--log-level", help="debug, info, warning, error (also S3D_LOG_LEVEL)")
+    run.add_argument(
+        "--lifecycle-day-seconds",
+        type=float,
+        help="length of a lifecycle rule's day in seconds (also S3D_LIFECYCLE_DAY_SECONDS; default 86400)",
+    )
     run.add_argument(
         "--log-format", choices=("human", "json"), help="request log format (also S3D_LOG_FORMAT; default human)"
     )

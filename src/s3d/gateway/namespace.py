@@ -27,6 +27,7 @@ from s3d.store.errors import ObjectChanged, RemoteUnavailable, StoreError
 from s3d.store.objects import Object
 from s3d.store.ranges import Body
 from s3d.store.store import DeletePrecondition, Store, close_spans
+from s3d.store.versions import Removal
 from s3d.store.writer import ObjectWriter
 
 HIT = "hit"  # how a read of local bytes was served (x-s3d-cache)
@@ -170,8 +171,18 @@ class GatewayNamespace:
             writer.write(chunk)
 
     # ---------- writes ----------
-    async def delete_object(self, bucket: str, key: bytes, precondition: DeletePrecondition | None = None) -> bool:
-        return await self.store.delete_object(bucket, key, journal_if_absent=True, precondition=precondition)
+    async def delete_object(
+        self,
+        bucket: str,
+        key: bytes,
+        precondition: DeletePrecondition | None = None,
+        version_id: str | None = None,
+        bypass_governance: bool = False,
+    ) -> Removal:
+        return await self.store.delete_object(
+            bucket, key, journal_if_absent=True, precondition=precondition, version_id=version_id,
+            bypass_governance=bypass_governance,
+        )  # fmt: skip
 
     async def reserve_write(self, size: int) -> int | None:
         return await self.cache.capacity.reserve_or_slow_down(size)

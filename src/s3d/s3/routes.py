@@ -148,7 +148,7 @@ def match(method: str, level: str, query: dict[str, str], headers: dict[str, str
 
 
 NOTES = {
-    "ListObjectVersions": "s3d keeps one version per key; versioning is not implemented.",
+    "ListObjectVersions": "versions and delete markers; see docs/versioning.md.",
     "PostObject": "browser uploads with a SigV4-signed policy document.",
     "CreateSession": "S3 Express One Zone only.",
     "PreflightBucket": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",

@@ -63,6 +63,10 @@ MAPPING: dict[type[st.StoreError], Callable[[st.StoreError], S3Error]] = {
     st.BucketNotEmpty: _bucket("BucketNotEmpty"),
     st.NotBucketOwner: lambda e: S3Error("AccessDenied", resource=f"/{e.bucket or ''}"),
     st.NoSuchKey: _no_such_key,
+    st.NoSuchVersion: lambda e: S3Error("NoSuchVersion"),
+    st.ObjectLocked: lambda e: S3Error(
+        "AccessDenied", f"Access Denied because object protected by object lock ({e.message})."
+    ),
     st.PreconditionFailed: _precondition,
     st.NoSuchUpload: _no_upload,
     st.PartChanged: _part_changed,

@@ -20,7 +20,6 @@ from s3d.s3.errors import S3Error
 NOT_IMPLEMENTED = "NotImplemented"
 # the owner of a refused feature: the issue that will build it
 ACCESS = "access control"
-VERSIONING = "versioning and object lock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,18 +102,15 @@ COPY_SOURCE_SSE_C: Table = {
     for p in ("algorithm", "key", "key-md5")
 }
 OBJECT_LOCK: Table = {
-    f"x-amz-object-lock-{h}": refused("object lock", owner=VERSIONING)
-    for h in (
-        "mode", "retain-until-date", "legal-hold", "event-hold", "event-hold-duration-days", "event-hold-duration-years"
-    )
+    "x-amz-object-lock-mode": ok("GOVERNANCE or COMPLIANCE retention of the new version (bucket with object lock only)"),
+    "x-amz-object-lock-retain-until-date": ok("the end of the new version's retention, in the future"),
+    "x-amz-object-lock-legal-hold": ok("ON or OFF: the new version's legal hold"),
+    **{f"x-amz-object-lock-{h}": refused("event holds") for h in (
+        "event-hold", "event-hold-duration-days", "event-hold-duration-years")},
 }  # fmt: skip
-VERSION_ID: Table = {
-    "versionId": only("only null: s3d keeps one version per key", "null", code="InvalidArgument", owner=VERSIONING),
-}
-MFA: Table = {
-    "x-amz-mfa": refused("MFA delete needs versioning", owner=VERSIONING),
-    "x-amz-bypass-governance-retention": refused("object lock", owner=VERSIONING),
-}
+VERSION_ID: Table = {"versionId": ok("the version (null: the null version); docs/versioning.md")}
+BYPASS: Table = {"x-amz-bypass-governance-retention": ok("true: GOVERNANCE retention yields")}
+MFA: Table = {"x-amz-mfa": refused("MFA delete"), **BYPASS}
 WRITE_CONDITIONS: Table = {
     "if-match": ok("the write happens only if the current object has this ETag: 412 PreconditionFailed, 404 NoSuchKey if there is none"),
     "if-none-match": only("* only: the write happens only if the key does not exist (412 PreconditionFailed)", "*"),
@@ -127,7 +123,7 @@ COPY_CONDITIONS: Table = {
     f"x-amz-copy-source-if-{c}": ok("preconditions on the source object: 412 PreconditionFailed")
     for c in ("match", "modified-since", "none-match", "unmodified-since")
 }
-COPY_SOURCE: Table = {"x-amz-copy-source": ok("bucket/key of the source; ?versionId=null only")}
+COPY_SOURCE: Table = {"x-amz-copy-source": ok("bucket/key of the source, optionally ?versionId=ID")}
 UPLOAD_ID: Table = {"uploadId": ok("the multipart upload")}
 PART_NUMBER: Table = {"partNumber": ok("1 to 10000")}
 OBJECT_PUT: Table = {
@@ -176,7 +172,7 @@ SURFACE: dict[str, Table] = {
     },
     "CreateBucket": {
         **ACL, "x-amz-grant-write": refused("ACL grants", owner=ACCESS),
-        "x-amz-bucket-object-lock-enabled": only("only false: object lock needs versioning", "false", owner=VERSIONING),
+        "x-amz-bucket-object-lock-enabled": only("true: object lock (and versioning, for good)", "true", "false", code="InvalidArgument"),
         "x-amz-object-ownership": only("only BucketOwnerEnforced, which is what s3d does", "BucketOwnerEnforced", owner=ACCESS),
         "x-amz-bucket-namespace": only("only global: s3d has one namespace", "global"),
     },
@@ -197,6 +193,26 @@ SURFACE: dict[str, Table] = {
         "x-amz-if-match-size": ok("deletes only if the object has this size: 412 PreconditionFailed; 204 if there is no object"),
     },
     "DeleteObjects": {**MFA, **REQUEST_PAYER, **EXPECTED_OWNER, **SDK_CHECKSUM, **MD5},
+    "PutBucketVersioning": {**BUCKET_CONFIG_PUT, "x-amz-mfa": refused("MFA delete")},
+    "GetBucketVersioning": EXPECTED_OWNER,
+    "ListObjectVersions": {
+        **LISTING, "key-marker": ok("versions after this key"),
+        "version-id-marker": ok("versions of key-marker after this one"),
+    },
+    "PutObjectLockConfiguration": {
+        **BUCKET_CONFIG_PUT, **REQUEST_PAYER,
+        "x-amz-bucket-object-lock-token": refused("a token for enabling object lock on an existing bucket, which s3d refuses"),
+    },
+    "GetObjectLockConfiguration": EXPECTED_OWNER,
+    "PutObjectRetention": {**BUCKET_CONFIG_PUT, **REQUEST_PAYER, **VERSION_ID, **BYPASS},
+    "GetObjectRetention": {**EXPECTED_OWNER, **REQUEST_PAYER, **VERSION_ID},
+    "PutObjectLegalHold": {**BUCKET_CONFIG_PUT, **REQUEST_PAYER, **VERSION_ID},
+    "GetObjectLegalHold": {**EXPECTED_OWNER, **REQUEST_PAYER, **VERSION_ID},
+    "PutBucketLifecycleConfiguration": {
+        **BUCKET_CONFIG_PUT, "x-amz-transition-default-minimum-object-size": refused("lifecycle transitions"),
+    },
+    "GetBucketLifecycleConfiguration": EXPECTED_OWNER,
+    "DeleteBucketLifecycle": EXPECTED_OWNER,
     "GetBucketCors": EXPECTED_OWNER,
     "GetBucketLocation": EXPECTED_OWNER,
     "GetBucketTagging": EXPECTED_OWNER,
@@ -257,7 +273,7 @@ SURFACE: dict[str, Table] = {
 QUERY_PARAMETERS = frozenset({
     "versionId", "uploadId", "partNumber", "list-type", "delimiter", "encoding-type", "max-keys", "prefix", "marker",
     "continuation-token", "fetch-owner", "start-after", "key-marker", "max-uploads", "upload-id-marker", "max-parts",
-    "part-number-marker", "max-buckets", "bucket-region",
+    "part-number-marker", "max-buckets", "bucket-region", "version-id-marker",
     *(f"response-{h}" for h in (
         "cache-control", "content-disposition", "content-encoding", "content-language", "content-type", "expires")),
 })  # fmt: skip

@@ -46,11 +46,13 @@ def all_buckets(conn: sqlite3.Connection, owned_by: str | None = None) -> list[B
     return [from_row(r) for r in rows]
 
 
-def insert(conn: sqlite3.Connection, name: str, owned_by: str, region: str) -> bool:
+def insert(
+    conn: sqlite3.Connection, name: str, owned_by: str, region: str, config: dict[str, Any] | None = None
+) -> bool:
     """Add a bucket unless one of that name exists; True if added."""
     cur = conn.execute(
-        "INSERT OR IGNORE INTO buckets (name, owner, created, region) VALUES (?, ?, ?, ?)",
-        (name, owned_by, time.time(), region),
+        "INSERT OR IGNORE INTO buckets (name, owner, created, region, config) VALUES (?, ?, ?, ?, ?)",
+        (name, owned_by, time.time(), region, json.dumps(config or {})),
     )
     return cur.rowcount > 0
 
@@ -71,3 +73,36 @@ def set_config(conn: sqlite3.Connection, name: str, item: str, value: Any) -> bo
         config[item] = value
     conn.execute("UPDATE buckets SET config=? WHERE name=?", (json.dumps(config), name))
     return True
+
+
+VERSIONING = "versioning"  # the config entry holding a bucket's versioning state (store/versions.py)
+
+
+OBJECT_LOCK = "object_lock"  # the config entry holding a bucket's object lock configuration (store/locks.py)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteState:
+    """What an object write needs to know about its bucket, read in the committing transaction."""
+
+    owner: str
+    versioning: str | None  # None: never enabled
+    lock_enabled: bool
+    lock_rule: dict[str, Any] | None  # the default retention
+
+
+def write_state(conn: sqlite3.Connection, name: str) -> WriteState | None:
+    row = conn.execute(
+        f"SELECT owner, json_extract(config, '$.{VERSIONING}'), json_extract(config, '$.{OBJECT_LOCK}') "
+        "FROM buckets WHERE name=?",
+        (name,),
+    ).fetchone()
+    if row is None:
+        return None
+    lock = json.loads(row[2]) if row[2] is not None else None
+    return WriteState(str(row[0]), row[1], lock is not None, lock or None)
+
+
+def versioning(conn: sqlite3.Connection, name: str) -> str | None:
+    found = write_state(conn, name)
+    return None if found is None else found.versioning

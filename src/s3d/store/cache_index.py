@@ -1,6 +1,7 @@
 """Local capacity and the read cache's index: the ``cache_*`` tables, and their only owner.
 
-    used = unshipped journal bytes + unfinished multipart parts + held objects   (dirty: never evicted)
+    used = unshipped journal bytes + unfinished multipart parts + held objects
+         + noncurrent object versions                                            (dirty: never evicted)
          + cache entries (fetched blocks, shipped local objects)                   (clean: evicted on demand)
          + reservations (bytes being written right now)
 
@@ -21,7 +22,7 @@ import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from s3d.store import journal, objects, ship_state, state, uploads
+from s3d.store import buckets, journal, objects, ship_state, state, uploads, versions
 from s3d.store.listing import successor
 
 PIN_TAG = ("s3d.cache", "pin")
@@ -49,7 +50,12 @@ class Block:
 
 # ---------- capacity ----------
 def usage(conn: sqlite3.Connection) -> dict[str, int]:
-    dirty = journal.pending_bytes(conn) + uploads.part_bytes(conn) + ship_state.held_bytes(conn)
+    dirty = (
+        journal.pending_bytes(conn)
+        + uploads.part_bytes(conn)
+        + ship_state.held_bytes(conn)
+        + versions.noncurrent_bytes(conn)
+    )
     clean = int(conn.execute("SELECT coalesce(sum(size), 0) FROM cache_entries").fetchone()[0])
     reserved = int(conn.execute("SELECT coalesce(sum(bytes), 0) FROM cache_reservations").fetchone()[0])
     return {"dirty": dirty, "clean": clean, "reserved": reserved}
@@ -100,6 +106,8 @@ def _evict_one(
     if pinned(conn, bucket, key):
         return False
     if block == OWN_BYTES:
+        if buckets.versioning(conn, bucket) is not None:
+            return False  # a version's bytes stay local: once superseded it is a noncurrent version
         if not journal.has_pending(conn, bucket, key):
             # the object stays in the namespace as remote-only: reads go to the remote (and the block cache)
             out.blobs.extend(objects.drop_local_bytes(conn, bucket, key, etag) or [])

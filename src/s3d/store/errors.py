@@ -26,6 +26,14 @@ class NoSuchKey(StoreError):
     pass
 
 
+class NoSuchVersion(StoreError):
+    """No version of that id (a tagging or read of one version)."""
+
+
+class ObjectLocked(StoreError):
+    """The version is under retention or a legal hold (object lock)."""
+
+
 class BucketAlreadyExists(StoreError):
     """Another owner has a bucket of that name."""
 

@@ -20,6 +20,7 @@ DELETE_CHUNK = 500  # SQLite's bound on host parameters is far above this
 class Op(StrEnum):
     PUT = "put"
     DELETE = "delete"
+    VERSION = "version"  # noncurrent versions changed; the key's current state did not (store/versions.py)
     TAGS = "tags"
     CREATE_BUCKET = "create_bucket"
     DELETE_BUCKET = "delete_bucket"

@@ -16,9 +16,9 @@ import time
 import uuid
 from typing import Any
 
-from s3d.store import buckets, journal, objects, uploads
+from s3d.store import buckets, objects, uploads, versions
 from s3d.store.errors import NoSuchBucket, PartChanged
-from s3d.store.objects import Conditions, Object, Part, check_conditions
+from s3d.store.objects import Conditions, Object, Part
 from s3d.store.store import Store
 from s3d.store.uploads import StoredPart, Upload
 
@@ -116,14 +116,14 @@ class Multipart:
                 sp = stored.get(p.number)
                 if sp is None or sp.blob != p.blob:
                     raise PartChanged(p.number)
-            old = objects.current(conn, upload.bucket, upload.key)
-            check_conditions(old.etag if old else None, cond)
-            obj.version = journal.append(conn, journal.Op.PUT, upload.bucket, upload.key, obj.size)
-            objects.put(conn, obj)
+            found = buckets.write_state(conn, upload.bucket)
+            if found is None:
+                raise NoSuchBucket(bucket=upload.bucket)
+            replaced = versions.write_current(conn, obj, cond, found)
             _remember_completed(conn, upload.upload_id, parts, obj)
             used = {p.blob for p in parts}
             unused = [b for b in uploads.remove(conn, upload.upload_id) if b not in used]
-            return unused + objects.replaced_blobs(old, obj)
+            return unused + replaced
 
         self.store.blobs.remove(await self.store.committer.run(op))
         return obj

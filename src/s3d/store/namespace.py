@@ -15,6 +15,7 @@ from s3d.store.buckets import Bucket
 from s3d.store.objects import Object
 from s3d.store.ranges import Body
 from s3d.store.store import DeletePrecondition, Store, close_spans
+from s3d.store.versions import Removal
 from s3d.store.writer import ObjectWriter
 
 
@@ -41,7 +42,16 @@ class Namespace(Protocol):
         """Feed bytes [start, end] of an object to a writer (copies)."""
         ...
 
-    async def delete_object(self, bucket: str, key: bytes, precondition: DeletePrecondition | None = None) -> bool: ...
+    async def delete_object(
+        self,
+        bucket: str,
+        key: bytes,
+        precondition: DeletePrecondition | None = None,
+        version_id: str | None = None,
+        bypass_governance: bool = False,
+    ) -> Removal:
+        """Delete a key, or one version of it (``version_id`` in S3's form; object lock applies)."""
+        ...
 
     async def reserve_write(self, size: int) -> int | None:
         """Room for a write of ``size`` bytes (released by release_write); SlowDown when there is none."""
@@ -80,8 +90,17 @@ class LocalNamespace:
         finally:
             close_spans(pieces)
 
-    async def delete_object(self, bucket: str, key: bytes, precondition: DeletePrecondition | None = None) -> bool:
-        return await self.store.delete_object(bucket, key, precondition=precondition)
+    async def delete_object(
+        self,
+        bucket: str,
+        key: bytes,
+        precondition: DeletePrecondition | None = None,
+        version_id: str | None = None,
+        bypass_governance: bool = False,
+    ) -> Removal:
+        return await self.store.delete_object(
+            bucket, key, precondition=precondition, version_id=version_id, bypass_governance=bypass_governance
+        )
 
     async def reserve_write(self, size: int) -> int | None:
         return None

@@ -15,7 +15,7 @@ from typing import Any
 
 from s3d.store.errors import NoSuchKey, PreconditionFailed
 
-COLUMNS = "bucket, key, size, etag, mtime, version, meta, checksum, tags, blob, parts, data"
+COLUMNS = "bucket, key, size, etag, mtime, version, meta, checksum, tags, blob, parts, data, version_id"
 COLUMNS_O = ", ".join("o." + c.strip() for c in COLUMNS.split(","))
 PLACEHOLDERS = ",".join("?" * len(COLUMNS.split(",")))
 REMOTE_ONLY = "data IS NULL AND blob IS NULL AND parts IS NULL"  # SQL: the row holds no bytes here
@@ -63,6 +63,7 @@ class Object:
     blob: str | None = None
     parts: list[Part] | None = None
     data: bytes | None = None
+    version_id: str | None = None  # None: the "null" version
 
     def blobs(self) -> list[str]:
         if self.blob:
@@ -119,6 +120,7 @@ def from_row(row: tuple[Any, ...] | sqlite3.Row) -> Object:
         blob=row[9],
         parts=parts_from_json(row[10]) if row[10] else None,
         data=row[11],
+        version_id=row[12],
     )
 
 
@@ -136,6 +138,7 @@ def _values(obj: Object) -> tuple[Any, ...]:
         obj.blob,
         parts_to_json(obj.parts) if obj.parts else None,
         obj.data,
+        obj.version_id,
     )
 
 
@@ -242,7 +245,7 @@ def put_remote_only(
         f"INSERT INTO objects ({COLUMNS}) VALUES ({PLACEHOLDERS}) "
         "ON CONFLICT (bucket, key) DO UPDATE SET size=excluded.size, etag=excluded.etag, mtime=excluded.mtime, "
         f"meta=excluded.meta WHERE objects.{REMOTE_ONLY.replace(' AND ', ' AND objects.')}",
-        (bucket, key, size, etag, mtime, REMOTE_VERSION, json.dumps(m), None, None, None, None, None),
+        (bucket, key, size, etag, mtime, REMOTE_VERSION, json.dumps(m), None, None, None, None, None, None),
     )
     return cur.rowcount > 0
 

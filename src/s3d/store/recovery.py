@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from s3d.store import cache_index, db, objects, uploads
+from s3d.store import cache_index, db, objects, uploads, versions
 from s3d.store.blobs import FANOUT
 
 LOCK_FILE = "lock"
@@ -96,7 +96,12 @@ def _open_checked(path: str) -> sqlite3.Connection:
 
 def _referenced(conn: sqlite3.Connection) -> set[str]:
     """Every blob a committed row points at: objects, unfinished parts, cached blocks."""
-    referenced = objects.blob_references(conn) | uploads.part_blobs(conn) | cache_index.block_blobs(conn)
+    referenced = (
+        objects.blob_references(conn)
+        | versions.blob_references(conn)
+        | uploads.part_blobs(conn)
+        | cache_index.block_blobs(conn)
+    )
     cache_index.clear_reservations(conn)
     return referenced
 

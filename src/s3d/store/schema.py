@@ -6,6 +6,7 @@ Each table family has one owner module that reads and writes it:
 |---|---|
 | ``buckets`` | ``store/store.py`` (``Store``) |
 | ``objects`` | ``store/objects.py`` |
+| ``versions`` | ``store/versions.py`` |
 | ``journal`` | ``store/journal.py`` |
 | ``uploads``, ``parts``, ``completed_uploads`` | ``store/multipart.py`` |
 | ``state`` (named values: ``schema``, ``hwm``, remote health) | ``store/state.py`` |
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (
@@ -43,7 +44,25 @@ CREATE TABLE IF NOT EXISTS objects (
     blob TEXT,                 -- where the bytes are: one blob file,
     parts TEXT,                --   a list of part blobs (JSON),
     data BLOB,                 --   or inline; none of the three: remote-only (gateway mode)
+    version_id TEXT,           -- NULL: the "null" version (written while versioning was off or suspended)
     PRIMARY KEY (bucket, key)
+);
+CREATE TABLE IF NOT EXISTS versions (  -- noncurrent versions and delete markers (store/versions.py)
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    seq INTEGER NOT NULL,      -- newest first: the LSN of the write that made this version current
+    version_id TEXT,           -- NULL: the "null" version
+    marker INTEGER NOT NULL,   -- 1: a delete marker (no bytes, no metadata)
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    mtime REAL NOT NULL,
+    meta TEXT NOT NULL,
+    checksum TEXT,
+    tags TEXT,
+    blob TEXT,
+    parts TEXT,
+    data BLOB,
+    PRIMARY KEY (bucket, key, seq)
 );
 CREATE TABLE IF NOT EXISTS journal (
     lsn INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -147,7 +166,13 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE ship_state ADD COLUMN uncertain_etag TEXT")
 
 
-MIGRATIONS = {1: _migrate_1_to_2}
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    """Version 3 keeps object versions: existing objects become their key's "null" version."""
+    if "version_id" not in _columns(conn, "objects"):
+        conn.execute("ALTER TABLE objects ADD COLUMN version_id TEXT")
+
+
+MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def create(conn: sqlite3.Connection) -> None:

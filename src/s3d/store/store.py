@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from s3d.store import buckets, db, journal, objects, uploads
+from s3d.store import buckets, db, journal, objects, uploads, versions
 from s3d.store.blobs import BlobDir
 from s3d.store.buckets import Bucket
 from s3d.store.committer import Committer
@@ -24,10 +24,12 @@ from s3d.store.errors import (
     CommitError,
     NoSuchBucket,
     NoSuchKey,
+    NoSuchVersion,
 )
 from s3d.store.listing import Listing, list_keys
 from s3d.store.objects import Conditions, Object, Part
 from s3d.store.ranges import BlobSpan, OpenSpan, spans
+from s3d.store.versions import Removal, Version, VersionListing
 from s3d.store.writer import Draft, Hasher, ObjectWriter
 
 __all__ = ["Bucket", "Conditions", "Draft", "Object", "Part", "Store"]
@@ -65,12 +67,12 @@ class Store:
     def list_buckets(self, owner: str | None = None) -> list[Bucket]:
         return buckets.all_buckets(self.reader, owner)
 
-    async def create_bucket(self, name: str, owner: str, region: str) -> None:
+    async def create_bucket(self, name: str, owner: str, region: str, config: dict[str, Any] | None = None) -> None:
         def op(conn: sqlite3.Connection) -> None:
             current = buckets.owner(conn, name)
             if current is not None:
                 raise (BucketAlreadyOwnedByYou if current == owner else BucketAlreadyExists)(bucket=name)
-            buckets.insert(conn, name, owner, region)
+            buckets.insert(conn, name, owner, region, config)
             journal.append(conn, journal.Op.CREATE_BUCKET, name, None)
 
         await self.committer.run(op)
@@ -79,7 +81,7 @@ class Store:
         def op(conn: sqlite3.Connection) -> list[str]:
             if not buckets.exists(conn, name):
                 raise NoSuchBucket(bucket=name)
-            if objects.any_in_bucket(conn, name):
+            if objects.any_in_bucket(conn, name) or versions.any_in_bucket(conn, name):
                 raise BucketNotEmpty(bucket=name)
             blobs = uploads.remove_in_bucket(conn, name)
             buckets.delete(conn, name)
@@ -97,6 +99,10 @@ class Store:
             journal.append(conn, journal.Op.BUCKET_CONFIG, name, None)
 
         await self.committer.run(op)
+
+    async def set_versioning(self, name: str, state: str) -> None:
+        """Enable or suspend versioning (versions.ENABLED / SUSPENDED); a bucket never goes back to unversioned."""
+        await self.set_bucket_config(name, buckets.VERSIONING, state)
 
     # ---------- objects: reads ----------
     def get_object(self, bucket: str, key: bytes) -> Object | None:
@@ -132,6 +138,25 @@ class Store:
 
     def list_objects(self, bucket: str, prefix: bytes, delimiter: bytes, after: bytes, max_keys: int) -> Listing:
         return list_keys(self.reader, bucket, prefix, delimiter, after, max_keys)
+
+    def find_version(self, bucket: str, key: bytes, version_id: str) -> Version | None:
+        """Any version of a key (``version_id`` in S3's form, "null" for the null version)."""
+        return versions.find(self.reader, bucket, key, versions.stored_id(version_id))
+
+    def latest_marker(self, bucket: str, key: bytes) -> Version | None:
+        """The delete marker a key's newest version is, if it is one (for a key with no current object)."""
+        return versions.latest_marker(self.reader, bucket, key)
+
+    def list_versions(
+        self,
+        bucket: str,
+        prefix: bytes,
+        delimiter: bytes,
+        key_marker: bytes,
+        version_id_marker: str | None,
+        max_keys: int,
+    ) -> VersionListing:
+        return versions.list_versions(self.reader, bucket, prefix, delimiter, key_marker, version_id_marker, max_keys)
 
     def open_range(self, obj: Object, start: int, end: int) -> list[OpenSpan | bytes]:
         """Bytes [start, end] of an object with local bytes, opened. FileNotFoundError if it moved meanwhile."""
@@ -171,37 +196,85 @@ class Store:
             raise
 
     async def delete_object(
-        self, bucket: str, key: bytes, journal_if_absent: bool = False, precondition: DeletePrecondition | None = None
-    ) -> bool:
-        """Delete a key; False if it did not exist (S3 answers 204 either way).
+        self,
+        bucket: str,
+        key: bytes,
+        journal_if_absent: bool = False,
+        precondition: DeletePrecondition | None = None,
+        version_id: str | None = None,
+        bypass_governance: bool = False,
+    ) -> Removal:
+        """Delete a key, or with ``version_id`` (S3's form) one version of it, as S3 does for the
+        bucket's versioning state. S3 answers 204 whether or not there was anything to delete.
 
         ``journal_if_absent``: record the delete even when the key is not held here (a gateway ships
         deletes of keys that may exist only on the remote). ``precondition`` sees the object the
         delete would remove (or None) inside the transaction, and may refuse it by raising.
         """
 
-        def op(conn: sqlite3.Connection) -> list[str] | None:
-            if not buckets.exists(conn, bucket):
+        def op(conn: sqlite3.Connection) -> Removal:
+            found = buckets.write_state(conn, bucket)
+            if found is None:
                 raise NoSuchBucket(bucket=bucket)
+            state = found.versioning
+            stored = versions.stored_id(version_id) if version_id is not None else None
             if precondition is not None:
-                precondition(objects.get(conn, bucket, key))
+                if version_id is None:
+                    precondition(objects.get(conn, bucket, key))
+                else:
+                    v = versions.find(conn, bucket, key, stored)
+                    precondition(v.obj if v is not None and not v.marker else None)
+            if version_id is not None:
+                return versions.delete_version(conn, bucket, key, stored, bypass_governance)
+            if state is not None:
+                return versions.delete_current(conn, bucket, key, state)
             old = objects.current(conn, bucket, key)
             if old is None:
                 if journal_if_absent:
                     journal.append(conn, journal.Op.DELETE, bucket, key)
-                return None
+                return Removal(None, False, found=False)
             objects.delete(conn, bucket, key)
             journal.append(conn, journal.Op.DELETE, bucket, key)
-            return objects.replaced_blobs(old, None)
+            return Removal(None, False, objects.replaced_blobs(old, None))
 
-        gone = await self.committer.run(op)
-        if gone is None:
-            return False
-        self.blobs.remove(gone)
-        return True
+        removal = await self.committer.run(op)
+        self.blobs.remove(removal.blobs)
+        return removal
 
-    async def set_tags(self, bucket: str, key: bytes, tags: list[tuple[str, str]] | None) -> int:
+    async def change_lock(
+        self, bucket: str, key: bytes, version_id: str | None, change: Callable[[dict[str, str]], dict[str, str]]
+    ) -> Object:
+        """Change a version's lock settings: ``change`` maps its metadata to the new one (or raises)."""
+
+        def op(conn: sqlite3.Connection) -> Object:
+            if version_id is None:
+                obj = objects.get(conn, bucket, key)
+                if obj is None:
+                    raise NoSuchKey(bucket=bucket, key=key)
+            else:
+                v = versions.find(conn, bucket, key, versions.stored_id(version_id))
+                if v is None or v.marker:
+                    raise NoSuchVersion(bucket=bucket, key=key)
+                obj = v.obj
+            obj.meta = change(obj.meta)
+            versions.set_meta(conn, bucket, key, obj.version_id, obj.meta)
+            return obj
+
+        return await self.committer.run(op)
+
+    async def set_tags(
+        self, bucket: str, key: bytes, tags: list[tuple[str, str]] | None, version_id: str | None = None
+    ) -> int:
+        """Tag the current version, or with ``version_id`` (S3's form) that version."""
+
         def op(conn: sqlite3.Connection) -> int:
+            if version_id is not None:
+                stored = versions.stored_id(version_id)
+                cur = objects.get(conn, bucket, key)
+                if cur is None or cur.version_id != stored:
+                    if not versions.set_tags(conn, bucket, key, stored, tags):
+                        raise NoSuchVersion(bucket=bucket, key=key)
+                    return journal.current_lsn(conn)
             if not objects.set_tags(conn, bucket, key, tags):
                 raise NoSuchKey(bucket=bucket, key=key)
             return journal.append(conn, journal.Op.TAGS, bucket, key)

@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from s3d.crypto.segments import Encryptor
-from s3d.store import buckets, journal, objects, uploads
+from s3d.store import buckets, objects, uploads, versions
 from s3d.store.blobs import BlobDir, BlobFile, storage_error
 from s3d.store.committer import Committer
 from s3d.store.errors import CommitError, NoSuchBucket, NotBucketOwner
-from s3d.store.objects import Conditions, Object, check_conditions
+from s3d.store.objects import Conditions, Object
 from s3d.store.ranges import OpenSpan
 from s3d.store.uploads import StoredPart
 
@@ -218,13 +218,9 @@ class ObjectWriter:
 
 def put_row(conn: sqlite3.Connection, obj: Object, cond: Conditions | None, owner: str | None) -> list[str]:
     """The committing transaction of an object write: checks, journal record, row. Returns replaced blobs."""
-    bucket_owner = buckets.owner(conn, obj.bucket)
-    if bucket_owner is None:
+    found = buckets.write_state(conn, obj.bucket)
+    if found is None:
         raise NoSuchBucket(bucket=obj.bucket)
-    if owner is not None and bucket_owner != owner:
+    if owner is not None and found.owner != owner:
         raise NotBucketOwner(bucket=obj.bucket)
-    old = objects.current(conn, obj.bucket, obj.key)
-    check_conditions(old.etag if old else None, cond)
-    obj.version = journal.append(conn, journal.Op.PUT, obj.bucket, obj.key, obj.size)
-    objects.put(conn, obj)
-    return objects.replaced_blobs(old, obj)
+    return versions.write_current(conn, obj, cond, found)

@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from s3d.s3.handlers import buckets, cors, listing, multipart, objects, post, sse, tagging
+from s3d.s3.handlers import (
+    buckets,
+    cors,
+    lifecycle,
+    listing,
+    lock,
+    multipart,
+    objects,
+    post,
+    sse,
+    tagging,
+    versioning,
+)
 
 if TYPE_CHECKING:
     from s3d.s3.context import Ctx
@@ -20,4 +32,7 @@ HANDLERS: dict[str, Callable[[Ctx], Awaitable[Response]]] = {
     **cors.HANDLERS,
     **post.HANDLERS,
     **sse.HANDLERS,
+    **versioning.HANDLERS,
+    **lock.HANDLERS,
+    **lifecycle.HANDLERS,
 }

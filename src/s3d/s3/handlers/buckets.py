@@ -9,6 +9,8 @@ from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers.common import empty, read_document, xml_response
 from s3d.server.http import Response
+from s3d.store import versions
+from s3d.store.buckets import OBJECT_LOCK, VERSIONING
 from s3d.store.errors import BucketAlreadyOwnedByYou
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -77,8 +79,15 @@ async def create_bucket(ctx: Ctx) -> Response:
         lc = xml.text(root, "LocationConstraint")
         if lc:
             region = lc
+    config = None
+    lock = ctx.headers.get("x-amz-bucket-object-lock-enabled")
+    if lock is not None:
+        if lock.lower() not in ("true", "false"):
+            raise S3Error("InvalidArgument", "x-amz-bucket-object-lock-enabled must be true or false")
+        if lock.lower() == "true":  # object lock needs versioning, for good
+            config = {VERSIONING: versions.ENABLED, OBJECT_LOCK: {}}
     try:
-        await ctx.store.create_bucket(ctx.bucket, ctx.user.name, region)
+        await ctx.store.create_bucket(ctx.bucket, ctx.user.name, region, config)
     except BucketAlreadyOwnedByYou:
         if region != LEGACY_REGION:
             raise

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
 from s3d.s3 import checksums
 from s3d.s3.errors import S3Error
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
+from s3d.store import lifecycle, locks, versions
+from s3d.store.buckets import OBJECT_LOCK, VERSIONING, Bucket
+from s3d.store.lifecycle import LIFECYCLE
 from s3d.store.objects import Object
 
 if TYPE_CHECKING:
@@ -157,6 +161,8 @@ def object_headers(obj: Object, checksum_mode: bool) -> list[tuple[str, str]]:
         h.append(("x-amz-tagging-count", str(len(obj.tags))))
     if obj.parts:
         h.append(("x-amz-mp-parts-count", str(len(obj.parts))))
+    if locks.MODE_META in meta or locks.HOLD_META in meta:
+        h += lock_headers(meta)
     if checksum_mode and obj.checksum:
         algo = obj.checksum["algorithm"]
         h.append((checksums.HEADER[algo], obj.checksum["value"]))
@@ -267,3 +273,113 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
 
 def url_encode(value: str, enabled: bool) -> str:
     return quote(value, safe="/") if enabled else value
+
+
+# ---------- versions ----------
+def check_version_id(version_id: str) -> str:
+    if not version_id:
+        raise S3Error("InvalidArgument", "Version id cannot be the empty string", extra={"ArgumentName": "versionId"})
+    return version_id
+
+
+def requested_version(ctx: Ctx) -> str | None:
+    """The ``versionId`` a request names (S3's form), or None for the current version."""
+    version_id = ctx.query.get("versionId")
+    return None if version_id is None else check_version_id(version_id)
+
+
+def version_header(ctx: Ctx, obj: Object, bucket: Bucket | None = None) -> list[tuple[str, str]]:
+    """``x-amz-version-id`` of a version just written (in buckets whose versioning was ever enabled)
+    and ``x-amz-expiration`` if a lifecycle rule will expire it."""
+    b = bucket or ctx.store.get_bucket(obj.bucket)
+    config = b.config if b is not None else {}
+    out = expiration_header(ctx, config, obj)
+    if obj.version_id is not None:
+        out.append(("x-amz-version-id", obj.version_id))
+    elif config.get(VERSIONING) is not None:
+        out.append(("x-amz-version-id", versions.NULL_ID))
+    return out
+
+
+# ---------- object lock ----------
+LOCK_MODE = "x-amz-object-lock-mode"
+LOCK_UNTIL = "x-amz-object-lock-retain-until-date"
+LOCK_HOLD = "x-amz-object-lock-legal-hold"
+BYPASS_GOVERNANCE = "x-amz-bypass-governance-retention"
+HOLD_STATES = ("ON", "OFF")
+
+
+def lock_headers(meta: dict[str, str]) -> list[tuple[str, str]]:
+    out = []
+    r = locks.retention_of(meta)
+    if r is not None:
+        out += [(LOCK_MODE, r.mode), (LOCK_UNTIL, r.until_iso)]
+    hold = meta.get(locks.HOLD_META)
+    if hold is not None:
+        out.append((LOCK_HOLD, hold))
+    return out
+
+
+def parse_timestamp(value: str) -> float | None:
+    """An ISO 8601 date-time (RetainUntilDate), as seconds since the epoch; None if it does not parse."""
+    try:
+        d = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=UTC)
+    return d.timestamp()
+
+
+def future_retention(mode: str | None, until: str | None) -> locks.Retention:
+    if mode not in locks.MODES:
+        raise S3Error("InvalidArgument", "Unknown wormMode directive.", extra={"ArgumentName": LOCK_MODE})
+    ts = parse_timestamp(until or "")
+    if ts is None:
+        raise S3Error("InvalidArgument", "The retain until date is not valid", extra={"ArgumentName": LOCK_UNTIL})
+    if ts <= time.time():
+        raise S3Error("InvalidArgument", "The retain until date must be in the future!")
+    return locks.Retention(mode, ts)
+
+
+def require_lock(ctx: Ctx, bucket: Bucket) -> None:
+    if OBJECT_LOCK not in bucket.config:
+        raise S3Error("InvalidRequest", "Bucket is missing Object Lock Configuration", resource=ctx.resource)
+
+
+def lock_meta_from_headers(ctx: Ctx) -> dict[str, str]:
+    """The retention and legal hold a write asks for in its headers (only in a bucket with object lock)."""
+    h = ctx.headers
+    mode, until, hold = h.get(LOCK_MODE), h.get(LOCK_UNTIL), h.get(LOCK_HOLD)
+    if mode is None and until is None and hold is None:
+        return {}
+    require_lock(ctx, ctx.need_bucket())
+    meta: dict[str, str] = {}
+    if mode is not None or until is not None:
+        if mode is None or until is None:
+            raise S3Error(
+                "InvalidArgument",
+                "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied",
+            )
+        meta = locks.with_retention(meta, future_retention(mode, until))
+    if hold is not None:
+        if hold not in HOLD_STATES:
+            raise S3Error(
+                "InvalidArgument", "Legal Hold must be either of 'ON' or 'OFF'", extra={"ArgumentName": LOCK_HOLD}
+            )
+        meta = locks.with_legal_hold(meta, hold == locks.HOLD_ON)
+    return meta
+
+
+def bypass_governance(ctx: Ctx) -> bool:
+    return ctx.headers.get(BYPASS_GOVERNANCE, "").strip().lower() == "true"
+
+
+def expiration_header(ctx: Ctx, config: dict[str, Any], obj: Object) -> list[tuple[str, str]]:
+    """``x-amz-expiration`` for a current object an enabled Expiration rule matches."""
+    if LIFECYCLE not in config:
+        return []
+    hit = lifecycle.expiration(lifecycle.rules_of(config), obj, ctx.settings.lifecycle_day_seconds)
+    if hit is None:
+        return []
+    return [("x-amz-expiration", f'expiry-date="{http_date(hit[0])}", rule-id="{hit[1]}"')]

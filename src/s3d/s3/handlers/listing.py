@@ -13,7 +13,7 @@ from s3d.server.http import Response
 from s3d.store.listing import Listing
 
 
-def _max_keys(ctx: Ctx) -> int:
+def parse_max_keys(ctx: Ctx) -> int:
     raw = ctx.query.get("max-keys", "1000")
     try:
         n = int(raw)
@@ -24,7 +24,7 @@ def _max_keys(ctx: Ctx) -> int:
     return min(n, 1000)
 
 
-def _encoding(ctx: Ctx) -> bool:
+def parse_encoding(ctx: Ctx) -> bool:
     enc = ctx.query.get("encoding-type")
     if enc is None:
         return False
@@ -56,9 +56,9 @@ async def list_objects(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
     q = ctx.query
-    enc = _encoding(ctx)
+    enc = parse_encoding(ctx)
     prefix, delimiter, marker = q.get("prefix", ""), q.get("delimiter", ""), q.get("marker", "")
-    max_keys = _max_keys(ctx)
+    max_keys = parse_max_keys(ctx)
     listing = ctx.store.list_objects(ctx.bucket, prefix.encode(), delimiter.encode(), marker.encode(), max_keys)
     nodes: list[xml.Node] = [
         ("Name", ctx.bucket),
@@ -97,14 +97,14 @@ async def list_objects_v2(ctx: Ctx) -> Response:
     q = ctx.query
     if q.get("list-type") != "2":
         raise S3Error("InvalidArgument", "Invalid List Type specified in Request")
-    enc = _encoding(ctx)
+    enc = parse_encoding(ctx)
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     start_after = q.get("start-after", "")
     token = q.get("continuation-token") or None  # an empty token asks for the first page
     after = _decode_token(token) if token is not None else start_after.encode()
     if token is not None and start_after.encode() > after:
         after = start_after.encode()
-    max_keys = _max_keys(ctx)
+    max_keys = parse_max_keys(ctx)
     listing = ctx.store.list_objects(ctx.bucket, prefix.encode(), delimiter.encode(), after, max_keys)
     nodes: list[xml.Node] = [("Name", ctx.bucket), ("Prefix", url_encode(prefix, enc))]
     if start_after:

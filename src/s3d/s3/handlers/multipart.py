@@ -14,14 +14,22 @@ from s3d.s3.handlers import sse
 from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
+    lock_meta_from_headers,
     metadata_from_headers,
     parse_http_date,
     read_document,
     tags_from_header,
     url_encode,
+    version_header,
     xml_response,
 )
-from s3d.s3.handlers.objects import COPY_ATTEMPTS, DEFAULT_CHECKSUM, parse_copy_source, write_conditions
+from s3d.s3.handlers.objects import (
+    COPY_ATTEMPTS,
+    DEFAULT_CHECKSUM,
+    copy_source_object,
+    parse_copy_source,
+    write_conditions,
+)
 from s3d.s3.multipart_rules import CompletedPart, assemble, multipart_etag, object_checksum
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
@@ -75,7 +83,7 @@ async def create_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None and ctx.user is not None
     h = ctx.headers
-    meta: dict[str, Any] = dict(metadata_from_headers(h))
+    meta: dict[str, Any] = {**metadata_from_headers(h), **lock_meta_from_headers(ctx)}
     tags = tags_from_header(h.get("x-amz-tagging"))
     if tags:
         meta["tags"] = tags
@@ -174,15 +182,13 @@ def _copy_range(ctx: Ctx, src: Object) -> tuple[int, int]:
 async def upload_part_copy(ctx: Ctx) -> Response:
     number = _part_number(ctx)
     upload = _upload(ctx)
-    src_bucket, src_key = parse_copy_source(ctx)
+    src_bucket, src_key, src_version = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
     env, presented, data_key = _upload_key(ctx, upload)
     src_presented = sse.customer_key(ctx.headers, sse.COPY_SOURCE_CUSTOMER)
     algo = upload.meta.get("checksum_algorithm") or DEFAULT_CHECKSUM
     for _ in range(COPY_ATTEMPTS):
-        src = await ctx.ns.find_object(src_bucket, src_key)
-        if src is None:
-            raise S3Error("NoSuchKey", extra={"Key": src_key.decode()})
+        src = await copy_source_object(ctx, src_bucket, src_key, src_version)
         check_read_conditions(src, ctx.headers, prefix="x-amz-copy-source-if-")
         start, end = _copy_range(ctx, src) if src.size else (0, -1)
         if end - start + 1 > MAX_PART_SIZE:
@@ -208,7 +214,10 @@ async def upload_part_copy(ctx: Ctx) -> Response:
     nodes: list[xml.Node] = [("ETag", f'"{part.etag}"'), ("LastModified", xml.iso8601(part.mtime))]
     if upload.meta.get("checksum_algorithm"):
         nodes.append((f"Checksum{algo}", checksum["value"]))
-    return xml_response(xml.document("CopyPartResult", nodes), headers=sse.response_headers(env, presented))
+    headers = sse.response_headers(env, presented)
+    if src_version is not None:
+        headers.append(("x-amz-copy-source-version-id", src_version))
+    return xml_response(xml.document("CopyPartResult", nodes), headers=headers)
 
 
 def _parse_complete(body: bytes) -> list[CompletedPart]:
@@ -295,7 +304,7 @@ def _complete_result(ctx: Ctx, obj: Object) -> Response:
     if obj.checksum:
         nodes.append((f"Checksum{obj.checksum['algorithm']}", obj.checksum["value"]))
         nodes.append(("ChecksumType", obj.checksum["type"]))
-    headers = sse.response_headers(sse.envelope_of(obj.meta), sse.customer_key(ctx.headers))
+    headers = sse.response_headers(sse.envelope_of(obj.meta), sse.customer_key(ctx.headers)) + version_header(ctx, obj)
     return xml_response(xml.document("CompleteMultipartUploadResult", nodes), headers=headers)
 
 

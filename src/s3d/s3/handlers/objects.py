@@ -4,29 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote, unquote_to_bytes
 
 from s3d.s3 import checksums, encrypted, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import conditional_delete, sse
 from s3d.s3.handlers.common import (
+    bypass_governance,
     check_read_conditions,
+    check_version_id,
     empty,
+    expiration_header,
     header_value_ok,
+    http_date,
+    lock_meta_from_headers,
     metadata_from_headers,
     object_headers,
     parse_range,
     read_document,
+    requested_version,
     tags_from_header,
+    version_header,
     xml_response,
 )
 from s3d.s3.payload import Payload
 from s3d.s3.store_errors import to_s3
 from s3d.server.http import BodyT, FileRange, Response
+from s3d.store import locks, versions
+from s3d.store.buckets import VERSIONING
 from s3d.store.errors import ObjectChanged, StoreError
 from s3d.store.objects import Conditions, Object
 from s3d.store.ranges import Body
+from s3d.store.versions import Removal
 from s3d.store.writer import Draft, ObjectWriter
 
 RESPONSE_OVERRIDES = {
@@ -41,7 +51,6 @@ MAX_DELETE_BODY = 2 * 1024 * 1024
 DEFAULT_CHECKSUM = "CRC64NVME"
 CACHE_HEADER = "x-s3d-cache"  # gateway mode: how a GET or HEAD was served
 COPY_ATTEMPTS = 5  # a source replaced while being copied is looked up again, this often
-NULL_VERSION = "null"  # the one version of every key (s3d does not version objects)
 
 
 # ---------- receiving data ----------
@@ -87,6 +96,7 @@ async def put_object(ctx: Ctx) -> Response:
     assert ctx.bucket is not None and ctx.user is not None
     h = ctx.headers
     meta = metadata_from_headers(h)
+    meta.update(lock_meta_from_headers(ctx))
     tags = tags_from_header(h.get("x-amz-tagging"))
     cond = write_conditions(h)
     if cond is not None:
@@ -113,6 +123,7 @@ async def put_object(ctx: Ctx) -> Response:
             ("ETag", f'"{obj.etag}"'),
             *checksum_headers(obj, requested),
             *sse.response_headers(env, spec.customer if spec else None, write=True),
+            *version_header(ctx, obj),
         ],
     )
 
@@ -145,14 +156,43 @@ async def head_object(ctx: Ctx) -> Response:
     return await _read(ctx, head=True)
 
 
+async def _find_for_read(ctx: Ctx) -> tuple[Object, list[tuple[str, str]]]:
+    """The version a GET or HEAD reads (the current one, or ``versionId``'s) and its version headers."""
+    name = ctx.bucket or ""
+    version_id = requested_version(ctx)
+    if version_id is not None:
+        ctx.need_bucket()
+        v = ctx.store.find_version(name, ctx.key_bytes, version_id)
+        if v is None:
+            raise S3Error("NoSuchVersion", resource=ctx.resource, extra={"Key": ctx.key or "", "VersionId": version_id})
+        headers = [("x-amz-version-id", version_id)]
+        if v.marker:
+            raise S3Error(
+                "MethodNotAllowed",
+                resource=ctx.resource,
+                extra={"Method": ctx.req.method, "ResourceType": "DeleteMarker"},
+                headers=[*headers, ("x-amz-delete-marker", "true"), ("Last-Modified", http_date(v.obj.mtime))],
+            )
+        return v.obj, headers
+    bucket, found = await ctx.ns.find_with_bucket(name, ctx.key_bytes)
+    b = ctx.check_bucket(name, bucket)
+    versioned = b.config.get(VERSIONING) is not None
+    if found is None:
+        marker = ctx.store.latest_marker(name, ctx.key_bytes) if versioned else None
+        extra = []
+        if marker is not None:
+            extra = [("x-amz-delete-marker", "true"), ("x-amz-version-id", versions.s3_id(marker.obj.version_id))]
+        raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""}, headers=extra)
+    headers = expiration_header(ctx, b.config, found)
+    if versioned:
+        headers.append(("x-amz-version-id", versions.s3_id(found.version_id)))
+    return found, headers
+
+
 async def _read(ctx: Ctx, head: bool) -> Response:
     q = ctx.query
     for attempt in range(5):
-        bucket, found = await ctx.ns.find_with_bucket(ctx.bucket or "", ctx.key_bytes)
-        ctx.check_bucket(ctx.bucket or "", bucket)
-        if found is None:
-            raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""})
-        obj = found
+        obj, version_headers = await _find_for_read(ctx)
         env = sse.envelope_of(obj.meta)
         presented: sse.CustomerKey | None = None
         data_key: bytes | None = None
@@ -164,6 +204,7 @@ async def _read(ctx: Ctx, head: bool) -> Response:
         headers = object_headers(obj, ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED")
         if env is not None:
             headers += sse.response_headers(env, presented)
+        headers += version_headers
         part = q.get("partNumber")
         rng: tuple[int, int] | None
         if part is not None:
@@ -227,18 +268,27 @@ def _part_range(obj: Object, raw: str, range_header: str | None) -> tuple[int, i
 
 
 # ---------- deleting ----------
+def removal_headers(removal: Removal, versioned: bool) -> list[tuple[str, str]]:
+    headers = []
+    if removal.marker:
+        headers.append(("x-amz-delete-marker", "true"))
+    if versioned and (removal.found or removal.marker):
+        headers.append(("x-amz-version-id", versions.s3_id(removal.version_id)))
+    return headers
+
+
 async def delete_object(ctx: Ctx) -> Response:
-    ctx.need_bucket()
-    assert ctx.bucket is not None
+    b = ctx.need_bucket()
+    version_id = requested_version(ctx)
     check = conditional_delete.from_headers(ctx.headers)
     if check is not None:
-        await ctx.ns.find_object(ctx.bucket, ctx.key_bytes)  # in gateway mode, learns a remote-only object
-    await ctx.ns.delete_object(ctx.bucket, ctx.key_bytes, check)
-    return empty(204)
+        await ctx.ns.find_object(b.name, ctx.key_bytes)  # in gateway mode, learns a remote-only object
+    removal = await ctx.ns.delete_object(b.name, ctx.key_bytes, check, version_id, bypass_governance(ctx))
+    return empty(204, removal_headers(removal, version_id is not None or b.config.get(VERSIONING) is not None))
 
 
 async def delete_objects(ctx: Ctx) -> Response:
-    ctx.need_bucket()
+    b = ctx.need_bucket()
     assert ctx.bucket is not None
     h = ctx.headers
     if (
@@ -252,6 +302,7 @@ async def delete_objects(ctx: Ctx) -> Response:
     if root.tag != "Delete":
         raise S3Error("MalformedXML")
     quiet = xml.boolean(root, "Quiet", False)
+    bypass = bypass_governance(ctx)
     objects = root.findall("Object")
     if not objects or len(objects) > 1000:
         raise S3Error("MalformedXML")
@@ -260,32 +311,50 @@ async def delete_objects(ctx: Ctx) -> Response:
         key = xml.text(o, "Key")
         if key is None:
             raise S3Error("MalformedXML")
+        version_id = xml.text(o, "VersionId")
         try:
             if len(key.encode()) > 1024:
                 raise S3Error("KeyTooLongError")
-            version = xml.text(o, "VersionId")
-            if version is not None and version != NULL_VERSION:
-                raise S3Error("InvalidArgument", "Invalid version id specified")
+            if version_id is not None:
+                check_version_id(version_id)
             check = conditional_delete.from_entry(
                 xml.text(o, "ETag"), xml.text(o, "LastModifiedTime"), xml.text(o, "Size")
             )
             if check is not None:
                 await ctx.ns.find_object(ctx.bucket, key.encode())
-            await ctx.ns.delete_object(ctx.bucket, key.encode(), check)
+            removal = await ctx.ns.delete_object(ctx.bucket, key.encode(), check, version_id, bypass)
             if not quiet:
-                nodes.append(("Deleted", [("Key", key)]))
+                nodes.append(("Deleted", deleted_nodes(key, version_id, removal, b.config.get(VERSIONING) is not None)))
         except (S3Error, StoreError) as e:
             err = to_s3(e) if isinstance(e, StoreError) else e
-            nodes.append(("Error", [("Key", key), ("Code", err.code), ("Message", err.message)]))
+            nodes.append(
+                ("Error", [("Key", key), ("VersionId", version_id), ("Code", err.code), ("Message", err.message)])
+            )
     return xml_response(xml.document("DeleteResult", nodes))
 
 
+def deleted_nodes(key: str, version_id: str | None, removal: Removal, versioned: bool) -> list[xml.Node]:
+    nodes: list[xml.Node] = [("Key", key), ("VersionId", version_id)]
+    if removal.marker:
+        nodes.append(("DeleteMarker", True))
+        if version_id is not None or versioned:
+            nodes.append(("DeleteMarkerVersionId", versions.s3_id(removal.version_id)))
+    return nodes
+
+
 # ---------- CopyObject ----------
-def parse_copy_source(ctx: Ctx) -> tuple[str, bytes]:
+COPY_SOURCE_VERSION = "versionId="
+
+
+def parse_copy_source(ctx: Ctx) -> tuple[str, bytes, str | None]:
+    """Source bucket, key and version id (S3's form; None: the current version)."""
     raw = ctx.headers["x-amz-copy-source"]
-    path, _, version = raw.partition("?")
-    if version and not version.startswith("versionId=null"):
-        raise S3Error("NotImplemented", "s3d does not keep object versions", resource="")
+    path, sep, query = raw.partition("?")
+    version_id = None
+    if sep:
+        if not query.startswith(COPY_SOURCE_VERSION) or "&" in query:
+            raise S3Error("InvalidArgument", "Copy Source can only name a version: ?versionId=ID")
+        version_id = check_version_id(unquote(query[len(COPY_SOURCE_VERSION) :]))
     try:
         path = unquote_to_bytes(path).decode().lstrip("/")
     except UnicodeDecodeError:
@@ -295,37 +364,55 @@ def parse_copy_source(ctx: Ctx) -> tuple[str, bytes]:
     bucket, _, key = path.partition("/")
     if not bucket or not key:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
-    return bucket, key.encode()
+    return bucket, key.encode(), version_id
+
+
+async def copy_source_object(ctx: Ctx, bucket: str, key: bytes, version_id: str | None) -> Object:
+    resource = f"/{bucket}/{key.decode()}"
+    if version_id is None:
+        src = await ctx.ns.find_object(bucket, key)
+        if src is None:
+            raise S3Error("NoSuchKey", resource=resource, extra={"Key": key.decode()})
+        return src
+    v = ctx.store.find_version(bucket, key, version_id)
+    if v is None:
+        raise S3Error("NoSuchVersion", resource=resource, extra={"Key": key.decode(), "VersionId": version_id})
+    if v.marker:
+        raise S3Error(
+            "InvalidRequest",
+            "The source of a copy request may not specifically refer to a delete marker by version id.",
+        )
+    return v.obj
 
 
 async def copy_object(ctx: Ctx) -> Response:
-    ctx.need_bucket()
+    dest = ctx.need_bucket()
     assert ctx.bucket is not None
     h = ctx.headers
-    src_bucket, src_key = parse_copy_source(ctx)
+    src_bucket, src_key, src_version = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
     spec = sse.write_spec(h, sse.bucket_default(ctx, ctx.bucket))
     src_presented = sse.customer_key(h, sse.COPY_SOURCE_CUSTOMER)
     reencrypt = sse.SSE in h or sse.presents_customer_key(h)  # a copy onto itself may change only the encryption
     dst_key, dst_env = sse.seal(ctx, spec) if spec else (None, None)
+    lock_meta = lock_meta_from_headers(ctx)
     directive = h.get("x-amz-metadata-directive", "COPY").upper()
     tag_directive = h.get("x-amz-tagging-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE") or tag_directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata or tagging directive")
     for _attempt in range(COPY_ATTEMPTS):
-        src = await ctx.ns.find_object(src_bucket, src_key)
-        if src is None:
-            raise S3Error("NoSuchKey", resource=f"/{src_bucket}/{src_key.decode()}", extra={"Key": src_key.decode()})
+        src = await copy_source_object(ctx, src_bucket, src_key, src_version)
         check_read_conditions(src, h, prefix="x-amz-copy-source-if-")
         src_env = sse.envelope_of(src.meta)
         src_data_key = sse.open_key(ctx, src_env, src, src_presented)
-        meta = metadata_from_headers(h) if directive == "REPLACE" else dict(src.meta)
+        meta = metadata_from_headers(h) if directive == "REPLACE" else locks.without_lock(src.meta)
+        meta.update(lock_meta)
         if directive == "COPY" and "x-amz-storage-class" in h:
             meta.update(
                 {k: v for k, v in metadata_from_headers({"x-amz-storage-class": h["x-amz-storage-class"]}).items()}
             )
         tags = tags_from_header(h.get("x-amz-tagging")) if tag_directive == "REPLACE" else src.tags
-        same = src_bucket == ctx.bucket and src_key == ctx.key_bytes
+        same = src_bucket == ctx.bucket and src_key == ctx.key_bytes and src_version is None
         if same and not src.is_remote and not reencrypt:
             meta = sse.with_envelope(meta, src_env)
             sse_headers = sse.response_headers(src_env, src_presented)
@@ -334,8 +421,9 @@ async def copy_object(ctx: Ctx) -> Response:
                     "InvalidRequest",
                     "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
                 )
-            obj = await ctx.store.replace_meta(ctx.bucket, src_key, src.etag, meta, tags)
-            break
+            if dest.config.get(VERSIONING) is None:  # in a versioned bucket the copy is a new version
+                obj = await ctx.store.replace_meta(ctx.bucket, src_key, src.etag, meta, tags)
+                break
         # a copy of a multipart source is one piece: its ETag becomes the MD5 of the bytes (so does an encrypted one's)
         md5 = hashlib.md5() if src.parts or src.is_remote or src_data_key or dst_key else None
         with ctx.store.writer(src.size, [md5] if md5 else [], data_key=dst_key) as w:
@@ -355,7 +443,10 @@ async def copy_object(ctx: Ctx) -> Response:
     nodes: list[xml.Node] = [("LastModified", xml.iso8601(obj.mtime)), ("ETag", f'"{obj.etag}"')]
     if obj.checksum:
         nodes.append((f"Checksum{obj.checksum['algorithm']}", obj.checksum["value"]))
-    return xml_response(xml.document("CopyObjectResult", nodes), headers=sse_headers)
+    headers = version_header(ctx, obj, dest) + sse_headers
+    if src_version is not None:
+        headers.append(("x-amz-copy-source-version-id", src_version))
+    return xml_response(xml.document("CopyObjectResult", nodes), headers=headers)
 
 
 HANDLERS = {

@@ -17,7 +17,7 @@ from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.formdata import FormReader, boundary_of
 from s3d.s3.handlers import sse
-from s3d.s3.handlers.common import STORED_HEADERS, empty, header_value_ok, xml_response
+from s3d.s3.handlers.common import STORED_HEADERS, empty, header_value_ok, version_header, xml_response
 from s3d.s3.handlers.objects import DEFAULT_CHECKSUM
 from s3d.s3.handlers.tagging import parse_tagging
 from s3d.s3.payload import declared_size
@@ -182,17 +182,18 @@ async def _store_form(
     ctx.extra_headers += sse.response_headers(env, spec.customer if spec else None, write=True)
     etag = f'"{obj.etag}"'
     location = f"/{ctx.bucket}/{quote(key)}"
+    versioned = version_header(ctx, obj)
     if redirect:
         sep = "&" if "?" in redirect else "?"
         target = redirect + sep + urlencode({"bucket": ctx.bucket, "key": key, "etag": etag})
-        return empty(303, [("Location", target), ("ETag", etag)])
+        return empty(303, [("Location", target), ("ETag", etag), *versioned])
     status = fields.get("success_action_status", "204")
     if status == "201":
         body = xml.document(
             "PostResponse", [("Location", location), ("Bucket", ctx.bucket), ("Key", key), ("ETag", etag)], ns=False
         )
-        return xml_response(body, 201, [("ETag", etag), ("Location", location)])
-    return empty(200 if status == "200" else 204, [("ETag", etag), ("Location", location)])
+        return xml_response(body, 201, [("ETag", etag), ("Location", location), *versioned])
+    return empty(200 if status == "200" else 204, [("ETag", etag), ("Location", location), *versioned])
 
 
 HANDLERS = {"PostObject": post_object}

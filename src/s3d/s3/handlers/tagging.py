@@ -8,8 +8,18 @@ from s3d.s3 import xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import sse
-from s3d.s3.handlers.common import RESERVED_TAG_PREFIX, empty, http_date, read_document, validate_tags, xml_response
+from s3d.s3.handlers.common import (
+    RESERVED_TAG_PREFIX,
+    empty,
+    http_date,
+    read_document,
+    requested_version,
+    validate_tags,
+    xml_response,
+)
 from s3d.server.http import Response
+from s3d.store import versions
+from s3d.store.buckets import VERSIONING
 from s3d.store.objects import Object
 
 MAX_BODY = 64 * 1024
@@ -33,30 +43,41 @@ def render_tagging(tags: list[tuple[str, str]]) -> bytes:
     return xml.document("Tagging", [("TagSet", [("Tag", [("Key", k), ("Value", v)]) for k, v in tags])])
 
 
-async def _object(ctx: Ctx) -> Object:
-    ctx.need_bucket()
-    obj = await ctx.ns.find_object(ctx.bucket or "", ctx.key_bytes)
+async def _object(ctx: Ctx) -> tuple[Object, list[tuple[str, str]]]:
+    """The version a tagging request names (``versionId``, or the current one) and its version header."""
+    b = ctx.need_bucket()
+    version_id = requested_version(ctx)
+    if version_id is not None:
+        v = ctx.store.find_version(b.name, ctx.key_bytes, version_id)
+        if v is None:
+            raise S3Error("NoSuchVersion", extra={"Key": ctx.key or "", "VersionId": version_id})
+        if v.marker:
+            raise S3Error("MethodNotAllowed", extra={"Method": ctx.req.method, "ResourceType": "DeleteMarker"})
+        return v.obj, [("x-amz-version-id", version_id)]
+    obj = await ctx.ns.find_object(b.name, ctx.key_bytes)
     if obj is None:
         raise S3Error("NoSuchKey", extra={"Key": ctx.key or ""})
-    return obj
+    versioned = b.config.get(VERSIONING) is not None
+    return obj, [("x-amz-version-id", versions.s3_id(obj.version_id))] if versioned else []
 
 
 async def get_object_tagging(ctx: Ctx) -> Response:
-    return xml_response(render_tagging((await _object(ctx)).tags or []))
+    obj, headers = await _object(ctx)
+    return xml_response(render_tagging(obj.tags or []), headers=headers)
 
 
 async def put_object_tagging(ctx: Ctx) -> Response:
-    await _object(ctx)  # in gateway mode, a remote-only object gets its row here
+    _, headers = await _object(ctx)  # in gateway mode, a remote-only object gets its row here
     tags = validate_tags(parse_tagging(await read_document(ctx, MAX_BODY)))
-    await ctx.store.set_tags(ctx.bucket or "", ctx.key_bytes, tags or None)
+    await ctx.store.set_tags(ctx.bucket or "", ctx.key_bytes, tags or None, requested_version(ctx))
     await ctx.ns.tags_changed(ctx.bucket or "", ctx.key_bytes, tags or None)
-    return empty(200)
+    return empty(200, headers)
 
 
 async def delete_object_tagging(ctx: Ctx) -> Response:
-    await _object(ctx)
-    await ctx.store.set_tags(ctx.bucket or "", ctx.key_bytes, None)
-    return empty(204)
+    _, headers = await _object(ctx)
+    await ctx.store.set_tags(ctx.bucket or "", ctx.key_bytes, None, requested_version(ctx))
+    return empty(204, headers)
 
 
 async def get_bucket_tagging(ctx: Ctx) -> Response:
@@ -97,7 +118,7 @@ ATTRIBUTES = {"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"}
 
 
 async def get_object_attributes(ctx: Ctx) -> Response:
-    obj = await _object(ctx)
+    obj, version_headers = await _object(ctx)
     env = sse.envelope_of(obj.meta)
     if (env is not None and env.kind == SSE_C) or sse.presents_customer_key(ctx.headers):
         sse.open_key(ctx, env, obj, sse.customer_key(ctx.headers))  # an SSE-C object's attributes need its key
@@ -128,7 +149,8 @@ async def get_object_attributes(ctx: Ctx) -> Response:
     if "ObjectSize" in wanted:
         nodes.append(("ObjectSize", obj.size))
     return xml_response(
-        xml.document("GetObjectAttributesResponse", nodes), headers=[("Last-Modified", http_date(obj.mtime))]
+        xml.document("GetObjectAttributesResponse", nodes),
+        headers=[("Last-Modified", http_date(obj.mtime)), *version_headers],
     )
 
 

@@ -1,0 +1,151 @@
+"""Object lock: Put/GetObjectLockConfiguration, Put/GetObjectRetention, Put/GetObjectLegalHold."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from s3d.s3 import xml
+from s3d.s3.context import Ctx
+from s3d.s3.errors import S3Error
+from s3d.s3.handlers.common import (
+    HOLD_STATES,
+    bypass_governance,
+    empty,
+    future_retention,
+    read_document,
+    requested_version,
+    require_lock,
+    xml_response,
+)
+from s3d.server.http import Response
+from s3d.store import locks
+from s3d.store.buckets import OBJECT_LOCK
+from s3d.store.objects import Object
+
+MAX_BODY = 64 * 1024
+LOCK_ENABLED = "Enabled"
+PERIODS = (("Days", "days"), ("Years", "years"))
+
+
+# ---------- bucket ----------
+def _parse_rule(root: ET.Element) -> dict[str, Any]:
+    rule = root.find("Rule")
+    if rule is None:
+        return {}
+    dr = rule.find("DefaultRetention")
+    if dr is None:
+        raise S3Error("MalformedXML")
+    mode = xml.text(dr, "Mode")
+    if mode not in locks.MODES:
+        raise S3Error("MalformedXML")
+    given = [(name, xml.text(dr, tag)) for tag, name in PERIODS if xml.text(dr, tag) is not None]
+    if len(given) != 1:
+        raise S3Error("MalformedXML")
+    name, raw = given[0]
+    if raw is None or not raw.strip().isdigit() or int(raw) <= 0:
+        raise S3Error("InvalidArgument", "Default retention period must be a positive integer value.")
+    return {"mode": mode, name: int(raw)}
+
+
+async def put_object_lock_configuration(ctx: Ctx) -> Response:
+    b = ctx.need_bucket()
+    if OBJECT_LOCK not in b.config:
+        raise S3Error(
+            "InvalidBucketState",
+            "Object Lock configuration cannot be enabled on existing buckets",
+            resource=ctx.resource,
+        )
+    root = xml.parse(await read_document(ctx, MAX_BODY))
+    if root.tag != "ObjectLockConfiguration" or xml.text(root, "ObjectLockEnabled") != LOCK_ENABLED:
+        raise S3Error("MalformedXML")
+    await ctx.store.set_bucket_config(b.name, OBJECT_LOCK, _parse_rule(root))
+    return empty(200)
+
+
+async def get_object_lock_configuration(ctx: Ctx) -> Response:
+    b = ctx.need_bucket()
+    config = b.config.get(OBJECT_LOCK)
+    if config is None:
+        raise S3Error("ObjectLockConfigurationNotFoundError", resource=ctx.resource, extra={"BucketName": b.name})
+    nodes: list[xml.Node] = [("ObjectLockEnabled", LOCK_ENABLED)]
+    if config:
+        period = [(tag, config[name]) for tag, name in PERIODS if name in config]
+        nodes.append(("Rule", [("DefaultRetention", [("Mode", config["mode"]), *period])]))
+    return xml_response(xml.document("ObjectLockConfiguration", nodes))
+
+
+# ---------- versions ----------
+async def _version(ctx: Ctx) -> Object:
+    b = ctx.need_bucket()
+    require_lock(ctx, b)
+    version_id = requested_version(ctx)
+    if version_id is None:
+        obj = ctx.store.get_object(b.name, ctx.key_bytes)
+        if obj is None:
+            raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""})
+        return obj
+    v = ctx.store.find_version(b.name, ctx.key_bytes, version_id)
+    if v is None:
+        raise S3Error("NoSuchVersion", resource=ctx.resource, extra={"Key": ctx.key or "", "VersionId": version_id})
+    if v.marker:
+        raise S3Error("MethodNotAllowed", extra={"Method": ctx.req.method, "ResourceType": "DeleteMarker"})
+    return v.obj
+
+
+async def put_object_retention(ctx: Ctx) -> Response:
+    obj = await _version(ctx)
+    root = xml.parse(await read_document(ctx, MAX_BODY))
+    if root.tag != "Retention":
+        raise S3Error("MalformedXML")
+    mode, until = xml.text(root, "Mode"), xml.text(root, "RetainUntilDate")
+    new: locks.Retention | None = None
+    if mode is not None or until is not None:
+        if mode is None or until is None:
+            raise S3Error("MalformedXML")
+        new = future_retention(mode, until)
+    bypass = bypass_governance(ctx)
+
+    def change(meta: dict[str, str]) -> dict[str, str]:
+        locks.check_retention_change(locks.retention_of(meta), new, bypass)
+        return locks.with_retention(meta, new)
+
+    await ctx.store.change_lock(obj.bucket, obj.key, requested_version(ctx), change)
+    return empty(200)
+
+
+async def get_object_retention(ctx: Ctx) -> Response:
+    obj = await _version(ctx)
+    r = locks.retention_of(obj.meta)
+    if r is None:
+        raise S3Error("NoSuchObjectLockConfiguration", resource=ctx.resource)
+    return xml_response(xml.document("Retention", [("Mode", r.mode), ("RetainUntilDate", r.until_iso)]))
+
+
+async def put_object_legal_hold(ctx: Ctx) -> Response:
+    obj = await _version(ctx)
+    root = xml.parse(await read_document(ctx, MAX_BODY))
+    status = xml.text(root, "Status")
+    if root.tag != "LegalHold" or status not in HOLD_STATES:
+        raise S3Error("MalformedXML")
+    on = status == locks.HOLD_ON
+    await ctx.store.change_lock(obj.bucket, obj.key, requested_version(ctx), lambda m: locks.with_legal_hold(m, on))
+    return empty(200)
+
+
+async def get_object_legal_hold(ctx: Ctx) -> Response:
+    obj = await _version(ctx)
+    status = obj.meta.get(locks.HOLD_META)
+    if status is None:
+        raise S3Error("NoSuchObjectLockConfiguration", resource=ctx.resource)
+    return xml_response(xml.document("LegalHold", [("Status", status)]))
+
+
+HANDLERS = {
+    "PutObjectLockConfiguration": put_object_lock_configuration,
+    "GetObjectLockConfiguration": get_object_lock_configuration,
+    "PutObjectRetention": put_object_retention,
+    "GetObjectRetention": get_object_retention,
+    "PutObjectLegalHold": put_object_legal_hold,
+    "GetObjectLegalHold": get_object_legal_hold,
+}

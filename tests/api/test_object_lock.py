@@ -1,0 +1,181 @@
+"""Object lock: lock-enabled buckets, default retention, retention and legal hold per version, enforcement."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import _names
+
+
+def _soon(seconds: float = 3600) -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds)
+
+
+def _code(e: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(e.value.response["Error"]["Code"])
+
+
+@pytest.fixture
+def lbucket(s3) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A bucket created with object lock; its versions are left behind locked (a test daemon's data dir)."""
+    name = f"lock-{next(_names)}"
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    yield name
+
+
+def test_lock_enabled_bucket_is_versioned_and_cannot_be_suspended(s3, lbucket):  # type: ignore[no-untyped-def]
+    assert s3.get_bucket_versioning(Bucket=lbucket)["Status"] == "Enabled"
+    assert s3.get_object_lock_configuration(Bucket=lbucket)["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled"
+    }
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_versioning(Bucket=lbucket, VersioningConfiguration={"Status": "Suspended"})
+    assert _code(e) == "InvalidBucketState"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    assert s3.get_bucket_versioning(Bucket=lbucket)["Status"] == "Enabled"
+
+
+def test_enabling_lock_on_a_bucket_created_without_it_is_409(s3, bucket):  # type: ignore[no-untyped-def]
+    with pytest.raises(ClientError) as e:
+        s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+    assert _code(e) == "InvalidBucketState"
+    with pytest.raises(ClientError) as e:
+        s3.get_object_lock_configuration(Bucket=bucket)
+    assert _code(e) == "ObjectLockConfigurationNotFoundError"
+
+
+def test_lock_headers_refused_without_lock(s3, bucket):  # type: ignore[no-untyped-def]
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"x", ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=_soon())
+    assert _code(e) == "InvalidRequest"
+
+
+def test_compliance_version_cannot_be_deleted_or_shortened(s3, lbucket):  # type: ignore[no-untyped-def]
+    until = _soon()
+    v = s3.put_object(Bucket=lbucket, Key="k", Body=b"x", ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until)[
+        "VersionId"
+    ]
+    head = s3.head_object(Bucket=lbucket, Key="k")
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert abs((head["ObjectLockRetainUntilDate"] - until).total_seconds()) < 1
+    with pytest.raises(ClientError) as e:
+        s3.delete_object(Bucket=lbucket, Key="k", VersionId=v, BypassGovernanceRetention=True)
+    assert _code(e) == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        s3.put_object_retention(
+            Bucket=lbucket, Key="k", VersionId=v, Retention={"Mode": "COMPLIANCE", "RetainUntilDate": _soon(60)},
+            BypassGovernanceRetention=True,
+        )  # fmt: skip
+    assert _code(e) == "AccessDenied"
+    later = _soon(7200)
+    s3.put_object_retention(
+        Bucket=lbucket, Key="k", VersionId=v, Retention={"Mode": "COMPLIANCE", "RetainUntilDate": later}
+    )
+    got = s3.get_object_retention(Bucket=lbucket, Key="k", VersionId=v)["Retention"]
+    assert got["Mode"] == "COMPLIANCE" and abs((got["RetainUntilDate"] - later).total_seconds()) < 1
+    assert s3.get_object(Bucket=lbucket, Key="k", VersionId=v)["Body"].read() == b"x"
+
+
+def test_governance_yields_only_to_bypass(s3, lbucket):  # type: ignore[no-untyped-def]
+    v = s3.put_object(
+        Bucket=lbucket, Key="g", Body=b"x", ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=_soon()
+    )["VersionId"]
+    with pytest.raises(ClientError) as e:
+        s3.delete_object(Bucket=lbucket, Key="g", VersionId=v)
+    assert _code(e) == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        s3.put_object_retention(
+            Bucket=lbucket, Key="g", VersionId=v, Retention={"Mode": "GOVERNANCE", "RetainUntilDate": _soon(60)}
+        )
+    assert _code(e) == "AccessDenied"
+    r = s3.delete_object(Bucket=lbucket, Key="g", VersionId=v, BypassGovernanceRetention=True)
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 204
+    assert s3.list_object_versions(Bucket=lbucket, Prefix="g").get("Versions") is None
+
+
+def test_delete_without_version_id_adds_a_marker_even_when_locked(s3, lbucket):  # type: ignore[no-untyped-def]
+    v = s3.put_object(
+        Bucket=lbucket, Key="m", Body=b"x", ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=_soon()
+    )["VersionId"]
+    assert s3.delete_object(Bucket=lbucket, Key="m")["DeleteMarker"] is True
+    assert s3.get_object(Bucket=lbucket, Key="m", VersionId=v)["Body"].read() == b"x"
+
+
+def test_legal_hold(s3, lbucket):  # type: ignore[no-untyped-def]
+    v = s3.put_object(Bucket=lbucket, Key="h", Body=b"x", ObjectLockLegalHoldStatus="ON")["VersionId"]
+    assert s3.get_object_legal_hold(Bucket=lbucket, Key="h", VersionId=v)["LegalHold"]["Status"] == "ON"
+    assert s3.head_object(Bucket=lbucket, Key="h")["ObjectLockLegalHoldStatus"] == "ON"
+    with pytest.raises(ClientError) as e:
+        s3.delete_object(Bucket=lbucket, Key="h", VersionId=v, BypassGovernanceRetention=True)
+    assert _code(e) == "AccessDenied"
+    s3.put_object_legal_hold(Bucket=lbucket, Key="h", VersionId=v, LegalHold={"Status": "OFF"})
+    assert s3.get_object_legal_hold(Bucket=lbucket, Key="h", VersionId=v)["LegalHold"]["Status"] == "OFF"
+    s3.delete_object(Bucket=lbucket, Key="h", VersionId=v)
+    with pytest.raises(ClientError) as e:
+        s3.head_object(Bucket=lbucket, Key="h", VersionId=v)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_default_retention_applies_to_new_versions(s3, lbucket):  # type: ignore[no-untyped-def]
+    s3.put_object_lock_configuration(
+        Bucket=lbucket,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
+        },
+    )
+    got = s3.get_object_lock_configuration(Bucket=lbucket)["ObjectLockConfiguration"]
+    assert got["Rule"]["DefaultRetention"] == {"Mode": "GOVERNANCE", "Days": 1}
+    v = s3.put_object(Bucket=lbucket, Key="d", Body=b"x")["VersionId"]
+    r = s3.get_object_retention(Bucket=lbucket, Key="d", VersionId=v)["Retention"]
+    left = (r["RetainUntilDate"] - datetime.datetime.now(datetime.UTC)).total_seconds()
+    assert r["Mode"] == "GOVERNANCE" and 86000 < left <= 86400
+    with pytest.raises(ClientError) as e:
+        s3.delete_object(Bucket=lbucket, Key="d", VersionId=v)
+    assert _code(e) == "AccessDenied"
+
+
+def test_default_retention_validation(s3, lbucket):  # type: ignore[no-untyped-def]
+    with pytest.raises(ClientError) as e:
+        s3.put_object_lock_configuration(
+            Bucket=lbucket,
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1, "Years": 1}},
+            },
+        )
+    assert _code(e) == "MalformedXML"
+    with pytest.raises(ClientError) as e:
+        s3.put_object_lock_configuration(
+            Bucket=lbucket,
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 0}},
+            },
+        )
+    assert _code(e) == "InvalidArgument"
+
+
+def test_retention_in_the_past_refused(s3, lbucket):  # type: ignore[no-untyped-def]
+    with pytest.raises(ClientError) as e:
+        s3.put_object(
+            Bucket=lbucket, Key="p", Body=b"x", ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=_soon(-60)
+        )
+    assert _code(e) == "InvalidArgument"
+
+
+def test_object_without_retention_has_no_retention(s3, lbucket):  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=lbucket, Key="n", Body=b"x")
+    with pytest.raises(ClientError) as e:
+        s3.get_object_retention(Bucket=lbucket, Key="n")
+    assert _code(e) == "NoSuchObjectLockConfiguration"
+
+
+def test_copy_does_not_carry_the_source_lock(s3, lbucket):  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=lbucket, Key="src", Body=b"x", ObjectLockLegalHoldStatus="ON")
+    s3.copy_object(Bucket=lbucket, Key="dst", CopySource={"Bucket": lbucket, "Key": "src"})
+    assert "ObjectLockLegalHoldStatus" not in s3.head_object(Bucket=lbucket, Key="dst")
