@@ -147,7 +147,7 @@ class S3App:
             if auth_v2.applies(req.headers, query):
                 a = auth_v2.verify(req.method, self._v2_resource(req, ctx.bucket), req.headers, query, self.secrets)
             else:
-                a = auth.verify(req.method, req.path, req.query, req.headers, query, self.secrets)
+                a = auth.verify(req.method, req.path, req.query, req.headers, query, self.secrets, self.settings.region)
             if a is None:
                 if op not in routes.ANONYMOUS:
                     raise S3Error("AccessDenied")

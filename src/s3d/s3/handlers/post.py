@@ -23,20 +23,64 @@ from s3d.server.http import Response
 from s3d.store.store import Object
 
 # fields a policy need not mention (the signature fields sign the policy itself)
-EXEMPT = {"policy", "x-amz-signature", "file", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "bucket"}
+EXEMPT = {
+    "policy", "x-amz-signature", "file", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "bucket",
+    "awsaccesskeyid", "signature",
+}  # fmt: skip
+V2_FIELDS = ("awsaccesskeyid", "signature")  # a Signature Version 2 form: base64 HMAC-SHA1 of the policy
 
 
 def _denied(why: str) -> S3Error:
     return S3Error("AccessDenied", f"Invalid according to Policy: {why}")
 
 
+def _need(fields: dict[str, str], need: str) -> None:
+    if need not in fields:
+        raise S3Error(
+            "InvalidArgument", f"Bucket POST must contain a field named '{need}'.", extra={"ArgumentName": need}
+        )
+
+
+def _verify_v2(ctx: Ctx, fields: dict[str, str]) -> str:
+    """The access key of a Signature Version 2 form (AWSAccessKeyId, policy, signature)."""
+    for need in ("policy", *V2_FIELDS):
+        _need(fields, need)
+    access_key = fields["awsaccesskeyid"]
+    secret = ctx.settings.secrets().get(access_key)
+    if secret is None:
+        raise S3Error("InvalidAccessKeyId")
+    want = base64.b64encode(hmac.new(secret.encode(), fields["policy"].encode(), hashlib.sha1).digest())
+    if not hmac.compare_digest(want, fields["signature"].encode()):
+        raise S3Error("SignatureDoesNotMatch")
+    return access_key
+
+
+def signed_by(fields: dict[str, str]) -> bool:
+    """Whether the form carries a signed policy (SigV4 or SigV2); without one it is an anonymous upload."""
+    return "x-amz-signature" in fields or "signature" in fields or "policy" in fields
+
+
 def verify_signature(ctx: Ctx, fields: dict[str, str]) -> dict[str, Any]:
     """Check the policy's signature and return the decoded policy document."""
+    if "x-amz-signature" not in fields and any(f in fields for f in V2_FIELDS):
+        access_key = _verify_v2(ctx, fields)
+    else:
+        access_key = _verify_v4(ctx, fields)
+    users = {u.access_key: u for u in ctx.settings.users}
+    ctx.user = users[access_key]
+    try:
+        policy = json.loads(base64.b64decode(fields["policy"]))
+    except (binascii.Error, ValueError):
+        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", status=400) from None
+    if not isinstance(policy, dict):
+        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", status=400)
+    return policy
+
+
+def _verify_v4(ctx: Ctx, fields: dict[str, str]) -> str:
+    """The access key of a SigV4 form (x-amz-credential, x-amz-signature over the policy)."""
     for need in ("policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature"):
-        if need not in fields:
-            raise S3Error(
-                "InvalidArgument", f"Bucket POST must contain a field named '{need}'.", extra={"ArgumentName": need}
-            )
+        _need(fields, need)
     if fields["x-amz-algorithm"] != auth.ALGORITHM:
         raise S3Error("InvalidArgument", "Only AWS4-HMAC-SHA256 is supported for POST policies")
     parts = fields["x-amz-credential"].split("/")
@@ -48,17 +92,9 @@ def verify_signature(ctx: Ctx, fields: dict[str, str]) -> dict[str, Any]:
         raise S3Error("InvalidAccessKeyId")
     key = auth.signing_key(secret, date, region)
     want = hmac.new(key, fields["policy"].encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(want, fields["x-amz-signature"]):
+    if not hmac.compare_digest(want.encode(), fields["x-amz-signature"].encode()):
         raise S3Error("SignatureDoesNotMatch")
-    users = {u.access_key: u for u in ctx.settings.users}
-    ctx.user = users[access_key]
-    try:
-        policy = json.loads(base64.b64decode(fields["policy"]))
-    except (binascii.Error, ValueError):
-        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", status=400) from None
-    if not isinstance(policy, dict):
-        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", status=400)
-    return policy
+    return access_key
 
 
 def check_policy(policy: dict[str, Any], fields: dict[str, str], now: float) -> tuple[int, int] | None:
