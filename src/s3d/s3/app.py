@@ -11,6 +11,7 @@ from itertools import count
 from urllib.parse import unquote_to_bytes
 
 from s3d import observe
+from s3d.access import authorize
 from s3d.config import Settings
 from s3d.s3 import auth, auth_v2, routes, xml
 from s3d.s3.context import Ctx, parse_query
@@ -148,12 +149,10 @@ class S3App:
                 a = auth_v2.verify(req.method, self._v2_resource(req, ctx.bucket), req.headers, query, self.secrets)
             else:
                 a = auth.verify(req.method, req.path, req.query, req.headers, query, self.secrets, self.settings.region)
-            if a is None:
-                if op not in routes.ANONYMOUS:
-                    raise S3Error("AccessDenied")
-            else:
+            if a is not None:
                 ctx.auth = a
                 ctx.user = self.users[a.access_key]
+            authorize.authorize_request(ctx)
             if ctx.key is not None and len(ctx.key.encode()) > MAX_KEY:
                 raise S3Error("KeyTooLongError", extra={"Size": str(len(ctx.key.encode())), "MaxSizeAllowed": "1024"})
             if op is None:
@@ -172,6 +171,8 @@ class S3App:
                 resp = await handler(ctx)
             resp.headers.extend(ctx.extra_headers)
         except S3Error as e:
+            if ctx is not None:
+                e = authorize.hide_missing(ctx, e)
             resp = error_response(e, rid, ctx.resource if ctx else req.path, req.method)
         else:
             resp.headers.append(("x-amz-request-id", rid))

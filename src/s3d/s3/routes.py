@@ -119,10 +119,6 @@ ROUTES: tuple[Route, ...] = (
     Route("PreflightObject", "OPTIONS", _O),
 )
 
-# Operations a request may make without SigV4 credentials: the handler authorizes them itself
-# (PostObject by its signed policy document; CORS preflight is answered from the bucket's rules).
-ANONYMOUS = frozenset({"PostObject", "PreflightBucket", "PreflightObject"})
-
 _BY_METHOD_LEVEL: dict[tuple[str, str], list[Route]] = {}
 for _r in ROUTES:
     _BY_METHOD_LEVEL.setdefault((_r.method, _r.level), []).append(_r)

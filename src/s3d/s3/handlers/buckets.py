@@ -7,6 +7,7 @@ import re
 from s3d.s3 import xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
+from s3d.s3.handlers import acls
 from s3d.s3.handlers.common import empty, read_document, xml_response
 from s3d.server.http import Response
 
@@ -64,6 +65,7 @@ async def create_bucket(ctx: Ctx) -> Response:
     if not valid_bucket_name(ctx.bucket):
         raise S3Error("InvalidBucketName", extra={"BucketName": ctx.bucket})
     region = ctx.settings.region
+    access_settings = acls.bucket_settings(ctx)
     body = await read_document(ctx, MAX_CONFIG_BODY)
     if body.strip():
         root = xml.parse(body)
@@ -77,6 +79,8 @@ async def create_bucket(ctx: Ctx) -> Response:
     except S3Error as e:
         e.extra.setdefault("BucketName", ctx.bucket)
         raise
+    for item, value in access_settings.items():
+        await ctx.store.set_bucket_config(ctx.bucket, item, value)
     return empty(200, [("Location", f"/{ctx.bucket}")])
 
 

@@ -8,9 +8,11 @@ import os
 import time
 from typing import Any
 
+from s3d.access.principals import ANONYMOUS_ID
 from s3d.s3 import checksums, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
+from s3d.s3.handlers import acls
 from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
@@ -62,15 +64,16 @@ def _checksum_headers(checksum: dict[str, str] | None, with_type: bool = False) 
 
 
 def _owner(ctx: Ctx) -> list[xml.Node]:
-    assert ctx.user is not None
-    return [("ID", ctx.user.name), ("DisplayName", ctx.user.name)]
+    name = ctx.user.name if ctx.user else ANONYMOUS_ID
+    return [("ID", name), ("DisplayName", name)]
 
 
 async def create_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
-    assert ctx.bucket is not None and ctx.user is not None
+    assert ctx.bucket is not None
     h = ctx.headers
     meta: dict[str, Any] = dict(metadata_from_headers(h))
+    acls.apply_to_object(ctx, meta)
     tags = tags_from_header(h.get("x-amz-tagging"))
     if tags:
         meta["tags"] = tags
@@ -93,7 +96,7 @@ async def create_multipart_upload(ctx: Ctx) -> Response:
     if algo:
         meta["checksum_algorithm"] = algo
         meta["checksum_type"] = ctype or ("FULL_OBJECT" if algo in checksums.FULL_OBJECT_ONLY else "COMPOSITE")
-    upload_id = await _mp(ctx).create(ctx.bucket, ctx.key_bytes, meta, ctx.user.name)
+    upload_id = await _mp(ctx).create(ctx.bucket, ctx.key_bytes, meta, ctx.user.name if ctx.user else ANONYMOUS_ID)
     headers = []
     if algo:
         headers = [("x-amz-checksum-algorithm", algo), ("x-amz-checksum-type", meta["checksum_type"])]

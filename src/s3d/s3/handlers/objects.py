@@ -9,9 +9,11 @@ import time
 from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
+from s3d.access import authorize
 from s3d.s3 import checksums, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
+from s3d.s3.handlers import acls
 from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
@@ -96,9 +98,10 @@ def write_conditions(headers: dict[str, str]) -> Conditions | None:
 
 # ---------- PutObject ----------
 async def put_object(ctx: Ctx) -> Response:
-    assert ctx.bucket is not None and ctx.user is not None
+    assert ctx.bucket is not None
     h = ctx.headers
     meta = metadata_from_headers(h)
+    acls.apply_to_object(ctx, meta)
     tags = tags_from_header(h.get("x-amz-tagging"))
     cond = write_conditions(h)
     payload = Payload(h, ctx.auth, ctx.req.body, checksum_algorithm=DEFAULT_CHECKSUM)
@@ -118,7 +121,7 @@ async def put_object(ctx: Ctx) -> Response:
         blob=blob,
         data=data,
     )
-    await ctx.store.put_object(obj, cond, owner=ctx.user.name)
+    await ctx.store.put_object(obj, cond, owner=authorize.owner_of(ctx))
     requested = (
         any(k.startswith("x-amz-checksum-") for k in h)
         or "x-amz-sdk-checksum-algorithm" in h
@@ -385,6 +388,7 @@ async def copy_object(ctx: Ctx) -> Response:
             meta.update(
                 {k: v for k, v in metadata_from_headers({"x-amz-storage-class": h["x-amz-storage-class"]}).items()}
             )
+        acls.apply_to_object(ctx, meta)
         tags = tags_from_header(h.get("x-amz-tagging")) if tag_directive == "REPLACE" else src.tags
         same = src_bucket == ctx.bucket and src_key == ctx.key_bytes
         if same and not src.is_remote:

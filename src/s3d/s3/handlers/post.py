@@ -12,10 +12,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from s3d.access import acl, authorize
+from s3d.access.actions import action_of
 from s3d.s3 import auth, checksums, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.formdata import FormReader, boundary_of
+from s3d.s3.handlers import acls
 from s3d.s3.handlers.common import STORED_HEADERS, empty, xml_response
 from s3d.s3.handlers.objects import DEFAULT_CHECKSUM
 from s3d.s3.handlers.tagging import parse_tagging
@@ -27,7 +30,8 @@ EXEMPT = {
     "policy", "x-amz-signature", "file", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "bucket",
     "awsaccesskeyid", "signature",
 }  # fmt: skip
-V2_FIELDS = ("awsaccesskeyid", "signature")  # a Signature Version 2 form: base64 HMAC-SHA1 of the policy
+V2_FIELDS = ("awsaccesskeyid", "signature")
+ACL_FIELD = "acl"  # the canned ACL of a POST form (x-amz-acl on a PUT)
 
 
 def _denied(why: str) -> S3Error:
@@ -150,14 +154,20 @@ async def post_object(ctx: Ctx) -> Response:
     if "key" not in fields:
         raise S3Error("InvalidArgument", "Bucket POST must contain a field named 'key'.", extra={"ArgumentName": "key"})
     fields["key"] = fields["key"].replace("${filename}", form.filename or "")
-    policy = verify_signature(ctx, fields)
-    length_range = check_policy(policy, fields, time.time())
-    ctx.need_bucket()
+    length_range = None
+    if signed_by(fields):
+        policy = verify_signature(ctx, fields)
+        length_range = check_policy(policy, fields, time.time())
     key = fields["key"]
     if not key or len(key.encode()) > 1024:
         raise S3Error("KeyTooLongError" if key else "InvalidArgument")
+    b = ctx.store.get_bucket(ctx.bucket)
+    if b is None:
+        raise S3Error("NoSuchBucket", resource=f"/{ctx.bucket}", extra={"BucketName": ctx.bucket})
+    authorize.check(ctx, b, action_of("PostObject"), key)
     meta = {h: fields[h] for h in STORED_HEADERS if h in fields}
     meta.update({k: v for k, v in fields.items() if k.startswith("x-amz-meta-")})
+    acls.apply_to_object(ctx, meta, {acl.CANNED_HEADER: fields[ACL_FIELD]} if ACL_FIELD in fields else {})
     if "content-type" not in meta and form.file_content_type:
         meta["content-type"] = form.file_content_type
     tags = parse_tagging(fields["tagging"].encode()) if "tagging" in fields else None
