@@ -36,6 +36,14 @@ class Settings:
     users: list[User] = field(default_factory=list)
     generated_credentials: bool = False
     gateway: Any = None  # s3d.gateway.config.GatewaySettings when a remote is configured
+    tls_cert: Path | None = None  # PEM certificate (chain) for HTTPS
+    tls_key: Path | None = None  # its PEM private key
+    tls_self_signed: bool = False  # generate a key and certificate into the data dir
+    listen_tls: str | None = None  # a second listener for HTTPS; without it the main listener is HTTPS
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None or self.tls_self_signed
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -57,13 +65,20 @@ ENV_KEYS = {
     "inline_max": "S3D_INLINE_MAX",
     "log_level": "S3D_LOG_LEVEL",
     "log_format": "S3D_LOG_FORMAT",
+    "tls_cert": "S3D_TLS_CERT",
+    "tls_key": "S3D_TLS_KEY",
+    "tls_self_signed": "S3D_TLS_SELF_SIGNED",
+    "listen_tls": "S3D_LISTEN_TLS",
 }
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 def _coerce(name: str, value: Any) -> Any:
     try:
-        if name == "data":
+        if name in ("data", "tls_cert", "tls_key"):
             return Path(value)
+        if name == "tls_self_signed":
+            return value if isinstance(value, bool) else str(value).strip().lower() in TRUE_WORDS
         if name in ("workers", "inline_max"):
             return int(value)
         if name == "base_domains":
@@ -101,6 +116,7 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
     if s.workers < 1:
         raise ConfigError("workers must be at least 1")
     s.host_port  # noqa: B018 - validates the listen address
+    _check_tls(s)
     ak, sk = env.get("S3D_ACCESS_KEY"), env.get("S3D_SECRET_KEY")
     if ak and sk:
         s.users.append(User(ak, sk, ak))
@@ -109,6 +125,19 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
     s.users.extend(u for u in file_users if u.access_key != ak)
     _check_unique(s.users)
     return s
+
+
+def _check_tls(s: Settings) -> None:
+    if (s.tls_cert is None) != (s.tls_key is None):
+        raise ConfigError("set both tls_cert and tls_key (--tls-cert, --tls-key), or neither")
+    if s.tls_cert is not None and s.tls_self_signed:
+        raise ConfigError("--tls-self-signed and --tls-cert exclude each other")
+    if s.listen_tls is not None:
+        if not s.tls:
+            raise ConfigError("--listen-tls needs --tls-cert/--tls-key or --tls-self-signed")
+        host, _, port = s.listen_tls.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"listen_tls address must be HOST:PORT, got {s.listen_tls!r}")
 
 
 def _check_unique(users: list[User]) -> None:

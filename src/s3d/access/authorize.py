@@ -64,7 +64,7 @@ def _lookup(ctx: Ctx, bucket: str, key: str | None, action: str) -> PolicyReques
         if name == "aws:sourceip":
             return [ctx.req.client] if ctx.req.client else None
         if name == "aws:securetransport":
-            return ["true" if ctx.req.scope.get("tls") else "false"]
+            return ["true" if ctx.req.secure else "false"]
         if name == "aws:currenttime":
             return [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))]
         if name == "aws:epochtime":

@@ -20,7 +20,10 @@ GATEWAY_FLAGS = (
     "cache_revalidate_after",
     "remote_bucket_map",
 )
-SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format")
+SETTINGS_FLAGS = (
+    "config", "data", "listen", "workers", "region", "log_level", "log_format",
+    "tls_cert", "tls_key", "tls_self_signed", "listen_tls",
+)  # fmt: skip
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -40,6 +43,12 @@ def register(sub: Any) -> None:
     run.add_argument(
         "--log-format", choices=("human", "json"), help="request log format (also S3D_LOG_FORMAT; default human)"
     )
+    tls = run.add_argument_group("HTTPS")
+    tls.add_argument("--tls-cert", help="PEM certificate (chain) file: serve HTTPS (also S3D_TLS_CERT)")
+    tls.add_argument("--tls-key", help="PEM private key file of --tls-cert (also S3D_TLS_KEY)")
+    tls.add_argument("--tls-self-signed", action="store_true", default=None,
+                     help="generate a key and self-signed certificate in the data dir and serve HTTPS with them")  # fmt: skip
+    tls.add_argument("--listen-tls", help="HOST:PORT of a second, HTTPS listener; --listen then stays plain HTTP")
     gw = run.add_argument_group("gateway mode (ship every change to a remote S3)")
     gw.add_argument(
         "--remote", help="remote S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com (also S3D_REMOTE)"

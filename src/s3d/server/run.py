@@ -12,15 +12,18 @@ import time
 
 from s3d.config import Settings
 from s3d.observe import setup as observability
+from s3d.server import tls
 from s3d.server.http import ConnectionSet
 from s3d.store.recovery import lock_data_dir, recover
 
 log = logging.getLogger("s3d")
 DRAIN_SECONDS = 10.0
+_https: tls.Listener | None = None  # set by run() before the workers fork
+_children: list[int] = []  # this process's worker processes (SIGHUP is passed on to them)
 
 
-def bind(settings: Settings) -> socket.socket:
-    host, port = settings.host_port
+def bind(settings: Settings, address: str | None = None) -> socket.socket:
+    host, port = settings.host_port if address is None else tls.split_address(address)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -58,16 +61,42 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     connections = ConnectionSet(app, app.on_error, app.bad_request)
-    server = await loop.create_server(connections, sock=sock, backlog=2048)
+    ctx = tls.context(_https.files) if _https is not None else None
+    if ctx is not None and _https is not None:
+        loop.add_signal_handler(signal.SIGHUP, _reload, ctx, _https.files)
+    own_tls = ctx if _https is not None and _https.sock is None else None
+    server = await loop.create_server(connections, sock=sock, backlog=2048, ssl=own_tls)
+    second = None
+    if _https is not None and _https.sock is not None:
+        second = await loop.create_server(connections, sock=_https.sock, backlog=2048, ssl=ctx)
     sweeper = asyncio.create_task(connections.sweep())
     await stop.wait()
     server.close()
+    if second is not None:
+        second.close()
     deadline = time.monotonic() + DRAIN_SECONDS
     while time.monotonic() < deadline and connections.busy():
         await asyncio.sleep(0.05)
     sweeper.cancel()
     store.close()
     obs.close()
+
+
+def _reload(ctx: object, files: tls.Files) -> None:
+    """SIGHUP: load the certificate again (open connections keep theirs) and pass the signal on to the workers."""
+    import ssl
+
+    assert isinstance(ctx, ssl.SSLContext)
+    tls.reload(ctx, files)
+    _reload_children()
+
+
+def _reload_children() -> None:
+    for pid in _children:
+        try:
+            os.kill(pid, signal.SIGHUP)
+        except ProcessLookupError:
+            pass
 
 
 def _worker(settings: Settings, sock: socket.socket) -> None:
@@ -83,9 +112,15 @@ def run(settings: Settings) -> int:
     r = recover(settings.data)
     if r.tmp_removed or r.orphans_removed:
         log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)
+    global _https
+    _https = tls.listener(settings, bind(settings, settings.listen_tls) if settings.listen_tls else None)
     sock = bind(settings)
     host, port = sock.getsockname()[:2]
-    print(f"s3d listening on http://{host}:{port} (data: {settings.data}, workers: {settings.workers})", flush=True)
+    scheme = "https" if _https is not None and _https.sock is None else "http"
+    print(f"s3d listening on {scheme}://{host}:{port} (data: {settings.data}, workers: {settings.workers})", flush=True)
+    if _https is not None:
+        tls.announce(_https)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until each worker's loop takes it over (a reload)
     if settings.gateway is not None:
         from s3d.gateway.service import prepare
 
@@ -100,6 +135,7 @@ def run(settings: Settings) -> int:
     for _ in range(forks):
         pid = os.fork()
         if pid == 0:
+            _children.clear()
             code = 0
             try:
                 _worker(settings, sock)
@@ -109,8 +145,11 @@ def run(settings: Settings) -> int:
             finally:
                 os._exit(code)
         children.append(pid)
+        _children.append(pid)
     if settings.gateway is not None:
         sock.close()
+        if _https is not None:
+            signal.signal(signal.SIGHUP, lambda _s, _f: _reload_children())
         # gateway mode: this process runs the single shipper and supervises the workers
         from s3d.gateway.service import supervise
 
