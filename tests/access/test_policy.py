@@ -443,3 +443,19 @@ def test_cross_user_copy_needs_read_on_the_source(alice, bob, abucket):  # type:
         for o in bob.list_objects_v2(Bucket=mine).get("Contents", []):
             bob.delete_object(Bucket=mine, Key=o["Key"])
         bob.delete_bucket(Bucket=mine)
+
+
+def test_delete_objects_is_authorized_key_by_key(alice, bob, abucket):  # type: ignore[no-untyped-def]
+    for k in ("tmp/a", "keep/b"):
+        alice.put_object(Bucket=abucket, Key=k, Body=b"x")
+    put(alice, abucket, allow({"AWS": user_arn("bob")}, "s3:DeleteObject", arn(abucket, "tmp/*")))
+    r = bob.delete_objects(Bucket=abucket, Delete={"Objects": [{"Key": "tmp/a"}, {"Key": "keep/b"}]})
+    assert [d["Key"] for d in r.get("Deleted", [])] == ["tmp/a"]
+    assert [(e["Key"], e["Code"]) for e in r.get("Errors", [])] == [("keep/b", "AccessDenied")]
+    assert [o["Key"] for o in alice.list_objects_v2(Bucket=abucket)["Contents"]] == ["keep/b"]
+
+
+def test_delete_objects_by_anonymous_without_a_policy_deletes_nothing(alice, anon, abucket):  # type: ignore[no-untyped-def]
+    alice.put_object(Bucket=abucket, Key="k", Body=b"x")
+    assert code(anon.delete_objects, Bucket=abucket, Delete={"Objects": [{"Key": "k"}]}) == "AccessDenied"
+    assert alice.head_object(Bucket=abucket, Key="k")["ContentLength"] == 1

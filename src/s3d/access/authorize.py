@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 # operations that authorize themselves (PostObject by its form) or need no authorization (CORS preflight)
 SELF_AUTHORIZED = frozenset({"PostObject", "PreflightBucket", "PreflightObject"})
 COPY_OPERATIONS = frozenset({"CopyObject", "UploadPartCopy"})
+PER_KEY = frozenset({"DeleteObjects"})  # authorized key by key in the handler (check_key)
 READS = frozenset({"GetObject", "HeadObject"})
 LIST_KEYS = {"s3:prefix": "prefix", "s3:delimiter": "delimiter", "s3:max-keys": "max-keys"}
 S3_HEADER_KEYS = "s3:x-amz-"
@@ -144,8 +145,16 @@ def check(ctx: Ctx, b: Bucket, action: str, key: str | None) -> Bucket:
     return b
 
 
+def check_key(ctx: Ctx, b: Bucket, action: str, key: str) -> None:
+    """One key of a multi-key request (DeleteObjects): AccessDenied for this key alone if not allowed."""
+    if not allowed(ctx, b, action, key):
+        raise S3Error("AccessDenied", resource=f"/{b.name}/{key}")
+
+
 def check_named(ctx: Ctx, name: str, b: Bucket) -> Bucket:
     """check() for a bucket a handler looked up: the request's own, or a copy's source bucket."""
+    if ctx.operation in PER_KEY and name == ctx.bucket:
+        return b
     if ctx.operation in COPY_OPERATIONS and name != ctx.bucket:
         source = copy_source(ctx)
         return check(ctx, b, READ_OBJECT, source[1] if source else None)
@@ -175,6 +184,8 @@ def authorize_request(ctx: Ctx) -> None:
         if ctx.user is None:
             raise S3Error("NoSuchBucket", resource=f"/{ctx.bucket}", extra={"BucketName": ctx.bucket})
         return  # the handler answers NoSuchBucket (or, in gateway mode, finds it on the remote)
+    if op in PER_KEY and b.config.get(settings.POLICY):
+        return  # a policy may allow some keys and not others: the handler asks key by key
     check(ctx, b, action_of(op), ctx.key)
     if op in COPY_OPERATIONS:
         source = copy_source(ctx)

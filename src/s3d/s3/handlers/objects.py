@@ -249,7 +249,7 @@ async def delete_object(ctx: Ctx) -> Response:
 
 
 async def delete_objects(ctx: Ctx) -> Response:
-    ctx.need_bucket()
+    b = ctx.need_bucket()
     assert ctx.bucket is not None
     h = ctx.headers
     if (
@@ -274,6 +274,7 @@ async def delete_objects(ctx: Ctx) -> Response:
         try:
             if len(key.encode()) > 1024:
                 raise S3Error("KeyTooLongError")
+            authorize.check_key(ctx, b, "s3:DeleteObject", key)
             await ctx.store.delete_object(ctx.bucket, key.encode())
             if not quiet:
                 nodes.append(("Deleted", [("Key", key)]))
