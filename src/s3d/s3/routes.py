@@ -144,7 +144,11 @@ def match(method: str, level: str, query: dict[str, str], headers: dict[str, str
 
 NOTES = {
     "ListObjectVersions": "s3d keeps one version per key; versioning is not implemented.",
-    "PostObject": "browser uploads with a SigV4-signed policy document.",
+    "PostObject": "browser uploads with a SigV4- or SigV2-signed policy document, or anonymous where a policy or ACL allows.",
+    "PutBucketPolicy": "validated and enforced (docs/security.md).",
+    "PutBucketAcl": "enforced when ObjectOwnership enables ACLs (default BucketOwnerEnforced: AccessControlListNotSupported).",
+    "PutObjectAcl": "enforced when ObjectOwnership enables ACLs (default BucketOwnerEnforced: AccessControlListNotSupported).",
+    "PutPublicAccessBlock": "enforced; new buckets block public access, as at AWS.",
     "CreateSession": "S3 Express One Zone only.",
     "PreflightBucket": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
     "PreflightObject": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
