@@ -284,3 +284,43 @@ def test_https_on_the_main_listener(tmp_path, ca):  # type: ignore[no-untyped-de
         os.killpg(proc.pid, signal.SIGTERM)
         out = proc.communicate(timeout=30)[0]
     assert f"s3d listening on https://127.0.0.1:{port}".encode() in out
+
+
+def _peak_rss_kib(pid: int) -> int:
+    """The largest VmHWM among the daemon's processes (the main one and its workers)."""
+    best = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{name}/status").read_text()
+            stat = Path(f"/proc/{name}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if int(name) == pid or ppid == pid:
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    best = max(best, int(line.split()[1]))
+    return best
+
+
+def test_large_tls_download_streams_in_bounded_memory(https, ca_path, tmp_path):  # type: ignore[no-untyped-def]
+    size = 96 * 1024 * 1024
+    src = tmp_path / "big.bin"
+    with open(src, "wb") as f:
+        block = os.urandom(1024 * 1024)
+        for _ in range(size // len(block)):
+            f.write(block)
+    s3 = tls_client(https.endpoint, str(ca_path))
+    s3.create_bucket(Bucket="tls-memory")
+    s3.upload_file(str(src), "tls-memory", "big")
+    assert https.proc is not None
+    before = _peak_rss_kib(https.proc.pid)
+    body = s3.get_object(Bucket="tls-memory", Key="big")["Body"]
+    got = 0
+    while piece := body.read(1024 * 1024):
+        got += len(piece)
+    assert got == size
+    grown_mib = (_peak_rss_kib(https.proc.pid) - before) / 1024
+    assert grown_mib < 32, f"peak RSS grew {grown_mib:.0f} MiB while streaming {size >> 20} MiB over TLS"
