@@ -66,7 +66,8 @@ class Ctx:
         """The bucket this request names; NoSuchBucket or AccessDenied if the user may not see it."""
         name = name or self.bucket
         assert name is not None
-        return self.check_bucket(name, self.store.get_bucket(name))
+        known = self.granted.get(name)  # looked up and authorized moments ago by this request
+        return known if known is not None else self.check_bucket(name, self.store.get_bucket(name))
 
     def check_bucket(self, name: str, b: Bucket | None) -> Bucket:
         if b is None:
