@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import sys
 import time
 
@@ -82,11 +83,8 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
     obs.close()
 
 
-def _reload(ctx: object, files: tls.Files) -> None:
+def _reload(ctx: ssl.SSLContext, files: tls.Files) -> None:
     """SIGHUP: load the certificate again (open connections keep theirs) and pass the signal on to the workers."""
-    import ssl
-
-    assert isinstance(ctx, ssl.SSLContext)
     tls.reload(ctx, files)
     _reload_children()
 
