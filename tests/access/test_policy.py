@@ -459,3 +459,19 @@ def test_delete_objects_by_anonymous_without_a_policy_deletes_nothing(alice, ano
     alice.put_object(Bucket=abucket, Key="k", Body=b"x")
     assert code(anon.delete_objects, Bucket=abucket, Delete={"Objects": [{"Key": "k"}]}) == "AccessDenied"
     assert alice.head_object(Bucket=abucket, Key="k")["ContentLength"] == 1
+
+
+def test_multipart_upload_by_a_user_the_policy_allows(alice, bob, abucket):  # type: ignore[no-untyped-def]
+    put(
+        alice,
+        abucket,
+        allow({"AWS": user_arn("bob")}, ["s3:PutObject", "s3:AbortMultipartUpload"], arn(abucket, "up/*")),
+    )
+    up = bob.create_multipart_upload(Bucket=abucket, Key="up/big")["UploadId"]
+    parts = [bob.upload_part(Bucket=abucket, Key="up/big", UploadId=up, PartNumber=n, Body=bytes([n]) * (5 << 20))["ETag"] for n in (1, 2)]  # fmt: skip
+    bob.complete_multipart_upload(
+        Bucket=abucket, Key="up/big", UploadId=up,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in zip((1, 2), parts, strict=True)]},
+    )  # fmt: skip
+    assert alice.head_object(Bucket=abucket, Key="up/big")["ContentLength"] == 10 << 20
+    assert code(bob.create_multipart_upload, Bucket=abucket, Key="elsewhere") == "AccessDenied"
