@@ -5,7 +5,7 @@ from __future__ import annotations
 from s3d.access import settings
 from s3d.access.authorize import directory
 from s3d.access.errors import access_error
-from s3d.access.policy import MAX_POLICY_BYTES, malformed, parse
+from s3d.access.policy import MAX_POLICY_BYTES, compiled, malformed
 from s3d.s3 import xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
@@ -24,7 +24,7 @@ async def put_bucket_policy(ctx: Ctx) -> Response:
         raise malformed("This policy contains invalid Json") from None
     if not text.strip():
         raise malformed("Policies must be valid JSON and the first byte must be '{'")
-    policy = parse(text, b.name, directory(ctx.settings).resolve)
+    policy = compiled(text, b.name, directory(ctx.settings).resolve)
     if policy.is_public and settings.PublicAccessBlock.of(b.config).block_public_policy:
         raise S3Error("AccessDenied", "Public policies are blocked by the BlockPublicPolicy setting.")
     await ctx.store.set_bucket_config(b.name, settings.POLICY, text)
@@ -50,7 +50,7 @@ async def get_bucket_policy_status(ctx: Ctx) -> Response:
     text = b.config.get(settings.POLICY)
     if not text:
         raise access_error("NoSuchBucketPolicy", b.name)
-    public = parse(text, b.name, directory(ctx.settings).resolve).is_public
+    public = compiled(text, b.name, directory(ctx.settings).resolve).is_public
     return xml_response(xml.document("PolicyStatus", [("IsPublic", public)]))
 
 
