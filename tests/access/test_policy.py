@@ -377,6 +377,11 @@ def test_malformed_policy_is_refused(alice, abucket, doc):  # type: ignore[no-un
     assert code(alice.get_bucket_policy, Bucket=abucket) == "NoSuchBucketPolicy"
 
 
+def test_policy_variables_are_refused_not_matched_literally(alice, abucket):  # type: ignore[no-untyped-def]
+    doc = policy(abucket, allow({"AWS": user_arn("bob")}, "s3:GetObject", arn(abucket, "home/${aws:username}/*")))
+    assert code(alice.put_bucket_policy, Bucket=abucket, Policy=doc) == "NotImplemented"
+
+
 def test_set_operators_are_refused_not_ignored(alice, abucket):  # type: ignore[no-untyped-def]
     cond = {"ForAnyValue:StringEquals": {"s3:prefix": ["a", "b"]}}
     assert (

@@ -29,6 +29,7 @@ STATEMENT_FIELDS = frozenset(
     {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"}
 )
 IF_EXISTS = "IfExists"
+POLICY_VARIABLE = "${"  # ${aws:username} and the like: refused rather than matched literally
 PUBLIC_NETWORK_MIN_PREFIX = 8  # an IpAddress condition narrower than /8 makes a statement non-public
 
 
@@ -376,6 +377,8 @@ def parse(text: str, bucket: str, resolve: Callable[[Any, bool], PrincipalSet]) 
     """Validate and compile a bucket policy document; MalformedPolicy (or NotImplemented) if it is not one."""
     if len(text.encode()) > MAX_POLICY_BYTES:
         raise malformed("Policy exceeds the maximum allowed document size.")
+    if POLICY_VARIABLE in text:
+        raise S3Error("NotImplemented", "s3d does not substitute policy variables (${...}) in bucket policies.")
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError):
