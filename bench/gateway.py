@@ -178,8 +178,7 @@ def cache_hit_vs_local(work: Path, seconds: float) -> dict[str, float]:
 
 def scan_resistance(capacity: int = 200, hot: int = 50, scan: int = 2000, rounds: int = 4) -> dict[str, float]:
     """Hot-set hit ratio during scans: s3d's SIEVE (real code, real SQLite) against LRU, same trace."""
-    from s3d.gateway import evict, state
-    from s3d.store import db
+    from s3d.store import cache_index, db
 
     rng = random.Random(7)
     trace: list[tuple[str, bool]] = []
@@ -194,21 +193,19 @@ def scan_resistance(capacity: int = 200, hot: int = 50, scan: int = 2000, rounds
     path = str(tmp / "meta.db")
     db.init(path)
     conn = db.connect(path)
-    state.init(conn)
     conn.execute("PRAGMA synchronous=OFF")
 
     def sieve_access(key: str) -> bool:
-        row = conn.execute("SELECT id FROM cache_entries WHERE bucket='b' AND key=?", (key.encode(),)).fetchone()
-        if row:
-            conn.execute("UPDATE cache_entries SET visited=1 WHERE id=?", (row[0],))
+        found = cache_index.blocks(conn, "b", key.encode(), "e", 0, 0)
+        if found:
+            cache_index.visit(conn, [found[0].id])
             return True
         with conn:
             conn.execute("BEGIN")
-            rid, _ = evict.reserve(conn, 1, capacity)
-            conn.execute("INSERT INTO cache_entries (bucket, key, etag, block, size, blob) VALUES ('b', ?, 'e', 0, 1, NULL)",
-                         (key.encode(),))  # fmt: skip
+            rid, _ = cache_index.reserve(conn, 1, capacity)
+            cache_index.add_block(conn, "b", key.encode(), "e", 0, 1, "")
             if rid is not None:
-                evict.release(conn, rid)
+                cache_index.release(conn, rid)
         return False
 
     lru: OrderedDict[str, None] = OrderedDict()

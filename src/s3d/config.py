@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s3d.filters import setting as filter_setting
+from s3d.filters.evaluate import Filter
+from s3d.gateway.config import GatewaySettings
+
 
 class ConfigError(Exception):
     """A setting is wrong; the message says which, in one line."""
@@ -35,7 +39,11 @@ class Settings:
     log_format: str | None = None  # human | json; None: human on a terminal
     users: list[User] = field(default_factory=list)
     generated_credentials: bool = False
-    gateway: Any = None  # s3d.gateway.config.GatewaySettings when a remote is configured
+    gateway: GatewaySettings | None = None  # set when a remote is configured
+    upload_filter: Filter | None = None  # what gateway mode ships (docs/filters.md)
+    cache_filter: Filter | None = None  # which remote objects the read cache keeps
+    sync_filter: Filter | None = None  # what the sync directory holds
+    mount_filter: Filter | None = None  # what the mount shows
     tls_cert: Path | None = None  # PEM certificate (chain) for HTTPS
     tls_key: Path | None = None  # its PEM private key
     tls_self_signed: bool = False  # generate a key and certificate into the data dir
@@ -55,6 +63,10 @@ class Settings:
     def secrets(self) -> dict[str, str]:
         return {u.access_key: u.secret_key for u in self.users}
 
+    def filter_for(self, feature: filter_setting.Feature) -> Filter | None:
+        f: Filter | None = getattr(self, feature.setting)
+        return f
+
 
 ENV_KEYS = {
     "data": "S3D_DATA",
@@ -69,11 +81,17 @@ ENV_KEYS = {
     "tls_key": "S3D_TLS_KEY",
     "tls_self_signed": "S3D_TLS_SELF_SIGNED",
     "listen_tls": "S3D_LISTEN_TLS",
+    **{f.setting: f.env for f in filter_setting.Feature},
 }
 TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 def _coerce(name: str, value: Any) -> Any:
+    if name in filter_setting.SETTINGS:
+        try:
+            return filter_setting.load(name, value)
+        except filter_setting.FilterSettingError as e:
+            raise ConfigError(str(e)) from None
     try:
         if name in ("data", "tls_cert", "tls_key"):
             return Path(value)

@@ -81,6 +81,15 @@ def test_create_bucket_with_object_ownership_header(alice):  # type: ignore[no-u
         alice.delete_bucket(Bucket="acl-writer-owned")
 
 
+def test_recreating_your_bucket_in_us_east_1_resets_its_acl(alice, bob, abucket):  # type: ignore[no-untyped-def]
+    acls_on(alice, abucket)
+    alice.put_bucket_acl(Bucket=abucket, GrantRead='id="bob"')
+    assert code(bob.list_objects_v2, Bucket=abucket) == "ok"
+    alice.create_bucket(Bucket=abucket)  # 200 in us-east-1, as at AWS, which resets the bucket's ACL
+    assert grants(alice.get_bucket_acl(Bucket=abucket)) == {("alice", "FULL_CONTROL")}
+    assert code(bob.list_objects_v2, Bucket=abucket) == "AccessDenied"
+
+
 # ---------- every canned ACL on an object ----------
 @pytest.mark.parametrize(
     "acl, expected, anon_reads, bob_reads",

@@ -13,15 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s3d.admin.endpoints import handle as admin
+from s3d import daemon
 from s3d.config import Settings, User
 from s3d.gateway import config as gateway_config
-from s3d.gateway.namespace import GatewayStore
-from s3d.gateway.service import prepare
 from s3d.s3.app import S3App
 from s3d.server.http import HttpConnection
 from s3d.store.recovery import lock_data_dir, recover
-from s3d.store.store import Store
 from tests.support.server import ACCESS_KEY, SECRET_KEY
 
 
@@ -34,7 +31,7 @@ class InProcessS3d:
     secret_key: str = SECRET_KEY
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
     thread: threading.Thread | None = None
-    store: Store | None = None
+    close_services: Any = None
     lock_fd: int = -1
     server: Any = None
 
@@ -50,11 +47,8 @@ class InProcessS3d:
         recover(self.data)
         if self.remote_url:
             settings.gateway = gateway_config.load({"remote": self.remote_url}, env={})
-            prepare(self.data)
-            self.store = GatewayStore(self.data, settings.inline_max, settings.gateway)
-        else:
-            self.store = Store(self.data, inline_max=settings.inline_max)
-        app = S3App(settings, self.store, admin=admin)
+        store, ns, gateway, self.close_services = daemon.open_services(settings)
+        app = S3App(settings, store, ns, gateway, admin=daemon.admin.handle)
         self.thread = threading.Thread(target=self.loop.run_forever, name="s3d-inprocess", daemon=True)
         self.thread.start()
 
@@ -74,8 +68,8 @@ class InProcessS3d:
             for t in tasks:  # idle keep-alive connections, background cache fills
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            if self.store is not None:
-                self.store.close()
+            if self.close_services is not None:
+                self.close_services()
 
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)

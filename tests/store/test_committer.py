@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from s3d.s3.errors import S3Error
-from s3d.store.store import Object, Store
+from s3d.store.errors import NoSuchBucket
+from s3d.store.store import Store
+from tests.support.store import put_bytes
 
 
 @pytest.fixture
@@ -20,10 +20,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s = Store(tmp_path / "data")
     yield s
     s.close()
-
-
-def obj(key: bytes, bucket: str = "b") -> Object:
-    return Object(bucket, key, len(key), "etag", time.time(), 0, {}, data=key)
 
 
 def hold_committer(store: Store) -> threading.Event:
@@ -41,13 +37,12 @@ async def _one_bad_op_in_a_batch(store: Store) -> None:
     await store.create_bucket("b", "o", "r")
     release = hold_committer(store)
     await asyncio.sleep(0.1)  # the slow op is running: what follows queues into one batch
-    good = [asyncio.ensure_future(store.put_object(obj(f"k{i}".encode()))) for i in range(5)]
-    bad = asyncio.ensure_future(store.put_object(obj(b"x", bucket="no-such-bucket")))
+    good = [asyncio.ensure_future(put_bytes(store, "b", f"k{i}".encode(), f"k{i}".encode())) for i in range(5)]
+    bad = asyncio.ensure_future(put_bytes(store, "no-such-bucket", b"x", b"x"))
     release.set()
     await asyncio.gather(*good)
-    with pytest.raises(S3Error) as e:
+    with pytest.raises(NoSuchBucket):
         await bad
-    assert e.value.code == "NoSuchBucket"
     assert [store.get_object("b", f"k{i}".encode()) is not None for i in range(5)] == [True] * 5
 
 
@@ -59,14 +54,14 @@ async def _cancelled_caller(store: Store) -> None:
     await store.create_bucket("b", "o", "r")
     release = hold_committer(store)
     await asyncio.sleep(0.1)
-    doomed = asyncio.ensure_future(store.put_object(obj(b"cancelled")))
+    doomed = asyncio.ensure_future(put_bytes(store, "b", b"cancelled", b"cancelled"))
     await asyncio.sleep(0.05)
     doomed.cancel()  # what asyncio does to in-flight requests at shutdown
     release.set()
     with pytest.raises(asyncio.CancelledError):
         await doomed
     # the committer thread must have survived the cancelled caller
-    await asyncio.wait_for(store.put_object(obj(b"after")), timeout=10)
+    await asyncio.wait_for(put_bytes(store, "b", b"after", b"after"), timeout=10)
     assert store.get_object("b", b"after") is not None
 
 

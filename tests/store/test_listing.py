@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from s3d.store.listing import successor
-from s3d.store.store import Object, Store
+from s3d.store.store import Store
+from tests.support.store import put_bytes
 
 Item = tuple[str, bytes]  # ("key" | "prefix", bytes)
 
@@ -54,12 +54,7 @@ def page(
 async def _put_all(store: Store, bucket: str, keys: list[bytes]) -> None:
     await store.create_bucket(bucket, "owner", "us-east-1")
     for i in range(0, len(keys), 2000):
-        await asyncio.gather(
-            *(
-                store.put_object(Object(bucket, k, len(k), "etag", time.time(), 0, {}, data=k))
-                for k in keys[i : i + 2000]
-            )
-        )
+        await asyncio.gather(*(put_bytes(store, bucket, k, k) for k in keys[i : i + 2000]))
 
 
 @pytest.fixture

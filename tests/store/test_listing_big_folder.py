@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
-from s3d.store.store import Object, Store
+from s3d.store.store import Store
 from tests.conftest import client_for
 from tests.support.server import S3dProcess
+from tests.support.store import put_bytes
 
 FOLDER = [f"a/{i:06d}" for i in range(20_000)]
 OTHERS = ["a", "a-1", "a.txt", "b/x", "b/y/z", "c"]
@@ -17,12 +17,7 @@ async def _populate(store: Store, owner: str) -> None:
     await store.create_bucket("big", owner, "us-east-1")
     keys = FOLDER + OTHERS
     for i in range(0, len(keys), 2000):
-        await asyncio.gather(
-            *(
-                store.put_object(Object("big", k.encode(), len(k), "0" * 32, time.time(), 0, {}, data=k.encode()))
-                for k in keys[i : i + 2000]
-            )
-        )
+        await asyncio.gather(*(put_bytes(store, "big", k.encode(), k.encode()) for k in keys[i : i + 2000]))
 
 
 def test_delimiter_listing_rolls_a_huge_folder_into_one_prefix(fresh_server: S3dProcess) -> None:

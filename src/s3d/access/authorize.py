@@ -10,7 +10,7 @@ callers) and public ACL grants (IgnorePublicAcls) from the evaluation.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import parse_qsl, unquote
 
 from s3d.access import acl, settings
@@ -18,11 +18,41 @@ from s3d.access.actions import LIST_BUCKET, READ_OBJECT, action_of, resource_arn
 from s3d.access.policy import Effect, PolicyRequest, compiled
 from s3d.access.principals import Directory
 from s3d.config import Settings, User
+from s3d.s3.auth import Auth
 from s3d.s3.errors import S3Error
+from s3d.server.http import Request
+from s3d.store.buckets import Bucket
+from s3d.store.store import Store
 
-if TYPE_CHECKING:
-    from s3d.s3.context import Ctx
-    from s3d.store.store import Bucket
+
+class Ctx(Protocol):
+    """What authorization reads of a request: s3/context.py's Ctx (a protocol, so s3/ may call in here)."""
+
+    @property
+    def req(self) -> Request: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def query(self) -> dict[str, str]: ...
+    @property
+    def bucket(self) -> str | None: ...
+    @property
+    def key(self) -> str | None: ...
+    @property
+    def auth(self) -> Auth | None: ...
+    @property
+    def user(self) -> User | None: ...
+    @property
+    def operation(self) -> str: ...
+    @property
+    def granted(self) -> dict[str, Bucket]: ...  # buckets this request was authorized on (filled in here)
+    @property
+    def headers(self) -> dict[str, str]: ...
+    @property
+    def resource(self) -> str: ...
+
 
 # operations that authorize themselves (PostObject by its form) or need no authorization (CORS preflight)
 SELF_AUTHORIZED = frozenset({"PostObject", "PreflightBucket", "PreflightObject"})

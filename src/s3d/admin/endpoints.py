@@ -3,64 +3,56 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import sqlite3
 import time
 from typing import Any
 
-from s3d.gateway import state as gw
-from s3d.s3 import auth
+from s3d.admin import gauges
+from s3d.admin.common import json_response, require_user
+from s3d.admin.filter_why import filter_why
+from s3d.gateway.namespace import GatewayNamespace
+from s3d.gateway.status import queue_summary, remote_health
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
+from s3d.s3.store_errors import to_s3
 from s3d.server.http import Response
+from s3d.store import journal, objects, ship_state, state
+from s3d.store.errors import StoreError
 
 FLUSH_TIMEOUT = 300.0
-
-
-def json_response(data: Any, status: int = 200) -> Response:
-    return Response(status, [("Content-Type", "application/json")], json.dumps(data, indent=1).encode() + b"\n")
-
-
-def require_user(ctx: Ctx) -> None:
-    secrets = ctx.settings.secrets()
-    a = auth.verify(
-        ctx.req.method, ctx.req.path, ctx.req.query, ctx.req.headers, ctx.query, secrets, ctx.settings.region
-    )
-    if a is None:
-        raise S3Error("AccessDenied", "The s3d admin API needs a SigV4-signed request")
-    ctx.auth = a
 
 
 async def health(ctx: Ctx) -> Response:
     return json_response({"status": "ok"})
 
 
-def remote_health(ctx: Ctx) -> dict[str, Any]:
-    conn = ctx.store.reader
-    reachable = gw.get(conn, "remote_reachable")
-    down_since = gw.get(conn, "remote_down_since")
-    return {
-        "remote": ctx.settings.gateway.remote.url,
-        "remote_reachable": None if reachable is None else bool(reachable),
-        "remote_error": gw.get(conn, "remote_error"),
-        "remote_down_since": down_since,
-        "remote_down_for_s": round(time.time() - down_since, 1) if down_since else None,
-    }
+def _gateway(ctx: Ctx, missing: str) -> GatewayNamespace:
+    """The gateway's parts; InvalidRequest saying what is ``missing`` in local mode."""
+    if ctx.gateway is None:
+        raise S3Error("InvalidRequest", f"s3d runs without a remote: {missing}")
+    return ctx.gateway
+
+
+def _remote_health(ctx: Ctx) -> dict[str, Any]:
+    assert ctx.settings.gateway is not None
+    return remote_health(ctx.store.reader, ctx.settings.gateway.remote.url)
 
 
 async def ready(ctx: Ctx) -> Response:
     body: dict[str, Any] = {"ready": True, "store": "open"}
     if ctx.settings.gateway is not None:
-        body.update(remote_health(ctx))  # local service continues while the remote is down: still ready
+        body.update(_remote_health(ctx))  # local service continues while the remote is down: still ready
     return json_response(body)
 
 
 def gateway_status(ctx: Ctx) -> dict[str, Any]:
+    gateway = _gateway(ctx, "there is no upload queue")
+    assert ctx.settings.gateway is not None
     conn = ctx.store.reader
-    out: dict[str, Any] = {"hwm": gw.hwm(conn), **gw.queue_summary(conn), **remote_health(ctx)}
-    out.update(ctx.store.cache_status())  # type: ignore[attr-defined]
-    cache = ctx.store.cache  # type: ignore[attr-defined]
-    out.update({"cache_hits": cache.hits, "cache_misses": cache.misses, "cache_evictions": ctx.store.evictions})  # type: ignore[attr-defined]
+    out: dict[str, Any] = {"hwm": state.hwm(conn), **queue_summary(conn), **_remote_health(ctx)}
+    out.update(gateway.cache_status())
     out["capacity_bytes"] = ctx.settings.gateway.capacity
+    out.update(ship_state.held_summary(conn))
     return out
 
 
@@ -74,39 +66,34 @@ async def status(ctx: Ctx) -> Response:
     body["mode"] = "gateway"
     body.update(gateway_status(ctx))
     for b in body["buckets"]:
-        b.update(gw.queue_summary(ctx.store.reader, b["name"]))
+        b.update(queue_summary(ctx.store.reader, b["name"]))
     return json_response(body)
 
 
 async def queue(ctx: Ctx) -> Response:
     require_user(ctx)
-    if ctx.settings.gateway is None:
-        raise S3Error("InvalidRequest", "s3d runs without a remote: there is no upload queue")
+    _gateway(ctx, "there is no upload queue")
     conn = ctx.store.reader
-    return json_response({**gateway_status(ctx), "failed": gw.failures(conn), "notes": gw.notes(conn)})
+    return json_response({**gateway_status(ctx), "failed": ship_state.failures(conn), "notes": ship_state.notes(conn)})
 
 
 async def flush(ctx: Ctx) -> Response:
     """Block until everything up to the current LSN (of one bucket, if given) is shipped, or time out."""
     require_user(ctx)
-    if ctx.settings.gateway is None:
-        raise S3Error("InvalidRequest", "s3d runs without a remote: nothing to flush")
+    _gateway(ctx, "nothing to flush")
     try:
         timeout = min(float(ctx.query.get("timeout", FLUSH_TIMEOUT)), 3600.0)
     except ValueError:
         raise S3Error("InvalidArgument", "timeout must be a number of seconds") from None
     bucket = ctx.query.get("bucket") or None
     conn = ctx.store.reader
-    target = gw.current_lsn(conn)
+    target = journal.current_lsn(conn)
     deadline = time.monotonic() + timeout
     while True:
         if bucket is None:
-            done = gw.hwm(conn) >= target
+            done = state.hwm(conn) >= target
         else:  # the journal holds exactly the unapplied records
-            done = (
-                conn.execute("SELECT 1 FROM journal WHERE bucket=? AND lsn<=? LIMIT 1", (bucket, target)).fetchone()
-                is None
-            )
+            done = not journal.pending_through(conn, bucket, target)
         if done or time.monotonic() >= deadline:
             break
         await asyncio.sleep(0.05)
@@ -122,14 +109,9 @@ async def discard(ctx: Ctx) -> Response:
         raise S3Error("InvalidArgument", "bucket and key are required")
     kb = key.encode()
 
-    def op(conn: Any) -> int:
-        row = conn.execute("SELECT version FROM objects WHERE bucket=? AND key=?", (bucket, kb)).fetchone()
-        cur = conn.execute(
-            "UPDATE ship_state SET error=NULL, version=?, remote_etag='discarded', note='discarded by admin' "
-            "WHERE bucket=? AND key=? AND error IS NOT NULL",
-            (row[0] if row else 0, bucket, kb),
-        )
-        return int(cur.rowcount)
+    def op(conn: sqlite3.Connection) -> bool:
+        obj = objects.get(conn, bucket, kb)
+        return ship_state.discard(conn, bucket, kb, obj.version if obj else objects.REMOTE_VERSION)
 
     n = await ctx.store.committer.run(op)
     if not n:
@@ -139,16 +121,14 @@ async def discard(ctx: Ctx) -> Response:
 
 async def _cache_call(ctx: Ctx, pin: bool) -> Response:
     require_user(ctx)
-    if ctx.settings.gateway is None:
-        raise S3Error("InvalidRequest", "s3d runs without a remote: there is no read cache")
+    gateway = _gateway(ctx, "there is no read cache")
     bucket = ctx.query.get("bucket")
     if not bucket:
         raise S3Error("InvalidArgument", "bucket is required")
     if ctx.store.get_bucket(bucket) is None:
         raise S3Error("NoSuchBucket", extra={"BucketName": bucket})
     prefix = ctx.query.get("prefix", "").encode()
-    store = ctx.store
-    result = await (store.pin(bucket, prefix) if pin else store.prefetch(bucket, prefix))  # type: ignore[attr-defined]
+    result = await (gateway.pin(bucket, prefix) if pin else gateway.prefetch(bucket, prefix))
     return json_response(result)
 
 
@@ -168,7 +148,7 @@ async def metrics(ctx: Ctx) -> Response:
 
     if not exposition.authorized(ctx.req.headers):
         raise S3Error("AccessDenied", "/metrics needs Authorization: Bearer <S3D_METRICS_TOKEN>")
-    body, content_type = exposition.render(ctx.store, ctx.settings)
+    body, content_type = exposition.render(lambda: gauges.read(ctx.store, ctx.gateway))
     return Response(200, [("Content-Type", content_type)], body)
 
 
@@ -180,6 +160,7 @@ SIGNED = {
     ("POST", "/_s3d/queue/discard"): discard,
     ("POST", "/_s3d/prefetch"): prefetch,
     ("POST", "/_s3d/pin"): pin,
+    ("GET", "/_s3d/filter/why"): filter_why,
 }
 
 
@@ -194,5 +175,6 @@ async def handle(ctx: Ctx) -> Response:
                 raise S3Error("MethodNotAllowed")
             raise S3Error("NotImplemented", f"no admin endpoint {key[1]}")
         return await handler(ctx)
-    except S3Error as e:
-        return error_response(e, ctx.request_id, ctx.req.path, ctx.req.method)
+    except (S3Error, StoreError) as e:
+        err = to_s3(e) if isinstance(e, StoreError) else e
+        return error_response(err, ctx.request_id, ctx.req.path, ctx.req.method)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 from typing import Any
 
 from s3d import config
+from s3d.filters.setting import GATEWAY_FEATURES, Feature
 
 GATEWAY_FLAGS = (
     "remote",
@@ -23,7 +25,14 @@ GATEWAY_FLAGS = (
 SETTINGS_FLAGS = (
     "config", "data", "listen", "workers", "region", "log_level", "log_format",
     "tls_cert", "tls_key", "tls_self_signed", "listen_tls",
+    *(f.setting for f in Feature),
 )  # fmt: skip
+FILTER_HELP = {
+    Feature.UPLOAD: "gateway mode: which objects ship to the remote; the others stay local",
+    Feature.CACHE: "gateway mode: which remote objects the read cache keeps; the others pass through",
+    Feature.SYNC: "which objects the sync directory holds",
+    Feature.MOUNT: "which objects the mount shows",
+}
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -70,10 +79,17 @@ def register(sub: Any) -> None:
         "--cache-revalidate-after", type=float,
         help="seconds before a cached remote object is checked with the remote again; 0: every read (default 60)",
     )  # fmt: skip
+    filters = run.add_argument_group("filters (rules, or @FILE; see docs/filters.md and `s3d filter check`)")
+    for feature in Feature:
+        filters.add_argument(feature.flag, metavar="RULES", help=f"{FILTER_HELP[feature]} (also {feature.env})")
     run.set_defaults(func=run_command)
     cred = sub.add_parser("credentials", help="print the access key and secret key of the daemon",
                           description="Print the daemon's access key and secret key: S3D_ACCESS_KEY/S3D_SECRET_KEY, "
                           "the first user of the config file, or the pair generated in the data dir.")  # fmt: skip
+    cred.add_argument(
+        "--env", action="store_true",
+        help="print them as shell exports of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, for eval \"$(s3d credentials --env)\"",
+    )  # fmt: skip
     _add_common(cred)
     cred.set_defaults(func=credentials_command)
 
@@ -92,6 +108,12 @@ def credentials_command(args: argparse.Namespace) -> int:
                 print(f"no credentials yet in {settings.data}: start the daemon once with `s3d run`", file=sys.stderr)
                 return 1
             config.ensure_credentials(settings)
+        if args.env:
+            u = settings.users[0]  # the pair the other commands sign with
+            print(
+                f"export AWS_ACCESS_KEY_ID={shlex.quote(u.access_key)} AWS_SECRET_ACCESS_KEY={shlex.quote(u.secret_key)}"
+            )
+            return 0
         for u in settings.users:
             print(f"access key: {u.access_key}\nsecret key: {u.secret_key}")
         return 0
@@ -104,14 +126,19 @@ def credentials_command(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from s3d.gateway import config as gateway_config  # imported here: botocore is slow to import
-    from s3d.remote.botocore_remote import ConfigError as RemoteConfigError
+    from s3d.gateway import config as gateway_config
+    from s3d.remote.settings import ConfigError as RemoteConfigError
     from s3d.store.recovery import DataDirError
 
     try:
         settings, gateway_flags = _settings(args)
         settings.gateway = gateway_config.load(gateway_flags)
-        from s3d.server.run import run
+        for feature in GATEWAY_FEATURES:
+            if settings.gateway is None and settings.filter_for(feature) is not None:
+                raise config.ConfigError(f"setting {feature.setting} needs gateway mode (--remote)")
+        if settings.gateway is not None:
+            settings.gateway.cache_filter = settings.cache_filter
+        from s3d.daemon import run
 
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
         new = config.ensure_credentials(settings)

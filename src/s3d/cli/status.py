@@ -107,6 +107,10 @@ def render(s: dict[str, Any], endpoint: str) -> str:
             rows.append(
                 ("unshipped", f"{human_size(s.get('dirty_bytes', 0))} of {human_size(s['capacity_bytes'])} capacity")
             )
+        if "held_by_filter_objects" in s:
+            held = [f"{plural(int(s[f'held_by_{by}_objects']), 'object')} ({human_size(s[f'held_by_{by}_bytes'])}) by {name}"
+                    for by, name in (("filter", "upload_filter"), ("tag", "s3d.upload=false"))]  # fmt: skip
+            rows.append(("held", ", ".join(held)))
     else:
         rows.append(("journal", f"LSN {s.get('lsn')}"))
     rows.append(("stored", f"{s.get('objects', 0)} objects, {human_size(s.get('bytes', 0))}"))

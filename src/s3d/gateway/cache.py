@@ -1,13 +1,12 @@
 """The block cache: remote objects read in fixed-size blocks, kept on local disk.
 
-A ranged read fetches only the blocks it touches (plus the next one when reads
-are sequential) and streams the first bytes to the client while the block is
-still arriving. Blocks are keyed by the remote ETag, so a changed remote object
-is never served mixed with its older blocks; objects are revalidated with the
-remote after ``revalidate_after`` seconds. Concurrent reads of one missing
-block make one remote request: an asyncio lock within a worker and an flock on
-a lock file across workers. While the remote is unreachable, fully cached
-objects are still served (``x-s3d-cache: stale``).
+A ranged read fetches only the blocks it touches (plus the next one when reads are sequential) and
+streams the first bytes to the client while the block is still arriving. Blocks are keyed by the
+remote ETag, so a changed remote object is never served mixed with its older blocks; objects are
+revalidated with the remote after ``revalidate_after`` seconds. Concurrent reads of one missing
+block make one remote request: an asyncio lock within a worker and an flock on a lock file across
+workers. While the remote is unreachable, fully cached objects are still served
+(``x-s3d-cache: stale``). The index of blocks and the capacity bound are in store/cache_index.py.
 """
 
 from __future__ import annotations
@@ -19,38 +18,62 @@ import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 from s3d import observe
-from s3d.gateway import evict
+from s3d.gateway.config import GatewaySettings
+from s3d.gateway.remote_rows import forget, remember
 from s3d.observe import events
-from s3d.remote import RemoteError, RemoteNotFound
-from s3d.s3.errors import S3Error
-from s3d.store.store import Object, ObjectChanged
-
-if TYPE_CHECKING:
-    from s3d.gateway.namespace import GatewayStore
+from s3d.remote import Remote, RemoteError, RemoteNotFound
+from s3d.store import cache_index, ship_state
+from s3d.store.cache_index import Block
+from s3d.store.errors import NoSuchKey, ObjectChanged, RemoteUnavailable, SlowDown, StorageIOError
+from s3d.store.objects import Object
+from s3d.store.store import Store
 
 READ_CHUNK = 1 << 20
 READ_AHEAD_BLOCKS = 1
 SMALL_READ = 256 * 1024  # fully cached ranges up to this size are read at once and sent in one write
+MEMO_ENTRIES = 4096
 
 
-def remote_unavailable(e: RemoteError) -> S3Error:
-    return S3Error(
-        "ServiceUnavailable",
-        f"The object is not held locally and the remote S3 cannot serve it now ({e.code}). Retry later.",
-        status=503,
-    )
+class Capacity:
+    """The one capacity bound over dirty and clean local bytes (store/cache_index.py), per worker."""
+
+    def __init__(self, store: Store, capacity: int) -> None:
+        self.store = store
+        self.capacity = capacity
+        self.evictions = 0
+
+    async def reserve(self, size: int, protect_from: int | None = None) -> int | None:
+        """A reservation id, evicting clean data if needed; None if dirty and pinned data leave no room."""
+        reservation, ev = await self.store.committer.run(
+            lambda c: cache_index.reserve(c, size, self.capacity, protect_from)
+        )
+        self.store.blobs.remove(ev.blobs)
+        if ev.entries:
+            self.evictions += ev.entries
+            observe.get().event("cache_evict", level="warning", entries=ev.entries, bytes=ev.bytes)
+        return reservation
+
+    async def reserve_or_slow_down(self, size: int) -> int:
+        reservation = await self.reserve(size)
+        if reservation is None:
+            raise SlowDown(
+                "Local capacity is full of data not yet shipped to the remote (or pinned); retry when the queue drains."
+            )
+        return reservation
+
+    async def release(self, reservation: int) -> None:
+        await self.store.committer.run(lambda c: cache_index.release(c, reservation))
 
 
 class BlockCache:
-    def __init__(self, store: GatewayStore) -> None:
+    def __init__(self, store: Store, remote: Remote, settings: GatewaySettings, capacity: Capacity) -> None:
         self.store = store
-        g = store.gateway
-        self.block_size = g.block_size
-        self.revalidate_after = g.revalidate_after
-        self.capacity = g.capacity
+        self.remote = remote
+        self.block_size = settings.block_size
+        self.revalidate_after = settings.revalidate_after
+        self.capacity = capacity
         self.lockdir = store.root / "cache-locks"
         self.lockdir.mkdir(exist_ok=True)
         self.locks: dict[tuple[str, bytes, str, int], asyncio.Lock] = {}
@@ -62,39 +85,35 @@ class BlockCache:
         self.remote_etags: dict[tuple[str, bytes, str], str] = {}
         self.validated: dict[tuple[str, bytes, str], float] = {}
 
+    def spawn(self, coro: asyncio.Future[None] | asyncio.Task[None] | object) -> None:
+        """Run background work (read-ahead, visits) without losing track of it."""
+        t: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self.background.add(t)
+        t.add_done_callback(self.background.discard)
+
     # ---------- lookups ----------
     def remote_etag(self, obj: Object) -> str:
         """The ETag the remote holds for this object (it can differ from ours: rclone's multipart)."""
-        if obj.version == 0:
-            return obj.etag  # known from the remote itself: its row carries the remote's ETag
+        if obj.from_remote:
+            return obj.etag  # its row carries the remote's own ETag
         k = (obj.bucket, obj.key, obj.etag)
         got = self.remote_etags.get(k)
         if got is None:
-            row = self.store.reader.execute(
-                "SELECT remote_etag FROM ship_state WHERE bucket=? AND key=?", (obj.bucket, obj.key)
-            ).fetchone()
-            got = row[0] if row and row[0] and row[0] != "discarded" else obj.etag
-            if len(self.remote_etags) > 4096:
+            got = ship_state.remote_etag(self.store.reader, obj.bucket, obj.key) or obj.etag
+            if len(self.remote_etags) > MEMO_ENTRIES:
                 self.remote_etags.clear()
             self.remote_etags[k] = got
         return got
 
-    def cached_blocks(self, obj: Object, etag: str, first: int, last: int) -> dict[int, tuple[int, str, int, int]]:
-        rows = self.store.reader.execute(
-            "SELECT block, id, blob, size, visited FROM cache_entries WHERE bucket=? AND key=? AND etag=? AND block BETWEEN ? AND ?",
-            (obj.bucket, obj.key, etag, first, last),
-        ).fetchall()
-        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+    def cached_blocks(self, obj: Object, etag: str, first: int, last: int) -> dict[int, Block]:
+        return cache_index.blocks(self.store.reader, obj.bucket, obj.key, etag, first, last)
 
     def _validated_at(self, obj: Object, etag: str) -> float:
         k = (obj.bucket, obj.key, etag)
         at = self.validated.get(k)
         if at is None:
-            row = self.store.reader.execute(
-                "SELECT at FROM cache_validated WHERE bucket=? AND key=? AND etag=?", (obj.bucket, obj.key, etag)
-            ).fetchone()
-            at = float(row[0]) if row else 0.0
-            if len(self.validated) > 4096:
+            at = cache_index.validated_at(self.store.reader, obj.bucket, obj.key, etag)
+            if len(self.validated) > MEMO_ENTRIES:
                 self.validated.clear()
             self.validated[k] = at
         return at
@@ -102,12 +121,7 @@ class BlockCache:
     async def _mark_validated(self, obj: Object, etag: str) -> None:
         now = time.time()
         self.validated[(obj.bucket, obj.key, etag)] = now
-        await self.store.committer.run(
-            lambda c: c.execute(
-                "INSERT OR REPLACE INTO cache_validated (bucket, key, etag, at) VALUES (?, ?, ?, ?)",
-                (obj.bucket, obj.key, etag, now),
-            )
-        )
+        await self.store.committer.run(lambda c: cache_index.mark_validated(c, obj.bucket, obj.key, etag, now))
 
     # ---------- reading ----------
     async def open(self, obj: Object, start: int, end: int) -> tuple[AsyncIterator[bytes] | bytes, str]:
@@ -119,17 +133,17 @@ class BlockCache:
         stale = False
         if time.time() - self._validated_at(obj, etag) >= self.revalidate_after or not complete:
             try:
-                r = await self.store.remote.head_object(obj.bucket, obj.key.decode())
+                r = await self.remote.head_object(obj.bucket, obj.key.decode())
             except RemoteError as e:
                 if not complete:
-                    raise remote_unavailable(e) from e
+                    raise RemoteUnavailable(e.code) from e
                 stale = True  # stale-if-error: every byte asked for is here
             else:
                 if r is None:
-                    await self.store.forget(obj.bucket, obj.key)
-                    raise S3Error("NoSuchKey", extra={"Key": obj.key.decode(errors="replace")})
+                    await forget(self.store, obj.bucket, obj.key)
+                    raise NoSuchKey(bucket=obj.bucket, key=obj.key)
                 if r.etag != etag or r.size != obj.size:
-                    await self.store._remember(obj.bucket, obj.key, r)
+                    await remember(self.store, obj.bucket, obj.key, r)
                     raise ObjectChanged()
                 await self._mark_validated(obj, etag)
         status = "stale" if stale else "hit" if complete else "miss" if not cached else "partial"
@@ -148,36 +162,47 @@ class BlockCache:
                 return data, status  # one write for headers and body, as for a small local object
         return self._stream(obj, etag, start, end, cached), status
 
-    def _read_cached(self, start: int, end: int, cached: dict[int, tuple[int, str, int, int]]) -> bytes | None:
+    async def pass_through(self, obj: Object, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes [start, end] of a remote-only object straight from the remote, kept nowhere (cache_filter)."""
+        try:
+            r, chunks = await self.remote.get_object(obj.bucket, obj.key.decode(), start, end)
+        except RemoteNotFound:
+            await forget(self.store, obj.bucket, obj.key)
+            raise NoSuchKey(bucket=obj.bucket, key=obj.key) from None
+        except RemoteError as e:
+            raise RemoteUnavailable(e.code) from e
+        if r.etag != self.remote_etag(obj):
+            await chunks.aclose()  # type: ignore[attr-defined]
+            await remember(self.store, obj.bucket, obj.key, r)
+            raise ObjectChanged()
+        return chunks
+
+    def _read_cached(self, start: int, end: int, cached: dict[int, Block]) -> bytes | None:
         """A small fully cached range, read now; None if a block was evicted meanwhile."""
         bs = self.block_size
         out = []
         touched = []
         for b in range(start // bs, end // bs + 1):
-            eid, blob, _size, visited = cached[b]
+            block = cached[b]
+            assert block.blob is not None
             lo = max(start, b * bs) - b * bs
             hi = min(end, (b + 1) * bs - 1) - b * bs
             try:
-                fd = self.store.blobs.open_read(blob)
+                fd = self.store.blobs.open_read(block.blob)
             except FileNotFoundError:
                 return None
             try:
                 out.append(os.pread(fd, hi - lo + 1, lo))
             finally:
                 os.close(fd)
-            if not visited:
-                touched.append(eid)
+            if not block.visited:
+                touched.append(block.id)
         if touched:
-            t = asyncio.create_task(self._visit(touched))
-            self.background.add(t)
-            t.add_done_callback(self.background.discard)
+            self.spawn(self._visit(touched))
         return b"".join(out)
 
     async def _visit(self, ids: list[int]) -> None:
-        def visit(c: sqlite3.Connection) -> None:
-            c.execute(f"UPDATE cache_entries SET visited=1 WHERE id IN ({','.join('?' * len(ids))})", ids)
-
-        await self.store.committer.run(visit)
+        await self.store.committer.run(lambda c: cache_index.visit(c, ids))
 
     def _read_ahead(self, obj: Object, etag: str, start: int, end: int) -> None:
         """A read that starts where this key's previous read ended is sequential: warm the next block."""
@@ -190,19 +215,17 @@ class BlockCache:
         last = end // self.block_size
         for b in range(last + 1, min(total, last + 1 + READ_AHEAD_BLOCKS)):
             if not self.cached_blocks(obj, etag, b, b):
-                t = asyncio.create_task(self._warm(obj, etag, b))
-                self.background.add(t)
-                t.add_done_callback(self.background.discard)
+                self.spawn(self._warm(obj, etag, b))
 
     async def _warm(self, obj: Object, etag: str, block: int) -> None:
         try:
             async for _ in self._fetch(obj, etag, block, 0, self.block_size - 1):
                 pass
-        except (RemoteError, S3Error, ObjectChanged, OSError):
+        except (RemoteError, NoSuchKey, RemoteUnavailable, ObjectChanged, StorageIOError, OSError):
             pass  # read-ahead is a bonus: a failure is the next read's business
 
     async def _stream(
-        self, obj: Object, etag: str, start: int, end: int, cached: dict[int, tuple[int, str, int, int]]
+        self, obj: Object, etag: str, start: int, end: int, cached: dict[int, Block]
     ) -> AsyncIterator[bytes]:
         bs = self.block_size
         touched: list[int] = []
@@ -211,9 +234,9 @@ class BlockCache:
                 lo = max(start, b * bs) - b * bs
                 hi = min(end, (b + 1) * bs - 1) - b * bs
                 hit = cached.get(b)
-                if hit is not None:
+                if hit is not None and hit.blob is not None:
                     try:
-                        fd = self.store.blobs.open_read(hit[1])
+                        fd = self.store.blobs.open_read(hit.blob)
                     except FileNotFoundError:
                         hit = None  # evicted since the lookup
                     else:
@@ -222,24 +245,19 @@ class BlockCache:
                             while off <= hi:
                                 data = os.pread(fd, min(READ_CHUNK, hi - off + 1), off)
                                 if not data:
-                                    raise OSError("cached block is shorter than recorded")
+                                    raise StorageIOError("cached block is shorter than recorded")
                                 yield data
                                 off += len(data)
                         finally:
                             os.close(fd)
-                        if not hit[3]:
-                            touched.append(hit[0])
+                        if not hit.visited:
+                            touched.append(hit.id)
                         continue
                 async for data in self._fetch(obj, etag, b, lo, hi):
                     yield data
         finally:
             if touched:
-                ids = touched
-
-                def visit(c: sqlite3.Connection) -> None:
-                    c.execute(f"UPDATE cache_entries SET visited=1 WHERE id IN ({','.join('?' * len(ids))})", ids)
-
-                await self.store.committer.run(visit)
+                await self._visit(touched)
 
     def _lockfile(self, key: tuple[str, bytes, str, int]) -> str:
         h = hashlib.sha1(repr(key).encode()).hexdigest()
@@ -255,8 +273,8 @@ class BlockCache:
             try:
                 await loop.run_in_executor(None, fcntl.flock, fd, fcntl.LOCK_EX)
                 got = self.cached_blocks(obj, etag, block, block).get(block)
-                if got is not None:
-                    bfd = self.store.blobs.open_read(got[1])
+                if got is not None and got.blob is not None:
+                    bfd = self.store.blobs.open_read(got.blob)
                     try:
                         yield os.pread(bfd, hi - lo + 1, lo)
                     finally:
@@ -274,25 +292,21 @@ class BlockCache:
         b_start = block * bs
         b_end = min(obj.size, b_start + bs) - 1
         size = b_end - b_start + 1
-        protect = evict.PROTECT_FROM.get()
-        reservation, ev = await self.store.committer.run(lambda c: evict.reserve(c, size, self.capacity, protect))
-        self.store.blobs.remove(ev.blobs)
-        if ev.entries:
-            self.store.note_evictions(ev.entries, ev.bytes)
-        released = False
+        reservation = await self.capacity.reserve(size, cache_index.PROTECT_FROM.get())
         try:
             try:
-                r, chunks = await self.store.remote.get_object(obj.bucket, obj.key.decode(), b_start, b_end)
+                r, chunks = await self.remote.get_object(obj.bucket, obj.key.decode(), b_start, b_end)
             except RemoteNotFound:
-                await self.store.forget(obj.bucket, obj.key)
-                raise S3Error("NoSuchKey", extra={"Key": obj.key.decode(errors="replace")}) from None
+                await forget(self.store, obj.bucket, obj.key)
+                raise NoSuchKey(bucket=obj.bucket, key=obj.key) from None
             except RemoteError as e:
-                raise remote_unavailable(e) from e
+                raise RemoteUnavailable(e.code) from e
             if r.etag != etag:
                 await chunks.aclose()  # type: ignore[attr-defined]
-                await self.store._remember(obj.bucket, obj.key, r)
+                await remember(self.store, obj.bucket, obj.key, r)
                 raise ObjectChanged()
-            writer = self.store.new_blob() if reservation is not None else None
+            # a block is never inline: it is a blob of its own, indexed once complete
+            writer = self.store.part_writer() if reservation is not None else None
             pos = 0
             try:
                 async for chunk in chunks:
@@ -303,27 +317,22 @@ class BlockCache:
                         yield chunk[max(lo, c_lo) - pos : min(hi, c_hi) - pos + 1]
                     pos += len(chunk)
                 if pos != size:
-                    raise S3Error("InternalError", "the remote sent a block of the wrong size")
+                    raise RemoteUnavailable("the remote sent a block of the wrong size")
                 if writer is None:
                     return  # no room to keep it (dirty and pinned data fill the capacity): streamed through
-                blob = await writer.commit()
+                assert reservation is not None  # a writer exists only with a reservation
+                rid = reservation
+
+                def record(c: sqlite3.Connection, blob: str) -> None:
+                    cache_index.add_block(c, obj.bucket, obj.key, etag, block, size, blob)
+                    cache_index.release(c, rid)
+
+                await writer.commit_blob(record)
+                reservation = None  # released in the same transaction
             except BaseException:
                 if writer is not None:
                     writer.discard()
                 raise
-            assert reservation is not None  # a writer exists only with a reservation
-            rid = reservation
-
-            def record(c: sqlite3.Connection) -> None:
-                c.execute(
-                    "INSERT OR IGNORE INTO cache_entries (bucket, key, etag, block, size, blob) VALUES (?, ?, ?, ?, ?, ?)",
-                    (obj.bucket, obj.key, etag, block, size, blob),
-                )
-                evict.release(c, rid)
-
-            await self.store.committer.run(record)
-            released = True
         finally:
-            if reservation is not None and not released:
-                left = reservation
-                await self.store.committer.run(lambda c: evict.release(c, left))
+            if reservation is not None:
+                await self.capacity.release(reservation)

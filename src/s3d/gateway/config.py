@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from s3d.remote.botocore_remote import ConfigError, RemoteSettings
+from s3d.filters.evaluate import Filter
+from s3d.remote.settings import ConfigError, RemoteSettings
 
 UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
@@ -54,6 +55,10 @@ class GatewaySettings:
     concurrency: int = 8
     block_size: int = 8 * 1024**2  # the read cache's unit of fetching and eviction
     revalidate_after: float = 60.0  # seconds before a cached remote object is checked again (0: every read)
+    ship_max_attempts: int = 5  # a key the remote keeps refusing moves to the failed set after this many tries
+    ship_fail_after: float = 300.0  # ... or after failing this long (throttling answers included)
+    ship_settle: float = 2.0  # after a request of unknown outcome: wait this long, then check the remote
+    cache_filter: Filter | None = None  # remote objects it excludes are served without being cached
 
 
 def _truthy(v: str) -> bool:
@@ -97,10 +102,20 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> GatewaySet
         ("drain_timeout", "drain_timeout", "S3D_DRAIN_TIMEOUT"),
         ("revalidate_after", "cache_revalidate_after", "S3D_CACHE_REVALIDATE_AFTER"),
         ("remote_refresh", "remote_refresh", "S3D_REMOTE_REFRESH"),
+        ("ship_fail_after", "ship_fail_after", "S3D_SHIP_FAIL_AFTER"),
+        ("ship_settle", "ship_settle", "S3D_SHIP_SETTLE"),
     ):
         value = pick(flag, var)
         if value is not None:
             setattr(g, field_name, seconds(flag, value))
+    attempts = pick("ship_max_attempts", "S3D_SHIP_MAX_ATTEMPTS")
+    if attempts is not None:
+        try:
+            g.ship_max_attempts = int(attempts)
+        except ValueError:
+            raise ConfigError(f"ship max attempts must be a whole number, got {attempts!r}") from None
+        if g.ship_max_attempts < 1:
+            raise ConfigError("ship max attempts must be at least 1")
     block = pick("cache_block_size", "S3D_CACHE_BLOCK_SIZE")
     if block is not None:
         g.block_size = parse_size(block)

@@ -1,23 +1,26 @@
 """Remote refresh: bring what others wrote to the remote into the local namespace.
 
-Every ``remote_refresh`` seconds (and at start) the main process lists the
-remote: buckets missing here get a local row (an empty data dir pointed at a
-full remote serves all of it), keys missing here get a remote-only row, and
-remote-only rows whose objects vanished are dropped. Local state wins: a key
-with unshipped journal records, or shipped after this listing began, is left
-alone. None of this enters the journal: it is the remote's state, not ours.
+Every ``remote_refresh`` seconds (and at start) the main process lists the remote: buckets missing
+here get a local row (an empty data dir pointed at a full remote serves all of it), keys missing
+here get a remote-only row, and remote-only rows whose objects vanished are dropped. Local state
+wins: a key with unshipped journal records, or shipped after this listing began, is left alone.
+None of this enters the journal: it is the remote's state, not ours. Writes go through the main
+process's committer, like the shipper's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from s3d.gateway.namespace import remote_only_row
-from s3d.remote import RemoteError, RemoteNotFound
-from s3d.remote.botocore_remote import BotocoreRemote
+from s3d import observe
+from s3d.observe import events
+from s3d.remote import Remote, RemoteError, RemoteNotFound, RemoteObject
+from s3d.store import buckets, journal, objects, ship_state
+from s3d.store.committer import Committer
 
 log = logging.getLogger("s3d.refresh")
 
@@ -27,111 +30,101 @@ class Refreshed:
     buckets_added: int = 0
     objects_added: int = 0
     objects_removed: int = 0
+    repaired: list[tuple[str, bytes]] = field(default_factory=list)  # keys where the remote differed from the log
 
 
-def _pending(conn: sqlite3.Connection, bucket: str, key: bytes | None) -> bool:
-    if key is None:
-        sql, args = "SELECT 1 FROM journal WHERE bucket=? LIMIT 1", (bucket,)
-    else:
-        sql, args = "SELECT 1 FROM journal WHERE bucket=? AND key=? LIMIT 1", (bucket, key)  # type: ignore[assignment]
-    return conn.execute(sql, args).fetchone() is not None
+def _stale(o: RemoteObject, shipped: ship_state.Shipped) -> bool:
+    """The remote copy is one of our own older writes (landed late, or never overwritten), not someone else's."""
+    if shipped.uncertain_etag is not None and o.etag == shipped.uncertain_etag:
+        return True  # a PUT of ours whose outcome was unknown, landed after the log moved on
+    return bool(o.mtime and shipped.shipped_at and o.mtime <= shipped.shipped_at)
 
 
-def _shipped_since(conn: sqlite3.Connection, bucket: str, key: bytes, since: float) -> bool:
-    row = conn.execute("SELECT shipped_at FROM ship_state WHERE bucket=? AND key=?", (bucket, key)).fetchone()
-    return bool(row and row[0] and row[0] >= since)
+def _diverged(c: sqlite3.Connection, bucket: str, key: bytes, o: RemoteObject, local_etag: str | None) -> bool:
+    """The log says otherwise than the remote about a key it shipped, and the remote copy is not newer than
+    the log's own record: the remote drifted (a late write landed) and must be put right."""
+    shipped = ship_state.get(c, bucket, key)
+    if shipped is None or shipped.held or shipped.shipped_at is None:
+        return False
+    if local_etag is None:  # the log deleted it
+        return shipped.remote_etag is None and shipped.version != objects.REMOTE_VERSION and _stale(o, shipped)
+    return shipped.remote_etag is not None and o.etag != shipped.remote_etag and _stale(o, shipped)
 
 
-def _local_name(remote: BotocoreRemote, remote_bucket: str) -> str | None:
-    s = remote.settings
-    for local, mapped in s.bucket_map.items():
-        if mapped == remote_bucket:
-            return local
-    if s.bucket_prefix:
-        return remote_bucket[len(s.bucket_prefix) :] if remote_bucket.startswith(s.bucket_prefix) else None
-    return remote_bucket
-
-
-async def refresh(conn: sqlite3.Connection, remote: BotocoreRemote, owner: str, region: str) -> Refreshed:
+async def refresh(conn: sqlite3.Connection, committer: Committer, remote: Remote, owner: str, region: str) -> Refreshed:
+    """``conn`` reads; ``committer`` writes."""
     out = Refreshed()
     started = time.time()
     for rb in await remote.list_buckets():
-        name = _local_name(remote, rb)
-        if not name or _pending(conn, name, None):
+        name = remote.local_name(rb)
+        if not name or journal.has_pending(conn, name):
             continue
-        with conn:
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO buckets (name, owner, created, region) VALUES (?, ?, ?, ?)",
-                (name, owner, time.time(), region),
-            )
-            out.buckets_added += cur.rowcount
-    for (bucket,) in conn.execute("SELECT name FROM buckets").fetchall():
+
+        def add(c: sqlite3.Connection, n: str = name) -> bool:
+            return buckets.insert(c, n, owner, region)
+
+        out.buckets_added += int(await committer.run(add))
+    for b in buckets.all_buckets(conn):
         try:
-            await _refresh_bucket(conn, remote, bucket, started, out)
+            await _refresh_bucket(conn, committer, remote, b.name, started, out)
         except RemoteNotFound:
             continue  # not on the remote yet: the shipper creates it
     return out
 
 
 async def _refresh_bucket(
-    conn: sqlite3.Connection, remote: BotocoreRemote, bucket: str, started: float, out: Refreshed
+    conn: sqlite3.Connection, committer: Committer, remote: Remote, bucket: str, started: float, out: Refreshed
 ) -> None:
     seen: set[bytes] = set()
     token: str | None = None
     while True:
         page = await remote.list_page(bucket, "", token)
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
-            for o in page.objects:
+
+        def apply(c: sqlite3.Connection, listed: list[RemoteObject] = page.objects) -> int:
+            added = 0
+            for o in listed:
                 key = o.key.encode()
                 seen.add(key)
-                if _pending(conn, bucket, key) or _shipped_since(conn, bucket, key, started):
+                if journal.has_pending(c, bucket, key) or ship_state.shipped_since(c, bucket, key, started):
                     continue
-                row = conn.execute("SELECT etag FROM objects WHERE bucket=? AND key=?", (bucket, key)).fetchone()
-                if row is not None:
-                    # a local row stays as it is; a remote-only one is refreshed only if the object changed
-                    if row[0] == o.etag:
-                        continue
-                    conn.execute(
-                        'UPDATE objects SET size=?, etag=?, mtime=?, meta=\'{"x-s3d-listing-only": "1"}\' '
-                        "WHERE bucket=? AND key=? AND data IS NULL AND blob IS NULL AND parts IS NULL",
-                        (o.size, o.etag, o.mtime, bucket, key),
-                    )
+                etag = objects.etag_of(c, bucket, key)
+                if etag == o.etag:
                     continue
-                conn.execute(
-                    "INSERT INTO objects (bucket, key, size, etag, mtime, version, meta, checksum, tags, blob, parts, data) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    remote_only_row(bucket, key, o, listing_only=True),
-                )
-                out.objects_added += 1
+                local = objects.get(c, bucket, key)
+                if _diverged(c, bucket, key, o, None if local is None or local.is_remote else etag):
+                    journal.append(c, journal.Op.REPAIR, bucket, key)
+                    out.repaired.append((bucket, key))
+                    continue
+                # a new key gets a remote-only row; a remote-only row is refreshed if the object changed;
+                # a row holding local bytes stays as it is
+                if (
+                    objects.put_remote_only(c, bucket, key, o.size, o.etag, o.mtime, {}, listing_only=True)
+                    and etag is None
+                ):
+                    added += 1
+            return added
+
+        out.objects_added += await committer.run(apply)
         token = page.next_token
         if token is None:
             break
-    gone = [
-        k
-        for (k,) in conn.execute(
-            "SELECT key FROM objects WHERE bucket=? AND data IS NULL AND blob IS NULL AND parts IS NULL", (bucket,)
-        )
-        if k not in seen
-    ]
+    gone = [k for k in objects.remote_only_keys(conn, bucket) if k not in seen]
     if gone:
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
-            for k in gone:
-                if not _pending(conn, bucket, k):
-                    conn.execute(
-                        "DELETE FROM objects WHERE bucket=? AND key=? AND data IS NULL AND blob IS NULL AND parts IS NULL",
-                        (bucket, k),
-                    )
-                    out.objects_removed += 1
+
+        def drop(c: sqlite3.Connection) -> int:
+            return sum(objects.forget_remote_only(c, bucket, k) for k in gone if not journal.has_pending(c, bucket, k))
+
+        out.objects_removed += await committer.run(drop)
 
 
-async def refresh_loop(conn: sqlite3.Connection, remote: BotocoreRemote, owner: str, region: str, every: float) -> None:
-    import asyncio
-
+async def refresh_loop(
+    conn: sqlite3.Connection, committer: Committer, remote: Remote, owner: str, region: str, every: float
+) -> None:
     while True:
         try:
-            r = await refresh(conn, remote, owner, region)
+            r = await refresh(conn, committer, remote, owner, region)
+            for bucket, key in r.repaired:
+                observe.get().event(events.SHIP_REPAIR, "warning", bucket=bucket, key=key.decode(errors="replace"))
             if r.buckets_added or r.objects_added or r.objects_removed:
                 log.info("remote refresh: %d buckets and %d objects appeared, %d objects vanished",
                          r.buckets_added, r.objects_added, r.objects_removed)  # fmt: skip

@@ -1,9 +1,8 @@
-"""Gateway mode's main process: supervises the HTTP workers and runs the single shipper.
+"""Gateway mode's main process: supervises the HTTP workers and runs the single shipper and refresh.
 
-SIGTERM/SIGINT: the workers stop accepting and finish their requests, then the
-shipper drains the queue for up to ``drain_timeout`` seconds and the process
-exits, printing what is still pending (it stays in the journal and ships on
-the next start).
+SIGTERM/SIGINT: the workers stop accepting and finish their requests, then the shipper drains the
+queue for up to ``drain_timeout`` seconds and the process exits, printing what is still pending (it
+stays in the journal and ships on the next start).
 """
 
 from __future__ import annotations
@@ -16,27 +15,28 @@ import time
 from pathlib import Path
 
 from s3d.config import Settings
-from s3d.gateway import state
+from s3d.filters import gateway as filters
+from s3d.filters.evaluate import Filter
+from s3d.gateway.config import GatewaySettings
 from s3d.gateway.refresh import refresh_loop
 from s3d.gateway.shipper import Shipper
-from s3d.remote import RemoteError
-from s3d.remote.botocore_remote import BotocoreRemote
-from s3d.store import db
+from s3d.gateway.status import queue_summary
+from s3d.remote import Remote, RemoteError
+from s3d.store.committer import Committer
 
 log = logging.getLogger("s3d.gateway")
+WORKER_STOP_SECONDS = 30.0
+REAP_EVERY = 0.2
 
 
-def prepare(data: Path) -> None:
-    """Create the gateway's tables before any worker may query them."""
-    conn = db.connect(str(data / "meta.db"))
+def release_held(data: Path, upload_filter: Filter | None) -> int:
+    """At start, before any worker serves: objects the upload filter held and (as it may have changed since the
+    last start) now includes get a journal record, so the shipper ships them and a flush waits for them."""
+    committer = Committer(str(data / "meta.db"))
     try:
-        state.init(conn)
+        return committer.run_sync(lambda c: filters.release_held(c, upload_filter))
     finally:
-        conn.close()
-
-
-def supervise(settings: Settings, children: list[int]) -> int:
-    return asyncio.run(_main(settings, children))
+        committer.close()
 
 
 def _reap(children: list[int]) -> list[tuple[int, int]]:
@@ -53,31 +53,32 @@ def _reap(children: list[int]) -> list[tuple[int, int]]:
     return gone
 
 
-async def _probe(shipper: Shipper, remote: BotocoreRemote) -> None:
+async def _probe(shipper: Shipper, remote: Remote, url: str) -> None:
     """Say at once whether the remote is usable, instead of waiting for the first write."""
     try:
         await remote.list_buckets()
         shipper.remote_ok()
     except RemoteError as e:
         shipper.remote_failed(e)
-        log.warning("remote %s is not usable: %s", remote.settings.url, e)
+        log.warning("remote %s is not usable: %s", url, e)
 
 
-async def _main(settings: Settings, children: list[int]) -> int:
-    from s3d.observe import setup as observability
-
-    obs = observability.install(settings, "gateway")  # the shipper's remote calls and events
-    g = settings.gateway
-    remote = BotocoreRemote(g.remote)
-    shipper = Shipper(settings.data, remote, concurrency=g.concurrency)
+async def supervise(settings: Settings, g: GatewaySettings, remote: Remote, owner: str, children: list[int]) -> int:
+    """Ship and refresh until SIGTERM/SIGINT or a worker dies; then stop the workers and drain."""
+    region = settings.region
+    shipper = Shipper(
+        settings.data, remote, concurrency=g.concurrency, upload_filter=settings.upload_filter,
+        max_attempts=g.ship_max_attempts, fail_after=g.ship_fail_after, settle=g.ship_settle,
+    )  # fmt: skip
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    probe = asyncio.create_task(_probe(shipper, remote))
+    probe = asyncio.create_task(_probe(shipper, remote, g.remote.url))
     shipping = asyncio.create_task(shipper.run())
-    owner = settings.users[0].name if settings.users else "admin"
-    refreshing = asyncio.create_task(refresh_loop(shipper.conn, remote, owner, settings.region, g.remote_refresh))
+    refreshing = asyncio.create_task(
+        refresh_loop(shipper.conn, shipper.committer, remote, owner, region, g.remote_refresh)
+    )
     status = 0
     while not stop.is_set() and children:
         for pid, code in _reap(children):
@@ -85,7 +86,7 @@ async def _main(settings: Settings, children: list[int]) -> int:
             status = 1
             stop.set()
         try:
-            await asyncio.wait_for(stop.wait(), 0.2)
+            await asyncio.wait_for(stop.wait(), REAP_EVERY)
         except TimeoutError:
             pass
     for pid in children:
@@ -93,7 +94,7 @@ async def _main(settings: Settings, children: list[int]) -> int:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + WORKER_STOP_SECONDS
     while children and time.monotonic() < deadline:
         for _, code in _reap(children):
             if code not in (0, -signal.SIGTERM, -signal.SIGINT):
@@ -103,7 +104,7 @@ async def _main(settings: Settings, children: list[int]) -> int:
         t.cancel()
     await asyncio.gather(shipping, probe, refreshing, return_exceptions=True)
     drained = await shipper.drain(g.drain_timeout)
-    summary = state.queue_summary(shipper.conn)
+    summary = queue_summary(shipper.conn)
     if drained:
         print("s3d: queue drained; everything is on the remote", flush=True)
     else:
@@ -113,6 +114,4 @@ async def _main(settings: Settings, children: list[int]) -> int:
             flush=True,
         )
     await shipper.stop()
-    remote.close()
-    obs.close()
     return status

@@ -18,27 +18,29 @@ slow schedule; nothing is dropped. A key held back by the tag
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import sqlite3
 import time
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from s3d import observe
-from s3d.gateway import evict, state
+from s3d.filters import gateway as filters
+from s3d.filters.evaluate import Filter
 from s3d.observe import events
-from s3d.remote import Piece, Remote, RemoteError, RemoteNotFound
-from s3d.store import db
+from s3d.remote import NO_ANSWER, Piece, Remote, RemoteError, RemoteNotFound
+from s3d.store import buckets, cache_index, db, journal, objects, ship_state, state
 from s3d.store.blobs import BlobDir
-from s3d.store.store import OBJECT_COLUMNS, Object, Part, _row_to_object
+from s3d.store.committer import Committer
+from s3d.store.journal import BUCKET_OPS, Record
+from s3d.store.objects import Object, Part
 
 log = logging.getLogger("s3d.shipper")
 
-HOLD_TAG = ("s3d.upload", "false")
 BATCH = 1000
 WINDOW = 20000  # at most this many records dispatched above HWM
 POLL = 0.05
@@ -47,7 +49,8 @@ BACKOFF_CAP = 30.0
 SLOW_RETRY = 60.0
 SLOW_RETRY_CAP = 900.0
 PART_CONCURRENCY = 4  # parts of one multipart object in flight at once
-BUCKET_OPS = {"create_bucket", "delete_bucket", "bucket_config"}
+REPLACED_RETRY = 0.01  # seconds before shipping the version that replaced one being shipped
+ERROR_TEXT = 500  # characters of a remote error kept in status
 
 
 @dataclass(slots=True)
@@ -58,6 +61,29 @@ class KeyTask:
     ops: set[str] = field(default_factory=set)
     next_lsns: list[int] = field(default_factory=list)  # records that arrived while it ran
     next_ops: set[str] = field(default_factory=set)
+    gate: asyncio.Task[None] | None = None  # a bucket record of this bucket that must be applied first
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # new records: stop waiting out a retry delay
+    uncertain: bool = False  # a request of unknown outcome may still land: check the remote before done
+    force: bool = False  # the remote was seen to differ from the log: apply even what ship_state says is there
+    task: asyncio.Task[None] | None = None
+
+    def take_next(self) -> None:
+        self.lsns += self.next_lsns
+        self.ops |= self.next_ops
+        self.next_lsns, self.next_ops = [], set()
+
+    async def wait(self, seconds: float) -> None:
+        """Sleep, unless new records for this key arrive first."""
+        self.wake.clear()
+        try:
+            await asyncio.wait_for(self.wake.wait(), seconds)
+        except TimeoutError:
+            pass
+
+
+def throttled(e: RemoteError) -> bool:
+    """A remote-wide condition (slow down, unavailable): retried, and failed only after a long time."""
+    return e.status in (429, 503) or e.code in ("SlowDown", "ServiceUnavailable", "Throttling")
 
 
 def lacks_feature(e: RemoteError) -> bool:
@@ -71,13 +97,26 @@ def backoff(attempt: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) 
 
 
 class Shipper:
-    def __init__(self, root: Path, remote: Remote, concurrency: int = 8) -> None:
+    def __init__(
+        self,
+        root: Path,
+        remote: Remote,
+        concurrency: int = 8,
+        upload_filter: Filter | None = None,
+        max_attempts: int = 5,
+        fail_after: float = 300.0,
+        settle: float = 2.0,
+    ) -> None:
         self.root = root
-        self.conn = db.connect(str(root / "meta.db"))
+        self.max_attempts = max_attempts
+        self.fail_after = fail_after
+        self.settle = settle
+        self.repairs = 0  # keys found to differ from the log after the fact, and put right
+        self.upload_filter = upload_filter
+        self.conn = db.connect(str(root / "meta.db"))  # reads only; every write goes through the committer
         # Losing the last few ship_state/HWM updates in a power cut only means shipping those
-        # records again (idempotent), so this connection need not fsync every small update.
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        state.init(self.conn)
+        # records again (idempotent), so the shipper's writes need not fsync every small update.
+        self.committer = Committer(str(root / "meta.db"), synchronous="NORMAL")
         self.blobs = BlobDir(root)
         self.remote = remote
         self.sem = asyncio.Semaphore(concurrency)
@@ -86,6 +125,7 @@ class Shipper:
         self.order: deque[int] = deque()  # dispatched LSNs, ascending
         self.done: set[int] = set()
         self.tasks: dict[tuple[str, bytes], KeyTask] = {}
+        self.bucket_gates: dict[str, asyncio.Task[None]] = {}  # the latest bucket record of each bucket
         self.running: set[asyncio.Task[None]] = set()
         self.ensured: set[str] = set()
         self.reachable: bool | None = None
@@ -109,16 +149,15 @@ class Shipper:
         """Ship until HWM reaches the current LSN or the timeout passes. True if everything is shipped."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            target = state.current_lsn(self.conn)
+            target = journal.current_lsn(self.conn)
             if self.hwm >= target:
                 return True
             try:
-                # a bucket record waits for every key task, which may be retrying a dead remote
                 await asyncio.wait_for(self._dispatch(), max(0.01, deadline - time.monotonic()))
             except TimeoutError:
                 break
             await asyncio.sleep(POLL)
-        return self.hwm >= state.current_lsn(self.conn)
+        return self.hwm >= journal.current_lsn(self.conn)
 
     async def stop(self) -> None:
         self.stopping = True
@@ -127,72 +166,101 @@ class Shipper:
         if self.running:
             await asyncio.gather(*self.running, return_exceptions=True)
         self._publish()
+        self.committer.close()
         self.conn.close()
 
     async def _dispatch(self) -> bool:
         room = WINDOW - len(self.order)
         if room <= 0:
             return False
-        records = state.pending(self.conn, self.cursor, min(BATCH, room))
+        records = journal.pending(self.conn, self.cursor, min(BATCH, room))
         for r in records:
-            if r.op in BUCKET_OPS:
-                await self._barrier()
-                await self._bucket_op(r)
-                self._track(r.lsn)
-                self._mark_done([r.lsn])
-                self.cursor = r.lsn
-                continue
             self._track(r.lsn)
+            self.cursor = r.lsn
+            if r.op in BUCKET_OPS:
+                self._dispatch_bucket_op(r)
+                continue
             assert r.key is not None
             k = (r.bucket, r.key)
             t = self.tasks.get(k)
             if t is None:
-                t = self.tasks[k] = KeyTask(r.bucket, r.key, [r.lsn], {r.op})
-                task = asyncio.create_task(self._run_key(t))
-                self.running.add(task)
-                task.add_done_callback(self.running.discard)
+                t = self.tasks[k] = KeyTask(r.bucket, r.key, [r.lsn], {r.op}, gate=self.bucket_gates.get(r.bucket))
+                t.force = r.op == journal.Op.REPAIR
+                t.task = self._spawn(self._run_key(t))
             else:
                 t.next_lsns.append(r.lsn)
                 t.next_ops.add(r.op)
-            self.cursor = r.lsn
+                t.force = t.force or r.op == journal.Op.REPAIR
+                t.wake.set()
         return bool(records)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro)
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
+        return task
+
+    def _dispatch_bucket_op(self, r: Record) -> None:
+        """A bucket record waits only for what it depends on: earlier records of the same bucket."""
+        if r.op == journal.Op.BUCKET_CONFIG:
+            self._mark_done([r.lsn])  # bucket configuration is not shipped
+            return
+        before = [t.task for (b, _), t in self.tasks.items() if b == r.bucket and t.task is not None]
+        gate = self.bucket_gates.get(r.bucket)
+        if gate is not None:
+            before.append(gate)
+        task = self._spawn(self._run_bucket_op(r, before))
+        self.bucket_gates[r.bucket] = task
+
+        def forget(done: asyncio.Task[None], bucket: str = r.bucket) -> None:
+            if self.bucket_gates.get(bucket) is done:
+                del self.bucket_gates[bucket]
+
+        task.add_done_callback(forget)
+
+    async def _run_bucket_op(self, r: Record, before: list[asyncio.Task[None]]) -> None:
+        if before:
+            await asyncio.gather(*before, return_exceptions=True)
+        await self._bucket_op(r)
+        self._mark_done([r.lsn])
 
     def _track(self, lsn: int) -> None:
         self.order.append(lsn)
 
-    async def _barrier(self) -> None:
-        while self.running:
-            await asyncio.gather(*list(self.running), return_exceptions=True)
-
     # ---------- per key ----------
     async def _run_key(self, t: KeyTask) -> None:
+        if t.gate is not None:
+            await asyncio.gather(t.gate, return_exceptions=True)
         attempt = 0
+        failing_since: float | None = None
         while not self.stopping:
             try:
                 async with self.sem:
                     await self._apply_key(t)
+                    if t.uncertain and not await self._settled(t):
+                        t.force = True
+                        continue  # the remote differs from the log: apply again
             except RemoteError as e:
                 self.remote_failed(e)
-                if e.retryable:
-                    delay = backoff(attempt)
-                else:
-                    self._record_error(t, e)
-                    delay = backoff(attempt, SLOW_RETRY, SLOW_RETRY_CAP) + SLOW_RETRY / 2
+                if e.ambiguous and not t.uncertain:
+                    t.uncertain = True
+                now = time.monotonic()
+                failing_since = failing_since or now
                 attempt += 1
+                delay = self._retry_delay(t, e, attempt, now - failing_since)
                 observe.get().event(
                     events.SHIP_RETRY, "warning", bucket=t.bucket, key=t.key.decode(errors="replace"),
                     error_code=e.code, attempt=attempt, retry_in_s=round(delay, 2),
                 )  # fmt: skip
-                t.lsns += t.next_lsns
-                t.ops |= t.next_ops
-                t.next_lsns, t.next_ops = [], set()
-                await asyncio.sleep(delay)
+                t.take_next()
+                await t.wait(delay)
                 continue
             except FileNotFoundError:
-                await asyncio.sleep(0.01)  # the object was replaced under us: ship the new version
+                await asyncio.sleep(REPLACED_RETRY)  # the object was replaced under us: ship the new version
+                t.take_next()
                 continue
             self.remote_ok()
-            attempt = 0
+            attempt, failing_since, t.force = 0, None, False
             self._mark_done(t.lsns)
             if not t.next_lsns:
                 del self.tasks[(t.bucket, t.key)]
@@ -200,39 +268,67 @@ class Shipper:
             t.lsns, t.ops = t.next_lsns, t.next_ops
             t.next_lsns, t.next_ops = [], set()
 
-    def _held(self, bucket: str, key: bytes) -> bool:
-        row = self.conn.execute("SELECT note FROM ship_state WHERE bucket=? AND key=?", (bucket, key)).fetchone()
-        return bool(row and row[0] and row[0].startswith("held"))
+    def _retry_delay(self, t: KeyTask, e: RemoteError, attempt: int, failing_for: float) -> float:
+        """How long until the next try; a key that keeps failing moves to the failed set (slow retries).
 
-    def _row(self, bucket: str, key: bytes) -> Object | None:
-        row = self.conn.execute(
-            f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket=? AND key=?", (bucket, key)
-        ).fetchone()
-        return _row_to_object(row) if row else None
-
-    def _ship_state(self, bucket: str, key: bytes) -> tuple[int, str | None] | None:
-        row = self.conn.execute(
-            "SELECT version, remote_etag FROM ship_state WHERE bucket=? AND key=?", (bucket, key)
-        ).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def _save(self, bucket: str, key: bytes, version: int, etag: str | None, note: str | None = None) -> None:
-        self.conn.execute(
-            "INSERT INTO ship_state (bucket, key, version, remote_etag, note, shipped_at) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (bucket, key) DO UPDATE SET version=excluded.version, remote_etag=excluded.remote_etag, "
-            "note=excluded.note, shipped_at=excluded.shipped_at, error=NULL, error_at=NULL, attempts=0",
-            (bucket, key, version, etag, note, time.time()),
+        No answer at all is the remote being down: nothing is the key's fault, so it never fails.
+        Throttling fails only after ``fail_after`` seconds; any other answer after ``max_attempts``.
+        """
+        if e.status == NO_ANSWER:
+            return backoff(attempt)
+        gave_up = (
+            not e.retryable or failing_for >= self.fail_after or (attempt >= self.max_attempts and not throttled(e))
         )
+        if not gave_up:
+            return backoff(attempt)
+        self._record_error(t, e)
+        return backoff(attempt, SLOW_RETRY, SLOW_RETRY_CAP) + SLOW_RETRY / 2
+
+    async def _settled(self, t: KeyTask) -> bool:
+        """After a request of unknown outcome: once it can no longer land, does the remote match the log?"""
+        await asyncio.sleep(self.settle)
+        obj = objects.get(self.conn, t.bucket, t.key)
+        shipped = ship_state.get(self.conn, t.bucket, t.key)
+        want: str | None  # the ETag the remote must hold, or None: it must not hold the key
+        if obj is None:
+            want = None
+        elif obj.is_remote or shipped is None or shipped.held or shipped.remote_etag is None:
+            want = ""  # nothing of ours to assert (a remote-only row, or a key kept local)
+        else:
+            want = shipped.remote_etag
+        head = await self.remote.head_object(t.bucket, t.key.decode()) if want != "" else None
+        matches = want == "" or (head is None if want is None else head is not None and head.etag == want)
+        if not matches:
+            self.repairs += 1
+            observe.get().event(
+                events.SHIP_REPAIR, "warning", bucket=t.bucket, key=t.key.decode(errors="replace"),
+                remote_etag=head.etag if head else None,
+            )  # fmt: skip
+            return False
+        t.uncertain = False
+        self.committer.run_sync(lambda c: ship_state.uncertain(c, t.bucket, t.key, None))
+        return True
+
+    def _save(
+        self,
+        bucket: str,
+        key: bytes,
+        version: int,
+        etag: str | None,
+        note: str | None = None,
+        held: int = ship_state.NOT_HELD,
+    ) -> None:
+        self.committer.run_sync(lambda c: ship_state.applied(c, bucket, key, version, etag, note, held))
 
     async def _apply_key(self, t: KeyTask) -> None:
-        obj = self._row(t.bucket, t.key)
+        obj = objects.get(self.conn, t.bucket, t.key)
         key = t.key.decode()
-        shipped = self._ship_state(t.bucket, t.key)
+        shipped = ship_state.get(self.conn, t.bucket, t.key)
         if obj is None:
             newest = max(t.lsns)
-            if shipped is not None and shipped[0] >= newest and shipped[1] is None:
+            if not t.force and shipped is not None and shipped.version >= newest and shipped.remote_etag is None:
                 return  # this delete was applied before a restart
-            if shipped is not None and shipped[1] is None and self._held(t.bucket, t.key):
+            if shipped is not None and shipped.remote_etag is None and shipped.held:
                 self._save(t.bucket, t.key, newest, None)
                 return  # held back and never shipped: the remote never had it
             try:
@@ -246,25 +342,30 @@ class Shipper:
             if "tags" in t.ops:
                 await self._ship_tags(obj, obj.etag)
             return
-        if obj.tags and HOLD_TAG in obj.tags:
-            self._save(
-                t.bucket, t.key, shipped[0] if shipped else 0, shipped[1] if shipped else None, "held: s3d.upload=false"
-            )
+        hold = filters.upload_hold(self.conn, self.upload_filter, obj)
+        if hold is not None:
+            version = shipped.version if shipped else objects.REMOTE_VERSION
+            etag = shipped.remote_etag if shipped else None
+            self._save(t.bucket, t.key, version, etag, hold.note, held=hold.why)
             return
-        if shipped is not None and shipped[0] == obj.version and shipped[1] is not None:
+        if not t.force and shipped is not None and shipped.version == obj.version and shipped.remote_etag is not None:
             if "tags" in t.ops:
-                await self._ship_tags(obj, shipped[1])
+                await self._ship_tags(obj, shipped.remote_etag)
             return
         await self._ensure_bucket(t.bucket)
-        etag, note = await self._ship_object(obj)
-        with self.conn:
-            self.conn.execute("BEGIN")
-            self._save(t.bucket, t.key, obj.version, etag, note)
+        try:
+            etag, note = await self._ship_object(obj)
+        except RemoteError as e:
+            if e.ambiguous:  # this version may still land later: refresh must know it for ours
+                self.committer.run_sync(lambda c: ship_state.uncertain(c, t.bucket, t.key, obj.etag))
+            raise
+
+        def shipped_now(c: sqlite3.Connection) -> None:
+            ship_state.applied(c, t.bucket, t.key, obj.version, etag, note)
             # its local bytes are now clean: the read cache may evict them when room is needed
-            self.conn.execute(
-                "INSERT OR REPLACE INTO cache_entries (bucket, key, etag, block, size, blob) VALUES (?, ?, ?, -1, ?, NULL)",
-                (t.bucket, t.key, obj.etag, obj.size),
-            )
+            cache_index.add_own_bytes(c, t.bucket, t.key, obj.etag, obj.size)
+
+        self.committer.run_sync(shipped_now)
         self.shipped_objects += 1
         self.shipped_bytes += obj.size
 
@@ -357,7 +458,7 @@ class Shipper:
         return etag, note
 
     # ---------- bucket records ----------
-    async def _bucket_op(self, r: state.Record) -> None:
+    async def _bucket_op(self, r: Record) -> None:
         attempt = 0
         while not self.stopping:
             try:
@@ -385,25 +486,26 @@ class Shipper:
                 attempt += 1
 
     def _bucket_exists(self, bucket: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM buckets WHERE name=?", (bucket,)).fetchone() is not None
+        return buckets.exists(self.conn, bucket)
 
     # ---------- HWM ----------
     def _mark_done(self, lsns: list[int]) -> None:
         """Applied records leave the journal at once (even above a stuck HWM), so the journal
         holds exactly what is not yet on the remote; then HWM moves over the applied prefix."""
         self.done.update(lsns)
-        with self.conn:
-            self.conn.execute("BEGIN")
-            for i in range(0, len(lsns), 500):
-                chunk = lsns[i : i + 500]
-                self.conn.execute(f"DELETE FROM journal WHERE lsn IN ({','.join('?' * len(chunk))})", chunk)
-            advanced = False
-            while self.order and self.order[0] in self.done:
-                self.hwm = self.order.popleft()
-                self.done.discard(self.hwm)
-                advanced = True
+        advanced = False
+        while self.order and self.order[0] in self.done:
+            self.hwm = self.order.popleft()
+            self.done.discard(self.hwm)
+            advanced = True
+        hwm = self.hwm
+
+        def op(c: sqlite3.Connection) -> None:
+            journal.applied(c, lsns)
             if advanced:
-                state.put(self.conn, "hwm", self.hwm)
+                state.put(c, state.HWM, hwm)
+
+        self.committer.run_sync(op)
 
     # ---------- health ----------
     def _record_error(self, t: KeyTask, e: RemoteError) -> None:
@@ -415,42 +517,42 @@ class Shipper:
             error_code=e.code,
             status=e.status,
         )
-        err = json.dumps({"code": e.code, "message": e.message, "status": e.status})
-        self.conn.execute(
-            "INSERT INTO ship_state (bucket, key, error, error_at, attempts) VALUES (?, ?, ?, ?, 1) "
-            "ON CONFLICT (bucket, key) DO UPDATE SET error=excluded.error, "
-            "error_at=coalesce(ship_state.error_at, excluded.error_at), attempts=ship_state.attempts+1",
-            (t.bucket, t.key, err, time.time()),
-        )
+        self.committer.run_sync(lambda c: ship_state.failed(c, t.bucket, t.key, e.code, e.message, e.status))
 
     def remote_failed(self, e: RemoteError) -> None:
         """Publish a remote failure: unreachable (no answer) or unusable (it answered with an error)."""
         if e.status == 0:
             if self.reachable is not False:
                 self.reachable = False
-                state.put(self.conn, "remote_reachable", 0)
-                state.put(self.conn, "remote_down_since", time.time())
-                state.put(self.conn, "remote_error", f"{e.code}: {e.message}"[:500])
+                self._publish_health(reachable=0, down_since=time.time(), error=f"{e.code}: {e.message}"[:ERROR_TEXT])
                 observe.get().event(events.REMOTE_DOWN, "warning", error_code=e.code, error=e.message[:200])
         elif not e.retryable:
-            state.put(self.conn, "remote_error", f"{e.status} {e.code}: {e.message}"[:500])
+            message = f"{e.status} {e.code}: {e.message}"[:ERROR_TEXT]
+            self.committer.run_sync(lambda c: state.put(c, state.REMOTE_ERROR, message))
 
     def remote_ok(self) -> None:
         if self.reachable is not True:
             if self.reachable is False:
                 observe.get().event(events.REMOTE_UP, "info")
             self.reachable = True
-            state.put(self.conn, "remote_reachable", 1)
-            state.put(self.conn, "remote_down_since", None)
-            state.put(self.conn, "remote_error", None)
+            self._publish_health(reachable=1, down_since=None, error=None)
 
     def dirty_bytes(self) -> int:
         """Bytes not yet on the remote (or never to be: held back), which eviction never touches."""
-        return evict.usage(self.conn)["dirty"]
+        return cache_index.usage(self.conn)["dirty"]
+
+    def _publish_health(self, reachable: int, down_since: float | None, error: str | None) -> None:
+        def op(c: sqlite3.Connection) -> None:
+            state.put(c, state.REMOTE_REACHABLE, reachable)
+            state.put(c, state.REMOTE_DOWN_SINCE, down_since)
+            state.put(c, state.REMOTE_ERROR, error)
+
+        self.committer.run_sync(op)
 
     def _publish(self) -> None:
         try:
-            state.put(self.conn, "dirty_bytes", self.dirty_bytes())
+            dirty = self.dirty_bytes()
+            self.committer.run_sync(lambda c: state.put(c, state.DIRTY_BYTES, dirty))
         except sqlite3.Error as e:
             log.warning("cannot publish shipper state: %s", e)
 

@@ -33,10 +33,6 @@ CACHE_EVICT = "cache_evict"
 
 SHIP_RETRY = "ship_retry"
 SHIP_FAILED = "ship_failed"
+SHIP_REPAIR = "ship_repair"  # the remote was found to differ from the log (a late write landed) and was put right
 REMOTE_DOWN = "remote_down"
 REMOTE_UP = "remote_up"
-
-# the state table rows the /metrics collector reads, when the component that owns them writes them
-STATE_CACHE_BYTES = "cache_bytes"
-STATE_CACHE_CAPACITY = "cache_capacity_bytes"
-STATE_PINNED_BYTES = "pinned_bytes"

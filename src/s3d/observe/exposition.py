@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hmac
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from s3d.observe import metrics
 from s3d.observe.collector import StoreCollector
+from s3d.observe.gauges import StoreGauges
 
 ENV_DIR = "PROMETHEUS_MULTIPROC_DIR"
 TOKEN_ENV = "S3D_METRICS_TOKEN"
@@ -25,8 +25,8 @@ def authorized(headers: Mapping[str, str]) -> bool:
     return hmac.compare_digest(headers.get("authorization", "").encode(), f"Bearer {token}".encode())
 
 
-def render(store: Any, settings: Any) -> tuple[bytes, str]:
-    """(body, content type). ``store`` needs ``reader`` (a SQLite connection) and ``root``."""
+def render(gauges: Callable[[], StoreGauges]) -> tuple[bytes, str]:
+    """(body, content type): every process's counters, then the gauges read from the store now."""
     path = os.environ.get(ENV_DIR)
     if path and os.path.isdir(path):
         registry = CollectorRegistry()
@@ -34,11 +34,11 @@ def render(store: Any, settings: Any) -> tuple[bytes, str]:
     else:  # one process (tests, embedding): this process's own values
         registry = metrics.get().registry
     body = generate_latest(registry)
-    body += generate_latest(_store_registry(store, settings))
+    body += generate_latest(_store_registry(gauges))
     return body, CONTENT_TYPE_LATEST
 
 
-def _store_registry(store: Any, settings: Any) -> CollectorRegistry:
+def _store_registry(gauges: Callable[[], StoreGauges]) -> CollectorRegistry:
     r = CollectorRegistry(auto_describe=False)
-    r.register(StoreCollector(store, getattr(settings, "gateway", None)))
+    r.register(StoreCollector(gauges))
     return r

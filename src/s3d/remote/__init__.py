@@ -12,14 +12,25 @@ from typing import Protocol
 
 
 class RemoteError(Exception):
-    """A remote call failed. ``retryable`` is False for answers that will not change by retrying soon."""
+    """A remote call failed.
 
-    def __init__(self, code: str, message: str, status: int = 0, retryable: bool = True) -> None:
+    ``status``: the remote's HTTP status, or NO_ANSWER. ``retryable`` is False for answers that will not
+    change by retrying soon. ``ambiguous``: the request may have reached the remote and may still take
+    effect there (a read timeout, a connection closed mid-request): its outcome is unknown.
+    """
+
+    def __init__(
+        self, code: str, message: str, status: int = 0, retryable: bool = True, ambiguous: bool = False
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
         self.retryable = retryable
+        self.ambiguous = ambiguous
+
+
+NO_ANSWER = 0  # RemoteError.status when the remote did not answer at all
 
 
 class RemoteNotFound(RemoteError):
@@ -86,4 +97,9 @@ class Remote(Protocol):
     async def delete_object(self, bucket: str, key: str) -> None: ...
     async def list_page(self, bucket: str, prefix: str, token: str | None) -> ListPage: ...
     async def list_buckets(self) -> list[str]: ...
+    async def bucket_exists(self, bucket: str) -> bool: ...
+    def local_name(self, remote_bucket: str) -> str | None:
+        """The local bucket a remote bucket stands for; None if it is not one of ours."""
+        ...
+
     def close(self) -> None: ...

@@ -9,17 +9,19 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode
 
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from s3d import observe
-from s3d.remote import ListPage, Piece, RemoteError, RemoteNotFound, RemoteObject
+from s3d.remote import NO_ANSWER, ListPage, Piece, RemoteError, RemoteNotFound, RemoteObject
+from s3d.remote.settings import ConfigError, RemoteSettings
+
+__all__ = ["BotocoreRemote", "ConfigError", "RemoteSettings"]
 
 T = TypeVar("T")
 READ_CHUNK = 1 << 20
@@ -38,34 +40,6 @@ META_PARAMS = {
     "content-language": "ContentLanguage",
     "cache-control": "CacheControl",
 }
-
-
-class ConfigError(ValueError):
-    """The remote settings cannot work; the message says why in one line."""
-
-
-@dataclass(slots=True)
-class RemoteSettings:
-    url: str
-    region: str = "us-east-1"
-    path_style: bool = True
-    bucket_prefix: str = ""
-    bucket_map: dict[str, str] = field(default_factory=dict)
-    profile: str | None = None
-    concurrency: int = 16
-    connect_timeout: float = 5.0
-    read_timeout: float = 60.0
-
-    def validate(self) -> None:
-        u = urlparse(self.url)
-        if u.scheme not in ("http", "https") or not u.hostname:
-            raise ConfigError(f"remote URL must be http(s)://host[:port], got {self.url!r}")
-        try:
-            u.port  # noqa: B018 - raises on a bad port
-        except ValueError:
-            raise ConfigError(f"remote URL has a bad port: {self.url!r}") from None
-        if not self.region or not all(c.isalnum() or c == "-" for c in self.region):
-            raise ConfigError(f"remote region is not valid: {self.region!r}")
 
 
 class PieceReader(io.RawIOBase):
@@ -142,11 +116,13 @@ def _error(e: Exception) -> RemoteError:
             return RemoteNotFound(code, msg)
         retryable = status >= 500 or status in (408, 429) or code in RETRYABLE_CODES
         return RemoteError(code, msg, status, retryable)
+    if isinstance(e, EndpointConnectionError | ConnectTimeoutError):
+        return RemoteError(type(e).__name__, str(e), NO_ANSWER, True)  # never reached the remote
     if isinstance(e, BotoCoreError):
-        return RemoteError(type(e).__name__, str(e), 0, True)
+        return RemoteError(type(e).__name__, str(e), NO_ANSWER, True, ambiguous=True)
     if isinstance(e, OSError):
-        return RemoteError("IOError", str(e), 0, True)
-    return RemoteError(type(e).__name__, str(e), 0, True)
+        return RemoteError("IOError", str(e), NO_ANSWER, True, ambiguous=True)
+    return RemoteError(type(e).__name__, str(e), NO_ANSWER, True, ambiguous=True)
 
 
 def _meta_params(meta: dict[str, str], tags: list[tuple[str, str]] | None) -> dict[str, Any]:
@@ -211,6 +187,9 @@ class BotocoreRemote:
     def bucket(self, local: str) -> str:
         return self.settings.bucket_map.get(local) or self.settings.bucket_prefix + local
 
+    def local_name(self, remote_bucket: str) -> str | None:
+        return self.settings.local_name(remote_bucket)
+
     async def _run(self, fn: Callable[[], T], operation: str = "call") -> T:
         self.calls += 1
         observe.count_remote_call()
@@ -223,6 +202,8 @@ class BotocoreRemote:
         except RemoteError as e:
             code = e.code
             raise
+        except FileNotFoundError:
+            raise  # a local blob replaced while it was being sent: the caller's business, not the remote's
         except Exception as e:  # noqa: BLE001 - every failure becomes a RemoteError
             err = _error(e)
             code = err.code
@@ -262,6 +243,20 @@ class BotocoreRemote:
     async def list_buckets(self) -> list[str]:
         r = await self._run(lambda: self.client.list_buckets(), "list_buckets")
         return [b["Name"] for b in r.get("Buckets", [])]
+
+    async def bucket_exists(self, bucket: str) -> bool:
+        name = self.bucket(bucket)
+
+        def call() -> bool:
+            try:
+                self.client.head_bucket(Bucket=name)
+                return True
+            except ClientError as e:
+                if int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) == 404:
+                    return False
+                raise
+
+        return await self._run(call, "head_bucket")
 
     # ---------- writes ----------
     async def put_object(

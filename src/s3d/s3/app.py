@@ -8,17 +8,24 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from itertools import count
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 from s3d import observe
 from s3d.access import authorize
 from s3d.config import Settings
-from s3d.s3 import auth, auth_v2, routes, xml
+from s3d.s3 import auth, auth_v2, routes, surface, xml
 from s3d.s3.context import Ctx, parse_query
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import HANDLERS, cors
+from s3d.s3.store_errors import to_s3
 from s3d.server.http import Request, Response
+from s3d.store.errors import StoreError
+from s3d.store.namespace import Namespace
 from s3d.store.store import Store
+
+if TYPE_CHECKING:
+    from s3d.gateway.namespace import GatewayNamespace
 
 log = logging.getLogger("s3d")
 
@@ -28,6 +35,14 @@ MAX_KEY = 1024
 WRITES = frozenset({"PutObject", "UploadPart", "CopyObject", "UploadPartCopy", "PostObject"})
 _ids = count(1)
 _pid = os.getpid()
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()  # request ids name the worker process that answered
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def new_request_id() -> str:
@@ -48,9 +63,18 @@ def error_response(e: S3Error, request_id: str, resource: str, method: str = "GE
 
 
 class S3App:
-    def __init__(self, settings: Settings, store: Store, admin: Handler | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        ns: Namespace,
+        gateway: GatewayNamespace | None = None,
+        admin: Handler | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
+        self.ns = ns
+        self.gateway = gateway
         self.secrets = settings.secrets()
         self.users = {u.access_key: u for u in settings.users}
         self.admin = admin
@@ -74,8 +98,11 @@ class S3App:
         else:
             host = host.rpartition(":")[0] if ":" in host else host
         try:
-            path = unquote_to_bytes(req.path).decode() if "%" in req.path else req.path
-        except UnicodeDecodeError:
+            # raw bytes of the request target arrive as latin-1; a key is UTF-8, percent-encoded or not
+            path = req.path
+            if "%" in path or not path.isascii():
+                path = unquote_to_bytes(path.encode("latin-1")).decode()
+        except (UnicodeDecodeError, UnicodeEncodeError):
             raise S3Error("InvalidURI", "Couldn't parse the specified URI.", status=400) from None
         for d in self.domains:
             if host.endswith(d) and len(host) > len(d):
@@ -88,6 +115,10 @@ class S3App:
         if not bucket:
             return None, None
         return bucket, (key if slash and key else None)
+
+    def _owner_of(self, bucket: str) -> str | None:
+        b = self.store.get_bucket(bucket)
+        return b.owner if b else None
 
     def _v2_resource(self, req: Request, bucket: str | None) -> str:
         """SigV2's canonical resource: the path-style path, as sent."""
@@ -134,18 +165,22 @@ class S3App:
         try:
             if req.path.startswith("/_s3d/") or req.path == "/metrics":
                 if self.admin is not None:
-                    resp = await self.admin(Ctx(req, self.store, self.settings, rid, parse_query(req.query)))
+                    resp = await self.admin(
+                        Ctx(req, self.store, self.ns, self.gateway, self.settings, rid, parse_query(req.query))
+                    )
                     if not any(k.lower() == "x-amz-request-id" for k, _ in resp.headers):
                         resp.headers.append(("x-amz-request-id", rid))
                     return resp
             query = parse_query(req.query)
-            ctx = holder[0] = Ctx(req, self.store, self.settings, rid, query)
+            ctx = holder[0] = Ctx(req, self.store, self.ns, self.gateway, self.settings, rid, query)
             ctx.bucket, ctx.key = self._address(req)
             level = "service" if ctx.bucket is None else "bucket" if ctx.key is None else "object"
             op = routes.match(req.method, level, query, req.headers)
             ctx.operation = op or ""
             a: auth.Auth | None
-            if auth_v2.applies(req.headers, query):
+            if op in routes.PREFLIGHT:
+                a = None  # a CORS preflight carries no credentials: the bucket's CORS rules answer it
+            elif auth_v2.applies(req.headers, query):
                 a = auth_v2.verify(req.method, self._v2_resource(req, ctx.bucket), req.headers, query, self.secrets)
             else:
                 a = auth.verify(req.method, req.path, req.query, req.headers, query, self.secrets, self.settings.region)
@@ -157,23 +192,28 @@ class S3App:
                 raise S3Error("KeyTooLongError", extra={"Size": str(len(ctx.key.encode())), "MaxSizeAllowed": "1024"})
             if op is None:
                 raise S3Error("MethodNotAllowed", extra={"Method": req.method, "ResourceType": level.upper()})
+            if ctx.bucket is not None and op != "CreateBucket":
+                await self.ns.discover_bucket(ctx.bucket)
             handler = HANDLERS.get(op)
             if handler is None:
                 raise S3Error("NotImplemented", f"{op} is not implemented by s3d.", resource=ctx.resource)
+            surface.check(op, req.headers, query)
+            surface.check_owners(op, req.headers, ctx.bucket, self._owner_of)
             if op in WRITES:
                 size = int(req.headers.get("x-amz-decoded-content-length") or req.headers.get("content-length") or 0)
-                reservation = await self.store.reserve_write(size)
+                reservation = await self.ns.reserve_write(size)
                 try:
                     resp = await handler(ctx)
                 finally:
-                    await self.store.release_write(reservation)
+                    await self.ns.release_write(reservation)
             else:
                 resp = await handler(ctx)
             resp.headers.extend(ctx.extra_headers)
-        except S3Error as e:
+        except (S3Error, StoreError) as e:
+            err = to_s3(e) if isinstance(e, StoreError) else e
             if ctx is not None:
-                e = authorize.hide_missing(ctx, e)
-            resp = error_response(e, rid, ctx.resource if ctx else req.path, req.method)
+                err = authorize.hide_missing(ctx, err)
+            resp = error_response(err, rid, ctx.resource if ctx else req.path, req.method)
         else:
             resp.headers.append(("x-amz-request-id", rid))
         origin = req.headers.get("origin")

@@ -13,7 +13,10 @@ from s3d.server.http import Request
 
 if TYPE_CHECKING:
     from s3d.config import Settings, User
-    from s3d.store.store import Bucket, Store
+    from s3d.gateway.namespace import GatewayNamespace
+    from s3d.store.buckets import Bucket
+    from s3d.store.namespace import Namespace
+    from s3d.store.store import Store
 
 
 def parse_query(raw: str) -> dict[str, str]:
@@ -35,7 +38,9 @@ def parse_query(raw: str) -> dict[str, str]:
 @dataclass(slots=True)
 class Ctx:
     req: Request
-    store: Store
+    store: Store  # what is the same in both modes: buckets, tags, listings, uploads
+    ns: Namespace  # what differs: which object a read sees, where its bytes come from, room for writes
+    gateway: GatewayNamespace | None  # gateway mode's extras (cache, prefetch), for the admin endpoints
     settings: Settings
     request_id: str
     query: dict[str, str]

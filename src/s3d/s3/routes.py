@@ -119,6 +119,9 @@ ROUTES: tuple[Route, ...] = (
     Route("PreflightObject", "OPTIONS", _O),
 )
 
+# CORS preflight requests carry no credentials: the bucket's CORS rules answer them.
+PREFLIGHT = frozenset({"PreflightBucket", "PreflightObject"})
+
 _BY_METHOD_LEVEL: dict[tuple[str, str], list[Route]] = {}
 for _r in ROUTES:
     _BY_METHOD_LEVEL.setdefault((_r.method, _r.level), []).append(_r)
@@ -157,6 +160,7 @@ NOTES = {
 
 def compatibility_markdown() -> str:
     """docs/compatibility.md, generated from ROUTES and the handler table."""
+    from s3d.s3 import surface
     from s3d.s3.handlers import HANDLERS
 
     lines = [
@@ -180,6 +184,7 @@ def compatibility_markdown() -> str:
         )
     done = sum(1 for r in ROUTES if r.operation in HANDLERS)
     lines += ["", f"{done} of {len(ROUTES)} operations implemented.", ""]
+    lines += surface.documentation()
     return "\n".join(lines)
 
 

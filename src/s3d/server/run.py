@@ -1,4 +1,7 @@
-"""Running the daemon: recovery once, then one worker process per core on a shared socket."""
+"""Processes and sockets: one worker process per core accepting on a shared socket (HTTP, HTTPS or both).
+
+What the workers serve and what gateway mode's main process runs are built in s3d/daemon.py.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,12 @@ import socket
 import ssl
 import sys
 import time
+from collections.abc import Callable
+from typing import Protocol
 
 from s3d.config import Settings
-from s3d.observe import setup as observability
 from s3d.server import tls
-from s3d.server.http import ConnectionSet
-from s3d.store.recovery import lock_data_dir, recover
+from s3d.server.http import ConnectionSet, Request, Response
 
 log = logging.getLogger("s3d")
 DRAIN_SECONDS = 10.0
@@ -43,20 +46,22 @@ def _install_loop() -> None:
         pass
 
 
-async def serve(settings: Settings, sock: socket.socket) -> None:
-    from s3d.admin.endpoints import handle as admin
-    from s3d.s3.app import S3App
-    from s3d.store.store import Store
+class App(Protocol):
+    """What a worker serves: the S3 application (s3/app.py), built by s3d/daemon.py."""
 
-    obs = observability.install(settings, "worker")  # metrics, request logs, traces (after the fork)
-    store: Store
-    if settings.gateway is not None:
-        from s3d.gateway.namespace import GatewayStore
+    async def __call__(self, req: Request) -> Response: ...
+    def on_error(self, exc: BaseException) -> Response: ...
+    def bad_request(self) -> Response: ...
 
-        store = GatewayStore(settings.data, settings.inline_max, settings.gateway)
-    else:
-        store = Store(settings.data, inline_max=settings.inline_max)
-    app = S3App(settings, store, admin=admin)
+
+# Builds a worker's application in the worker process (after the fork); returns it and its closer.
+OpenApp = Callable[[], tuple[App, Callable[[], None]]]
+# Gateway mode's main process: runs beside the workers (their pids) and returns the exit status.
+Supervise = Callable[[list[int]], int]
+
+
+async def serve(open_app: OpenApp, sock: socket.socket) -> None:
+    app, close = open_app()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -79,8 +84,7 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
     while time.monotonic() < deadline and connections.busy():
         await asyncio.sleep(0.05)
     sweeper.cancel()
-    store.close()
-    obs.close()
+    close()
 
 
 def _reload(ctx: ssl.SSLContext, files: tls.Files) -> None:
@@ -97,19 +101,16 @@ def _reload_children() -> None:
             pass
 
 
-def _worker(settings: Settings, sock: socket.socket) -> None:
+def _worker(open_app: OpenApp, sock: socket.socket) -> None:
     _install_loop()
-    asyncio.run(serve(settings, sock))
+    asyncio.run(serve(open_app, sock))
 
 
-def run(settings: Settings) -> int:
-    # Held (and inherited by the workers) until the last process exits: a second
-    # daemon on the same dir would take in-flight blobs for orphans and delete them.
-    lock_fd = lock_data_dir(settings.data)
-    observability.prepare(settings)  # log format; a clean metrics dir for every process, set before forking
-    r = recover(settings.data)
-    if r.tmp_removed or r.orphans_removed:
-        log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)
+def run(settings: Settings, open_app: OpenApp, supervise: Supervise | None) -> int:
+    """Serve until SIGTERM/SIGINT. Without ``supervise`` (local mode) this process is also a worker.
+
+    The caller holds the data dir's lock and has recovered it (s3d/daemon.py).
+    """
     global _https
     _https = tls.listener(settings, bind(settings, settings.listen_tls) if settings.listen_tls else None)
     sock = bind(settings)
@@ -119,24 +120,20 @@ def run(settings: Settings) -> int:
     if _https is not None:
         tls.announce(_https)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until each worker's loop takes it over (a reload)
-    if settings.gateway is not None:
-        from s3d.gateway.service import prepare
-
-        prepare(settings.data)
-    elif settings.workers <= 1:
-        _worker(settings, sock)
+    if supervise is None and settings.workers <= 1:
+        _worker(open_app, sock)
         return 0
     children: list[int] = []
     # Local mode: this process is one of the workers (one process fewer, ~45 MB less).
     # Gateway mode: it runs the shipper and supervises the workers instead.
-    forks = settings.workers if settings.gateway is not None else settings.workers - 1
+    forks = settings.workers if supervise is not None else settings.workers - 1
     for _ in range(forks):
         pid = os.fork()
         if pid == 0:
             _children.clear()
             code = 0
             try:
-                _worker(settings, sock)
+                _worker(open_app, sock)
             except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
                 log.exception("worker failed")
                 code = 1
@@ -144,16 +141,12 @@ def run(settings: Settings) -> int:
                 os._exit(code)
         children.append(pid)
         _children.append(pid)
-    if settings.gateway is not None:
+    if supervise is not None:
         sock.close()
         if _https is not None:
             signal.signal(signal.SIGHUP, lambda _s, _f: _reload_children())
         # gateway mode: this process runs the single shipper and supervises the workers
-        from s3d.gateway.service import supervise
-
-        status = supervise(settings, children)
-        os.close(lock_fd)
-        return status
+        return supervise(children)
 
     def forward(signum: int, _frame: object) -> None:
         for pid in children:
@@ -164,7 +157,7 @@ def run(settings: Settings) -> int:
 
     status = 0
     try:
-        _worker(settings, sock)  # until SIGTERM/SIGINT
+        _worker(open_app, sock)  # until SIGTERM/SIGINT
     except BaseException:  # noqa: BLE001 - the other workers must still be stopped
         log.exception("worker failed")
         status = 1
@@ -181,5 +174,4 @@ def run(settings: Settings) -> int:
         if os.waitstatus_to_exitcode(st) not in (0, -signal.SIGTERM, -signal.SIGINT):
             status = 1
     sys.stdout.flush()
-    os.close(lock_fd)
     return status

@@ -3,15 +3,11 @@
 Blobs are named by the engine (a random id), never by the object key, so a key
 like ``../../etc/passwd`` can never address the filesystem.
 
-The write order, as in Swift's diskfile.py:
-    write to tmp/<id> -> fsync(file) -> rename to blobs/<xx>/<id> -> fsync(blobs/<xx>)
-and only then does the caller commit the metadata that points at the blob.
-Why: after a crash, committed metadata must never point at a missing or
-partial file. A blob that made it to disk but whose metadata did not commit is
-an orphan, and recovery deletes it (see recovery.py).
+The durable write order is owned by the object writer (writer.py); this module
+only knows where blob files live and how to write, sync and place one.
 
 Data writes stop short of filling the disk: a blob (or inline object, see
-Store.put_object) that would leave less than ``reserve`` bytes free is refused
+writer.py) that would leave less than ``reserve`` bytes free is refused
 with InsufficientStorage. The headroom is for metadata: a DELETE needs a few
 pages of WAL, and a disk filled to the last byte by object data would refuse
 the very deletes that could free it.
@@ -25,7 +21,7 @@ import os
 import uuid
 from pathlib import Path
 
-from s3d.s3.errors import S3Error
+from s3d.store.errors import InsufficientStorage, StorageIOError, StoreError
 
 FANOUT = 256
 RESERVE_MIN = 1 << 20
@@ -67,16 +63,13 @@ class BlobDir:
         """InsufficientStorage if writing ``more`` bytes would eat into the metadata reserve."""
         st = os.fstatvfs(fd_or_path) if isinstance(fd_or_path, int) else os.statvfs(fd_or_path)
         if st.f_bavail * st.f_frsize - more < self.reserve:
-            raise S3Error("InsufficientStorage")
+            raise InsufficientStorage()
 
     def path(self, blob: str) -> Path:
         return self.blobs / blob[:2] / blob
 
     def open_read(self, blob: str) -> int:
         return os.open(self.path(blob), os.O_RDONLY | os.O_CLOEXEC)
-
-    def new_writer(self) -> BlobWriter:
-        return BlobWriter(self)
 
     def remove(self, blobs: list[str]) -> None:
         for b in blobs:
@@ -86,14 +79,14 @@ class BlobDir:
                 pass
 
 
-def storage_error(e: OSError) -> S3Error:
+def storage_error(e: OSError) -> StoreError:
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return S3Error("InsufficientStorage")
-    return S3Error("InternalError", f"I/O error: {e.strerror}")
+        return InsufficientStorage()
+    return StorageIOError(f"I/O error: {e.strerror}")
 
 
-class BlobWriter:
-    """Streams one blob to tmp/, then makes it durable and moves it into place."""
+class BlobFile:
+    """One blob being written: tmp/<id>, then synced and moved into place (the writer decides when)."""
 
     def __init__(self, d: BlobDir) -> None:
         self.dir = d
@@ -110,7 +103,7 @@ class BlobWriter:
     def write(self, data: bytes | memoryview) -> None:
         try:
             self.dir.check_space(self.fd, len(data))
-        except S3Error:
+        except InsufficientStorage:
             self.discard()
             raise
         try:
@@ -123,7 +116,7 @@ class BlobWriter:
             self.discard()
             raise storage_error(e) from e
 
-    def _commit_sync(self) -> None:
+    def _place_sync(self) -> None:
         os.fsync(self.fd)
         os.close(self.fd)
         self.fd = -1
@@ -132,22 +125,25 @@ class BlobWriter:
         fsync_dir(final.parent)
         self.placed = True
 
-    async def commit(self) -> str:
-        """Make the blob durable in its final place; returns its name."""
+    async def place(self) -> str:
+        """fsync, rename into blobs/<xx>/, fsync that directory; returns the blob's name."""
         try:
-            await asyncio.get_running_loop().run_in_executor(None, self._commit_sync)
+            await asyncio.get_running_loop().run_in_executor(None, self._place_sync)
         except OSError as e:
             self.discard()
             raise storage_error(e) from e
         return self.blob
 
-    def commit_sync(self) -> str:
-        try:
-            self._commit_sync()
-        except OSError as e:
-            self.discard()
-            raise storage_error(e) from e
-        return self.blob
+    def copy_range_from(self, fd: int, offset: int, length: int) -> None:
+        """Append ``length`` bytes of another file from ``offset`` without passing them through Python."""
+        self.dir.check_space(self.fd, length)
+        done = 0
+        while done < length:
+            n = os.copy_file_range(fd, self.fd, length - done, offset + done)
+            if n == 0:
+                raise OSError(errno.EIO, "source blob is shorter than its metadata says")
+            done += n
+            self.size += n
 
     def discard(self) -> None:
         if self.fd >= 0:

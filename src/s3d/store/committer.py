@@ -27,11 +27,12 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from s3d import observe
-from s3d.s3.errors import S3Error
 from s3d.store.db import connect
+from s3d.store.errors import CommitDiskFull, CommitError, InsufficientStorage
 
 T = TypeVar("T")
 MAX_BATCH = 512
+SYNC_MODES = {"FULL": "FULL", "NORMAL": "NORMAL"}  # the only settings a writer may ask for
 
 SQLITE_BUSY = 5
 SQLITE_LOCKED = 6
@@ -40,22 +41,14 @@ SQLITE_FULL = 13
 Op = tuple[Callable[[sqlite3.Connection], Any], Future[Any]]
 
 
-class CommitError(S3Error):
-    """The batch's transaction failed; ``settled`` is True when it certainly did not commit."""
-
-    def __init__(self, code: str, message: str | None, settled: bool) -> None:
-        super().__init__(code, message)
-        self.settled = settled
-
-
 def is_disk_full(e: BaseException) -> bool:
     return isinstance(e, sqlite3.Error) and (getattr(e, "sqlite_errorcode", 0) & 0xFF) == SQLITE_FULL
 
 
 def _op_error(e: Exception) -> Exception:
-    """What a failed op hands back to its caller: SQLITE_FULL becomes the S3 answer for a full disk."""
+    """What a failed op hands back to its caller: SQLITE_FULL is a full disk."""
     if is_disk_full(e):
-        return S3Error("InsufficientStorage")
+        return InsufficientStorage()
     return e
 
 
@@ -67,17 +60,19 @@ def _batch_error(e: Exception, committing: bool) -> CommitError:
     code = (getattr(e, "sqlite_errorcode", 0) & 0xFF) if isinstance(e, sqlite3.Error) else 0
     settled = not committing or code in (SQLITE_FULL, SQLITE_BUSY, SQLITE_LOCKED)
     if code == SQLITE_FULL:
-        return CommitError("InsufficientStorage", None, settled)
-    return CommitError("InternalError", f"metadata commit failed: {e}", settled)
+        return CommitDiskFull(f"metadata commit failed: {e}", settled)
+    return CommitError(f"metadata commit failed: {e}", settled)
 
 
 class Committer:
-    def __init__(self, db_path: str) -> None:
+    def __init__(self, db_path: str, synchronous: str = "FULL") -> None:
+        """``synchronous=NORMAL`` only for bookkeeping that may be redone after a power cut (the shipper's)."""
         self.db_path = db_path
         self.q: queue.SimpleQueue[Op | None] = queue.SimpleQueue()
         # opened here, not in the thread, so a store that cannot be opened fails
         # loudly at start instead of leaving every later write waiting forever
         self.conn = connect(db_path)
+        self.conn.execute(f"PRAGMA synchronous={SYNC_MODES[synchronous]}")
         # Writers in every worker process take this lock around their transaction. SQLite's own
         # busy handler polls with sleeps of up to 100 ms and is unfair: under load one process
         # could starve the other for seconds. flock waiters block and wake as soon as it is free.

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from s3d.store import db
+from s3d.store import cache_index, db, objects, uploads
 from s3d.store.blobs import FANOUT
 
 LOCK_FILE = "lock"
@@ -96,17 +95,9 @@ def _open_checked(path: str) -> sqlite3.Connection:
 
 
 def _referenced(conn: sqlite3.Connection) -> set[str]:
-    referenced: set[str] = set()
-    for blob, parts in conn.execute("SELECT blob, parts FROM objects WHERE blob IS NOT NULL OR parts IS NOT NULL"):
-        if blob:
-            referenced.add(blob)
-        if parts:
-            referenced.update(p[3] for p in json.loads(parts))
-    referenced.update(r[0] for r in conn.execute("SELECT blob FROM parts"))
-    # gateway mode's read cache keeps fetched blocks as blobs too
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='cache_entries'").fetchone():
-        referenced.update(r[0] for r in conn.execute("SELECT blob FROM cache_entries WHERE blob IS NOT NULL"))
-        conn.execute("DELETE FROM cache_reservations")  # held by processes that no longer exist
+    """Every blob a committed row points at: objects, unfinished parts, cached blocks."""
+    referenced = objects.blob_references(conn) | uploads.part_blobs(conn) | cache_index.block_blobs(conn)
+    cache_index.clear_reservations(conn)
     return referenced
 
 

@@ -66,7 +66,7 @@ async def put_bucket_acl(ctx: Ctx) -> Response:
 
 async def get_object_acl(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
-    obj = await ctx.store.find_object(b.name, ctx.key_bytes)
+    obj = await ctx.ns.find_object(b.name, ctx.key_bytes)
     if obj is None:
         raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""})
     return xml_response(acl.render(acl.object_acl(obj.meta, b.owner)))
@@ -74,7 +74,7 @@ async def get_object_acl(ctx: Ctx) -> Response:
 
 async def put_object_acl(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
-    obj = await ctx.store.find_object(b.name, ctx.key_bytes)
+    obj = await ctx.ns.find_object(b.name, ctx.key_bytes)
     if obj is None:
         raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""})
     current = acl.object_acl(obj.meta, b.owner)

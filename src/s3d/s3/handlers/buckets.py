@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 
+from s3d.access import settings as access
 from s3d.s3 import xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import acls
 from s3d.s3.handlers.common import empty, read_document, xml_response
 from s3d.server.http import Response
+from s3d.store.errors import BucketAlreadyOwnedByYou
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 MAX_CONFIG_BODY = 64 * 1024
+LEGACY_REGION = "us-east-1"
 
 
 def valid_bucket_name(name: str) -> bool:
@@ -35,6 +38,9 @@ async def list_buckets(ctx: Ctx) -> Response:
     prefix = q.get("prefix", "")
     if prefix:
         buckets = [b for b in buckets if b.name.startswith(prefix)]
+    region = q.get("bucket-region")
+    if region:
+        buckets = [b for b in buckets if b.region == region]
     token = q.get("continuation-token", "")
     if token:
         buckets = [b for b in buckets if b.name > token]
@@ -76,9 +82,11 @@ async def create_bucket(ctx: Ctx) -> Response:
             region = lc
     try:
         await ctx.store.create_bucket(ctx.bucket, ctx.user.name, region)
-    except S3Error as e:
-        e.extra.setdefault("BucketName", ctx.bucket)
-        raise
+    except BucketAlreadyOwnedByYou:
+        if region != LEGACY_REGION:
+            raise
+        # us-east-1 keeps S3's original behaviour: re-creating your own bucket succeeds and resets its ACL
+        access_settings = {access.ACL: access_settings.get(access.ACL)}
     for item, value in access_settings.items():
         await ctx.store.set_bucket_config(ctx.bucket, item, value)
     return empty(200, [("Location", f"/{ctx.bucket}")])

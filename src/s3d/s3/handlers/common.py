@@ -11,7 +11,7 @@ from s3d.s3 import checksums
 from s3d.s3.errors import S3Error
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
-from s3d.store.store import Object
+from s3d.store.objects import Object
 
 if TYPE_CHECKING:
     from s3d.s3.context import Ctx
@@ -29,6 +29,7 @@ STORAGE_CLASSES = {
     "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE",
 }  # fmt: skip
 MAX_USER_META = 2048
+AWS_CHUNKED = "aws-chunked"
 MAX_TAGS = 10
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 
@@ -62,9 +63,12 @@ def empty(status: int = 200, headers: list[tuple[str, str]] | None = None) -> Re
     return Response(status, headers or [], b"")
 
 
-async def read_document(ctx: Ctx, limit: int) -> bytes:
-    """A small request body (an XML document), checked against its declared hashes; b"" if none was sent."""
-    h = ctx.headers
+async def read_document(ctx: Ctx, limit: int, headers: dict[str, str] | None = None) -> bytes:
+    """A small request body (an XML document), checked against its declared hashes; b"" if none was sent.
+
+    ``headers`` replaces the request's when some of its headers describe something other than the body.
+    """
+    h = ctx.headers if headers is None else headers
     if "content-length" not in h and "transfer-encoding" not in h:
         return b""
     payload = Payload(h, ctx.auth, ctx.req.body)
@@ -81,10 +85,11 @@ def metadata_from_headers(headers: dict[str, str]) -> dict[str, str]:
         if v is not None:
             meta[h] = v
     enc = meta.get("content-encoding")
-    if enc is not None:
-        kept = [e.strip() for e in enc.split(",") if e.strip() and e.strip().lower() != "aws-chunked"]
+    if enc is not None and AWS_CHUNKED in enc.lower():
+        # aws-chunked names the request's framing, not the object's; the rest is kept as sent
+        kept = [e for e in enc.split(",") if e.strip() and e.strip().lower() != AWS_CHUNKED]
         if kept:
-            meta["content-encoding"] = ",".join(kept)
+            meta["content-encoding"] = ",".join(kept).strip()
         else:
             del meta["content-encoding"]
     user_size = 0
@@ -105,7 +110,7 @@ def metadata_from_headers(headers: dict[str, str]) -> dict[str, str]:
 
 def validate_tags(tags: list[tuple[str, str]]) -> list[tuple[str, str]]:
     if len(tags) > MAX_TAGS:
-        raise S3Error("BadRequest", "Object tags cannot be greater than 10", status=400)
+        raise S3Error("InvalidTag", "Object tags cannot be greater than 10")
     seen = set()
     for k, v in tags:
         if not k or len(k) > 128:
@@ -179,6 +184,11 @@ def check_read_conditions(obj: Object, headers: dict[str, str], prefix: str = "i
             if copy:
                 raise S3Error("PreconditionFailed", extra={"Condition": "x-amz-copy-source-If-Modified-Since"})
             raise S3Error("NotModified", headers=[("ETag", f'"{etag}"'), ("Last-Modified", http_date(obj.mtime))])
+
+
+def etag_matches(etag: str, header: str) -> bool:
+    """Whether an If-Match value (a list of strong ETags, or *) names etag."""
+    return _etag_in(etag, header, weak=False)
 
 
 def _etag_in(etag: str, header: str, weak: bool = True) -> bool:

@@ -9,7 +9,7 @@ from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers.common import empty, read_document, xml_response
 from s3d.server.http import Response
-from s3d.store.store import Bucket
+from s3d.store.buckets import Bucket
 
 METHODS = {"GET", "PUT", "POST", "DELETE", "HEAD"}
 MAX_RULES = 100

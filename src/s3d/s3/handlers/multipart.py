@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import os
-import time
+from collections.abc import Callable
 from typing import Any
 
 from s3d.access.principals import ANONYMOUS_ID
@@ -17,20 +15,25 @@ from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
     metadata_from_headers,
+    parse_http_date,
     read_document,
     tags_from_header,
     url_encode,
     xml_response,
 )
-from s3d.s3.handlers.objects import DEFAULT_CHECKSUM, fetch_remote, parse_copy_source, stream_to_blob, write_conditions
+from s3d.s3.handlers.objects import COPY_ATTEMPTS, DEFAULT_CHECKSUM, parse_copy_source, write_conditions
+from s3d.s3.multipart_rules import CompletedPart, assemble, multipart_etag, object_checksum
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
-from s3d.store.multipart import MAX_PARTS, CompletedPart, Multipart, StoredPart, Upload
-from s3d.store.store import Object, ObjectChanged, Store
+from s3d.store.errors import NoSuchUpload, ObjectChanged
+from s3d.store.multipart import MAX_PARTS, Multipart
+from s3d.store.objects import Object
+from s3d.store.uploads import Upload
 
 MAX_COMPLETE_BODY = 4 * 1024 * 1024
+OBJECT_CHECKSUM_PREFIX = "x-amz-checksum-"
+IF_MATCH_INITIATED_TIME = "x-amz-if-match-initiated-time"
 MAX_PART_SIZE = 5 * 1024**3
-READ_CHUNK = 1 << 20
 
 
 def _mp(ctx: Ctx) -> Multipart:
@@ -118,12 +121,13 @@ async def upload_part(ctx: Ctx) -> Response:
         )
     if payload.expected_size is not None and payload.expected_size > MAX_PART_SIZE:
         raise S3Error("EntityTooLarge")
-    blob = await stream_to_blob(ctx.store, payload)
-    cv = payload.checksum_value
-    checksum = {"algorithm": cv[0], "value": cv[1]} if cv else None
-    await _mp(ctx).put_part(
-        upload.upload_id, StoredPart(number, payload.size, payload.etag, time.time(), blob, checksum)
-    )
+    with ctx.store.part_writer() as w:
+        async for chunk in payload.chunks():
+            w.write(chunk)
+        payload.finish()
+        cv = payload.checksum_value
+        checksum = {"algorithm": cv[0], "value": cv[1]} if cv else None
+        await w.commit_part(upload.upload_id, number, payload.etag, checksum)
     requested = bool(algo) or any(k.startswith("x-amz-checksum-") for k in ctx.headers) or bool(payload.trailer_names)
     return empty(200, [("ETag", f'"{payload.etag}"'), *(_checksum_headers(checksum) if requested else [])])
 
@@ -148,35 +152,14 @@ def _copy_range(ctx: Ctx, src: Object) -> tuple[int, int]:
     return start, end
 
 
-def _read_range(store: Store, src: Object, start: int, end: int) -> list[tuple[int | bytes, int, int]]:
-    """(fd or bytes, offset, length) pieces covering [start, end] of src; fds are open."""
-    if src.data is not None:
-        return [(src.data, start, end - start + 1)]
-    spans = [(src.blob, src.size)] if src.blob else [(p.blob, p.size) for p in src.parts or []]
-    pieces: list[tuple[int | bytes, int, int]] = []
-    offset = 0
-    try:
-        for blob, size in spans:
-            lo, hi = max(start, offset), min(end, offset + size - 1)
-            if lo <= hi and blob is not None:
-                pieces.append((store.blobs.open_read(blob), lo - offset, hi - lo + 1))
-            offset += size
-    except FileNotFoundError:
-        for fd, _, _ in pieces:
-            if isinstance(fd, int):
-                os.close(fd)
-        raise
-    return pieces
-
-
 async def upload_part_copy(ctx: Ctx) -> Response:
     number = _part_number(ctx)
     upload = _upload(ctx)
     src_bucket, src_key = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
-    temp_blob: str | None = None
-    for _ in range(5):
-        src = await ctx.store.find_object(src_bucket, src_key)
+    algo = upload.meta.get("checksum_algorithm") or DEFAULT_CHECKSUM
+    for _ in range(COPY_ATTEMPTS):
+        src = await ctx.ns.find_object(src_bucket, src_key)
         if src is None:
             raise S3Error("NoSuchKey", extra={"Key": src_key.decode()})
         check_read_conditions(src, ctx.headers, prefix="x-amz-copy-source-if-")
@@ -186,59 +169,20 @@ async def upload_part_copy(ctx: Ctx) -> Response:
                 "InvalidRequest",
                 "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120",
             )
-        try:
-            if src.is_remote:
-                # bring the range here first; the local copy below then reads it like any blob
-                _, fetched, _ = await fetch_remote(ctx.store, src, start, end)
-                src = Object(
-                    src.bucket, src.key, end - start + 1, "", 0.0, 0, {}, blob=fetched, data=None if fetched else b""
-                )
-                start, end = 0, src.size - 1
-                temp_blob = fetched
-            pieces = _read_range(ctx.store, src, start, end)
-        except (FileNotFoundError, ObjectChanged):
-            continue
+        md5 = hashlib.md5()
+        ck = checksums.new(algo)
+        with ctx.store.part_writer([md5, ck]) as w:
+            try:
+                await ctx.ns.read_into(src, start, end, w)
+            except (FileNotFoundError, ObjectChanged):
+                w.discard()
+                continue  # the source was replaced while we opened it
+            checksum = {"algorithm": algo, "value": checksums.b64(ck.digest())}
+            part = await w.commit_part(upload.upload_id, number, md5.hexdigest(), checksum)
         break
     else:
         raise S3Error("InternalError", "the source changed too often while being copied")
-    writer = ctx.store.new_blob()
-    md5 = hashlib.md5()
-    algo = upload.meta.get("checksum_algorithm") or DEFAULT_CHECKSUM
-    ck = checksums.new(algo)
-
-    def copy() -> None:
-        for src_piece, off, length in pieces:
-            done = 0
-            while done < length:
-                n = min(READ_CHUNK, length - done)
-                chunk = (
-                    src_piece[off + done : off + done + n]
-                    if isinstance(src_piece, bytes)
-                    else os.pread(src_piece, n, off + done)
-                )
-                if not chunk:
-                    raise OSError("source blob is shorter than its metadata says")
-                md5.update(chunk)
-                ck.update(chunk)
-                writer.write(chunk)
-                done += len(chunk)
-
-    try:
-        await asyncio.get_running_loop().run_in_executor(None, copy)
-        blob = await writer.commit()
-    except BaseException:
-        writer.discard()
-        raise
-    finally:
-        for fd, _, _ in pieces:
-            if isinstance(fd, int):
-                os.close(fd)
-        if temp_blob:
-            ctx.store.blobs.remove([temp_blob])
-    mtime = time.time()
-    checksum = {"algorithm": algo, "value": checksums.b64(ck.digest())}
-    await _mp(ctx).put_part(upload.upload_id, StoredPart(number, writer.size, md5.hexdigest(), mtime, blob, checksum))
-    nodes: list[xml.Node] = [("ETag", f'"{md5.hexdigest()}"'), ("LastModified", xml.iso8601(mtime))]
+    nodes: list[xml.Node] = [("ETag", f'"{part.etag}"'), ("LastModified", xml.iso8601(part.mtime))]
     if upload.meta.get("checksum_algorithm"):
         nodes.append((f"Checksum{algo}", checksum["value"]))
     return xml_response(xml.document("CopyPartResult", nodes))
@@ -262,13 +206,60 @@ def _parse_complete(body: bytes) -> list[CompletedPart]:
     return out
 
 
+def _object_expectations(h: dict[str, str]) -> Callable[[int, dict[str, str] | None], None]:
+    """What the x-amz-checksum-*, x-amz-checksum-type and x-amz-mp-object-size headers of a Complete say
+    about the assembled object (not about the request body): checked before it commits."""
+    given = [(a, h[name]) for a, name in checksums.HEADER.items() if name in h]
+    ctype = h.get("x-amz-checksum-type", "").upper() or None
+    raw_size = h.get("x-amz-mp-object-size")
+    size: int | None = None
+    if raw_size is not None:
+        if not raw_size.isdigit():
+            raise S3Error("InvalidArgument", "x-amz-mp-object-size must be a non-negative integer")
+        size = int(raw_size)
+
+    def verify(object_size: int, have: dict[str, str] | None) -> None:
+        if size is not None and size != object_size:
+            raise S3Error(
+                "InvalidRequest",
+                f"The provided x-amz-mp-object-size ({size}) does not match the object's size ({object_size}).",
+            )
+        if ctype is not None and (have is None or have.get("type") != ctype):
+            raise S3Error("BadDigest", f"The upload's checksum type is not {ctype}.")
+        for algo, value in given:
+            if have is None or have["algorithm"] != algo:
+                raise S3Error("BadDigest", f"The object has no {algo} checksum.")
+            # a COMPOSITE checksum may be given with or without its -N part count
+            if value not in (have["value"], have["value"].rpartition("-")[0]):
+                raise S3Error("BadDigest", f"The {algo} checksum of the assembled object does not match.")
+
+    return verify
+
+
 async def complete_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
-    listed = _parse_complete(await read_document(ctx, MAX_COMPLETE_BODY))
-    obj = await _mp(ctx).complete(
-        ctx.query["uploadId"], ctx.bucket, ctx.key_bytes, listed, write_conditions(ctx.headers)
-    )
+    verify = _object_expectations(ctx.headers)
+    # those headers describe the assembled object; the XML body is checked only against Content-MD5
+    body_headers = {k: v for k, v in ctx.headers.items() if not k.startswith(OBJECT_CHECKSUM_PREFIX)}
+    listed = _parse_complete(await read_document(ctx, MAX_COMPLETE_BODY, body_headers))
+    mp = _mp(ctx)
+    try:
+        upload = mp.get_upload(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes)
+    except NoSuchUpload:
+        done = mp.completed(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes, [(c.number, c.etag) for c in listed])
+        if done is None:
+            raise
+        return _complete_result(ctx, done)  # completed before with these parts: the same answer
+    stored = {p.number: p for p in mp.list_parts(upload.upload_id)}
+    parts = assemble(upload, stored, listed)
+    etag, checksum = multipart_etag(parts), object_checksum(upload, parts)
+    verify(sum(p.size for p in parts), checksum)
+    obj = await mp.complete(upload, parts, etag, checksum, write_conditions(ctx.headers))
+    return _complete_result(ctx, obj)
+
+
+def _complete_result(ctx: Ctx, obj: Object) -> Response:
     nodes: list[xml.Node] = [
         ("Location", f"/{ctx.bucket}/{ctx.key}"),
         ("Bucket", ctx.bucket),
@@ -284,6 +275,17 @@ async def complete_multipart_upload(ctx: Ctx) -> Response:
 async def abort_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
+    raw = ctx.headers.get(IF_MATCH_INITIATED_TIME)
+    if raw is not None:
+        when = parse_http_date(raw)
+        if when is None:
+            raise S3Error("InvalidArgument", f"{IF_MATCH_INITIATED_TIME} is not a valid HTTP date")
+        try:
+            upload = _upload(ctx)
+        except NoSuchUpload:
+            return empty(204)  # as AWS documents: no such upload is a success with this header
+        if int(upload.initiated) != int(when):
+            raise S3Error("PreconditionFailed", extra={"Condition": IF_MATCH_INITIATED_TIME})
     await _mp(ctx).abort(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes)
     return empty(204)
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import time
-from collections.abc import AsyncIterator
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from s3d.access import authorize
 from s3d.s3 import checksums, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers import acls
+from s3d.s3.handlers import acls, conditional_delete
 from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
@@ -25,9 +22,12 @@ from s3d.s3.handlers.common import (
     xml_response,
 )
 from s3d.s3.payload import Payload
+from s3d.s3.store_errors import to_s3
 from s3d.server.http import BodyT, FileRange, Response
-from s3d.store.blobs import storage_error
-from s3d.store.store import Conditions, Object, ObjectChanged, Store
+from s3d.store.errors import ObjectChanged, StoreError
+from s3d.store.objects import Conditions, Object
+from s3d.store.ranges import Body
+from s3d.store.writer import Draft, ObjectWriter
 
 RESPONSE_OVERRIDES = {
     "response-content-type": "Content-Type",
@@ -39,34 +39,20 @@ RESPONSE_OVERRIDES = {
 }
 MAX_DELETE_BODY = 2 * 1024 * 1024
 DEFAULT_CHECKSUM = "CRC64NVME"
+CACHE_HEADER = "x-s3d-cache"  # gateway mode: how a GET or HEAD was served
+COPY_ATTEMPTS = 5  # a source replaced while being copied is looked up again, this often
+NULL_VERSION = "null"  # the one version of every key (s3d does not version objects)
 
 
 # ---------- receiving data ----------
-async def receive(store: Store, payload: Payload) -> tuple[bytes | None, str | None]:
-    """Take a request body to durable storage: (inline bytes, None) or (None, blob name).
-
-    Small bodies stay in memory and are committed inline with their metadata;
-    larger ones stream to a blob file that is fsynced and renamed before the
-    metadata commit (see store/blobs.py for why that order).
-    """
-    if payload.expected_size is not None and payload.expected_size <= store.inline_max:
-        data = await payload.read_all()
-        payload.finish()
-        return data, None
-    return None, await stream_to_blob(store, payload)
-
-
-async def stream_to_blob(store: Store, payload: Payload) -> str:
-    """Stream a verified body into a new durable blob; nothing is left behind if it fails."""
-    writer = store.new_blob()
-    try:
+async def receive(writer: ObjectWriter, payload: Payload) -> None:
+    """Feed a verified request body to an object writer (small bodies in one piece)."""
+    if payload.expected_size is not None and payload.expected_size <= writer.inline_max:
+        writer.write(await payload.read_all())
+    else:
         async for chunk in payload.chunks():
             writer.write(chunk)
-        payload.finish()
-    except BaseException:
-        writer.discard()
-        raise
-    return await writer.commit()
+    payload.finish()
 
 
 def checksum_record(payload: Payload) -> dict[str, str] | None:
@@ -107,21 +93,10 @@ async def put_object(ctx: Ctx) -> Response:
     payload = Payload(h, ctx.auth, ctx.req.body, checksum_algorithm=DEFAULT_CHECKSUM)
     if payload.expected_size is None or payload.expected_size > ctx.store.inline_max:
         ctx.need_bucket()  # before streaming a large body; small ones are checked when they commit
-    data, blob = await receive(ctx.store, payload)
-    obj = Object(
-        bucket=ctx.bucket,
-        key=ctx.key_bytes,
-        size=payload.size,
-        etag=payload.etag,
-        mtime=time.time(),
-        version=0,
-        meta=meta,
-        checksum=checksum_record(payload),
-        tags=tags,
-        blob=blob,
-        data=data,
-    )
-    await ctx.store.put_object(obj, cond, owner=authorize.owner_of(ctx))
+    with ctx.store.writer(payload.expected_size) as w:
+        await receive(w, payload)
+        draft = Draft(ctx.bucket, ctx.key_bytes, payload.etag, meta, checksum_record(payload), tags)
+        obj = await w.commit_object(draft, cond, owner=authorize.owner_of(ctx))
     requested = (
         any(k.startswith("x-amz-checksum-") for k in h)
         or "x-amz-sdk-checksum-algorithm" in h
@@ -131,34 +106,20 @@ async def put_object(ctx: Ctx) -> Response:
 
 
 # ---------- reading ----------
-def open_body(store: Store, obj: Object, start: int, end: int) -> BodyT:
-    """The bytes [start, end] of an object, as something the server can stream. FileNotFoundError if it moved."""
-    length = end - start + 1
-    if obj.data is not None:
-        return obj.data[start : end + 1]
-    if obj.blob is not None:
-        return FileRange(store.blobs.open_read(obj.blob), start, length)
-    pieces: list[FileRange | bytes] = []
-    offset = 0
-    try:
-        for p in obj.parts or []:
-            p_start, p_end = offset, offset + p.size - 1
-            offset += p.size
-            if p_end < start or p_start > end or p.size == 0:
-                continue
-            lo = max(start, p_start) - p_start
-            hi = min(end, p_end) - p_start
-            pieces.append(FileRange(store.blobs.open_read(p.blob), lo, hi - lo + 1))
-    except FileNotFoundError:
-        for piece in pieces:
-            if isinstance(piece, FileRange):
-                os.close(piece.fd)
-        raise
-    return pieces
+def response_body(body: Body) -> BodyT:
+    """What the HTTP layer streams, from what a read of the store or the cache handed back."""
+    if isinstance(body, list):
+        pieces: list[FileRange | bytes] = [
+            p if isinstance(p, bytes) else FileRange(p.fd, p.offset, p.length) for p in body
+        ]
+        if len(pieces) == 1:
+            return pieces[0]
+        return pieces
+    return body
 
 
 async def _lookup(ctx: Ctx) -> Object:
-    obj = await ctx.store.find_object(ctx.bucket or "", ctx.key_bytes)
+    obj = await ctx.ns.find_object(ctx.bucket or "", ctx.key_bytes)
     if obj is None:
         raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""})
     return obj
@@ -175,7 +136,7 @@ async def head_object(ctx: Ctx) -> Response:
 async def _read(ctx: Ctx, head: bool) -> Response:
     q = ctx.query
     for attempt in range(5):
-        bucket, found = await ctx.store.find_with_bucket(ctx.bucket or "", ctx.key_bytes)
+        bucket, found = await ctx.ns.find_with_bucket(ctx.bucket or "", ctx.key_bytes)
         ctx.check_bucket(ctx.bucket or "", bucket)
         if found is None:
             raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""})
@@ -202,22 +163,18 @@ async def _read(ctx: Ctx, head: bool) -> Response:
                 headers.append((name, q[param]))
         length = max(0, end - start + 1)
         if head or length == 0:
-            if ctx.settings.gateway is not None:
-                headers.append(("x-s3d-cache", "miss" if obj.is_remote else "hit"))
+            how = ctx.ns.served_from(obj)
+            if how is not None:
+                headers.append((CACHE_HEADER, how))
             return Response(status, headers, b"", content_length=length)
-        body: BodyT
         try:
-            if obj.is_remote:
-                body, how = await ctx.store.remote_body(obj, start, end)
-                headers.append(("x-s3d-cache", how))
-            else:
-                body = open_body(ctx.store, obj, start, end)
-                if ctx.settings.gateway is not None:
-                    headers.append(("x-s3d-cache", "hit"))
+            body, how = await ctx.ns.open_range(obj, start, end)
+            if how is not None:
+                headers.append((CACHE_HEADER, how))
         except (FileNotFoundError, ObjectChanged):
             await asyncio.sleep(0.001 * attempt)
             continue  # replaced between lookup and open: look again
-        return Response(status, headers, body, content_length=length)
+        return Response(status, headers, response_body(body), content_length=length)
     raise S3Error("InternalError", "the object changed too often while being read")
 
 
@@ -230,12 +187,11 @@ def _part_range(obj: Object, raw: str, range_header: str | None) -> tuple[int, i
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive") from None
     if not 1 <= n <= 10000:
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+    if n > (len(obj.parts) if obj.parts else 1):
+        # AWS: 400 InvalidPart for a part the object does not have (a non-multipart object has part 1)
+        raise S3Error("InvalidPart", f"The object has no part {n}.", extra={"PartNumber": str(n)})
     if not obj.parts:
-        if n != 1:
-            raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", status=416)
         return (0, obj.size - 1) if obj.size else None
-    if n > len(obj.parts):
-        raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", status=416)
     start = sum(p.size for p in obj.parts[: n - 1])
     return start, start + obj.parts[n - 1].size - 1
 
@@ -244,7 +200,10 @@ def _part_range(obj: Object, raw: str, range_header: str | None) -> tuple[int, i
 async def delete_object(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
-    await ctx.store.delete_object(ctx.bucket, ctx.key_bytes)
+    check = conditional_delete.from_headers(ctx.headers)
+    if check is not None:
+        await ctx.ns.find_object(ctx.bucket, ctx.key_bytes)  # in gateway mode, learns a remote-only object
+    await ctx.ns.delete_object(ctx.bucket, ctx.key_bytes, check)
     return empty(204)
 
 
@@ -275,11 +234,20 @@ async def delete_objects(ctx: Ctx) -> Response:
             if len(key.encode()) > 1024:
                 raise S3Error("KeyTooLongError")
             authorize.check_key(ctx, b, "s3:DeleteObject", key)
-            await ctx.store.delete_object(ctx.bucket, key.encode())
+            version = xml.text(o, "VersionId")
+            if version is not None and version != NULL_VERSION:
+                raise S3Error("InvalidArgument", "Invalid version id specified")
+            check = conditional_delete.from_entry(
+                xml.text(o, "ETag"), xml.text(o, "LastModifiedTime"), xml.text(o, "Size")
+            )
+            if check is not None:
+                await ctx.ns.find_object(ctx.bucket, key.encode())
+            await ctx.ns.delete_object(ctx.bucket, key.encode(), check)
             if not quiet:
                 nodes.append(("Deleted", [("Key", key)]))
-        except S3Error as e:
-            nodes.append(("Error", [("Key", key), ("Code", e.code), ("Message", e.message)]))
+        except (S3Error, StoreError) as e:
+            err = to_s3(e) if isinstance(e, StoreError) else e
+            nodes.append(("Error", [("Key", key), ("Code", err.code), ("Message", err.message)]))
     return xml_response(xml.document("DeleteResult", nodes))
 
 
@@ -289,84 +257,16 @@ def parse_copy_source(ctx: Ctx) -> tuple[str, bytes]:
     path, _, version = raw.partition("?")
     if version and not version.startswith("versionId=null"):
         raise S3Error("NotImplemented", "s3d does not keep object versions", resource="")
-    path = unquote(path).lstrip("/")
+    try:
+        path = unquote_to_bytes(path).decode().lstrip("/")
+    except UnicodeDecodeError:
+        raise S3Error(
+            "InvalidArgument", "Invalid copy source encoding", extra={"ArgumentName": "x-amz-copy-source"}
+        ) from None
     bucket, _, key = path.partition("/")
     if not bucket or not key:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
     return bucket, key.encode()
-
-
-async def _aiter(chunks: AsyncIterator[bytes] | list[bytes]) -> AsyncIterator[bytes]:
-    if isinstance(chunks, list):
-        for c in chunks:
-            yield c
-    else:
-        async for c in chunks:
-            yield c
-
-
-async def fetch_remote(store: Store, src: Object, start: int, end: int) -> tuple[bytes | None, str | None, str]:
-    """Bytes [start, end] of a remote-only object, brought into a local blob (or inline), and their MD5."""
-    md5 = hashlib.md5()
-    if end < start:
-        return b"", None, md5.hexdigest()
-    writer = store.new_blob()
-    try:
-        stream, _ = await store.remote_body(src, start, end)
-        chunks = [stream] if isinstance(stream, bytes) else stream
-        async for chunk in _aiter(chunks):
-            md5.update(chunk)
-            writer.write(chunk)
-    except BaseException:
-        writer.discard()
-        raise
-    return None, await writer.commit(), md5.hexdigest()
-
-
-async def copy_data(store: Store, src: Object) -> tuple[bytes | None, str | None, str]:
-    """A private copy of src's bytes (inline or a new blob) and its MD5 etag."""
-    if src.data is not None:
-        return src.data, None, src.etag
-    if src.is_remote:
-        return await fetch_remote(store, src, 0, src.size - 1)
-    writer = store.new_blob()
-    loop = asyncio.get_running_loop()
-    fds: list[tuple[int, int]] = []
-    try:
-        for blob, size in [(src.blob, src.size)] if src.blob else [(p.blob, p.size) for p in src.parts or []]:
-            fds.append((store.blobs.open_read(blob), size))
-        md5 = hashlib.md5() if src.parts else None
-
-        def copy() -> None:
-            for fd, size in fds:
-                off = 0
-                while off < size:
-                    if md5 is None:
-                        n = os.copy_file_range(fd, writer.fd, size - off, off)
-                        if n == 0:
-                            raise OSError("short blob")
-                        writer.size += n
-                        off += n
-                    else:
-                        chunk = os.pread(fd, 1 << 20, off)
-                        if not chunk:
-                            raise OSError("short blob")
-                        md5.update(chunk)
-                        writer.write(chunk)
-                        off += len(chunk)
-
-        writer.dir.check_space(writer.fd, src.size)
-        await loop.run_in_executor(None, copy)
-    except OSError as e:
-        writer.discard()
-        raise storage_error(e) from e
-    except BaseException:
-        writer.discard()
-        raise
-    finally:
-        for fd, _ in fds:
-            os.close(fd)
-    return None, await writer.commit(), md5.hexdigest() if md5 else src.etag
 
 
 async def copy_object(ctx: Ctx) -> Response:
@@ -379,8 +279,8 @@ async def copy_object(ctx: Ctx) -> Response:
     tag_directive = h.get("x-amz-tagging-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE") or tag_directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata or tagging directive")
-    for _attempt in range(5):
-        src = await ctx.store.find_object(src_bucket, src_key)
+    for _attempt in range(COPY_ATTEMPTS):
+        src = await ctx.ns.find_object(src_bucket, src_key)
         if src is None:
             raise S3Error("NoSuchKey", resource=f"/{src_bucket}/{src_key.decode()}", extra={"Key": src_key.decode()})
         check_read_conditions(src, h, prefix="x-amz-copy-source-if-")
@@ -400,24 +300,17 @@ async def copy_object(ctx: Ctx) -> Response:
                 )
             obj = await ctx.store.replace_meta(ctx.bucket, src_key, src.etag, meta, tags)
             break
-        try:
-            data, blob, etag = await copy_data(ctx.store, src)
-        except (FileNotFoundError, ObjectChanged):
-            continue  # the source was replaced while we opened it
-        obj = Object(
-            bucket=ctx.bucket,
-            key=ctx.key_bytes,
-            size=src.size,
-            etag=etag,
-            mtime=time.time(),
-            version=0,
-            meta=meta,
-            checksum=src.checksum if src.checksum and not src.parts else None,
-            tags=tags,
-            blob=blob,
-            data=data,
-        )
-        await ctx.store.put_object(obj, write_conditions(h))
+        # a copy of a multipart source is one piece: its ETag becomes the MD5 of the bytes
+        md5 = hashlib.md5() if src.parts or src.is_remote else None
+        with ctx.store.writer(src.size, [md5] if md5 else []) as w:
+            try:
+                await ctx.ns.read_into(src, 0, src.size - 1, w)
+            except (FileNotFoundError, ObjectChanged):
+                w.discard()
+                continue  # the source was replaced while we opened it
+            checksum = src.checksum if src.checksum and not src.parts else None
+            draft = Draft(ctx.bucket, ctx.key_bytes, md5.hexdigest() if md5 else src.etag, meta, checksum, tags)
+            obj = await w.commit_object(draft, write_conditions(h))
         break
     else:
         raise S3Error("InternalError", "the source changed too often while being copied")

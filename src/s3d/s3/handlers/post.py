@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 from s3d.access import acl, authorize
 from s3d.access.actions import action_of
-from s3d.s3 import auth, checksums, xml
+from s3d.s3 import auth, checksums, surface, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.formdata import FormReader, boundary_of
@@ -23,7 +23,7 @@ from s3d.s3.handlers.common import STORED_HEADERS, empty, xml_response
 from s3d.s3.handlers.objects import DEFAULT_CHECKSUM
 from s3d.s3.handlers.tagging import parse_tagging
 from s3d.server.http import Response
-from s3d.store.store import Object
+from s3d.store.writer import Draft
 
 # fields a policy need not mention (the signature fields sign the policy itself)
 EXEMPT = {
@@ -158,6 +158,7 @@ async def post_object(ctx: Ctx) -> Response:
     if signed_by(fields):
         policy = verify_signature(ctx, fields)
         length_range = check_policy(policy, fields, time.time())
+    surface.check_form(fields)
     key = fields["key"]
     if not key or len(key.encode()) > 1024:
         raise S3Error("KeyTooLongError" if key else "InvalidArgument")
@@ -171,28 +172,17 @@ async def post_object(ctx: Ctx) -> Response:
     if "content-type" not in meta and form.file_content_type:
         meta["content-type"] = form.file_content_type
     tags = parse_tagging(fields["tagging"].encode()) if "tagging" in fields else None
-    writer = ctx.store.new_blob()
     md5 = hashlib.md5()
     ck = checksums.new(DEFAULT_CHECKSUM)
-    try:
+    with ctx.store.writer(None, [md5, ck]) as writer:
         async for chunk in form.file_chunks():
-            md5.update(chunk)
-            ck.update(chunk)
             writer.write(chunk)
             if length_range and writer.size > length_range[1]:
                 raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
         if length_range and writer.size < length_range[0]:
             raise S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size")
-    except BaseException:
-        writer.discard()
-        raise
-    blob = await writer.commit()
-    obj = Object(
-        bucket=ctx.bucket, key=key.encode(), size=writer.size, etag=md5.hexdigest(), mtime=time.time(), version=0,
-        meta=meta, checksum={"algorithm": DEFAULT_CHECKSUM, "value": checksums.b64(ck.digest()), "type": "FULL_OBJECT"},
-        tags=tags, blob=blob,
-    )  # fmt: skip
-    await ctx.store.put_object(obj)
+        checksum = {"algorithm": DEFAULT_CHECKSUM, "value": checksums.b64(ck.digest()), "type": "FULL_OBJECT"}
+        obj = await writer.commit_object(Draft(ctx.bucket, key.encode(), md5.hexdigest(), meta, checksum, tags))
     etag = f'"{obj.etag}"'
     location = f"/{ctx.bucket}/{quote(key)}"
     redirect = fields.get("success_action_redirect") or fields.get("redirect")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from s3d.filters import gateway as filters
 from s3d.s3 import xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers.common import empty, http_date, read_document, validate_tags, xml_response
 from s3d.server.http import Response
-from s3d.store.store import Object
+from s3d.store.objects import Object
 
 MAX_BODY = 64 * 1024
 MAX_BUCKET_TAGS = 50
@@ -32,7 +33,7 @@ def render_tagging(tags: list[tuple[str, str]]) -> bytes:
 
 async def _object(ctx: Ctx) -> Object:
     ctx.need_bucket()
-    obj = await ctx.store.find_object(ctx.bucket or "", ctx.key_bytes)
+    obj = await ctx.ns.find_object(ctx.bucket or "", ctx.key_bytes)
     if obj is None:
         raise S3Error("NoSuchKey", extra={"Key": ctx.key or ""})
     return obj
@@ -46,7 +47,7 @@ async def put_object_tagging(ctx: Ctx) -> Response:
     await _object(ctx)  # in gateway mode, a remote-only object gets its row here
     tags = validate_tags(parse_tagging(await read_document(ctx, MAX_BODY)))
     await ctx.store.set_tags(ctx.bucket or "", ctx.key_bytes, tags or None)
-    await ctx.store.tags_changed(ctx.bucket or "", ctx.key_bytes, tags or None)
+    await ctx.ns.tags_changed(ctx.bucket or "", ctx.key_bytes, tags or None)
     return empty(200)
 
 
@@ -75,12 +76,16 @@ async def put_bucket_tagging(ctx: Ctx) -> Response:
         if not k or len(k) > 128 or len(v) > 256:
             raise S3Error("InvalidTag", "The TagKey or TagValue you have provided is invalid")
     await ctx.store.set_bucket_config(b.name, "tags", tags or None)
+    if ctx.settings.gateway is not None:
+        await filters.bucket_retagged(ctx.store, ctx.settings.upload_filter, b.name)
     return empty(204)
 
 
 async def delete_bucket_tagging(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
     await ctx.store.set_bucket_config(b.name, "tags", None)
+    if ctx.settings.gateway is not None:
+        await filters.bucket_retagged(ctx.store, ctx.settings.upload_filter, b.name)
     return empty(204)
 
 

@@ -1,0 +1,102 @@
+"""Wiring: the one place that builds s3d's parts and hands them to each other.
+
+    local mode:   Store -> LocalNamespace -> S3App (+ admin) -> server workers
+    gateway mode: Store + BotocoreRemote + BlockCache -> GatewayNamespace -> S3App (+ admin)
+                  main process: Shipper + refresh (gateway/service.py) beside the workers
+
+Everything else types against interfaces (``Namespace``, ``Remote``); only this module names the
+concrete classes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+
+from s3d.admin import endpoints as admin
+from s3d.config import Settings
+from s3d.gateway.cache import BlockCache, Capacity
+from s3d.gateway.config import GatewaySettings
+from s3d.gateway.namespace import GatewayNamespace
+from s3d.gateway.service import release_held, supervise
+from s3d.observe import setup as observability
+from s3d.remote.botocore_remote import BotocoreRemote
+from s3d.s3.app import S3App
+from s3d.server import run as server
+from s3d.store.namespace import LocalNamespace, Namespace
+from s3d.store.recovery import lock_data_dir, recover
+from s3d.store.store import Store
+
+log = logging.getLogger("s3d")
+DEFAULT_OWNER = "admin"
+
+
+def default_owner(settings: Settings) -> str:
+    """Who owns buckets found on the remote: the first configured user (the generated one by default)."""
+    return settings.users[0].name if settings.users else DEFAULT_OWNER
+
+
+def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespace | None, Callable[[], None]]:
+    """A worker's store and namespace (and the gateway's, in gateway mode), and what closes them."""
+    store = Store(settings.data, inline_max=settings.inline_max)
+    g = settings.gateway
+    if g is None:
+        return store, LocalNamespace(store), None, store.close
+    remote = BotocoreRemote(g.remote)  # made in the worker process, never inherited across fork
+    cache = BlockCache(store, remote, g, Capacity(store, g.capacity))
+    gateway = GatewayNamespace(store, remote, cache, g.cache_filter, default_owner(settings), settings.region)
+
+    def close() -> None:
+        remote.close()
+        store.close()
+
+    return store, gateway, gateway, close
+
+
+def open_app(settings: Settings) -> tuple[S3App, Callable[[], None]]:
+    obs = observability.install(settings, "worker")  # metrics, request logs, traces (after the fork)
+    store, ns, gateway, close_services = open_services(settings)
+    app = S3App(settings, store, ns, gateway, admin=admin.handle)
+
+    def close() -> None:
+        close_services()
+        obs.close()
+
+    return app, close
+
+
+def _supervisor(settings: Settings, g: GatewaySettings) -> server.Supervise:
+    def run(children: list[int]) -> int:
+        async def main() -> int:
+            obs = observability.install(settings, "gateway")  # the shipper's remote calls and events
+            remote = BotocoreRemote(g.remote)
+            owner = default_owner(settings)
+            try:
+                return await supervise(settings, g, remote, owner, children)
+            finally:
+                remote.close()
+                obs.close()
+
+        return asyncio.run(main())
+
+    return run
+
+
+def run(settings: Settings) -> int:
+    """`s3d run`: lock and recover the data dir, then serve until SIGTERM/SIGINT."""
+    # Held (and inherited by the workers) until the last process exits: a second
+    # daemon on the same dir would take in-flight blobs for orphans and delete them.
+    lock_fd = lock_data_dir(settings.data)
+    try:
+        observability.prepare(settings)  # log format; a clean metrics dir for every process, set before forking
+        r = recover(settings.data)
+        if r.tmp_removed or r.orphans_removed:
+            log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)
+        g = settings.gateway
+        if g is not None:
+            release_held(settings.data, settings.upload_filter)  # before any worker serves or a flush is asked
+        return server.run(settings, lambda: open_app(settings), _supervisor(settings, g) if g is not None else None)
+    finally:
+        os.close(lock_fd)
