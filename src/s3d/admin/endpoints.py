@@ -111,12 +111,35 @@ async def discard(ctx: Ctx) -> Response:
 
     def op(conn: sqlite3.Connection) -> bool:
         obj = objects.get(conn, bucket, kb)
-        return ship_state.discard(conn, bucket, kb, obj.version if obj else objects.REMOTE_VERSION)
+        if not ship_state.discard(conn, bucket, kb, obj.version if obj else objects.REMOTE_VERSION):
+            return False
+        journal.append(conn, journal.Op.RETRY, bucket, kb)  # wakes the shipper's slow retry of the key
+        return True
 
     n = await ctx.store.committer.run(op)
     if not n:
         raise S3Error("NoSuchKey", "no failed record for that key")
     return json_response({"discarded": f"{bucket}/{key}"})
+
+
+async def retry(ctx: Ctx) -> Response:
+    """Try a failed key again now instead of at its next slow retry."""
+    require_user(ctx)
+    _gateway(ctx, "there is no upload queue")
+    bucket, key = ctx.query.get("bucket"), ctx.query.get("key")
+    if not bucket or key is None:
+        raise S3Error("InvalidArgument", "bucket and key are required")
+    kb = key.encode()
+
+    def op(conn: sqlite3.Connection) -> bool:
+        if not any(f["bucket"] == bucket and f["key"] == key for f in ship_state.failures(conn, buckets={bucket})):
+            return False
+        journal.append(conn, journal.Op.RETRY, bucket, kb)
+        return True
+
+    if not await ctx.store.committer.run(op):
+        raise S3Error("NoSuchKey", "no failed record for that key")
+    return json_response({"retrying": f"{bucket}/{key}"})
 
 
 async def _cache_call(ctx: Ctx, pin: bool) -> Response:
@@ -158,6 +181,7 @@ SIGNED = {
     ("GET", "/_s3d/queue"): queue,
     ("POST", "/_s3d/flush"): flush,
     ("POST", "/_s3d/queue/discard"): discard,
+    ("POST", "/_s3d/queue/retry"): retry,
     ("POST", "/_s3d/prefetch"): prefetch,
     ("POST", "/_s3d/pin"): pin,
     ("GET", "/_s3d/filter/why"): filter_why,

@@ -93,6 +93,11 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> GatewaySet
         bucket_map=parse_bucket_map(pick("remote_bucket_map", "S3D_REMOTE_BUCKET_MAP") or ""),
         profile=env.get("AWS_PROFILE") or None,
     )
+    read_timeout = pick("remote_read_timeout", "S3D_REMOTE_READ_TIMEOUT")
+    if read_timeout is not None:
+        remote.read_timeout = seconds("remote_read_timeout", read_timeout)
+        if remote.read_timeout <= 0:
+            raise ConfigError("remote read timeout must be more than 0 seconds")
     remote.validate()
     g = GatewaySettings(remote=remote)
     cap = pick("cache_max_bytes", "S3D_CACHE_MAX_BYTES")

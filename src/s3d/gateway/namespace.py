@@ -19,9 +19,9 @@ from s3d import observe
 from s3d.filters import gateway as filters
 from s3d.filters.evaluate import Filter
 from s3d.gateway.cache import BlockCache
-from s3d.gateway.remote_rows import forget, remember
+from s3d.gateway.remote_rows import forget, moved_on, remember
 from s3d.remote import Remote, RemoteError
-from s3d.store import buckets, cache_index, journal, objects
+from s3d.store import buckets, cache_index, journal, objects, ship_state
 from s3d.store.buckets import Bucket
 from s3d.store.errors import ObjectChanged, RemoteUnavailable, StoreError
 from s3d.store.objects import Object
@@ -59,9 +59,37 @@ class GatewayNamespace:
     # ---------- reads ----------
     async def find_with_bucket(self, bucket: str, key: bytes) -> tuple[Bucket | None, Object | None]:
         b, obj = self.store.find_with_bucket(bucket, key)  # one query, hot rows remembered
-        if b is None or (obj is not None and not obj.listing_only):
+        if b is None:
             return b, obj
+        if obj is not None and not obj.listing_only:
+            return b, await self._fresh(obj)
         return b, await self.find_object(bucket, key)  # unknown here, or known only from a listing
+
+    async def _fresh(self, obj: Object) -> Object | None:
+        """A shipped local object is revalidated like a cached one (every ``revalidate_after`` seconds): if
+        another daemon replaced or deleted the key on the remote since, the local copy gives way to it."""
+        if obj.is_remote:
+            return obj  # the block cache revalidates remote-only objects itself
+        if not self.cache.due(obj, obj.etag):
+            return obj
+        shipped = ship_state.get(self.store.reader, obj.bucket, obj.key)
+        if (
+            shipped is None
+            or shipped.held
+            or shipped.version != obj.version
+            or shipped.remote_etag in (None, ship_state.DISCARDED)
+            or journal.has_pending(self.store.reader, obj.bucket, obj.key)
+        ):
+            self.cache.checked_here(obj, obj.etag)  # look again after revalidate_after, not on every read
+            return obj  # not (yet) on the remote as this version: the local state is the truth
+        try:
+            r = await self.remote.head_object(obj.bucket, obj.key.decode())
+        except RemoteError:
+            return obj  # the remote cannot say now: serve the local copy
+        if r is not None and r.etag == shipped.remote_etag:
+            await self.cache.validated_now(obj, obj.etag)
+            return obj
+        return await moved_on(self.store, obj, r)
 
     async def find_object(self, bucket: str, key: bytes) -> Object | None:
         obj = self.store.get_object(bucket, key)
@@ -75,7 +103,7 @@ class GatewayNamespace:
                     await forget(self.store, bucket, key)
                     return None
                 return await remember(self.store, bucket, key, r)
-            return obj
+            return await self._fresh(obj)
         if journal.has_pending(self.store.reader, bucket, key):
             return None  # deleted here, and the delete is not on the remote yet
         try:

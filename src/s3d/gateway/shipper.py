@@ -305,8 +305,7 @@ class Shipper:
                 remote_etag=head.etag if head else None,
             )  # fmt: skip
             return False
-        t.uncertain = False
-        self.committer.run_sync(lambda c: ship_state.uncertain(c, t.bucket, t.key, None))
+        t.uncertain = False  # ship_state keeps the uncertain ETag: a copy landing later still gets repaired
         return True
 
     def _save(
@@ -364,6 +363,7 @@ class Shipper:
             ship_state.applied(c, t.bucket, t.key, obj.version, etag, note)
             # its local bytes are now clean: the read cache may evict them when room is needed
             cache_index.add_own_bytes(c, t.bucket, t.key, obj.etag, obj.size)
+            cache_index.mark_validated(c, t.bucket, t.key, obj.etag, time.time())  # the remote holds it as of now
 
         self.committer.run_sync(shipped_now)
         self.shipped_objects += 1

@@ -25,6 +25,8 @@ __all__ = ["BotocoreRemote", "ConfigError", "RemoteSettings"]
 
 T = TypeVar("T")
 READ_CHUNK = 1 << 20
+READ_ATTEMPTS = 3
+WRITE_ATTEMPTS = 1
 RETRYABLE_CODES = {
     "SlowDown",
     "RequestTimeout",
@@ -164,21 +166,29 @@ class BotocoreRemote:
         settings.validate()
         self.settings = settings
         session = botocore.session.Session(profile=settings.profile)
-        self.client = session.create_client(
-            "s3",
-            endpoint_url=settings.url,
-            region_name=settings.region,
-            config=Config(
-                s3={"addressing_style": "path" if settings.path_style else "virtual"},
-                retries={"mode": "standard", "max_attempts": 3},
-                connect_timeout=settings.connect_timeout,
-                read_timeout=settings.read_timeout,
-                max_pool_connections=settings.concurrency,
-                # we send Content-MD5 (the part's own MD5, known already) instead of re-reading for a CRC
-                request_checksum_calculation="when_required",
-                response_checksum_validation="when_required",
-            ),
-        )
+
+        def client(attempts: int) -> Any:
+            return session.create_client(
+                "s3",
+                endpoint_url=settings.url,
+                region_name=settings.region,
+                config=Config(
+                    s3={"addressing_style": "path" if settings.path_style else "virtual"},
+                    retries={"mode": "standard", "max_attempts": attempts},
+                    connect_timeout=settings.connect_timeout,
+                    read_timeout=settings.read_timeout,
+                    max_pool_connections=settings.concurrency,
+                    # we send Content-MD5 (the part's own MD5, known already) instead of re-reading for a CRC
+                    request_checksum_calculation="when_required",
+                    response_checksum_validation="when_required",
+                ),
+            )
+
+        # Reads retry inside botocore. Writes never do: an attempt that timed out may still land on the
+        # remote after a later one succeeded, so the caller (the shipper) must see every failure to know
+        # that the key's remote state is uncertain.
+        self.client = client(READ_ATTEMPTS)
+        self.writer = client(WRITE_ATTEMPTS)
         self.pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="s3d-remote")
         self.calls = 0
         self.bytes_in = 0
@@ -214,6 +224,7 @@ class BotocoreRemote:
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.client.close()
+        self.writer.close()
 
     # ---------- buckets ----------
     async def ensure_bucket(self, bucket: str) -> None:
@@ -230,7 +241,7 @@ class BotocoreRemote:
             if self.settings.region != "us-east-1":
                 kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.settings.region}
             try:
-                self.client.create_bucket(**kwargs)
+                self.writer.create_bucket(**kwargs)
             except ClientError as e:
                 if e.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                     raise
@@ -238,7 +249,7 @@ class BotocoreRemote:
         await self._run(call, "ensure_bucket")
 
     async def delete_bucket(self, bucket: str) -> None:
-        await self._run(lambda: self.client.delete_bucket(Bucket=self.bucket(bucket)), "delete_bucket")
+        await self._run(lambda: self.writer.delete_bucket(Bucket=self.bucket(bucket)), "delete_bucket")
 
     async def list_buckets(self) -> list[str]:
         r = await self._run(lambda: self.client.list_buckets(), "list_buckets")
@@ -274,7 +285,7 @@ class BotocoreRemote:
                 kwargs = {"Bucket": self.bucket(bucket), "Key": key, "Body": reader, "ContentLength": reader.total}
                 if md5:
                     kwargs["ContentMD5"] = base64.b64encode(bytes.fromhex(md5)).decode()
-                r = self.client.put_object(**kwargs, **_meta_params(meta, tags))
+                r = self.writer.put_object(**kwargs, **_meta_params(meta, tags))
                 self.bytes_out += reader.total
                 return str(r["ETag"]).strip('"')
             finally:
@@ -286,7 +297,7 @@ class BotocoreRemote:
         self, bucket: str, key: str, meta: dict[str, str], tags: list[tuple[str, str]] | None
     ) -> str:
         r = await self._run(
-            lambda: self.client.create_multipart_upload(
+            lambda: self.writer.create_multipart_upload(
                 Bucket=self.bucket(bucket), Key=key, **_meta_params(meta, tags)
             ),
             "create_multipart_upload",
@@ -305,7 +316,7 @@ class BotocoreRemote:
                 }  # fmt: skip
                 if md5:
                     kwargs["ContentMD5"] = base64.b64encode(bytes.fromhex(md5)).decode()
-                r = self.client.upload_part(**kwargs)
+                r = self.writer.upload_part(**kwargs)
                 self.bytes_out += reader.total
                 return str(r["ETag"]).strip('"')
             finally:
@@ -315,7 +326,7 @@ class BotocoreRemote:
 
     async def complete_multipart(self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]) -> str:
         r = await self._run(
-            lambda: self.client.complete_multipart_upload(
+            lambda: self.writer.complete_multipart_upload(
                 Bucket=self.bucket(bucket), Key=key, UploadId=upload_id,
                 MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e}"'} for n, e in parts]},
             ),
@@ -325,7 +336,7 @@ class BotocoreRemote:
 
     async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         await self._run(
-            lambda: self.client.abort_multipart_upload(Bucket=self.bucket(bucket), Key=key, UploadId=upload_id),
+            lambda: self.writer.abort_multipart_upload(Bucket=self.bucket(bucket), Key=key, UploadId=upload_id),
             "abort_multipart_upload",
         )
 
@@ -333,12 +344,12 @@ class BotocoreRemote:
         if tags:
             ts = {"TagSet": [{"Key": k, "Value": v} for k, v in tags]}
             await self._run(
-                lambda: self.client.put_object_tagging(Bucket=self.bucket(bucket), Key=key, Tagging=ts),
+                lambda: self.writer.put_object_tagging(Bucket=self.bucket(bucket), Key=key, Tagging=ts),
                 "put_object_tagging",
             )
         else:
             await self._run(
-                lambda: self.client.delete_object_tagging(Bucket=self.bucket(bucket), Key=key), "delete_object_tagging"
+                lambda: self.writer.delete_object_tagging(Bucket=self.bucket(bucket), Key=key), "delete_object_tagging"
             )
 
     async def get_tags(self, bucket: str, key: str) -> list[tuple[str, str]]:
@@ -348,7 +359,7 @@ class BotocoreRemote:
         return [(t["Key"], t["Value"]) for t in r.get("TagSet", [])]
 
     async def delete_object(self, bucket: str, key: str) -> None:
-        await self._run(lambda: self.client.delete_object(Bucket=self.bucket(bucket), Key=key), "delete_object")
+        await self._run(lambda: self.writer.delete_object(Bucket=self.bucket(bucket), Key=key), "delete_object")
 
     # ---------- reads ----------
     async def head_object(self, bucket: str, key: str) -> RemoteObject | None:

@@ -27,6 +27,8 @@ class Op(StrEnum):
     # the remote was found to differ from the log for this key (a late write landed): apply its state again,
     # whatever ship_state says was applied
     REPAIR = "repair"
+    # look at this key again now (an admin retried or discarded a failed key): wakes a slow retry
+    RETRY = "retry"
 
 
 BUCKET_OPS = frozenset({Op.CREATE_BUCKET, Op.DELETE_BUCKET, Op.BUCKET_CONFIG})

@@ -264,6 +264,39 @@ def etag_of(conn: sqlite3.Connection, bucket: str, key: bytes) -> str | None:
     return None if row is None else str(row[0])
 
 
+def adopt_remote(
+    conn: sqlite3.Connection,
+    bucket: str,
+    key: bytes,
+    expect_etag: str,
+    size: int,
+    etag: str,
+    mtime: float,
+    meta: dict[str, str],
+) -> list[str] | None:
+    """Another writer replaced a shipped object on the remote: the row becomes remote-only with the remote's
+    version (its blobs returned, to unlink after COMMIT); None if the local row changed meanwhile."""
+    old = current(conn, bucket, key)
+    if old is None or old.etag != expect_etag:
+        return None
+    conn.execute(
+        "UPDATE objects SET size=?, etag=?, mtime=?, version=?, meta=?, checksum=NULL, tags=NULL, blob=NULL, parts=NULL, "
+        "data=NULL WHERE bucket=? AND key=?",
+        (size, etag, mtime, REMOTE_VERSION, json.dumps(meta), bucket, key),
+    )
+    return old.blobs
+
+
+def drop_replaced(conn: sqlite3.Connection, bucket: str, key: bytes, expect_etag: str) -> list[str] | None:
+    """Another writer deleted a shipped object on the remote: the row goes (not journaled: it is the remote's
+    change, not ours); its blobs, or None if the local row changed meanwhile."""
+    old = current(conn, bucket, key)
+    if old is None or old.etag != expect_etag:
+        return None
+    delete(conn, bucket, key)
+    return old.blobs
+
+
 def drop_local_bytes(conn: sqlite3.Connection, bucket: str, key: bytes, etag: str) -> list[str] | None:
     """Make a shipped object remote-only (its bytes are clean): the blobs to unlink, or None if it changed."""
     old = current(conn, bucket, key)

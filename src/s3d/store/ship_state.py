@@ -93,6 +93,11 @@ def discard(conn: sqlite3.Connection, bucket: str, key: bytes, version: int) -> 
     return cur.rowcount > 0
 
 
+def forget(conn: sqlite3.Connection, bucket: str, key: bytes) -> None:
+    """The key's remote state is now the remote's own (another writer moved it on): nothing of ours to track."""
+    conn.execute("DELETE FROM ship_state WHERE bucket=? AND key=?", (bucket, key))
+
+
 def shipped_since(conn: sqlite3.Connection, bucket: str, key: bytes, since: float) -> bool:
     row = conn.execute("SELECT shipped_at FROM ship_state WHERE bucket=? AND key=?", (bucket, key)).fetchone()
     return bool(row and row[0] and row[0] >= since)

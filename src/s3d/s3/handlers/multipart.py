@@ -255,7 +255,10 @@ async def complete_multipart_upload(ctx: Ctx) -> Response:
     parts = assemble(upload, stored, listed)
     etag, checksum = multipart_etag(parts), object_checksum(upload, parts)
     verify(sum(p.size for p in parts), checksum)
-    obj = await mp.complete(upload, parts, etag, checksum, write_conditions(ctx.headers))
+    cond = write_conditions(ctx.headers)
+    if cond is not None:
+        await ctx.ns.find_object(ctx.bucket, ctx.key_bytes)  # a key only on the remote counts (gateway mode)
+    obj = await mp.complete(upload, parts, etag, checksum, cond)
     return _complete_result(ctx, obj)
 
 

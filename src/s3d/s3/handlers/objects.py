@@ -90,6 +90,8 @@ async def put_object(ctx: Ctx) -> Response:
     acls.apply_to_object(ctx, meta)
     tags = tags_from_header(h.get("x-amz-tagging"))
     cond = write_conditions(h)
+    if cond is not None:
+        await ctx.ns.find_object(ctx.bucket, ctx.key_bytes)  # a key only on the remote counts (gateway mode)
     payload = Payload(h, ctx.auth, ctx.req.body, checksum_algorithm=DEFAULT_CHECKSUM)
     if payload.expected_size is None or payload.expected_size > ctx.store.inline_max:
         ctx.need_bucket()  # before streaming a large body; small ones are checked when they commit
