@@ -34,10 +34,11 @@ clean:
 	rm -rf $(VENV) s3d-data
 
 # The benchmark harness (bench/): s3d against rclone serve s3 and moto_server, plus the machine's limits.
-# Installs wrk and iperf3 (apt-get) and moto[server] when missing. A short run: make bench BENCH_ARGS=--quick
+# Installs wrk, iperf3, s3fs and fuse3 (apt-get) and moto[server] when missing. A short run: make bench BENCH_ARGS=--quick
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.gateway $(BENCH_ARGS)
 	$(BIN)/python -m bench.tls $(BENCH_ARGS)
+	$(BIN)/python -m bench.mount $(BENCH_ARGS)
 	$(BIN)/python -m bench.filters $(BENCH_ARGS)

@@ -14,6 +14,8 @@ from typing import Any
 from s3d.filters import setting as filter_setting
 from s3d.filters.evaluate import Filter
 from s3d.gateway.config import GatewaySettings
+from s3d.mount import settings as mount_settings
+from s3d.mount.settings import MountSettings
 
 
 class ConfigError(Exception):
@@ -44,6 +46,7 @@ class Settings:
     cache_filter: Filter | None = None  # which remote objects the read cache keeps
     sync_filter: Filter | None = None  # what the sync directory holds
     mount_filter: Filter | None = None  # what the mount shows
+    mounts: list[MountSettings] = field(default_factory=list)  # [[mount]]: bound while the daemon runs
     tls_cert: Path | None = None  # PEM certificate (chain) for HTTPS
     tls_key: Path | None = None  # its PEM private key
     tls_self_signed: bool = False  # generate a key and certificate into the data dir
@@ -120,6 +123,7 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
         for name in ENV_KEYS:
             if name in raw:
                 setattr(s, name, _coerce(name, raw[name]))
+        s.mounts = _mounts(config_path, raw.get("mount", []))
         for i, u in enumerate(raw.get("users", [])):
             try:
                 file_users.append(User(u["access_key"], u["secret_key"], u.get("name", u["access_key"])))
@@ -156,6 +160,15 @@ def _check_tls(s: Settings) -> None:
         host, _, port = s.listen_tls.rpartition(":")
         if not host or not port.isdigit():
             raise ConfigError(f"listen_tls address must be HOST:PORT, got {s.listen_tls!r}")
+
+
+def _mounts(config_path: str, raw: Any) -> list[MountSettings]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"config file {config_path}: mount must be an array of tables ([[mount]])")
+    try:
+        return [mount_settings.from_toml(i, m) for i, m in enumerate(raw)]
+    except mount_settings.MountConfigError as e:
+        raise ConfigError(f"config file {config_path}: {e}") from None
 
 
 def _check_unique(users: list[User]) -> None:

@@ -148,7 +148,10 @@ def run_command(args: argparse.Namespace) -> int:
                 f"  access key: {new.access_key}\n  secret key: {new.secret_key}",
                 flush=True,
             )
-        return run(settings)
+        from s3d.mount.daemon import bound
+
+        with bound(settings):  # the [[mount]] entries, for as long as the daemon runs
+            return run(settings)
     except (config.ConfigError, DataDirError, RemoteConfigError) as e:
         print(f"s3d: {e}", file=sys.stderr)
         return 2

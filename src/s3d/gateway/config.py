@@ -9,6 +9,10 @@ from typing import Any
 from s3d.filters.evaluate import Filter
 from s3d.remote.settings import ConfigError, RemoteSettings
 
+CONFLICT_LAST_WRITER_WINS = "last-writer-wins"  # policies for a key another writer changed since we shipped it
+CONFLICT_REMOTE_WINS = "remote-wins"
+CONFLICT_KEEP_BOTH = "keep-both"
+CONFLICT_POLICIES = (CONFLICT_LAST_WRITER_WINS, CONFLICT_REMOTE_WINS, CONFLICT_KEEP_BOTH)
 UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
@@ -58,6 +62,7 @@ class GatewaySettings:
     ship_max_attempts: int = 5  # a key the remote keeps refusing moves to the failed set after this many tries
     ship_fail_after: float = 300.0  # ... or after failing this long (throttling answers included)
     ship_settle: float = 2.0  # after a request of unknown outcome: wait this long, then check the remote
+    conflict: str = CONFLICT_LAST_WRITER_WINS  # another writer changed a key since we shipped it: last-writer-wins | remote-wins | keep-both
     cache_filter: Filter | None = None  # remote objects it excludes are served without being cached
 
 
@@ -113,6 +118,11 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> GatewaySet
         value = pick(flag, var)
         if value is not None:
             setattr(g, field_name, seconds(flag, value))
+    conflict = pick("conflict", "S3D_CONFLICT")
+    if conflict is not None:
+        if conflict not in CONFLICT_POLICIES:
+            raise ConfigError(f"conflict must be one of {', '.join(CONFLICT_POLICIES)}, got {conflict!r}")
+        g.conflict = conflict
     attempts = pick("ship_max_attempts", "S3D_SHIP_MAX_ATTEMPTS")
     if attempts is not None:
         try:

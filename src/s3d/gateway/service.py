@@ -68,7 +68,7 @@ async def supervise(settings: Settings, g: GatewaySettings, remote: Remote, owne
     region = settings.region
     shipper = Shipper(
         settings.data, remote, concurrency=g.concurrency, upload_filter=settings.upload_filter,
-        max_attempts=g.ship_max_attempts, fail_after=g.ship_fail_after, settle=g.ship_settle,
+        max_attempts=g.ship_max_attempts, fail_after=g.ship_fail_after, settle=g.ship_settle, conflict=g.conflict,
     )  # fmt: skip
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

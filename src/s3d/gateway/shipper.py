@@ -31,6 +31,7 @@ from typing import Any
 from s3d import observe
 from s3d.filters import gateway as filters
 from s3d.filters.evaluate import Filter
+from s3d.gateway.config import CONFLICT_KEEP_BOTH, CONFLICT_LAST_WRITER_WINS
 from s3d.observe import events
 from s3d.remote import NO_ANSWER, Piece, Remote, RemoteError, RemoteNotFound
 from s3d.store import buckets, cache_index, db, journal, objects, ship_state, state
@@ -51,6 +52,11 @@ SLOW_RETRY_CAP = 900.0
 PART_CONCURRENCY = 4  # parts of one multipart object in flight at once
 REPLACED_RETRY = 0.01  # seconds before shipping the version that replaced one being shipped
 ERROR_TEXT = 500  # characters of a remote error kept in status
+PRECONDITION_FAILED = 412
+
+
+def _also(note: str | None) -> str:
+    return f"; {note}" if note else ""
 
 
 @dataclass(slots=True)
@@ -106,8 +112,11 @@ class Shipper:
         max_attempts: int = 5,
         fail_after: float = 300.0,
         settle: float = 2.0,
+        conflict: str = CONFLICT_LAST_WRITER_WINS,
     ) -> None:
         self.root = root
+        self.conflict = conflict
+        self.conflicts = 0
         self.max_attempts = max_attempts
         self.fail_after = fail_after
         self.settle = settle
@@ -352,12 +361,21 @@ class Shipper:
                 await self._ship_tags(obj, shipped.remote_etag)
             return
         await self._ensure_bucket(t.bucket)
+        # conflict detection: overwrite only what this daemon last saw there (a repair overwrites whatever is there)
+        last_seen = None if t.force or shipped is None else shipped.remote_etag
+        if last_seen == ship_state.DISCARDED:
+            last_seen = None
         try:
-            etag, note = await self._ship_object(obj)
+            etag, note = await self._ship_object(obj, if_match=last_seen)
         except RemoteError as e:
             if e.ambiguous:  # this version may still land later: refresh must know it for ours
                 self.committer.run_sync(lambda c: ship_state.uncertain(c, t.bucket, t.key, obj.etag))
-            raise
+            if e.status != PRECONDITION_FAILED:
+                raise
+            resolved = await self._conflict(obj)
+            if resolved is None:
+                return  # the remote's version was kept
+            etag, note = resolved
 
         def shipped_now(c: sqlite3.Connection) -> None:
             ship_state.applied(c, t.bucket, t.key, obj.version, etag, note)
@@ -368,6 +386,42 @@ class Shipper:
         self.committer.run_sync(shipped_now)
         self.shipped_objects += 1
         self.shipped_bytes += obj.size
+
+    async def _conflict(self, obj: Object) -> tuple[str, str | None] | None:
+        """Another writer changed the key on the remote since this daemon last shipped it: the conflict policy
+        decides. Returns what was shipped for the key, or None when the remote's version was kept."""
+        key = obj.key.decode(errors="replace")
+        observe.get().event(events.SHIP_CONFLICT, "warning", bucket=obj.bucket, key=key, policy=self.conflict)
+        self.conflicts += 1
+        if self.conflict == CONFLICT_LAST_WRITER_WINS:
+            etag, note = await self._ship_object(obj)
+            return (
+                etag,
+                f"conflict: another writer changed it on the remote; this write was shipped over it{_also(note)}",
+            )
+        if self.conflict == CONFLICT_KEEP_BOTH:
+            derived = f"{obj.key.decode()}.conflict-{obj.version}"
+            await self._ship_object(obj, as_key=derived)
+        head = await self.remote.head_object(obj.bucket, obj.key.decode())
+        kept = (
+            "kept under " + f"{obj.key.decode()}.conflict-{obj.version}"
+            if self.conflict == CONFLICT_KEEP_BOTH
+            else "dropped"
+        )
+        note = f"conflict: another writer changed it on the remote; the remote's version was kept, this write {kept}"
+
+        def adopt(c: sqlite3.Connection) -> list[str]:
+            if head is None:
+                gone = objects.drop_replaced(c, obj.bucket, obj.key, obj.etag)
+            else:
+                mtime = head.mtime or time.time()
+                gone = objects.adopt_remote(c, obj.bucket, obj.key, obj.etag, head.size, head.etag, mtime, head.meta)
+            cache_index.forget_own_bytes(c, obj.bucket, obj.key)
+            ship_state.applied(c, obj.bucket, obj.key, objects.REMOTE_VERSION, head.etag if head else None, note)
+            return gone or []
+
+        self.blobs.remove(self.committer.run_sync(adopt))
+        return None
 
     async def _ship_tags(self, obj: Object, etag: str) -> None:
         try:
@@ -405,17 +459,24 @@ class Shipper:
             raise FileNotFoundError(path)
         return [Piece(path=str(path), length=obj.size)]
 
-    async def _ship_object(self, obj: Object) -> tuple[str, str | None]:
-        """Upload one object version; returns the remote ETag and a note on any difference."""
-        key = obj.key.decode()
+    async def _ship_object(
+        self, obj: Object, if_match: str | None = None, as_key: str | None = None
+    ) -> tuple[str, str | None]:
+        """Upload one object version (under its own key, or ``as_key``); returns the remote ETag and a note on any
+        difference. ``if_match``: only over the remote ETag this daemon last saw (412 if another writer moved it)."""
+        key = as_key or obj.key.decode()
         meta = {k: v for k, v in obj.meta.items() if k != "x-amz-storage-class"}
         if not obj.parts:
             try:
-                etag = await self.remote.put_object(obj.bucket, key, self._pieces(obj), meta, obj.tags, md5=obj.etag)
+                etag = await self.remote.put_object(
+                    obj.bucket, key, self._pieces(obj), meta, obj.tags, md5=obj.etag, if_match=if_match
+                )
             except RemoteError as e:
                 if not obj.tags or not lacks_feature(e):
                     raise
-                etag = await self.remote.put_object(obj.bucket, key, self._pieces(obj), meta, None, md5=obj.etag)
+                etag = await self.remote.put_object(
+                    obj.bucket, key, self._pieces(obj), meta, None, md5=obj.etag, if_match=if_match
+                )
                 return etag, f"remote refused tags ({e.code}); object shipped without them"
         else:
             upload_id = await self.remote.create_multipart(obj.bucket, key, meta, obj.tags)
@@ -432,7 +493,11 @@ class Shipper:
 
                 etags = await asyncio.gather(*(one(p) for p in obj.parts))
                 etag = await self.remote.complete_multipart(
-                    obj.bucket, key, upload_id, [(p.number, e) for p, e in zip(obj.parts, etags, strict=True)]
+                    obj.bucket,
+                    key,
+                    upload_id,
+                    [(p.number, e) for p, e in zip(obj.parts, etags, strict=True)],
+                    if_match=if_match,
                 )
             except BaseException:
                 try:

@@ -278,6 +278,7 @@ class BotocoreRemote:
         meta: dict[str, str],
         tags: list[tuple[str, str]] | None,
         md5: str | None = None,
+        if_match: str | None = None,
     ) -> str:
         def call() -> str:
             reader = PieceReader(body)
@@ -285,6 +286,8 @@ class BotocoreRemote:
                 kwargs = {"Bucket": self.bucket(bucket), "Key": key, "Body": reader, "ContentLength": reader.total}
                 if md5:
                     kwargs["ContentMD5"] = base64.b64encode(bytes.fromhex(md5)).decode()
+                if if_match:
+                    kwargs["IfMatch"] = f'"{if_match}"'
                 r = self.writer.put_object(**kwargs, **_meta_params(meta, tags))
                 self.bytes_out += reader.total
                 return str(r["ETag"]).strip('"')
@@ -324,11 +327,14 @@ class BotocoreRemote:
 
         return await self._run(call, "upload_part")
 
-    async def complete_multipart(self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]) -> str:
+    async def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]], if_match: str | None = None
+    ) -> str:
+        condition = {"IfMatch": f'"{if_match}"'} if if_match else {}
         r = await self._run(
             lambda: self.writer.complete_multipart_upload(
                 Bucket=self.bucket(bucket), Key=key, UploadId=upload_id,
-                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e}"'} for n, e in parts]},
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e}"'} for n, e in parts]}, **condition,
             ),
             "complete_multipart_upload",
         )  # fmt: skip
