@@ -54,6 +54,14 @@ class Settings:
     master_key: str | None = None  # SSE master keys given directly: id:base64[,id:base64...], newest last
     kms_keys: dict[str, str] | str = field(default_factory=dict)  # SSE-KMS keyring: name -> base64 key
     keyring: Keyring | None = None  # loaded once, before the workers fork (s3d.crypto.setup)
+    tls_cert: Path | None = None  # PEM certificate (chain) for HTTPS
+    tls_key: Path | None = None  # its PEM private key
+    tls_self_signed: bool = False  # generate a key and certificate into the data dir
+    listen_tls: str | None = None  # a second listener for HTTPS; without it the main listener is HTTPS
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None or self.tls_self_signed
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -80,11 +88,16 @@ ENV_KEYS = {
     "log_level": "S3D_LOG_LEVEL",
     "log_format": "S3D_LOG_FORMAT",
     "lifecycle_day_seconds": "S3D_LIFECYCLE_DAY_SECONDS",
+    "tls_cert": "S3D_TLS_CERT",
+    "tls_key": "S3D_TLS_KEY",
+    "tls_self_signed": "S3D_TLS_SELF_SIGNED",
+    "listen_tls": "S3D_LISTEN_TLS",
     **{f.setting: f.env for f in filter_setting.Feature},
     "master_key_file": "S3D_MASTER_KEY_FILE",
     "master_key": "S3D_MASTER_KEY",
     "kms_keys": "S3D_KMS_KEYS",
 }
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -94,10 +107,12 @@ def _coerce(name: str, value: Any) -> Any:
         except filter_setting.FilterSettingError as e:
             raise ConfigError(str(e)) from None
     try:
-        if name in ("data", "master_key_file"):
+        if name in ("data", "master_key_file", "tls_cert", "tls_key"):
             return Path(value)
         if name == "kms_keys" and not isinstance(value, str | dict):
             raise TypeError(name)
+        if name == "tls_self_signed":
+            return value if isinstance(value, bool) else str(value).strip().lower() in TRUE_WORDS
         if name in ("workers", "inline_max"):
             return int(value)
         if name == "lifecycle_day_seconds":
@@ -144,6 +159,7 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
     if s.workers < 1:
         raise ConfigError("workers must be at least 1")
     s.host_port  # noqa: B018 - validates the listen address
+    _check_tls(s)
     ak, sk = env.get("S3D_ACCESS_KEY"), env.get("S3D_SECRET_KEY")
     if ak and sk:
         s.users.append(User(ak, sk, ak, admin=True))  # the operator's own key, as the generated one would be
@@ -152,6 +168,19 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
     s.users.extend(u for u in file_users if u.access_key != ak)
     _check_unique(s.users)
     return s
+
+
+def _check_tls(s: Settings) -> None:
+    if (s.tls_cert is None) != (s.tls_key is None):
+        raise ConfigError("set both tls_cert and tls_key (--tls-cert, --tls-key), or neither")
+    if s.tls_cert is not None and s.tls_self_signed:
+        raise ConfigError("--tls-self-signed and --tls-cert exclude each other")
+    if s.listen_tls is not None:
+        if not s.tls:
+            raise ConfigError("--listen-tls needs --tls-cert/--tls-key or --tls-self-signed")
+        host, _, port = s.listen_tls.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"listen_tls address must be HOST:PORT, got {s.listen_tls!r}")
 
 
 def _mounts(config_path: str, raw: Any) -> list[MountSettings]:

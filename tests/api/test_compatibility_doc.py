@@ -23,6 +23,6 @@ def test_unimplemented_operation_answers_501(s3, bucket) -> None:  # type: ignor
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError) as e:
-        s3.get_bucket_policy(Bucket=bucket)
+        s3.get_bucket_website(Bucket=bucket)
     assert e.value.response["Error"]["Code"] == "NotImplemented"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501

@@ -132,9 +132,9 @@ def test_request_ids_are_unique(server, bucket):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     "method, query, operation",
     [
-        ("GET", "policy", "GetBucketPolicy"),
-        ("PUT", "policy", "PutBucketPolicy"),
+        ("GET", "logging", "GetBucketLogging"),
         ("PUT", "logging", "PutBucketLogging"),
+        ("PUT", "notification", "PutBucketNotificationConfiguration"),
         ("GET", "replication", "GetBucketReplication"),
         ("PUT", "accelerate", "PutBucketAccelerateConfiguration"),
         ("GET", "website", "GetBucketWebsite"),
@@ -157,12 +157,12 @@ def test_unimplemented_operation_through_boto3(s3, bucket):  # type: ignore[no-u
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError) as e:
-        s3.get_bucket_policy(Bucket=bucket)
+        s3.get_bucket_website(Bucket=bucket)
     assert e.value.response["Error"]["Code"] == "NotImplemented"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     assert e.value.response["ResponseMetadata"]["RequestId"]
 
 
 def test_unimplemented_operation_needs_credentials_first(server, bucket):  # type: ignore[no-untyped-def]
-    r = rawhttp.send(server.endpoint, "GET", f"/{bucket}?policy", {"Host": f"127.0.0.1:{server.port}"})
+    r = rawhttp.send(server.endpoint, "GET", f"/{bucket}?website", {"Host": f"127.0.0.1:{server.port}"})
     assert (r.status, r.error_code) == (403, "AccessDenied")

@@ -35,18 +35,19 @@ def test_create_bucket_with_object_lock_false_works(s3) -> None:  # type: ignore
     s3.delete_bucket(Bucket="surface-unlocked")
 
 
-# ---------- ACLs (only what s3d does) ----------
+# ---------- ACLs (honoured: tests/access/test_acl.py; here, never ignored) ----------
 def test_put_with_private_acl_works(s3, bucket) -> None:  # type: ignore[no-untyped-def]
     s3.put_object(Bucket=bucket, Key="private", Body=BODY, ACL="private")
     assert s3.get_object(Bucket=bucket, Key="private")["Body"].read() == BODY
 
 
-def test_put_with_grant_is_501(s3, bucket) -> None:  # type: ignore[no-untyped-def]
+def test_put_with_grant_on_a_bucket_without_acls_is_refused_and_stores_nothing(s3, bucket) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ClientError) as e:
         s3.put_object(
             Bucket=bucket, Key="granted", Body=BODY, GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"'
         )
-    assert code(e) == (501, "NotImplemented")
+    assert code(e) == (400, "AccessControlListNotSupported")
+    assert absent(s3, bucket, "granted")
 
 
 # ---------- other refused headers ----------
@@ -134,7 +135,7 @@ def test_list_buckets_filters_by_region(s3, bucket) -> None:  # type: ignore[no-
         {"x-amz-server-side-encryption": "aws:kms:dsse"},
         {"x-amz-object-lock-legal-hold": "ON"},
         {"x-amz-storage-class": "STANDARD_IA"},
-        {"acl": "public-read"},
+        {"x-amz-grant-read": 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'},
     ],
 )
 def test_post_form_with_unhonoured_field_is_501_and_stores_nothing(server, s3, bucket, field) -> None:  # type: ignore[no-untyped-def]

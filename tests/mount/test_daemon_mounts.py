@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
+
 from tests.conftest import client_for
 from tests.support.mounts import require_fuse
 from tests.support.server import S3dProcess
@@ -55,3 +57,29 @@ def test_a_wrong_mount_entry_is_refused_at_start(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=60)  # fmt: skip
     assert r.returncode == 2
     assert "mount[0]: unknown setting(s) cache" in r.stderr
+
+
+def test_the_daemons_mounts_sign_with_its_region(tmp_path: Path) -> None:
+    """A daemon refuses signatures naming another region; its mounts name its own."""
+    require_fuse()
+    region = "eu-west-1"
+    data, mnt = tmp_path / "data", tmp_path / "mnt"
+    mnt.mkdir()
+    first = S3dProcess(data, workers=1, args=["--region", region]).start()
+    s3 = boto3.client(
+        "s3", endpoint_url=first.endpoint, aws_access_key_id=first.access_key,
+        aws_secret_access_key=first.secret_key, region_name=region,
+    )  # fmt: skip
+    s3.create_bucket(Bucket="regional", CreateBucketConfiguration={"LocationConstraint": region})
+    s3.put_object(Bucket="regional", Key="readme.txt", Body=b"hello")
+    first.stop()
+    config = tmp_path / "s3d.toml"
+    config.write_text(f'[[mount]]\nsource = "regional"\nmountpoint = "{mnt}"\n')
+    daemon = S3dProcess(data, port=first.port, workers=1, args=["--config", str(config), "--region", region]).start()
+    try:
+        wait_until(lambda: os.path.ismount(mnt), "the daemon's mount did not appear")
+        assert (mnt / "readme.txt").read_bytes() == b"hello"
+        (mnt / "new.txt").write_bytes(b"signed for eu-west-1")
+        assert s3.get_object(Bucket="regional", Key="new.txt")["Body"].read() == b"signed for eu-west-1"
+    finally:
+        daemon.stop()

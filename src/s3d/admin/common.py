@@ -17,7 +17,9 @@ def json_response(data: Any, status: int = 200) -> Response:
 
 def require_user(ctx: Ctx) -> None:
     secrets = ctx.settings.secrets()
-    a = auth.verify(ctx.req.method, ctx.req.path, ctx.req.query, ctx.req.headers, ctx.query, secrets)
+    a = auth.verify(
+        ctx.req.method, ctx.req.path, ctx.req.query, ctx.req.headers, ctx.query, secrets, ctx.settings.region
+    )
     if a is None:
         raise S3Error("AccessDenied", "The s3d admin API needs a SigV4-signed request")
     ctx.auth = a

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import ssl
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -20,6 +21,7 @@ from urllib.parse import urlencode
 
 from s3d import config
 from s3d.cli.errors import CliError, NoDaemon, S3Failure, UsageError
+from s3d.server import tls
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
 REGION = "us-east-1"
@@ -43,14 +45,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def endpoint_from_listen(listen: str) -> str:
+def endpoint_from_listen(listen: str, scheme: str = "http") -> str:
     host, _, port = listen.rpartition(":")
     host = host.strip("[]")
     if host in ("", "0.0.0.0", "::"):
         host = "127.0.0.1"
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{port}"
+    return f"{scheme}://{host}:{port}"
 
 
 def normalize_endpoint(url: str) -> str:
@@ -68,14 +70,19 @@ class Daemon:
     access_key: str | None
     secret_key: str | None
     data: str
+    region: str = REGION  # the daemon's region: its signatures must name it
+    ca: str | None = None  # the daemon's self-signed certificate, trusted for its HTTPS endpoint
     _s3: Any = field(default=None, repr=False)
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        return ssl.create_default_context(cafile=self.ca) if self.ca and self.endpoint.startswith("https") else None
 
     def s3(self) -> Any:
         """A botocore S3 client for the daemon (path-style, signed with the daemon's credentials)."""
         if self._s3 is None:
             credentials = self.credentials()
             self.probe()  # fail fast: botocore would retry a refused connection with backoff
-            self._s3 = make_client(self.endpoint, *credentials)
+            self._s3 = make_client(self.endpoint, *credentials, region=self.region, verify=self.ca)
         return self._s3
 
     def credentials(self) -> tuple[str, str]:
@@ -90,7 +97,7 @@ class Daemon:
     def probe(self) -> None:
         """Raise NoDaemon unless something answers HTTP at the endpoint."""
         try:
-            with urllib.request.urlopen(self.endpoint + "/_s3d/health", timeout=5):
+            with urllib.request.urlopen(self.endpoint + "/_s3d/health", timeout=5, context=self.tls_context()):
                 pass
         except urllib.error.HTTPError:
             pass  # it answered
@@ -111,10 +118,10 @@ class Daemon:
         req = botocore.awsrequest.AWSRequest(
             method=method, url=url, headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
         )
-        botocore.auth.SigV4Auth(botocore.credentials.Credentials(ak, sk), "s3", REGION).add_auth(req)
+        botocore.auth.SigV4Auth(botocore.credentials.Credentials(ak, sk), "s3", self.region).add_auth(req)
         r = urllib.request.Request(url, method=method, headers=dict(req.headers.items()))
         try:
-            with urllib.request.urlopen(r, timeout=timeout) as resp:
+            with urllib.request.urlopen(r, timeout=timeout, context=self.tls_context()) as resp:
                 return resp.status, _json(resp.read())
         except urllib.error.HTTPError as e:
             body = e.read()
@@ -154,7 +161,14 @@ def failure(code: str, message: str, context: str = "") -> S3Failure:
     return f
 
 
-def make_client(endpoint: str, access_key: str | None, secret_key: str | None, **config_args: Any) -> Any:
+def make_client(
+    endpoint: str,
+    access_key: str | None,
+    secret_key: str | None,
+    region: str | None = None,
+    verify: str | None = None,
+    **config_args: Any,
+) -> Any:
     """A botocore S3 client; with no keys, the standard AWS credential chain."""
     import boto3
     from botocore.config import Config
@@ -173,7 +187,8 @@ def make_client(endpoint: str, access_key: str | None, secret_key: str | None, *
         endpoint_url=endpoint,
         aws_access_key_id=access_key,
         aws_secret_access_key=secret_key,
-        region_name=REGION if access_key is not None else remote_region(),
+        region_name=region or (REGION if access_key is not None else remote_region()),
+        verify=verify,
         config=cfg,
     )
 
@@ -217,7 +232,11 @@ def resolve(args: argparse.Namespace) -> Daemon:
         settings = config.load({"data": args.data, "config": args.config})
     except config.ConfigError as e:
         raise UsageError(str(e)) from None
-    endpoint = args.endpoint or os.environ.get("S3D_ENDPOINT") or endpoint_from_listen(settings.listen)
+    listen = settings.listen_tls or settings.listen  # the daemon's HTTPS listener, when it has one
+    scheme = "https" if settings.tls else "http"
+    endpoint = args.endpoint or os.environ.get("S3D_ENDPOINT") or endpoint_from_listen(listen, scheme)
+    own_cert = settings.data / tls.SELF_SIGNED_DIR / tls.CERT_FILE  # --tls-self-signed's certificate
+    ca = str(own_cert) if settings.tls_self_signed and own_cert.exists() else None
     ak = sk = None
     if settings.users:
         ak, sk = settings.users[0].access_key, settings.users[0].secret_key
@@ -229,4 +248,4 @@ def resolve(args: argparse.Namespace) -> Daemon:
                 ak, sk = d["access_key"], d["secret_key"]
             except (OSError, ValueError, KeyError, TypeError) as e:
                 raise CliError(f"cannot read {path}: {e}") from None
-    return Daemon(normalize_endpoint(endpoint), ak, sk, str(settings.data))
+    return Daemon(normalize_endpoint(endpoint), ak, sk, str(settings.data), settings.region, ca)

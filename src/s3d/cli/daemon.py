@@ -22,8 +22,11 @@ GATEWAY_FLAGS = (
     "cache_revalidate_after",
     "remote_bucket_map",
 )
-SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format", "master_key_file", "lifecycle_day_seconds",
-                  *(f.setting for f in Feature))  # fmt: skip
+SETTINGS_FLAGS = (
+    "config", "data", "listen", "workers", "region", "log_level", "log_format", "master_key_file", "lifecycle_day_seconds",
+    "tls_cert", "tls_key", "tls_self_signed", "listen_tls",
+    *(f.setting for f in Feature),
+)  # fmt: skip
 FILTER_HELP = {
     Feature.UPLOAD: "gateway mode: which objects ship to the remote; the others stay local",
     Feature.CACHE: "gateway mode: which remote objects the read cache keeps; the others pass through",
@@ -58,6 +61,12 @@ def register(sub: Any) -> None:
         "--master-key-file",
         help="master keys for encryption at rest (also S3D_MASTER_KEY_FILE; default DATA/master-keys.json)",
     )
+    tls = run.add_argument_group("HTTPS")
+    tls.add_argument("--tls-cert", help="PEM certificate (chain) file: serve HTTPS (also S3D_TLS_CERT)")
+    tls.add_argument("--tls-key", help="PEM private key file of --tls-cert (also S3D_TLS_KEY)")
+    tls.add_argument("--tls-self-signed", action="store_true", default=None,
+                     help="generate a key and self-signed certificate in the data dir and serve HTTPS with them")  # fmt: skip
+    tls.add_argument("--listen-tls", help="HOST:PORT of a second, HTTPS listener; --listen then stays plain HTTP")
     gw = run.add_argument_group("gateway mode (ship every change to a remote S3)")
     gw.add_argument(
         "--remote", help="remote S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com (also S3D_REMOTE)"

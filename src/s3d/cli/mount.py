@@ -82,14 +82,16 @@ def mount_command(args: argparse.Namespace, daemon: Daemon) -> int:
     wait_for(daemon, seconds("--wait", args.wait))
     try:
         check_environment(settings.mountpoint)
-        check_bucket(make_client(daemon.endpoint, access_key, secret_key, settings.timeout), settings)
+        check_bucket(make_client(daemon.endpoint, access_key, secret_key, settings.timeout, daemon.region), settings)
         if args.daemon:
             detach(
                 settings,
-                lambda: serve(settings, make_client(daemon.endpoint, access_key, secret_key, settings.timeout)),
+                lambda: serve(
+                    settings, make_client(daemon.endpoint, access_key, secret_key, settings.timeout, daemon.region)
+                ),
             )
         else:
-            serve(settings, make_client(daemon.endpoint, access_key, secret_key, settings.timeout))
+            serve(settings, make_client(daemon.endpoint, access_key, secret_key, settings.timeout, daemon.region))
     except MountFailed as e:
         raise CliError(str(e)) from None
     return EXIT_OK

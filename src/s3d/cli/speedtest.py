@@ -102,7 +102,9 @@ def speedtest_command(args: argparse.Namespace, daemon: Daemon) -> int:
     results: list[Result] = []
     failures: list[str] = []
     for name, endpoint, key, secret in targets:
-        client = make_client(endpoint, key, secret, request_checksum_calculation="when_required",
+        own = name == "daemon"
+        client = make_client(endpoint, key, secret, region=daemon.region if own else None,
+                             verify=daemon.ca if own else None, request_checksum_calculation="when_required",
                              response_checksum_validation="when_required")  # fmt: skip
         try:
             results += run_target(

@@ -43,7 +43,7 @@ def bound(settings: Settings) -> Iterator[None]:
         yield
         return
     user = settings.users[0]
-    env = dict(os.environ, S3D_ACCESS_KEY=user.access_key, S3D_SECRET_KEY=user.secret_key)
+    env = dict(os.environ, S3D_ACCESS_KEY=user.access_key, S3D_SECRET_KEY=user.secret_key, S3D_REGION=settings.region)
     running: list[tuple[MountSettings, subprocess.Popen[bytes]]] = []
     for m in settings.mounts:
         running.append((m, subprocess.Popen(command(settings, m), env=env, start_new_session=True)))

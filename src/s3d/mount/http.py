@@ -23,7 +23,6 @@ from s3d.mount.errors import MountError
 
 log = logging.getLogger("s3d.mount")
 CHUNK = 4 * 1024 * 1024
-REGION = "us-east-1"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 META_PREFIX = "x-amz-meta-"
 RETRIES = 1  # a kept-alive connection the daemon closed meanwhile is opened again, once
@@ -63,7 +62,8 @@ class Requests:
 
         request = botocore.awsrequest.AWSRequest(method=method, url=self._endpoint + target, headers=headers)
         credentials = self._client._request_signer._credentials.get_frozen_credentials()
-        botocore.auth.SigV4Auth(credentials, "s3", REGION).add_auth(request)  # signs the declared hash as is
+        region = self._client.meta.region_name  # the daemon's: it refuses a signature naming another
+        botocore.auth.SigV4Auth(credentials, "s3", region).add_auth(request)  # signs the declared hash as is
         return {k: str(v) for k, v in request.headers.items()}
 
     def get_range(self, bucket: str, key: str, start: int, end: int, etag: str) -> bytes:

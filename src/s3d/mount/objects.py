@@ -33,7 +33,7 @@ POOL_CONNECTIONS = 32  # FUSE threads, read-ahead and upload parts share the poo
 CONNECT_TIMEOUT_MAX = 5.0
 
 
-def make_client(endpoint: str, access_key: str, secret_key: str, timeout: float) -> Any:
+def make_client(endpoint: str, access_key: str, secret_key: str, timeout: float, region: str) -> Any:
     """A botocore S3 client whose every call fails within about `timeout` seconds when the daemon is gone."""
     import boto3
     from botocore.config import Config
@@ -50,7 +50,7 @@ def make_client(endpoint: str, access_key: str, secret_key: str, timeout: float)
     )
     return boto3.session.Session().client(
         "s3", endpoint_url=endpoint, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-        region_name="us-east-1", config=cfg,
+        region_name=region, config=cfg,
     )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 from s3d import observe
+from s3d.access import authorize
 from s3d.config import Settings
 from s3d.s3 import auth, auth_v2, routes, surface, xml
 from s3d.s3.context import Ctx, parse_query
@@ -197,13 +198,11 @@ class S3App:
             elif auth_v2.applies(req.headers, query):
                 a = auth_v2.verify(req.method, self._v2_resource(req, ctx.bucket), req.headers, query, self.secrets)
             else:
-                a = auth.verify(req.method, req.path, req.query, req.headers, query, self.secrets)
-            if a is None:
-                if op not in routes.ANONYMOUS:
-                    raise S3Error("AccessDenied")
-            else:
+                a = auth.verify(req.method, req.path, req.query, req.headers, query, self.secrets, self.settings.region)
+            if a is not None:
                 ctx.auth = a
                 ctx.user = self.users[a.access_key]
+            authorize.authorize_request(ctx)
             if ctx.key is not None and len(ctx.key.encode()) > MAX_KEY:
                 raise S3Error("KeyTooLongError", extra={"Size": str(len(ctx.key.encode())), "MaxSizeAllowed": "1024"})
             if op in NEW_KEY and ctx.key is not None and not xml.carries(ctx.key):
@@ -228,6 +227,8 @@ class S3App:
             resp.headers.extend(ctx.extra_headers)
         except (S3Error, StoreError) as e:
             err = to_s3(e) if isinstance(e, StoreError) else e
+            if ctx is not None:
+                err = authorize.hide_missing(ctx, err)
             resp = error_response(err, rid, ctx.resource if ctx else req.path, req.method)
         except Exception as e:  # noqa: BLE001 - a bug: answered, logged and counted as the request's 500
             resp = self.on_error(e, rid)

@@ -17,6 +17,7 @@ from urllib.parse import quote, unquote, unquote_plus
 from s3d.s3.errors import S3Error
 
 ALGORITHM = "AWS4-HMAC-SHA256"
+SERVICE = "s3"
 MAX_SKEW = 15 * 60
 MAX_EXPIRES = 7 * 24 * 3600
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -119,25 +120,44 @@ def _canonical_query(raw_query: str, drop: str | None) -> list[str]:
     return [first] if first == second else [first, second]
 
 
-def _canonical_headers(headers: dict[str, str], signed: list[str]) -> str:
+def _canonical_headers(headers: dict[str, str], signed: list[str]) -> list[str]:
+    """The canonical header block; a second reading if values carry UTF-8 bytes.
+
+    Header bytes arrive decoded as Latin-1; a client that sent UTF-8 (a non-ASCII
+    x-amz-meta-* value) signed the UTF-8 reading of the same bytes.
+    """
     out = []
     for name in signed:
         value = headers.get(name)
         if value is None:
             raise S3Error("SignatureDoesNotMatch", f"Signed header {name} is missing")
         out.append(f"{name}:{' '.join(value.split())}\n")
-    return "".join(out)
+    block = "".join(out)
+    if block.isascii():
+        return [block]
+    try:
+        utf8 = block.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return [block]
+    return [block, utf8]
 
 
-def _parse_credential(cred: str, query: bool) -> tuple[str, str, str, str]:
+def _parse_credential(cred: str, query: bool, region: str) -> tuple[str, str, str, str]:
+    code = "AuthorizationQueryParametersError" if query else "AuthorizationHeaderMalformed"
+    lead = "Error parsing the X-Amz-Credential parameter" if query else "The authorization header is malformed"
     parts = cred.split("/")
     if len(parts) != 5 or parts[4] != "aws4_request":
-        code = "AuthorizationQueryParametersError" if query else "AuthorizationHeaderMalformed"
-        raise S3Error(code, f"The credential is malformed: {cred!r}")
-    access_key, date, region, service, _ = parts
-    if service != "s3":
-        raise S3Error("AuthorizationHeaderMalformed", f"Wrong service {service!r}: expecting 's3'")
-    return access_key, date, region, service
+        raise S3Error(
+            code, f'{lead}; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
+        )
+    access_key, date, cred_region, service, _ = parts
+    if cred_region != region:
+        raise S3Error(
+            code, f"{lead}; the region '{cred_region}' is wrong; expecting '{region}'", extra={"Region": region}
+        )
+    if service != SERVICE:
+        raise S3Error(code, f'{lead}; incorrect service "{service}". This endpoint belongs to "{SERVICE}".')
+    return access_key, date, cred_region, service
 
 
 def _parse_authorization(value: str) -> dict[str, str]:
@@ -163,6 +183,7 @@ def verify(
     headers: dict[str, str],
     query: dict[str, str],
     secrets: dict[str, str],
+    region: str,
     now: float | None = None,
 ) -> Auth | None:
     """Check the request's signature. None means the request is anonymous."""
@@ -176,7 +197,7 @@ def verify(
         )
     if authz is not None:
         f = _parse_authorization(authz)
-        access_key, date, region, service = _parse_credential(f["Credential"], False)
+        access_key, date, cred_region, service = _parse_credential(f["Credential"], False, region)
         signed = f["SignedHeaders"].split(";")
         signature = f["Signature"]
         amz_date = headers.get("x-amz-date") or ""
@@ -205,7 +226,7 @@ def verify(
         for need in ("X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"):
             if need not in query:
                 raise S3Error("AuthorizationQueryParametersError", f"Query-string authentication requires {need}")
-        access_key, date, region, service = _parse_credential(query["X-Amz-Credential"], True)
+        access_key, date, cred_region, service = _parse_credential(query["X-Amz-Credential"], True, region)
         signed = query["X-Amz-SignedHeaders"].split(";")
         signature = query["X-Amz-Signature"]
         amz_date = query["X-Amz-Date"]
@@ -214,14 +235,12 @@ def verify(
             expires = int(query["X-Amz-Expires"])
         except ValueError:
             raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires should be a number") from None
-        if expires < 0:
-            raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires must be non-negative")
         if expires > MAX_EXPIRES:
             raise S3Error(
                 "AuthorizationQueryParametersError",
                 "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds",
             )
-        if now > ts + expires:
+        if expires < 0 or now > ts + expires:
             raise S3Error(
                 "AccessDenied",
                 "Request has expired",
@@ -246,7 +265,8 @@ def verify(
         raise S3Error("SignatureDoesNotMatch", "Credential date does not match X-Amz-Date")
     if "host" not in signed:
         raise S3Error("AccessDenied", "Host must be a signed header")
-    canon_headers = _canonical_headers(headers, signed)
+    readings = _canonical_headers(headers, signed)
+    canon_headers = readings[0]
     if presigned:
         # A presigned URL is a bearer token: once its signature checked out, the same URL with the
         # same signed header values is the same request (its expiry is still checked above, every time).
@@ -254,14 +274,17 @@ def verify(
         known = _presigned_ok.get(cache_key)
         if known is not None:
             return known
-    key = signing_key(secret, date, region, service)
-    scope = f"{date}/{region}/{service}/aws4_request"
+    key = signing_key(secret, date, cred_region, service)
+    scope = f"{date}/{cred_region}/{service}/aws4_request"
     signed_str = ";".join(signed)
+    given = signature.encode()  # bytes: compare_digest refuses non-ASCII str
     for uri in _canonical_uri_candidates(raw_path):
         for q in _canonical_query(raw_query, drop):
-            creq = f"{method}\n{uri}\n{q}\n{canon_headers}\n{signed_str}\n{payload_hash}"
-            sts = f"{ALGORITHM}\n{amz_date}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
-            if hmac.compare_digest(sign(key, sts).encode(), signature.encode()):
+            for block in readings:
+                creq = f"{method}\n{uri}\n{q}\n{block}\n{signed_str}\n{payload_hash}"
+                sts = f"{ALGORITHM}\n{amz_date}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
+                if not hmac.compare_digest(sign(key, sts).encode(), given):
+                    continue
                 a = Auth(access_key, payload_hash, signature, key, scope, amz_date, presigned)
                 if presigned:
                     if len(_presigned_ok) >= PRESIGNED_CACHE:

@@ -12,7 +12,7 @@ import hmac
 import time
 from email.utils import parsedate_to_datetime
 
-from s3d.s3.auth import MAX_SKEW, UNSIGNED, Auth
+from s3d.s3.auth import MAX_EXPIRES, MAX_SKEW, UNSIGNED, Auth
 from s3d.s3.errors import S3Error
 
 SUBRESOURCES = frozenset(
@@ -78,6 +78,11 @@ def verify(
             ) from None
         if now > expires:
             raise S3Error("AccessDenied", "Request has expired")
+        if expires - now > MAX_EXPIRES:
+            raise S3Error(
+                "AccessDenied",
+                "Query-string authentication: Expires must be less than a week (604800 seconds) from now",
+            )
         presigned = True
     secret = secrets.get(access_key)
     if secret is None:
@@ -89,6 +94,6 @@ def verify(
     for r in candidates:
         sts = string_to_sign(method, r, query, headers, date)
         want = base64.b64encode(hmac.new(secret.encode(), sts.encode(), hashlib.sha1).digest()).decode()
-        if hmac.compare_digest(want.encode(), signature.encode()):
+        if hmac.compare_digest(want.encode(), signature.encode()):  # bytes: a non-ASCII str raises
             return Auth(access_key, UNSIGNED, signature, b"", "", "", presigned)
     raise S3Error("SignatureDoesNotMatch")

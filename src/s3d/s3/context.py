@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
+from s3d.access import authorize
 from s3d.s3.auth import Auth
 from s3d.s3.errors import S3Error
 from s3d.server.http import Request
@@ -49,6 +50,7 @@ class Ctx:
     user: User | None = None
     operation: str = ""
     extra_headers: list[tuple[str, str]] = field(default_factory=list)
+    granted: dict[str, Bucket] = field(default_factory=dict)  # buckets this request was authorized on
 
     @property
     def headers(self) -> dict[str, str]:
@@ -69,11 +71,10 @@ class Ctx:
         """The bucket this request names; NoSuchBucket or AccessDenied if the user may not see it."""
         name = name or self.bucket
         assert name is not None
-        return self.check_bucket(name, self.store.get_bucket(name))
+        known = self.granted.get(name)  # looked up and authorized moments ago by this request
+        return known if known is not None else self.check_bucket(name, self.store.get_bucket(name))
 
     def check_bucket(self, name: str, b: Bucket | None) -> Bucket:
         if b is None:
             raise S3Error("NoSuchBucket", resource=f"/{name}", extra={"BucketName": name})
-        if self.user is None or b.owner != self.user.name:
-            raise S3Error("AccessDenied", resource=f"/{name}")
-        return b
+        return authorize.check_named(self, name, b)

@@ -119,10 +119,8 @@ ROUTES: tuple[Route, ...] = (
     Route("PreflightObject", "OPTIONS", _O),
 )
 
-# Operations a request may make without SigV4 credentials: the handler authorizes them itself
-# (PostObject by its signed policy document; CORS preflight is answered from the bucket's rules).
+# CORS preflight requests carry no credentials: the bucket's CORS rules answer them.
 PREFLIGHT = frozenset({"PreflightBucket", "PreflightObject"})
-ANONYMOUS = frozenset({"PostObject", *PREFLIGHT})
 
 _BY_METHOD_LEVEL: dict[tuple[str, str], list[Route]] = {}
 for _r in ROUTES:
@@ -149,7 +147,11 @@ def match(method: str, level: str, query: dict[str, str], headers: dict[str, str
 
 NOTES = {
     "ListObjectVersions": "versions and delete markers; see docs/versioning.md.",
-    "PostObject": "browser uploads with a SigV4-signed policy document.",
+    "PostObject": "browser uploads with a SigV4- or SigV2-signed policy document, or anonymous where a policy or ACL allows.",
+    "PutBucketPolicy": "validated and enforced (docs/security.md).",
+    "PutBucketAcl": "enforced when ObjectOwnership enables ACLs (default BucketOwnerEnforced: AccessControlListNotSupported).",
+    "PutObjectAcl": "enforced when ObjectOwnership enables ACLs (default BucketOwnerEnforced: AccessControlListNotSupported).",
+    "PutPublicAccessBlock": "enforced; new buckets block public access, as at AWS.",
     "CreateSession": "S3 Express One Zone only.",
     "PreflightBucket": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
     "PreflightObject": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",

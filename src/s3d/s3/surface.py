@@ -19,7 +19,6 @@ from s3d.s3.errors import S3Error
 
 NOT_IMPLEMENTED = "NotImplemented"
 # the owner of a refused feature: the issue that will build it
-ACCESS = "access control"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +79,18 @@ USER_META: Table = {"x-amz-meta-*": ok("stored and returned on GET/HEAD (2 KB at
 STORAGE_CLASS: Table = {"x-amz-storage-class": ok("stored and reported; every class is the same local disk")}
 TAGGING: Table = {"x-amz-tagging": ok("stored as the object's tags")}
 WEBSITE: Table = {"x-amz-website-redirect-location": refused("s3d has no website hosting")}
+CANNED_ACLS = "private, public-read, public-read-write, authenticated-read, bucket-owner-read, bucket-owner-full-control, log-delivery-write"
+ACL_ENFORCED = "recorded and enforced (docs/security.md); beyond private it needs a bucket ObjectOwnership that enables ACLs (400 AccessControlListNotSupported)"
+GRANT = 'id="<user>" or uri="<group>" grantees, recorded and enforced like x-amz-acl; not with x-amz-acl (400 InvalidRequest)'
 ACL: Table = {
-    "x-amz-acl": only("only private, which is what s3d does (the owner alone has access)", "private", owner=ACCESS),
-    **{
-        f"x-amz-grant-{g}": refused("ACL grants", owner=ACCESS)
-        for g in ("full-control", "read", "read-acp", "write-acp")
-    },
+    "x-amz-acl": ok(f"a canned ACL ({CANNED_ACLS}), {ACL_ENFORCED}; another value: 400 InvalidArgument"),
+    **{f"x-amz-grant-{g}": ok(GRANT) for g in ("full-control", "read", "read-acp", "write-acp")},
+}
+BUCKET_ACL: Table = {
+    "x-amz-acl": ok(
+        f"a canned ACL ({CANNED_ACLS.replace(' bucket-owner-read, bucket-owner-full-control,', '')}), {ACL_ENFORCED}; another value: 400 InvalidArgument"
+    ),
+    **{f"x-amz-grant-{g}": ok(GRANT) for g in ("full-control", "read", "read-acp", "write", "write-acp")},
 }
 SSE: Table = {
     "x-amz-server-side-encryption": ok("SSE-S3 (AES256) or SSE-KMS (aws:kms, a local keyring); aws:kms:dsse is 501 (docs/encryption.md)"),
@@ -171,9 +176,9 @@ SURFACE: dict[str, Table] = {
         "x-amz-object-annotation-directive": refused("object annotations"),
     },
     "CreateBucket": {
-        **ACL, "x-amz-grant-write": refused("ACL grants", owner=ACCESS),
+        **BUCKET_ACL,
         "x-amz-bucket-object-lock-enabled": only("true: object lock (and versioning, for good)", "true", "false", code="InvalidArgument"),
-        "x-amz-object-ownership": only("only BucketOwnerEnforced, which is what s3d does", "BucketOwnerEnforced", owner=ACCESS),
+        "x-amz-object-ownership": ok("BucketOwnerEnforced (the default: ACLs off), BucketOwnerPreferred or ObjectWriter; another value: 400 InvalidArgument"),
         "x-amz-bucket-namespace": only("only global: s3d has one namespace", "global"),
     },
     "CreateMultipartUpload": {
@@ -184,6 +189,8 @@ SURFACE: dict[str, Table] = {
         "x-amz-checksum-type": ok("COMPOSITE or FULL_OBJECT"),
     },
     "DeleteBucket": EXPECTED_OWNER,
+    "DeleteBucketOwnershipControls": EXPECTED_OWNER,
+    "DeleteBucketPolicy": EXPECTED_OWNER,
     "DeleteBucketCors": EXPECTED_OWNER,
     "DeleteBucketTagging": EXPECTED_OWNER,
     "DeleteObject": {
@@ -213,8 +220,13 @@ SURFACE: dict[str, Table] = {
     },
     "GetBucketLifecycleConfiguration": EXPECTED_OWNER,
     "DeleteBucketLifecycle": EXPECTED_OWNER,
+    "DeletePublicAccessBlock": EXPECTED_OWNER,
+    "GetBucketAcl": EXPECTED_OWNER,
     "GetBucketCors": EXPECTED_OWNER,
     "GetBucketLocation": EXPECTED_OWNER,
+    "GetBucketOwnershipControls": EXPECTED_OWNER,
+    "GetBucketPolicy": EXPECTED_OWNER,
+    "GetBucketPolicyStatus": EXPECTED_OWNER,
     "GetBucketTagging": EXPECTED_OWNER,
     "GetObject": GET_OR_HEAD,
     "GetObjectAttributes": {
@@ -223,7 +235,9 @@ SURFACE: dict[str, Table] = {
         "x-amz-object-attributes": ok("ETag, Checksum, ObjectParts, StorageClass, ObjectSize"),
         **SSE_C, **REQUEST_PAYER, **EXPECTED_OWNER, **VERSION_ID,
     },
+    "GetObjectAcl": {**EXPECTED_OWNER, **REQUEST_PAYER, **VERSION_ID},
     "GetObjectTagging": {**EXPECTED_OWNER, **REQUEST_PAYER, **VERSION_ID},
+    "GetPublicAccessBlock": EXPECTED_OWNER,
     "HeadBucket": EXPECTED_OWNER,
     "HeadObject": GET_OR_HEAD,
     "ListBuckets": {
@@ -250,14 +264,25 @@ SURFACE: dict[str, Table] = {
         "max-parts": ok("at most 1000"),
         "part-number-marker": ok("parts after this number"),
     },
+    "PutBucketAcl": {**BUCKET_CONFIG_PUT, **BUCKET_ACL},
     "PutBucketCors": BUCKET_CONFIG_PUT,
     "PutBucketEncryption": BUCKET_CONFIG_PUT,
     "GetBucketEncryption": EXPECTED_OWNER,
     "DeleteBucketEncryption": EXPECTED_OWNER,
+    "PutBucketOwnershipControls": BUCKET_CONFIG_PUT,
+    "PutBucketPolicy": {
+        **BUCKET_CONFIG_PUT,
+        "x-amz-confirm-remove-self-bucket-access": ok("needs no effect in s3d: a policy that denies its owner is stored either way, and its explicit Deny applies to the owner too"),
+    },
     "PutBucketTagging": BUCKET_CONFIG_PUT,
     "PutObject": OBJECT_PUT,
+    "PutObjectAcl": {
+        **BUCKET_CONFIG_PUT, **REQUEST_PAYER, **VERSION_ID, **ACL,
+        "x-amz-grant-write": ok("recorded like the other grants; WRITE on an object allows nothing, as at S3"),
+    },
     "PutObjectTagging": {**BUCKET_CONFIG_PUT, **REQUEST_PAYER, **VERSION_ID},
     "DeleteObjectTagging": {**EXPECTED_OWNER, **VERSION_ID},
+    "PutPublicAccessBlock": BUCKET_CONFIG_PUT,
     "UploadPart": {
         **UPLOAD_ID, **PART_NUMBER, "content-length": ok("the body's length"), **MD5, **SDK_CHECKSUM,
         **BODY_CHECKSUMS, **SSE_C, **REQUEST_PAYER, **EXPECTED_OWNER,
@@ -322,7 +347,7 @@ def check(operation: str, headers: dict[str, str], query: dict[str, str]) -> Non
 # PostObject's form fields that stand for a PutObject header of another name
 FORM_FIELD_HEADERS = {"acl": "x-amz-acl"}
 # PostObject: the form fields (named like PutObject's headers) it honours beyond those of its policy
-FORM_HONOURED = frozenset({*CONTENT, "x-amz-meta-*", *SSE, *SSE_C})
+FORM_HONOURED = frozenset({*CONTENT, "x-amz-meta-*", *SSE, *SSE_C, "x-amz-acl"})
 
 
 def check_form(fields: dict[str, str]) -> None:

@@ -135,6 +135,7 @@ class Request:
     http_version: str = "1.1"
     keep_alive: bool = True
     scope: dict[str, object] = field(default_factory=dict)
+    secure: bool = False  # arrived over TLS
 
 
 @dataclass(slots=True)
@@ -203,6 +204,7 @@ class HttpConnection(asyncio.Protocol):
         self.current: Request | None = None  # being parsed
         self.worker: asyncio.Task[None] | None = None
         self.client = ""
+        self.secure = False  # a TLS connection: no sendfile (it would bypass the encryption)
         self._url = b""
         self._headers: dict[str, str] = {}
         self._reading_paused = False
@@ -223,6 +225,7 @@ class HttpConnection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         self.client = peer[0] if peer else ""
+        self.secure = transport.get_extra_info("sslcontext") is not None
         self.idle_since = self.loop.time()
         if self.registry is not None:
             self.registry.add(self)
@@ -308,6 +311,7 @@ class HttpConnection(asyncio.Protocol):
             client=self.client,
             http_version=p.get_http_version(),
             keep_alive=p.should_keep_alive(),
+            secure=self.secure,
         )
         self.current = req
         self.queue.append(req)
@@ -491,7 +495,7 @@ class HttpConnection(asyncio.Protocol):
     def _socket_fd(self) -> int | None:
         """The socket's fd, when nothing is queued in the transport (so direct writes keep the order)."""
         t = self.transport
-        if t is None or self._closed or t.get_write_buffer_size() != 0:
+        if t is None or self._closed or self.secure or t.get_write_buffer_size() != 0:
             return None
         sock = t.get_extra_info("socket")
         return sock.fileno() if sock is not None else None

@@ -1,4 +1,4 @@
-"""Processes and sockets: one worker process per core accepting on a shared socket.
+"""Processes and sockets: one worker process per core accepting on a shared socket (HTTP, HTTPS or both).
 
 What the workers serve and what gateway mode's main process runs are built in s3d/daemon.py.
 """
@@ -10,21 +10,24 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import sys
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 from s3d.config import Settings
-from s3d.server import lifeline
+from s3d.server import lifeline, tls
 from s3d.server.http import ConnectionSet, Request, Response
 
 log = logging.getLogger("s3d")
 DRAIN_SECONDS = 10.0
+_https: tls.Listener | None = None  # set by run() before the workers fork
+_children: list[int] = []  # this process's worker processes (SIGHUP is passed on to them)
 
 
-def bind(settings: Settings) -> socket.socket:
-    host, port = settings.host_port
+def bind(settings: Settings, address: str | None = None) -> socket.socket:
+    host, port = settings.host_port if address is None else tls.split_address(address)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -64,15 +67,38 @@ async def serve(open_app: OpenApp, sock: socket.socket) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     connections = ConnectionSet(app, app.on_error, app.bad_request)
-    server = await loop.create_server(connections, sock=sock, backlog=2048)
+    ctx = tls.context(_https.files) if _https is not None else None
+    if ctx is not None and _https is not None:
+        loop.add_signal_handler(signal.SIGHUP, _reload, ctx, _https.files)
+    own_tls = ctx if _https is not None and _https.sock is None else None
+    server = await loop.create_server(connections, sock=sock, backlog=2048, ssl=own_tls)
+    second = None
+    if _https is not None and _https.sock is not None:
+        second = await loop.create_server(connections, sock=_https.sock, backlog=2048, ssl=ctx)
     sweeper = asyncio.create_task(connections.sweep())
     await stop.wait()
     server.close()
+    if second is not None:
+        second.close()
     deadline = time.monotonic() + DRAIN_SECONDS
     while time.monotonic() < deadline and connections.busy():
         await asyncio.sleep(0.05)
     sweeper.cancel()
     close()
+
+
+def _reload(ctx: ssl.SSLContext, files: tls.Files) -> None:
+    """SIGHUP: load the certificate again (open connections keep theirs) and pass the signal on to the workers."""
+    tls.reload(ctx, files)
+    _reload_children()
+
+
+def _reload_children() -> None:
+    for pid in _children:
+        try:
+            os.kill(pid, signal.SIGHUP)
+        except ProcessLookupError:
+            pass
 
 
 def _worker(open_app: OpenApp, sock: socket.socket) -> None:
@@ -85,9 +111,15 @@ def run(settings: Settings, open_app: OpenApp, supervise: Supervise | None) -> i
 
     The caller holds the data dir's lock and has recovered it (s3d/daemon.py).
     """
+    global _https
+    _https = tls.listener(settings, bind(settings, settings.listen_tls) if settings.listen_tls else None)
     sock = bind(settings)
     host, port = sock.getsockname()[:2]
-    print(f"s3d listening on http://{host}:{port} (data: {settings.data}, workers: {settings.workers})", flush=True)
+    scheme = "https" if _https is not None and _https.sock is None else "http"
+    print(f"s3d listening on {scheme}://{host}:{port} (data: {settings.data}, workers: {settings.workers})", flush=True)
+    if _https is not None:
+        tls.announce(_https)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until each worker's loop takes it over (a reload)
     if supervise is None and settings.workers <= 1:
         _worker(open_app, sock)
         return 0
@@ -99,6 +131,7 @@ def run(settings: Settings, open_app: OpenApp, supervise: Supervise | None) -> i
     for _ in range(forks):
         pid = os.fork()
         if pid == 0:
+            _children.clear()
             code = 0
             try:
                 lifeline.bind_worker(line)  # a worker never outlives this process
@@ -109,9 +142,12 @@ def run(settings: Settings, open_app: OpenApp, supervise: Supervise | None) -> i
             finally:
                 os._exit(code)
         children.append(pid)
+        _children.append(pid)
     lifeline.parent_keeps(line)
     if supervise is not None:
         sock.close()
+        if _https is not None:
+            signal.signal(signal.SIGHUP, lambda _s, _f: _reload_children())
         # gateway mode: this process runs the single shipper and supervises the workers
         return supervise(children)
 

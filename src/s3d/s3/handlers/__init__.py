@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from s3d.s3.handlers import (
+    acls,
     buckets,
     cors,
     lifecycle,
@@ -13,6 +14,7 @@ from s3d.s3.handlers import (
     lock,
     multipart,
     objects,
+    policies,
     post,
     sse,
     tagging,
@@ -35,4 +37,6 @@ HANDLERS: dict[str, Callable[[Ctx], Awaitable[Response]]] = {
     **versioning.HANDLERS,
     **lock.HANDLERS,
     **lifecycle.HANDLERS,
+    **policies.HANDLERS,
+    **acls.HANDLERS,
 }

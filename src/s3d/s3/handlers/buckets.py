@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+from s3d.access import settings as access
 from s3d.s3 import xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
+from s3d.s3.handlers import acls
 from s3d.s3.handlers.common import empty, read_document, xml_response
 from s3d.server.http import Response
 from s3d.store import versions
@@ -71,6 +73,7 @@ async def create_bucket(ctx: Ctx) -> Response:
     if not valid_bucket_name(ctx.bucket):
         raise S3Error("InvalidBucketName", extra={"BucketName": ctx.bucket})
     region = ctx.settings.region
+    access_settings = acls.bucket_settings(ctx)
     body = await read_document(ctx, MAX_CONFIG_BODY)
     if body.strip():
         root = xml.parse(body)
@@ -91,7 +94,10 @@ async def create_bucket(ctx: Ctx) -> Response:
     except BucketAlreadyOwnedByYou:
         if region != LEGACY_REGION:
             raise
-        # us-east-1 keeps S3's original behaviour: re-creating your own bucket succeeds
+        # us-east-1 keeps S3's original behaviour: re-creating your own bucket succeeds and resets its ACL
+        access_settings = {access.ACL: access_settings.get(access.ACL)}
+    for item, value in access_settings.items():
+        await ctx.store.set_bucket_config(ctx.bucket, item, value)
     return empty(200, [("Location", f"/{ctx.bucket}")])
 
 

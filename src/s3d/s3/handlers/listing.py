@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from s3d.access import authorize
 from s3d.s3 import xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
@@ -35,7 +36,7 @@ def parse_encoding(ctx: Ctx) -> bool:
 
 def _contents(ctx: Ctx, listing: Listing, enc: bool, owner: bool) -> list[xml.Node]:
     nodes: list[xml.Node] = []
-    assert ctx.user is not None
+    owner_id = authorize.owner_of(ctx) or ""
     for e in listing.entries:
         item: list[xml.Node] = [
             ("Key", url_encode(e.key.decode(), enc)),
@@ -44,7 +45,7 @@ def _contents(ctx: Ctx, listing: Listing, enc: bool, owner: bool) -> list[xml.No
             ("Size", e.size),
         ]
         if owner:
-            item.append(("Owner", [("ID", ctx.user.name), ("DisplayName", ctx.user.name)]))
+            item.append(("Owner", [("ID", owner_id), ("DisplayName", owner_id)]))
         item.append(("StorageClass", e.storage_class or "STANDARD"))
         nodes.append(("Contents", item))
     for p in listing.prefixes:

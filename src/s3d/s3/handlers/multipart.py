@@ -6,11 +6,12 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from s3d.access.principals import ANONYMOUS_ID
 from s3d.crypto.envelope import Envelope
 from s3d.s3 import checksums, encrypted, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers import sse
+from s3d.s3.handlers import acls, sse
 from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
@@ -75,15 +76,16 @@ def _checksum_headers(checksum: dict[str, str] | None, with_type: bool = False) 
 
 
 def _owner(ctx: Ctx) -> list[xml.Node]:
-    assert ctx.user is not None
-    return [("ID", ctx.user.name), ("DisplayName", ctx.user.name)]
+    name = ctx.user.name if ctx.user else ANONYMOUS_ID
+    return [("ID", name), ("DisplayName", name)]
 
 
 async def create_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
-    assert ctx.bucket is not None and ctx.user is not None
+    assert ctx.bucket is not None
     h = ctx.headers
     meta: dict[str, Any] = {**metadata_from_headers(h), **lock_meta_from_headers(ctx)}
+    acls.apply_to_object(ctx, meta)
     tags = tags_from_header(h.get("x-amz-tagging"))
     if tags:
         meta["tags"] = tags
@@ -109,7 +111,7 @@ async def create_multipart_upload(ctx: Ctx) -> Response:
     spec = sse.write_spec(h, sse.bucket_default(ctx, ctx.bucket))
     _, env = sse.seal(ctx, spec) if spec else (None, None)
     meta = sse.with_envelope(meta, env)
-    upload_id = await _mp(ctx).create(ctx.bucket, ctx.key_bytes, meta, ctx.user.name)
+    upload_id = await _mp(ctx).create(ctx.bucket, ctx.key_bytes, meta, ctx.user.name if ctx.user else ANONYMOUS_ID)
     headers = sse.response_headers(env, spec.customer if spec else None, write=True)
     if algo:
         headers += [("x-amz-checksum-algorithm", algo), ("x-amz-checksum-type", meta["checksum_type"])]

@@ -6,10 +6,11 @@ import asyncio
 import hashlib
 from urllib.parse import unquote, unquote_to_bytes
 
+from s3d.access import authorize
 from s3d.s3 import checksums, encrypted, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers import conditional_delete, sse
+from s3d.s3.handlers import acls, conditional_delete, sse
 from s3d.s3.handlers.common import (
     bypass_governance,
     check_read_conditions,
@@ -93,10 +94,11 @@ def write_conditions(headers: dict[str, str]) -> Conditions | None:
 
 # ---------- PutObject ----------
 async def put_object(ctx: Ctx) -> Response:
-    assert ctx.bucket is not None and ctx.user is not None
+    assert ctx.bucket is not None
     h = ctx.headers
     meta = metadata_from_headers(h)
     meta.update(lock_meta_from_headers(ctx))
+    acls.apply_to_object(ctx, meta)
     tags = tags_from_header(h.get("x-amz-tagging"))
     cond = write_conditions(h)
     if cond is not None:
@@ -111,7 +113,7 @@ async def put_object(ctx: Ctx) -> Response:
         await receive(w, payload)
         etag = sse.etag(spec.kind if spec else None, data_key, payload.etag)
         draft = Draft(ctx.bucket, ctx.key_bytes, etag, meta, checksum_record(payload), tags)
-        obj = await w.commit_object(draft, cond, owner=ctx.user.name)
+        obj = await w.commit_object(draft, cond, owner=authorize.owner_of(ctx))
     requested = (
         any(k.startswith("x-amz-checksum-") for k in h)
         or "x-amz-sdk-checksum-algorithm" in h
@@ -315,6 +317,7 @@ async def delete_objects(ctx: Ctx) -> Response:
         try:
             if len(key.encode()) > 1024:
                 raise S3Error("KeyTooLongError")
+            authorize.check_key(ctx, b, "s3:DeleteObject", key)
             if version_id is not None:
                 check_version_id(version_id)
             check = conditional_delete.from_entry(
@@ -411,6 +414,7 @@ async def copy_object(ctx: Ctx) -> Response:
             meta.update(
                 {k: v for k, v in metadata_from_headers({"x-amz-storage-class": h["x-amz-storage-class"]}).items()}
             )
+        acls.apply_to_object(ctx, meta)
         tags = tags_from_header(h.get("x-amz-tagging")) if tag_directive == "REPLACE" else src.tags
         same = src_bucket == ctx.bucket and src_key == ctx.key_bytes and src_version is None
         if same and not src.is_remote and not reencrypt:

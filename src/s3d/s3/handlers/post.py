@@ -12,11 +12,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from s3d.access import acl, authorize
+from s3d.access.actions import action_of
 from s3d.s3 import auth, checksums, surface, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.formdata import FormReader, boundary_of
-from s3d.s3.handlers import sse
+from s3d.s3.handlers import acls, sse
 from s3d.s3.handlers.common import STORED_HEADERS, empty, header_value_ok, version_header, xml_response
 from s3d.s3.handlers.objects import DEFAULT_CHECKSUM
 from s3d.s3.handlers.tagging import parse_tagging
@@ -26,20 +28,65 @@ from s3d.store.writer import Draft
 
 LENGTH_DIGITS = 19  # content-length-range bounds: digit strings up to this long (past any real size)
 # fields a policy need not mention (the signature fields sign the policy itself)
-EXEMPT = {"policy", "x-amz-signature", "file", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "bucket"}
+EXEMPT = {
+    "policy", "x-amz-signature", "file", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "bucket",
+    "awsaccesskeyid", "signature",
+}  # fmt: skip
+V2_FIELDS = ("awsaccesskeyid", "signature")
+ACL_FIELD = "acl"  # the canned ACL of a POST form (x-amz-acl on a PUT)
 
 
 def _denied(why: str) -> S3Error:
     return S3Error("AccessDenied", f"Invalid according to Policy: {why}")
 
 
+def _need(fields: dict[str, str], need: str) -> None:
+    if need not in fields:
+        raise S3Error(
+            "InvalidArgument", f"Bucket POST must contain a field named '{need}'.", extra={"ArgumentName": need}
+        )
+
+
+def _verify_v2(ctx: Ctx, fields: dict[str, str]) -> str:
+    """The access key of a Signature Version 2 form (AWSAccessKeyId, policy, signature)."""
+    for need in ("policy", *V2_FIELDS):
+        _need(fields, need)
+    access_key = fields["awsaccesskeyid"]
+    secret = ctx.settings.secrets().get(access_key)
+    if secret is None:
+        raise S3Error("InvalidAccessKeyId")
+    want = base64.b64encode(hmac.new(secret.encode(), fields["policy"].encode(), hashlib.sha1).digest())
+    if not hmac.compare_digest(want, fields["signature"].encode()):
+        raise S3Error("SignatureDoesNotMatch")
+    return access_key
+
+
+def signed_by(fields: dict[str, str]) -> bool:
+    """Whether the form carries a signed policy (SigV4 or SigV2); without one it is an anonymous upload."""
+    return "x-amz-signature" in fields or "signature" in fields or "policy" in fields
+
+
 def verify_signature(ctx: Ctx, fields: dict[str, str]) -> dict[str, Any]:
     """Check the policy's signature and return the decoded policy document."""
+    if "x-amz-signature" not in fields and any(f in fields for f in V2_FIELDS):
+        access_key = _verify_v2(ctx, fields)
+    else:
+        access_key = _verify_v4(ctx, fields)
+    users = {u.access_key: u for u in ctx.settings.users}
+    ctx.user = users[access_key]
+    try:
+        policy = json.loads(base64.b64decode(fields["policy"]))
+    except (binascii.Error, ValueError):
+        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", status=400) from None
+    if not isinstance(policy, dict):
+        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", status=400)
+    return policy
+
+
+def _verify_v4(ctx: Ctx, fields: dict[str, str]) -> str:
+    """The access key of a SigV4 form (x-amz-credential, x-amz-signature over the policy)."""
     for need in ("policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature"):
-        if need not in fields:
-            raise S3Error(
-                "InvalidArgument", f"Bucket POST must contain a field named '{need}'.", extra={"ArgumentName": need}
-            )
+        _need(fields, need)
     if fields["x-amz-algorithm"] != auth.ALGORITHM:
         raise S3Error("InvalidArgument", "Only AWS4-HMAC-SHA256 is supported for POST policies")
     parts = fields["x-amz-credential"].split("/")
@@ -53,15 +100,7 @@ def verify_signature(ctx: Ctx, fields: dict[str, str]) -> dict[str, Any]:
     want = hmac.new(key, fields["policy"].encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(want.encode(), fields["x-amz-signature"].encode()):
         raise S3Error("SignatureDoesNotMatch")
-    users = {u.access_key: u for u in ctx.settings.users}
-    ctx.user = users[access_key]
-    try:
-        policy = json.loads(base64.b64decode(fields["policy"]))
-    except (binascii.Error, ValueError):
-        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", status=400) from None
-    if not isinstance(policy, dict):
-        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", status=400)
-    return policy
+    return access_key
 
 
 def _length_range(low: object, high: object) -> tuple[int, int]:
@@ -132,8 +171,10 @@ async def post_object(ctx: Ctx) -> Response:
     if "key" not in fields:
         raise S3Error("InvalidArgument", "Bucket POST must contain a field named 'key'.", extra={"ArgumentName": "key"})
     fields["key"] = fields["key"].replace("${filename}", form.filename or "")
-    policy = verify_signature(ctx, fields)
-    length_range = check_policy(policy, fields, time.time())
+    length_range = None
+    if signed_by(fields):
+        policy = verify_signature(ctx, fields)
+        length_range = check_policy(policy, fields, time.time())
     surface.check_form(fields)
     ctx.need_bucket()
     # room for the data is reserved only now that the policy's signature has authenticated the form
@@ -153,8 +194,13 @@ async def _store_form(
         raise S3Error("KeyTooLongError" if key else "InvalidArgument")
     if not xml.carries(key):
         raise S3Error("InvalidArgument", "Object key contains a character XML 1.0 cannot carry.")
+    b = ctx.store.get_bucket(ctx.bucket)
+    if b is None:
+        raise S3Error("NoSuchBucket", resource=f"/{ctx.bucket}", extra={"BucketName": ctx.bucket})
+    authorize.check(ctx, b, action_of("PostObject"), key)
     meta = {h: fields[h] for h in STORED_HEADERS if h in fields}
     meta.update({k: v for k, v in fields.items() if k.startswith("x-amz-meta-")})
+    acls.apply_to_object(ctx, meta, {acl.CANNED_HEADER: fields[ACL_FIELD]} if ACL_FIELD in fields else {})
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
     for name, value in [*meta.items(), ("success_action_redirect", redirect or "")]:
         if not header_value_ok(value):  # these come back as response headers

@@ -1,0 +1,1 @@
+"""Access control: bucket policies, ACLs, ownership controls, public access blocks."""
