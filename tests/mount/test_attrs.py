@@ -67,3 +67,27 @@ def test_a_listed_file_shows_its_metadata_mtime_once_looked_up(s3, bucket: str, 
     while (mnt / "d" / "r.txt").stat().st_mtime != 1_300_000_000 and time.monotonic() < deadline:
         time.sleep(0.2)  # once the cached listing is older than the attribute cache time, a lookup asks
     assert (mnt / "d" / "r.txt").stat().st_mtime == 1_300_000_000
+
+
+SET_MTIME_NS = 1_500_000_000_123_456_789
+ROUNDS = 5  # each round: an empty and a non-empty file
+
+
+def test_an_mtime_set_after_close_sticks_once_the_cache_has_expired(server, bucket: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.mounts import Mount, require_fuse
+
+    require_fuse()
+    m = Mount(server, bucket, tmp_path / "mnt", ["--attr-cache", "0"]).start()  # every lookup is a fresh answer
+    try:
+        d = m.path / "d"
+        d.mkdir()  # the mount has listed d: lookups in it list it again rather than asking about one name
+        for i in range(ROUNDS):
+            for body in (b"", b"content"):
+                p = d / f"f{i}-{len(body)}"
+                p.write_bytes(body)
+                os.utime(p, ns=(SET_MTIME_NS, SET_MTIME_NS))
+                assert p.stat().st_mtime_ns == SET_MTIME_NS
+                assert p.name in os.listdir(d)
+                assert p.stat().st_mtime_ns == SET_MTIME_NS
+    finally:
+        m.stop()

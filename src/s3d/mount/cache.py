@@ -103,7 +103,9 @@ class MetaCache:
             if entry is None or not entry.is_dir:
                 self._forget_under(path)
 
-    def put_listing(self, path: str, children: dict[str, Entry]) -> None:
+    def put_listing(self, path: str, children: dict[str, Entry]) -> dict[str, Entry]:
+        """What a listing of `path` answered; returns the children as the cache now holds them, where a file whose
+        metadata is known for the ETag listed keeps it (a listing's own entries carry Last-Modified only)."""
         inside = path + "/" if path else ""
         with self._lock:
             merged = {}
@@ -112,6 +114,7 @@ class MetaCache:
                 merged[name] = replace(k, size=e.size) if k is not None and e.etag and k.etag == e.etag else e
             self._dirs[path] = _Listing(time.monotonic(), merged)
             self._expire_old()
+            return dict(merged)
 
     def forget(self, path: str) -> None:
         """Ask S3 next time, for the path and everything under it."""

@@ -120,8 +120,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
     def _list(self, rel: str) -> dict[str, Entry]:
         children = self.cache.listing(rel)
         if children is None:
-            children = self.o.list_dir(rel).children()
-            self.cache.put_listing(rel, children)
+            children = self.cache.put_listing(rel, self.o.list_dir(rel).children())  # with the metadata known
         return children
 
     def _register(self, of: OpenFile) -> int:
