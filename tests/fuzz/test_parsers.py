@@ -29,6 +29,7 @@ from tests.fuzz.strategies import header_text, live_policies, numbers, policies,
 
 ACCESS_KEY, SECRET = "AKFUZZ", "fuzz-secret"
 SECRETS = {ACCESS_KEY: SECRET}
+REGION = "us-east-1"  # the daemon's region; the fuzzed requests are signed for it
 
 
 def refused_or_ok(call: Callable[[], object]) -> None:
@@ -125,7 +126,7 @@ amz_dates = st.one_of(st.just(time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())), v
 def test_sigv4_header(cred: str, signed: str, sig: str, date: str, payload: str, raw: str | None) -> None:
     headers = {"host": "127.0.0.1", "x-amz-date": date, "x-amz-content-sha256": payload}
     headers["authorization"] = raw if raw is not None else _authorization(cred, signed, sig)
-    refused_or_ok(lambda: auth.verify("GET", "/b/k", "", headers, {}, SECRETS))
+    refused_or_ok(lambda: auth.verify("GET", "/b/k", "", headers, {}, SECRETS, REGION))
 
 
 @given(st.one_of(signatures, st.text(st.characters(min_codepoint=0x80, max_codepoint=0xFF), min_size=1)))
@@ -135,7 +136,7 @@ def test_sigv4_signature_of_a_well_formed_header(sig: str) -> None:
     headers["authorization"] = _authorization(
         f"{ACCESS_KEY}/{date[:8]}/us-east-1/s3/aws4_request", "host;x-amz-content-sha256;x-amz-date", sig
     )
-    refused_or_ok(lambda: auth.verify("GET", "/b/k", "", headers, {}, SECRETS))
+    refused_or_ok(lambda: auth.verify("GET", "/b/k", "", headers, {}, SECRETS, REGION))
 
 
 @given(
@@ -154,7 +155,7 @@ def test_sigv4_presigned(extra: dict[str, str], cred: str, date: str, expires: s
     q = {"X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Credential": cred, "X-Amz-Date": date,
          "X-Amz-Expires": expires, "X-Amz-SignedHeaders": "host", "X-Amz-Signature": "0" * 64, **extra}  # fmt: skip
     raw = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in q.items())
-    refused_or_ok(lambda: auth.verify("GET", "/b/k", raw, {"host": "127.0.0.1"}, parse_query(raw), SECRETS))
+    refused_or_ok(lambda: auth.verify("GET", "/b/k", raw, {"host": "127.0.0.1"}, parse_query(raw), SECRETS, REGION))
 
 
 @given(
@@ -293,7 +294,7 @@ def test_the_fuzzed_signature_is_checked() -> None:
         f"{ACCESS_KEY}/{date[:8]}/us-east-1/s3/aws4_request", "host;x-amz-content-sha256;x-amz-date", "0" * 64
     )
     try:
-        auth.verify("GET", "/b/k", "", headers, {}, SECRETS)
+        auth.verify("GET", "/b/k", "", headers, {}, SECRETS, REGION)
     except S3Error as e:
         assert e.code == "SignatureDoesNotMatch"
     else:

@@ -46,7 +46,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=mount_command, client=True)
     u = sub.add_parser("umount", help="unmount a mount made by s3d mount",
                        description="Unmount MOUNTPOINT; also works when the daemon or the mount process is gone.")  # fmt: skip
-    u.add_argument("mountpoint", metavar="MOUNTPOINT")
+    u.add_argument("mountpoint", metavar="MOUNTPOINT", help="the directory an s3d mount is bound to")
     u.set_defaults(func=umount_command)
 
 

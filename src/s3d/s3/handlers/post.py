@@ -176,7 +176,10 @@ async def post_object(ctx: Ctx) -> Response:
         policy = verify_signature(ctx, fields)
         length_range = check_policy(policy, fields, time.time())
     surface.check_form(fields)
-    ctx.need_bucket()
+    b = ctx.store.get_bucket(ctx.bucket)
+    if b is None:
+        raise S3Error("NoSuchBucket", resource=f"/{ctx.bucket}", extra={"BucketName": ctx.bucket})
+    authorize.check(ctx, b, action_of("PostObject"), fields["key"])  # the form's signer, or anonymous
     # room for the data is reserved only now that the policy's signature has authenticated the form
     reservation = await ctx.ns.reserve_write(declared_size(ctx.headers))
     try:
@@ -194,10 +197,6 @@ async def _store_form(
         raise S3Error("KeyTooLongError" if key else "InvalidArgument")
     if not xml.carries(key):
         raise S3Error("InvalidArgument", "Object key contains a character XML 1.0 cannot carry.")
-    b = ctx.store.get_bucket(ctx.bucket)
-    if b is None:
-        raise S3Error("NoSuchBucket", resource=f"/{ctx.bucket}", extra={"BucketName": ctx.bucket})
-    authorize.check(ctx, b, action_of("PostObject"), key)
     meta = {h: fields[h] for h in STORED_HEADERS if h in fields}
     meta.update({k: v for k, v in fields.items() if k.startswith("x-amz-meta-")})
     acls.apply_to_object(ctx, meta, {acl.CANNED_HEADER: fields[ACL_FIELD]} if ACL_FIELD in fields else {})
