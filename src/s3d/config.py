@@ -14,6 +14,7 @@ from typing import Any
 from s3d.filters import setting as filter_setting
 from s3d.filters.evaluate import Filter
 from s3d.gateway.config import GatewaySettings
+from s3d.sync import config as sync_config
 
 
 class ConfigError(Exception):
@@ -44,6 +45,7 @@ class Settings:
     cache_filter: Filter | None = None  # which remote objects the read cache keeps
     sync_filter: Filter | None = None  # what the sync directory holds
     mount_filter: Filter | None = None  # what the mount shows
+    sync: list[sync_config.SyncPair] = field(default_factory=list)  # folders kept in sync with buckets (docs/sync.md)
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -97,6 +99,7 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
     s.workers = os.cpu_count() or 1
     config_path = flags.get("config") or env.get("S3D_CONFIG")
     file_users: list[User] = []
+    raw: dict[str, Any] = {}
     if config_path:
         try:
             raw = tomllib.loads(Path(config_path).read_text())
@@ -116,6 +119,7 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
     for name in ENV_KEYS:
         if flags.get(name) is not None:
             setattr(s, name, _coerce(name, flags[name]))
+    s.sync = _sync_pairs(flags, env, raw.get("sync") if config_path else None)
     if s.workers < 1:
         raise ConfigError("workers must be at least 1")
     s.host_port  # noqa: B018 - validates the listen address
@@ -127,6 +131,25 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
     s.users.extend(u for u in file_users if u.access_key != ak)
     _check_unique(s.users)
     return s
+
+
+def _sync_pairs(flags: dict[str, Any], env: dict[str, str], tables: Any) -> list[sync_config.SyncPair]:
+    """--sync (repeatable) over S3D_SYNC over the TOML file's [[sync]] tables."""
+    try:
+        if flags.get("sync"):
+            pairs = [sync_config.parse_spec(spec) for spec in flags["sync"]]
+        elif env.get(sync_config.ENV):
+            pairs = sync_config.parse_env(env[sync_config.ENV])
+        elif tables is not None:
+            if not isinstance(tables, list):
+                raise sync_config.SyncConfigError("sync must be a list of [[sync]] tables")
+            pairs = [sync_config.parse_table(t, f"sync[{i}]") for i, t in enumerate(tables)]
+        else:
+            pairs = []
+        sync_config.check_distinct(pairs)
+    except sync_config.SyncConfigError as e:
+        raise ConfigError(str(e)) from None
+    return pairs
 
 
 def _check_unique(users: list[User]) -> None:

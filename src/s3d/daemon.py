@@ -3,6 +3,8 @@
     local mode:   Store -> LocalNamespace -> S3App (+ admin) -> server workers
     gateway mode: Store + BotocoreRemote + BlockCache -> GatewayNamespace -> S3App (+ admin)
                   main process: Shipper + refresh (gateway/service.py) beside the workers
+    sync pairs:   SyncService (sync/service.py) on its own Store and Namespace, in the main process
+                  only (local mode: beside serving; gateway mode: beside the shipper)
 
 Everything else types against interfaces (``Namespace``, ``Remote``); only this module names the
 concrete classes.
@@ -16,7 +18,7 @@ import os
 from collections.abc import Callable
 
 from s3d.admin import endpoints as admin
-from s3d.config import Settings
+from s3d.config import ConfigError, Settings
 from s3d.gateway.cache import BlockCache, Capacity
 from s3d.gateway.config import GatewaySettings
 from s3d.gateway.namespace import GatewayNamespace
@@ -28,6 +30,7 @@ from s3d.server import run as server
 from s3d.store.namespace import LocalNamespace, Namespace
 from s3d.store.recovery import lock_data_dir, recover
 from s3d.store.store import Store
+from s3d.sync.service import SyncService, missing_folders
 
 log = logging.getLogger("s3d")
 DEFAULT_OWNER = "admin"
@@ -62,17 +65,34 @@ def open_app(settings: Settings) -> tuple[S3App, Callable[[], None]]:
     return app, close
 
 
+def _owner(settings: Settings) -> str:
+    return settings.users[0].name if settings.users else DEFAULT_OWNER
+
+
+async def run_sync(settings: Settings) -> None:
+    """The sync pairs, until cancelled: one SyncService on the main process's own store and namespace."""
+    store, ns, _, close = open_services(settings)
+    try:
+        await SyncService(settings.sync, store, ns, settings.sync_filter, _owner(settings), settings.region).run()
+    finally:
+        close()
+
+
 def _supervisor(settings: Settings, g: GatewaySettings) -> server.Supervise:
     def run(children: list[int]) -> int:
         async def main() -> int:
             obs = observability.install(settings, "gateway")  # the shipper's remote calls and events
             remote = BotocoreRemote(g.remote)
-            owner = settings.users[0].name if settings.users else DEFAULT_OWNER
+            syncing = asyncio.create_task(run_sync(settings)) if settings.sync else None
             try:
                 return await supervise(
-                    settings.data, g, remote, owner, settings.region, children, upload_filter=settings.upload_filter
-                )
+                    settings.data, g, remote, _owner(settings), settings.region, children,
+                    upload_filter=settings.upload_filter,
+                )  # fmt: skip
             finally:
+                if syncing is not None:
+                    syncing.cancel()
+                    await asyncio.gather(syncing, return_exceptions=True)
                 remote.close()
                 obs.close()
 
@@ -85,6 +105,9 @@ def run(settings: Settings) -> int:
     """`s3d run`: lock and recover the data dir, then serve until SIGTERM/SIGINT."""
     # Held (and inherited by the workers) until the last process exits: a second
     # daemon on the same dir would take in-flight blobs for orphans and delete them.
+    missing = missing_folders(settings.sync)
+    if missing:
+        raise ConfigError(f"sync folder {missing[0]} does not exist")
     lock_fd = lock_data_dir(settings.data)
     try:
         observability.prepare(settings)  # log format; a clean metrics dir for every process, set before forking
@@ -94,6 +117,8 @@ def run(settings: Settings) -> int:
         g = settings.gateway
         if g is not None:
             release_held(settings.data, settings.upload_filter)  # before any worker serves or a flush is asked
-        return server.run(settings, lambda: open_app(settings), _supervisor(settings, g) if g is not None else None)
+        if g is not None:
+            return server.run(settings, lambda: open_app(settings), _supervisor(settings, g))
+        return server.run(settings, lambda: open_app(settings), None, (lambda: run_sync(settings)) if settings.sync else None)
     finally:
         os.close(lock_fd)

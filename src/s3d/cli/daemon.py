@@ -21,7 +21,7 @@ GATEWAY_FLAGS = (
     "cache_revalidate_after",
     "remote_bucket_map",
 )
-SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format",
+SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format", "sync",
                   *(f.setting for f in Feature))  # fmt: skip
 FILTER_HELP = {
     Feature.UPLOAD: "gateway mode: which objects ship to the remote; the others stay local",
@@ -48,6 +48,8 @@ def register(sub: Any) -> None:
     run.add_argument(
         "--log-format", choices=("human", "json"), help="request log format (also S3D_LOG_FORMAT; default human)"
     )
+    run.add_argument("--sync", action="append", metavar="DIR=BUCKET[/PREFIX]",
+                     help="keep a folder in sync with a bucket (repeatable; also S3D_SYNC; see docs/sync.md)")  # fmt: skip
     gw = run.add_argument_group("gateway mode (ship every change to a remote S3)")
     gw.add_argument(
         "--remote", help="remote S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com (also S3D_REMOTE)"

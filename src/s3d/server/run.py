@@ -12,8 +12,8 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 from s3d.config import Settings
 from s3d.server.http import ConnectionSet, Request, Response
@@ -54,10 +54,13 @@ class App(Protocol):
 OpenApp = Callable[[], tuple[App, Callable[[], None]]]
 # Gateway mode's main process: runs beside the workers (their pids) and returns the exit status.
 Supervise = Callable[[list[int]], int]
+# Local mode: a task the main process runs beside serving (cancelled when it stops).
+Background = Callable[[], Coroutine[Any, Any, None]]
 
 
-async def serve(open_app: OpenApp, sock: socket.socket) -> None:
+async def serve(open_app: OpenApp, sock: socket.socket, background: Background | None = None) -> None:
     app, close = open_app()
+    task = asyncio.create_task(background()) if background is not None else None
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -71,16 +74,22 @@ async def serve(open_app: OpenApp, sock: socket.socket) -> None:
     while time.monotonic() < deadline and connections.busy():
         await asyncio.sleep(0.05)
     sweeper.cancel()
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
     close()
 
 
-def _worker(open_app: OpenApp, sock: socket.socket) -> None:
+def _worker(open_app: OpenApp, sock: socket.socket, background: Background | None = None) -> None:
     _install_loop()
-    asyncio.run(serve(open_app, sock))
+    asyncio.run(serve(open_app, sock, background))
 
 
-def run(settings: Settings, open_app: OpenApp, supervise: Supervise | None) -> int:
-    """Serve until SIGTERM/SIGINT. Without ``supervise`` (local mode) this process is also a worker.
+def run(
+    settings: Settings, open_app: OpenApp, supervise: Supervise | None, background: Background | None = None
+) -> int:
+    """Serve until SIGTERM/SIGINT. Without ``supervise`` (local mode) this process is also a worker,
+    and runs ``background`` beside serving (only here: never in the forked workers).
 
     The caller holds the data dir's lock and has recovered it (s3d/daemon.py).
     """
@@ -88,7 +97,7 @@ def run(settings: Settings, open_app: OpenApp, supervise: Supervise | None) -> i
     host, port = sock.getsockname()[:2]
     print(f"s3d listening on http://{host}:{port} (data: {settings.data}, workers: {settings.workers})", flush=True)
     if supervise is None and settings.workers <= 1:
-        _worker(open_app, sock)
+        _worker(open_app, sock, background)
         return 0
     children: list[int] = []
     # Local mode: this process is one of the workers (one process fewer, ~45 MB less).
@@ -120,7 +129,7 @@ def run(settings: Settings, open_app: OpenApp, supervise: Supervise | None) -> i
 
     status = 0
     try:
-        _worker(open_app, sock)  # until SIGTERM/SIGINT
+        _worker(open_app, sock, background)  # until SIGTERM/SIGINT
     except BaseException:  # noqa: BLE001 - the other workers must still be stopped
         log.exception("worker failed")
         status = 1
