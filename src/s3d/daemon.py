@@ -119,6 +119,8 @@ def run(settings: Settings) -> int:
             release_held(settings.data, settings.upload_filter)  # before any worker serves or a flush is asked
         if g is not None:
             return server.run(settings, lambda: open_app(settings), _supervisor(settings, g))
-        return server.run(settings, lambda: open_app(settings), None, (lambda: run_sync(settings)) if settings.sync else None)
+        return server.run(
+            settings, lambda: open_app(settings), None, (lambda: run_sync(settings)) if settings.sync else None
+        )
     finally:
         os.close(lock_fd)

@@ -1,9 +1,9 @@
 """Sync pairs: a folder kept in sync with a bucket (or a prefix in it), and how.
 
-    s3d run --sync DIR=bucket[/prefix]          (repeatable)
-    S3D_SYNC='DIR=bucket[/prefix];DIR2=bucket2'  (';' between pairs)
-    [[sync]] dir = "...", bucket = "...", prefix = "...", direction = "both", filter = "...",
-             conflict = "newer", max_delete = "50%"
+s3d run --sync DIR=bucket[/prefix]          (repeatable)
+S3D_SYNC='DIR=bucket[/prefix];DIR2=bucket2'  (';' between pairs)
+[[sync]] dir = "...", bucket = "...", prefix = "...", direction = "both", filter = "...",
+         conflict = "newer", max_delete = "50%"
 """
 
 from __future__ import annotations

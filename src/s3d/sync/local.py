@@ -6,6 +6,8 @@ with ``.s3d-sync`` belong to the sync (its marker and its temporary files) and a
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import logging
 import os
 import secrets
@@ -103,6 +105,21 @@ def lstat_entry(root: Path, path: str) -> LocalEntry | None:
     if path.endswith("/"):
         return DIR_ENTRY if stat.S_ISDIR(st.st_mode) else None
     return LocalEntry(st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
+
+
+def open_for_writing(fd: int) -> bool:
+    """Whether any process has the file open for writing (``fd`` is our read-only descriptor).
+
+    A read lease is refused (EAGAIN) exactly then. It is released at once: held, it would make a
+    writer's open wait. Where leases are not available (another owner, some filesystems) this says
+    False and the quiet period alone decides.
+    """
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as e:
+        return e.errno == errno.EAGAIN
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+    return False
 
 
 def ensure_marker(root: Path) -> None:

@@ -38,7 +38,7 @@ MTIME_META = "x-amz-meta-mtime"  # rclone's name (s3fs uses it too, in whole sec
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 EMPTY_MD5 = hashlib.md5(b"").hexdigest()
 NS = 1_000_000_000
-STABLE_SECONDS = 0.5  # a file unchanged for this long is taken as complete
+STABLE_SECONDS = 0.5  # a file closed (local.open_for_writing) and unchanged for this long is complete
 CONCURRENCY = 16  # transfers of one run at a time
 BASE_BATCH = 256  # base rows written per transaction
 READ_CHUNK = 1 << 20
@@ -270,7 +270,7 @@ class PairSync:
         except FileNotFoundError:
             return None
         try:
-            if _entry(os.fstat(fd)) != lo:
+            if _entry(os.fstat(fd)) != lo or local.open_for_writing(fd):
                 return None
             md5 = hashlib.md5()
             while chunk := os.read(fd, READ_CHUNK):
@@ -337,9 +337,7 @@ class PairSync:
             await self._record(path, Base(lo.size, lo.mtime_ns, re_.etag))
             return
         policy = self.pair.conflict
-        local_wins = policy is ConflictPolicy.LOCAL or (
-            policy is ConflictPolicy.NEWER and lo.mtime_ns >= re_.mtime_ns
-        )
+        local_wins = policy is ConflictPolicy.LOCAL or (policy is ConflictPolicy.NEWER and lo.mtime_ns >= re_.mtime_ns)
         other = conflict_name(path, time.time(), taken)
         taken.add(other)
         self.conflicts += 1
@@ -484,4 +482,3 @@ def _copy_span(span: OpenSpan, write: Callable[[bytes | memoryview], None]) -> N
             raise OSError("an object's blob is shorter than its metadata says")
         write(chunk)
         done += len(chunk)
-

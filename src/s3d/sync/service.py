@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from pathlib import Path
 
 import watchfiles
@@ -72,6 +73,9 @@ class SyncService:
         await self.store.committer.run(lambda conn: sync_state.drop_pairs_except(conn, keep))
 
     async def run(self) -> None:
+        # A lease break (a writer opening a file in the instant we test it, local.open_for_writing)
+        # signals the lease holder with SIGIO, whose default action ends the process.
+        signal.signal(signal.SIGIO, signal.SIG_IGN)
         await self.prepare()
         tasks = [asyncio.create_task(self._poll())]
         for ps in self.pairs:
