@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -59,9 +60,19 @@ class Synced:
     args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     proc: S3dProcess | None = None
+    pair_prefix: str | None = None  # the pair's own prefix, when this is a view of a subdirectory
+
+    def view(self, sub: str) -> Synced:
+        """The same daemon, seen through a subdirectory of the folder (tests sharing one daemon)."""
+        (self.folder / sub).mkdir()
+        v = Synced(self.tmp, self.folder / sub, self.bucket, f"{self.prefix}{sub}/", self.args, self.env, self.proc)
+        v.pair_prefix = self.pair_prefix
+        return v
 
     def start(self) -> Synced:
-        target = f"{self.bucket}/{self.prefix}".rstrip("/")
+        if self.pair_prefix is None:
+            self.pair_prefix = self.prefix
+        target = f"{self.bucket}/{self.pair_prefix}".rstrip("/")
         args = self.args if any(a.startswith("--config") for a in self.args) else ["--sync", f"{self.folder}={target}", *self.args]
         port = self.proc.port if self.proc else 0
         self.proc = S3dProcess(self.tmp / "data", port=port, workers=2, args=args, env_extra=self.env).start()
@@ -85,7 +96,7 @@ class Synced:
         out: list[str] = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
             out.extend(o["Key"][len(self.prefix) :] for o in page.get("Contents", []))
-        return sorted(out)
+        return sorted(k for k in out if k)  # a view's own directory may have a marker object
 
     def files(self) -> dict[str, bytes]:
         """Every file in the folder (the marker aside), by relative path."""
@@ -136,15 +147,37 @@ class Synced:
             self.proc.stop()
 
 
-@pytest.fixture
-def synced(tmp_path: Path) -> Iterator[Synced]:
+def start_synced(tmp_path: Path, *args: str, prefix: str = "") -> Synced:
     """A running daemon syncing an empty folder with a new bucket (created at start)."""
     folder = tmp_path / "folder"
     folder.mkdir()
-    s = Synced(tmp_path, folder, "sync-bucket").start()
+    s = Synced(tmp_path, folder, "sync-bucket", prefix, list(args)).start()
     wait_until(lambda: (folder / MARKER).exists(), what="the marker")
+    return s
+
+
+@pytest.fixture
+def own_synced(tmp_path: Path) -> Iterator[Synced]:
+    """A daemon of the test's own (for tests that pause, stop or kill it)."""
+    s = start_synced(tmp_path)
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
+    s = start_synced(tmp_path_factory.mktemp("sync"))
+    yield s
+    s.stop()
+
+
+_views = itertools.count()
+
+
+@pytest.fixture
+def synced(shared_synced: Synced) -> Synced:
+    """A subdirectory of its own in a folder synced by a daemon shared by the module's tests."""
+    return shared_synced.view(f"t{next(_views)}")
 
 
 def read_json(text: str) -> Any:

@@ -17,7 +17,7 @@ def test_the_file_mtime_is_kept_in_rclones_metadata_name(synced: Synced) -> None
     write_file(synced.folder / "a.bin", b"x" * 100)
     mtime_ns = os.stat(synced.folder / "a.bin").st_mtime_ns
     wait_until(lambda: synced.get("a.bin") is not None, what="the upload")
-    meta = synced.s3.head_object(Bucket=synced.bucket, Key="a.bin")["Metadata"]
+    meta = synced.s3.head_object(Bucket=synced.bucket, Key=synced.key("a.bin"))["Metadata"]
     assert meta["mtime"] == f"{mtime_ns // 10**9}.{mtime_ns % 10**9:09d}"
 
 
@@ -126,7 +126,7 @@ def test_symlinks_and_sockets_are_skipped_with_one_log_line_each(synced: Synced)
         write_file(synced.folder / "other.txt", b"more")  # another run
         wait_until(lambda: synced.keys() == ["other.txt", "real.txt"], what="the second upload")
         log = synced.log()
-        assert log.count("sync skips link.txt") == 1
-        assert log.count("sync skips s.sock") == 1
+        assert log.count(f"sync skips {synced.prefix}link.txt:") == 1
+        assert log.count(f"sync skips {synced.prefix}s.sock:") == 1
     finally:
         sock.close()
