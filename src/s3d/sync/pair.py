@@ -143,9 +143,9 @@ class PairSync:
             act = decide(lo, re_, b, self.pair.direction)
             if act in (Act.UPLOAD, Act.COMPARE) and lo is not None and not lo.is_dir:
                 age = (now_ns - lo.mtime_ns) / NS
-                if age < STABLE_SECONDS:  # still being written, perhaps
+                if 0 <= age < STABLE_SECONDS:  # still being written, perhaps (a future mtime: the lease test decides)
                     counts.pending_up += 1
-                    result.soon(STABLE_SECONDS - max(age, 0.0) + RETRY_SOON)
+                    result.soon(STABLE_SECONDS - age + RETRY_SOON)
                     continue
             if act is not Act.NOTHING:
                 plan.append((path, act))
