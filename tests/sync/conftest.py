@@ -99,10 +99,10 @@ class Synced:
         return sorted(k for k in out if k)  # a view's own directory may have a marker object
 
     def files(self) -> dict[str, bytes]:
-        """Every file in the folder (the marker aside), by relative path."""
+        """Every file in the folder under its own name (the sync's marker and temporary files aside)."""
         out = {}
         for p in self.folder.rglob("*"):
-            if p.is_file() and p.name != MARKER:
+            if p.is_file() and not p.name.startswith(MARKER):  # the marker, unfinished downloads
                 out[p.relative_to(self.folder).as_posix()] = p.read_bytes()
         return out
 
