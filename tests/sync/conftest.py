@@ -61,11 +61,13 @@ class Synced:
     env: dict[str, str] = field(default_factory=dict)
     proc: S3dProcess | None = None
     pair_prefix: str | None = None  # the pair's own prefix, when this is a view of a subdirectory
+    via_flag: bool = True  # configure the pair with --sync (else the test's args or env configure it)
 
     def view(self, sub: str) -> Synced:
         """The same daemon, seen through a subdirectory of the folder (tests sharing one daemon)."""
         (self.folder / sub).mkdir()
-        v = Synced(self.tmp, self.folder / sub, self.bucket, f"{self.prefix}{sub}/", self.args, self.env, self.proc)
+        v = Synced(self.tmp, self.folder / sub, self.bucket, f"{self.prefix}{sub}/", self.args, self.env, self.proc,
+                   via_flag=self.via_flag)  # fmt: skip
         v.pair_prefix = self.pair_prefix
         return v
 
@@ -73,7 +75,7 @@ class Synced:
         if self.pair_prefix is None:
             self.pair_prefix = self.prefix
         target = f"{self.bucket}/{self.pair_prefix}".rstrip("/")
-        args = self.args if any(a.startswith("--config") for a in self.args) else ["--sync", f"{self.folder}={target}", *self.args]
+        args = ["--sync", f"{self.folder}={target}", *self.args] if self.via_flag else self.args
         port = self.proc.port if self.proc else 0
         self.proc = S3dProcess(self.tmp / "data", port=port, workers=2, args=args, env_extra=self.env).start()
         return self
@@ -147,11 +149,11 @@ class Synced:
             self.proc.stop()
 
 
-def start_synced(tmp_path: Path, *args: str, prefix: str = "") -> Synced:
+def start_synced(tmp_path: Path, *args: str, prefix: str = "", via_flag: bool = True) -> Synced:
     """A running daemon syncing an empty folder with a new bucket (created at start)."""
     folder = tmp_path / "folder"
     folder.mkdir()
-    s = Synced(tmp_path, folder, "sync-bucket", prefix, list(args)).start()
+    s = Synced(tmp_path, folder, "sync-bucket", prefix, list(args), via_flag=via_flag).start()
     wait_until(lambda: (folder / MARKER).exists(), what="the marker")
     return s
 

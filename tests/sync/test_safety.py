@@ -64,7 +64,7 @@ def limited(tmp_path: Path) -> Iterator[Synced]:
     config = tmp_path / "s3d.toml"
     folder = tmp_path / "folder"
     config.write_text(f'[[sync]]\ndir = "{folder}"\nbucket = "sync-bucket"\nmax_delete = "2"\n')
-    s = start_synced(tmp_path, "--config", str(config))
+    s = start_synced(tmp_path, "--config", str(config), via_flag=False)
     for name, data in FILES.items():
         write_file(s.folder / name, data)
     wait_until(lambda: s.keys() == sorted(FILES), what="the uploads")
