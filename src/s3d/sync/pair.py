@@ -45,6 +45,7 @@ READ_CHUNK = 1 << 20
 EMPTY_GUARD = 2  # a folder that had at least this many entries and is now empty pauses the pair
 DELETE_FLOOR = 10  # a percentage max_delete never stops a run deleting this many or fewer
 RETRY_SOON = 0.05  # seconds before the next run when this one changed something or lost a race
+RETRY_ERROR = 5.0  # seconds before the next run after a path failed (a name taken by a directory...)
 
 
 def format_mtime(mtime_ns: int) -> str:
@@ -105,7 +106,7 @@ class PairSync:
             await self._run(result, counts)
         except StoreError as e:
             counts.errors.append(f"store: {e}")
-            result.soon(1.0)
+            result.soon(RETRY_ERROR)
         await self._flush_base()
         await self._publish(counts)
         return result
@@ -169,7 +170,7 @@ class PairSync:
                 except (OSError, StoreError) as e:
                     counts.errors.append(f"{path}: {e}")
                     log.warning("sync %s: %s: %s", self.pair.name, path, e)
-                    result.soon(1.0)
+                    result.soon(RETRY_ERROR)
 
         await asyncio.gather(*(one(p, a) for p, a in plan))
         if plan:
@@ -247,7 +248,7 @@ class PairSync:
                 etag = EMPTY_MD5
                 meta: dict[str, str] = {}
                 if not lo.is_dir:
-                    read = await asyncio.to_thread(self._read_into, path, lo, w)
+                    read = await self._stream(path, lo, w)
                     if read is None:
                         w.discard()
                         return None
@@ -263,24 +264,39 @@ class PairSync:
             await self.ns.release_write(reservation)
         return Base(lo.size, lo.mtime_ns, etag)
 
-    def _read_into(self, path: str, lo: LocalEntry, w: ObjectWriter) -> str | None:
-        """Stream the file into the writer (bounded memory); its MD5, or None if it is not the scanned file."""
-        try:
-            fd = os.open(local.fs_path(self.root, path), os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-        except FileNotFoundError:
+    async def _stream(self, path: str, lo: LocalEntry, w: ObjectWriter) -> str | None:
+        """Stream the file into the writer (bounded memory); its MD5, or None if it is not the scanned,
+        closed file. A large file is copied by the kernel while another thread hashes it."""
+        fd = await asyncio.to_thread(self._open_closed, path, lo)
+        if fd is None:
             return None
         try:
-            if _entry(os.fstat(fd)) != lo or local.open_for_writing(fd):
-                return None
-            md5 = hashlib.md5()
-            while chunk := os.read(fd, READ_CHUNK):
-                md5.update(chunk)
-                w.write(chunk)
+            if lo.size > self.store.inline_max:
+                digest, copied = await asyncio.gather(
+                    asyncio.to_thread(_md5_of, fd, lo.size), w.copy([OpenSpan(fd, 0, lo.size)]), return_exceptions=True
+                )  # both finish before the descriptor closes
+                if isinstance(copied, BaseException) or isinstance(digest, BaseException):
+                    if _entry(os.fstat(fd)) != lo:
+                        return None  # it changed under us (truncated, say): the next run sees it
+                    raise copied if isinstance(copied, BaseException) else digest  # type: ignore[misc]
+            else:
+                digest = await asyncio.to_thread(_read_small, fd, w)
             if _entry(os.fstat(fd)) != lo or w.size != lo.size:
                 return None
-            return md5.hexdigest()
+            return str(digest)
         finally:
             os.close(fd)
+
+    def _open_closed(self, path: str, lo: LocalEntry) -> int | None:
+        """The file opened for reading, if it is what the scan saw and nobody has it open for writing."""
+        try:
+            fd = os.open(local.fs_path(self.root, path), os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            return None
+        if _entry(os.fstat(fd)) != lo or local.open_for_writing(fd):
+            os.close(fd)
+            return None
+        return fd
 
     async def _delete_remote(self, re_: RemoteEntry) -> bool:
         if objects.etag_of(self.store.reader, self.pair.bucket, re_.key) != re_.etag:
@@ -426,6 +442,26 @@ class PairSync:
         self.status = status
         name = self.pair.name
         await self.store.committer.run(lambda conn: sync_state.put_status(conn, name, status))
+
+
+def _md5_of(fd: int, size: int) -> str:
+    md5 = hashlib.md5()
+    done = 0
+    while done < size:
+        chunk = os.pread(fd, min(READ_CHUNK, size - done), done)
+        if not chunk:
+            break
+        md5.update(chunk)
+        done += len(chunk)
+    return md5.hexdigest()
+
+
+def _read_small(fd: int, w: ObjectWriter) -> str:
+    md5 = hashlib.md5()
+    while chunk := os.read(fd, READ_CHUNK):
+        md5.update(chunk)
+        w.write(chunk)
+    return md5.hexdigest()
 
 
 def _entry(st: os.stat_result) -> LocalEntry:
