@@ -115,12 +115,17 @@ class Synced:
         self.s3.delete_object(Bucket=self.bucket, Key=self.key(path))
 
     def status(self) -> dict[str, Any]:
+        """The pair's status (waiting for the first run after a start to publish it)."""
         assert self.proc is not None
-        code, body = admin(self.proc.endpoint, self.proc.access_key, self.proc.secret_key, "GET", "/_s3d/sync")
-        assert code == 200, body
-        pairs: list[dict[str, Any]] = body["pairs"]
-        assert len(pairs) == 1, body
-        return pairs[0]
+        deadline = time.monotonic() + SETTLE
+        while True:
+            code, body = admin(self.proc.endpoint, self.proc.access_key, self.proc.secret_key, "GET", "/_s3d/sync")
+            assert code == 200, body
+            pairs: list[dict[str, Any]] = body["pairs"]
+            if pairs or time.monotonic() > deadline:
+                assert len(pairs) == 1, body
+                return pairs[0]
+            time.sleep(0.02)
 
     def log(self) -> str:
         assert self.proc is not None
