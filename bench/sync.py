@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--big-mib", type=int)
     ap.add_argument("--changes", type=int)
     ap.add_argument("--idle-seconds", type=float)
+    ap.add_argument("--no-rclone", action="store_true", help="skip the rclone comparisons")
     a = ap.parse_args(argv)
     files = a.files or (2_000 if a.quick else 10_000)
     big = (a.big_mib or (128 if a.quick else 1024)) * MiB
@@ -171,9 +172,11 @@ def main(argv: list[str] | None = None) -> None:
             wait_for(lambda: SYNC_BUCKET in [b["Name"] for b in c.list_buckets()["Buckets"]], "the bucket")
             c.create_bucket(Bucket=RCLONE_BUCKET)
             res["tree_bytes"] = tree_bytes
-            res["rclone_tree_s"] = rclone_in(url, work / "tree", f"{RCLONE_BUCKET}/tree")
+            if not a.no_rclone:
+                res["rclone_tree_s"] = rclone_in(url, work / "tree", f"{RCLONE_BUCKET}/tree")
             res["sync_tree_s"] = sync_in(c, folder, work / "tree", files, tree_bytes)
-            res["rclone_big_s"] = rclone_in(url, work / "bigtree", f"{RCLONE_BUCKET}/bigtree")
+            if not a.no_rclone:
+                res["rclone_big_s"] = rclone_in(url, work / "bigtree", f"{RCLONE_BUCKET}/bigtree")
             res["sync_big_s"] = sync_in(c, folder, work / "bigtree", files + 1, tree_bytes + big)
             res.update(latencies(c, folder, changes))
             time.sleep(2.0)  # the last runs settle

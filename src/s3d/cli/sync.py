@@ -23,7 +23,7 @@ daemon's /_s3d/sync document as is."""
 
 def register(sub: Any) -> None:
     p = sub.add_parser("sync", help="the sync directory: `s3d sync status`", description=DESCRIPTION)
-    inner = p.add_subparsers(dest="sync_command", metavar="SUBCOMMAND", required=True)
+    inner = p.add_subparsers(dest="sync_command", metavar="SUBCOMMAND", required=True, help="status")
     st = inner.add_parser("status", help="list the sync pairs and their state", description=DESCRIPTION)
     st.add_argument("--json", action="store_true", help="print the /_s3d/sync JSON document")
     add_arguments(st)

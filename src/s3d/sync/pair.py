@@ -96,7 +96,8 @@ class PairSync:
         self.conflicts = int(previous.get("conflicts", 0))
         self.status: dict[str, Any] = {}
         self._base_writes: list[tuple[str, Base | None]] = []
-        self._base: dict[str, Base] = {}
+        self._base: dict[str, Base] | None = None  # loaded once: only this object writes it afterwards
+        self._listing: tuple[tuple[int, int, float, float], dict[str, RemoteEntry]] | None = None
 
     # ---------- one run ----------
     async def run(self) -> RunResult:
@@ -112,8 +113,9 @@ class PairSync:
         return result
 
     async def _run(self, result: RunResult, counts: Counts) -> None:
-        base = sync_state.load_base(self.store.reader, self.pair.name)
-        self._base = base
+        if self._base is None:
+            self._base = sync_state.load_base(self.store.reader, self.pair.name)
+        base = dict(self._base)
         if not self.root.is_dir():
             counts.errors.append(f"paused: the folder {self.root} is missing")
             return
@@ -136,6 +138,8 @@ class PairSync:
             counts.errors.append(f"paused: the folder {self.root} is suddenly empty; nothing deleted")
             return
         plan: list[tuple[str, Act]] = []
+        young: dict[str, Act] = {}  # written less than STABLE_SECONDS ago: looked at again at the end of the run
+        wait = 0.0
         now_ns = time.time_ns()
         for path in sorted(set(here) | set(remote) | set(base)):
             lo, re_, b = here.get(path), remote.get(path), base.get(path)
@@ -145,8 +149,8 @@ class PairSync:
             if act in (Act.UPLOAD, Act.COMPARE) and lo is not None and not lo.is_dir:
                 age = (now_ns - lo.mtime_ns) / NS
                 if 0 <= age < STABLE_SECONDS:  # still being written, perhaps (a future mtime: the lease test decides)
-                    counts.pending_up += 1
-                    result.soon(STABLE_SECONDS - age + RETRY_SOON)
+                    young[path] = act
+                    wait = max(wait, STABLE_SECONDS - age)
                     continue
             if act is not Act.NOTHING:
                 plan.append((path, act))
@@ -173,6 +177,15 @@ class PairSync:
                     result.soon(RETRY_ERROR)
 
         await asyncio.gather(*(one(p, a) for p, a in plan))
+        if young:
+            await asyncio.sleep(wait)
+            again = await asyncio.to_thread(lambda: {p: local.lstat_entry(self.root, p) for p in young})
+            settled = {p: a for p, a in young.items() if again[p] == here[p]}
+            counts.pending_up += len(young) - len(settled)  # still changing: the next run looks again
+            if len(settled) < len(young):
+                result.soon(STABLE_SECONDS)
+            await asyncio.gather(*(one(p, a) for p, a in settled.items()))
+            plan.extend(settled.items())
         if plan:
             result.soon(RETRY_SOON)  # look again: confirm that everything settled
 
@@ -188,6 +201,13 @@ class PairSync:
         return any(not f.decide(s).include for f in self.filters for s in subjects)
 
     def _remote(self) -> dict[str, RemoteEntry]:
+        """The bucket under the prefix (read again only when its signature changed)."""
+        sig = objects.prefix_signature(self.store.reader, self.pair.bucket, self.prefix)
+        if self._listing is None or self._listing[0] != sig:
+            self._listing = (sig, self._read_remote())
+        return self._listing[1]
+
+    def _read_remote(self) -> dict[str, RemoteEntry]:
         out: dict[str, RemoteEntry] = {}
         for s in objects.under_prefix(self.store.reader, self.pair.bucket, self.prefix, MTIME_META):
             path = _path_of(s.key[len(self.prefix) :])
@@ -344,7 +364,7 @@ class PairSync:
                 raise
             return True  # a directory that is no longer empty stays; its marker object is gone
         local.fsync_dir(target.parent)
-        local.prune_empty_parents(self.root, path, lambda rel: rel in self._base)
+        local.prune_empty_parents(self.root, path, lambda rel: rel in (self._base or {}))
         return True
 
     # ---------- both changed ----------
@@ -392,6 +412,7 @@ class PairSync:
     # ---------- the base and the status ----------
     async def _record(self, path: str, base: Base | None) -> None:
         self._base_writes.append((path, base))
+        assert self._base is not None
         if base is None:
             self._base.pop(path, None)
         else:
@@ -412,10 +433,14 @@ class PairSync:
                 else:
                     sync_state.put_base(conn, name, path, base)
 
-        await self.store.committer.run(op)
+        try:
+            await self.store.committer.run(op)
+        except BaseException:
+            self._base = None  # read it again: the database holds what really committed
+            raise
 
     async def _publish(self, counts: Counts) -> None:
-        files = [(p, b) for p, b in self._base.items() if not p.endswith("/")]
+        files = [(p, b) for p, b in (self._base or {}).items() if not p.endswith("/")]
         error = "; ".join(counts.errors[:3]) if counts.errors else None
         previous = self.status
         status: dict[str, Any] = {
