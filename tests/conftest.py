@@ -9,6 +9,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from tests.support import ceph
+from tests.support.remotes import RCLONE, RGW, Remote, make_remote
 from tests.support.server import S3dProcess
 
 _names = itertools.count()
@@ -58,3 +60,36 @@ def fresh_server(tmp_path: Path) -> Iterator[S3dProcess]:
     proc = S3dProcess(tmp_path / "data", workers=2).start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="session")
+def ceph_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ceph.CephCluster]:
+    """The test run's one Ceph cluster: the first xdist worker that needs it starts it, the last one stops it."""
+    if ceph.missing_binaries():
+        pytest.skip(ceph.SKIP_REASON)
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's directory, not the worker's
+    yield ceph.acquire(shared)
+    ceph.release(shared)
+
+
+@pytest.fixture
+def remote_kind(request: pytest.FixtureRequest) -> str:
+    """The kind of remote a test runs against: rclone, unless parametrized (tests.support.remotes.on_remotes)."""
+    return getattr(request, "param", RCLONE)
+
+
+@pytest.fixture
+def remote_server(remote_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Remote]:
+    """A started remote S3 server of the test's own, stopped after it."""
+    cluster = request.getfixturevalue("ceph_cluster") if remote_kind == RGW else None
+    remote = make_remote(remote_kind, tmp_path / f"{remote_kind}-root", cluster).start()
+    yield remote
+    remote.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line for all the Ceph RGW cases skipped because Ceph is not installed."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if ceph.SKIP_REASON in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(f"{ceph.SKIP_REASON} ({len(skipped)} tests)")

@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s3d.crypto.keys import Keyring
 from s3d.filters import setting as filter_setting
 from s3d.filters.evaluate import Filter
 from s3d.gateway.config import GatewaySettings
 from s3d.sync import config as sync_config
+from s3d.mount import settings as mount_settings
+from s3d.mount.settings import MountSettings
 
 
 class ConfigError(Exception):
@@ -26,6 +29,7 @@ class User:
     access_key: str
     secret_key: str
     name: str
+    admin: bool = False  # sees and acts on every user's buckets in the /_s3d/ admin API
 
 
 @dataclass(slots=True)
@@ -46,6 +50,11 @@ class Settings:
     sync_filter: Filter | None = None  # what the sync directory holds
     mount_filter: Filter | None = None  # what the mount shows
     sync: list[sync_config.SyncPair] = field(default_factory=list)  # folders kept in sync with buckets (docs/sync.md)
+    mounts: list[MountSettings] = field(default_factory=list)  # [[mount]]: bound while the daemon runs
+    master_key_file: Path | None = None  # SSE master keys; None: DATA/master-keys.json
+    master_key: str | None = None  # SSE master keys given directly: id:base64[,id:base64...], newest last
+    kms_keys: dict[str, str] | str = field(default_factory=dict)  # SSE-KMS keyring: name -> base64 key
+    keyring: Keyring | None = None  # loaded once, before the workers fork (s3d.crypto.setup)
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -72,6 +81,9 @@ ENV_KEYS = {
     "log_level": "S3D_LOG_LEVEL",
     "log_format": "S3D_LOG_FORMAT",
     **{f.setting: f.env for f in filter_setting.Feature},
+    "master_key_file": "S3D_MASTER_KEY_FILE",
+    "master_key": "S3D_MASTER_KEY",
+    "kms_keys": "S3D_KMS_KEYS",
 }
 
 
@@ -82,8 +94,10 @@ def _coerce(name: str, value: Any) -> Any:
         except filter_setting.FilterSettingError as e:
             raise ConfigError(str(e)) from None
     try:
-        if name == "data":
+        if name in ("data", "master_key_file"):
             return Path(value)
+        if name == "kms_keys" and not isinstance(value, str | dict):
+            raise TypeError(name)
         if name in ("workers", "inline_max"):
             return int(value)
         if name == "base_domains":
@@ -108,10 +122,14 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
         for name in ENV_KEYS:
             if name in raw:
                 setattr(s, name, _coerce(name, raw[name]))
+        s.mounts = _mounts(config_path, raw.get("mount", []))
         for i, u in enumerate(raw.get("users", [])):
             try:
-                file_users.append(User(u["access_key"], u["secret_key"], u.get("name", u["access_key"])))
-            except (KeyError, TypeError):
+                admin = u.get("admin", False)
+                if not isinstance(admin, bool):
+                    raise ConfigError(f"config file {config_path}: users[{i}].admin must be true or false")
+                file_users.append(User(u["access_key"], u["secret_key"], u.get("name", u["access_key"]), admin))
+            except (KeyError, TypeError, AttributeError):
                 raise ConfigError(f"config file {config_path}: users[{i}] needs access_key and secret_key") from None
     for name, var in ENV_KEYS.items():
         if var in env and env[var] != "":
@@ -125,7 +143,7 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
     s.host_port  # noqa: B018 - validates the listen address
     ak, sk = env.get("S3D_ACCESS_KEY"), env.get("S3D_SECRET_KEY")
     if ak and sk:
-        s.users.append(User(ak, sk, ak))
+        s.users.append(User(ak, sk, ak, admin=True))  # the operator's own key, as the generated one would be
     elif ak or sk:
         raise ConfigError("set both S3D_ACCESS_KEY and S3D_SECRET_KEY, or neither")
     s.users.extend(u for u in file_users if u.access_key != ak)
@@ -152,6 +170,15 @@ def _sync_pairs(flags: dict[str, Any], env: dict[str, str], tables: Any) -> list
     return pairs
 
 
+def _mounts(config_path: str, raw: Any) -> list[MountSettings]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"config file {config_path}: mount must be an array of tables ([[mount]])")
+    try:
+        return [mount_settings.from_toml(i, m) for i, m in enumerate(raw)]
+    except mount_settings.MountConfigError as e:
+        raise ConfigError(f"config file {config_path}: {e}") from None
+
+
 def _check_unique(users: list[User]) -> None:
     """Two users sharing an access key, or a name (which owns buckets), would be indistinguishable."""
     keys: set[str] = set()
@@ -176,7 +203,7 @@ def ensure_credentials(s: Settings) -> User | None:
     path = credentials_file(s.data)
     if path.exists():
         d = json.loads(path.read_text())
-        s.users.append(User(d["access_key"], d["secret_key"], d.get("name", "admin")))
+        s.users.append(User(d["access_key"], d["secret_key"], d.get("name", "admin"), admin=True))
         return None
     try:
         s.data.mkdir(parents=True, exist_ok=True)
@@ -187,6 +214,7 @@ def ensure_credentials(s: Settings) -> User | None:
         "S3D" + "".join(secrets.choice(alphabet) for _ in range(17)),
         secrets.token_urlsafe(30)[:40],
         "admin",
+        admin=True,
     )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from s3d.admin import endpoints as admin
 from s3d.config import ConfigError, Settings
+from s3d.crypto.setup import keyring_for
 from s3d.gateway.cache import BlockCache, Capacity
 from s3d.gateway.config import GatewaySettings
 from s3d.gateway.namespace import GatewayNamespace
@@ -36,6 +37,11 @@ log = logging.getLogger("s3d")
 DEFAULT_OWNER = "admin"
 
 
+def default_owner(settings: Settings) -> str:
+    """Who owns buckets found on the remote: the first configured user (the generated one by default)."""
+    return settings.users[0].name if settings.users else DEFAULT_OWNER
+
+
 def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespace | None, Callable[[], None]]:
     """A worker's store and namespace (and the gateway's, in gateway mode), and what closes them."""
     store = Store(settings.data, inline_max=settings.inline_max)
@@ -44,7 +50,7 @@ def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespac
         return store, LocalNamespace(store), None, store.close
     remote = BotocoreRemote(g.remote)  # made in the worker process, never inherited across fork
     cache = BlockCache(store, remote, g, Capacity(store, g.capacity))
-    gateway = GatewayNamespace(store, remote, cache, g.cache_filter)
+    gateway = GatewayNamespace(store, remote, cache, g.cache_filter, default_owner(settings), settings.region)
 
     def close() -> None:
         remote.close()
@@ -65,15 +71,13 @@ def open_app(settings: Settings) -> tuple[S3App, Callable[[], None]]:
     return app, close
 
 
-def _owner(settings: Settings) -> str:
-    return settings.users[0].name if settings.users else DEFAULT_OWNER
-
-
 async def run_sync(settings: Settings) -> None:
     """The sync pairs, until cancelled: one SyncService on the main process's own store and namespace."""
     store, ns, _, close = open_services(settings)
     try:
-        await SyncService(settings.sync, store, ns, settings.sync_filter, _owner(settings), settings.region).run()
+        await SyncService(
+            settings.sync, store, ns, settings.sync_filter, default_owner(settings), settings.region
+        ).run()
     finally:
         close()
 
@@ -83,12 +87,10 @@ def _supervisor(settings: Settings, g: GatewaySettings) -> server.Supervise:
         async def main() -> int:
             obs = observability.install(settings, "gateway")  # the shipper's remote calls and events
             remote = BotocoreRemote(g.remote)
+            owner = default_owner(settings)
             syncing = asyncio.create_task(run_sync(settings)) if settings.sync else None
             try:
-                return await supervise(
-                    settings.data, g, remote, _owner(settings), settings.region, children,
-                    upload_filter=settings.upload_filter,
-                )  # fmt: skip
+                return await supervise(settings, g, remote, owner, children)
             finally:
                 if syncing is not None:
                     syncing.cancel()
@@ -111,6 +113,7 @@ def run(settings: Settings) -> int:
     lock_fd = lock_data_dir(settings.data)
     try:
         observability.prepare(settings)  # log format; a clean metrics dir for every process, set before forking
+        keyring_for(settings)  # the master key file is made (or found wanting) before any worker forks
         r = recover(settings.data)
         if r.tmp_removed or r.orphans_removed:
             log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)

@@ -80,12 +80,22 @@ def test_head_bucket_reports_the_location_constraint_region(s3, made):  # type: 
     assert s3.head_bucket(Bucket=name)["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "ap-south-1"
 
 
-def test_create_existing_own_bucket_is_bucket_already_owned_by_you(s3, made):  # type: ignore[no-untyped-def]
+def test_recreating_own_bucket_in_us_east_1_succeeds(s3, made):  # type: ignore[no-untyped-def]
     name = new_name()
     s3.create_bucket(Bucket=name)
     made.append(name)
+    again = s3.create_bucket(Bucket=name)  # S3's legacy us-east-1 behaviour: 200, nothing changes
+    assert again["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]].count(name) == 1
+
+
+def test_recreating_own_bucket_elsewhere_is_bucket_already_owned_by_you(s3, made):  # type: ignore[no-untyped-def]
+    name = new_name()
+    where = {"LocationConstraint": "eu-west-1"}
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration=where)
+    made.append(name)
     with pytest.raises(ClientError) as e:
-        s3.create_bucket(Bucket=name)
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration=where)
     assert e.value.response["Error"]["Code"] == "BucketAlreadyOwnedByYou"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
 

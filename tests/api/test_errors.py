@@ -42,7 +42,8 @@ def test_bucket_not_empty_document(server, bucket):  # type: ignore[no-untyped-d
 
 
 def test_bucket_already_owned_document(server, bucket):  # type: ignore[no-untyped-def]
-    r = rawhttp.call(server, "PUT", f"/{bucket}")
+    where = b"<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>"
+    r = rawhttp.call(server, "PUT", f"/{bucket}", body=where)
     assert_error_document(r, 409, "BucketAlreadyOwnedByYou", f"/{bucket}")
     assert r.xml().findtext("BucketName") == bucket
 

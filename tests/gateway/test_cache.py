@@ -1,4 +1,9 @@
-"""The read cache in gateway mode, against a real rclone remote behind a counting proxy."""
+"""The read cache in gateway mode, against a real remote behind a counting proxy.
+
+Against rclone and Ceph RGW (on_remotes): one remote GET per block under concurrent reads, a replaced remote
+object never served mixed, an outage (cached served stale, uncached 503) and the cache kept across a restart.
+The rest (sizes, capacity, eviction, prefetch: s3d's own bookkeeping) run against rclone.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from tests.gateway.conftest import Gateway, start_gateway
 from tests.support.proxy import CountingProxy
-from tests.support.remotes import RemoteServer
+from tests.support.remotes import RCLONE, RGW, Remote, on_remotes
 
 MiB = 1024 * 1024
 BLOCK = 1 * MiB
@@ -24,7 +29,7 @@ BLOCK = 1 * MiB
 class Via:
     """The remote as s3d sees it: through the counting proxy."""
 
-    remote: RemoteServer
+    remote: Remote
     proxy: CountingProxy
 
     @property
@@ -46,8 +51,7 @@ class CacheSetup:
         self.gw.s3d = start_gateway(self.tmp, Via(self.gw.remote, self.proxy), *args, port=self.gw.s3d.port)  # type: ignore[arg-type]
 
 
-def _setup(tmp_path: Path, *args: str) -> Iterator[CacheSetup]:
-    remote = RemoteServer("rclone", tmp_path / "root").start()
+def _setup(remote: Remote, tmp_path: Path, *args: str) -> Iterator[CacheSetup]:
     proxy = CountingProxy(remote.port).start()
     s3d = start_gateway(tmp_path, Via(remote, proxy), "--cache-block-size", "1M", *args)  # type: ignore[arg-type]
     setup = CacheSetup(Gateway(s3d, remote), proxy, tmp_path)
@@ -56,12 +60,11 @@ def _setup(tmp_path: Path, *args: str) -> Iterator[CacheSetup]:
     finally:
         setup.gw.s3d.stop()
         proxy.stop()
-        remote.stop()
 
 
 @pytest.fixture
-def cache(tmp_path: Path) -> Iterator[CacheSetup]:
-    yield from _setup(tmp_path, "--cache-max-bytes", "64M")
+def cache(remote_server: Remote, tmp_path: Path) -> Iterator[CacheSetup]:
+    yield from _setup(remote_server, tmp_path, "--cache-max-bytes", "64M")
 
 
 def cache_header(resp) -> str:  # type: ignore[no-untyped-def]
@@ -110,6 +113,7 @@ def test_one_byte_range_of_big_remote_object_fetches_one_block(cache: CacheSetup
     assert r["Body"].read() == bytes((300000001 + i) % 256 for i in range(10))
 
 
+@on_remotes(RCLONE, RGW)
 def test_concurrent_reads_of_uncached_object_make_one_remote_get_per_block(cache: CacheSetup) -> None:
     s3 = cache.gw.client()
     s3.create_bucket(Bucket="flight")
@@ -137,8 +141,9 @@ def test_concurrent_reads_of_uncached_object_make_one_remote_get_per_block(cache
     assert cache.proxy.gets("/flight/obj") == 4  # one per block
 
 
-def test_replaced_remote_object_is_never_served_mixed(tmp_path: Path) -> None:
-    for setup in _setup(tmp_path, "--cache-max-bytes", "64M", "--cache-revalidate-after", "0"):
+@on_remotes(RCLONE, RGW)
+def test_replaced_remote_object_is_never_served_mixed(remote_server: Remote, tmp_path: Path) -> None:
+    for setup in _setup(remote_server, tmp_path, "--cache-max-bytes", "64M", "--cache-revalidate-after", "0"):
         s3 = setup.gw.client()
         s3.create_bucket(Bucket="swap")
         setup.gw.flush()
@@ -150,6 +155,7 @@ def test_replaced_remote_object_is_never_served_mixed(tmp_path: Path) -> None:
         assert got == new
 
 
+@on_remotes(RCLONE, RGW)
 def test_remote_down_serves_cached_as_stale_and_uncached_as_503(cache: CacheSetup) -> None:
     s3 = cache.gw.client()
     s3.create_bucket(Bucket="outage")
@@ -169,8 +175,10 @@ def test_remote_down_serves_cached_as_stale_and_uncached_as_503(cache: CacheSetu
     assert s3.head_object(Bucket="outage", Key="uncached")["ContentLength"] == 100  # HEAD answers from what is known
 
 
-def test_capacity_bound_holds_while_writing_and_reading_three_times_capacity(tmp_path: Path) -> None:
-    for setup in _setup(tmp_path, "--cache-max-bytes", "8M"):
+def test_capacity_bound_holds_while_writing_and_reading_three_times_capacity(
+    remote_server: Remote, tmp_path: Path
+) -> None:
+    for setup in _setup(remote_server, tmp_path, "--cache-max-bytes", "8M"):
         gw = setup.gw
         s3 = gw.client()
         s3.create_bucket(Bucket="churn")
@@ -202,10 +210,10 @@ def test_capacity_bound_holds_while_writing_and_reading_three_times_capacity(tmp
         assert r["Body"].read() == b"p" * (512 * 1024) and cache_header(r) == "hit"
 
 
-def test_dirty_data_survives_eviction_pressure(tmp_path: Path) -> None:
+def test_dirty_data_survives_eviction_pressure(remote_server: Remote, tmp_path: Path) -> None:
     # bucket "stuck" maps to a name the remote refuses (too short): its objects can never ship, so
     # they stay dirty however long the remote is up, while bucket "dirty" reads through normally
-    for setup in _setup(tmp_path, "--cache-max-bytes", "6M", "--remote-bucket-map", "stuck=x"):
+    for setup in _setup(remote_server, tmp_path, "--cache-max-bytes", "6M", "--remote-bucket-map", "stuck=x"):
         gw = setup.gw
         s3 = gw.client()
         s3.create_bucket(Bucket="dirty")
@@ -224,6 +232,7 @@ def test_dirty_data_survives_eviction_pressure(tmp_path: Path) -> None:
             assert s3.get_object(Bucket="stuck", Key=k)["Body"].read() == v
 
 
+@on_remotes(RCLONE, RGW)
 def test_restart_keeps_the_cache(cache: CacheSetup) -> None:
     s3 = cache.gw.client()
     s3.create_bucket(Bucket="keep")
@@ -244,8 +253,8 @@ def test_restart_keeps_the_cache(cache: CacheSetup) -> None:
     assert cache.gw.status()["cache_bytes"] == before
 
 
-def test_prefetch_warms_a_prefix_and_stops_at_capacity(tmp_path: Path) -> None:
-    for setup in _setup(tmp_path, "--cache-max-bytes", "4M"):
+def test_prefetch_warms_a_prefix_and_stops_at_capacity(remote_server: Remote, tmp_path: Path) -> None:
+    for setup in _setup(remote_server, tmp_path, "--cache-max-bytes", "4M"):
         gw = setup.gw
         s3 = gw.client()
         s3.create_bucket(Bucket="warm")

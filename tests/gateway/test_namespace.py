@@ -1,4 +1,9 @@
-"""Gateway reads and namespace: read-through, others' writes appearing, disk loss, backpressure."""
+"""Gateway reads and namespace: read-through, others' writes appearing, disk loss, backpressure.
+
+Against every kind of remote that survives its own restart (on_remotes: rclone and Ceph RGW): read-through,
+an unshipped delete during an outage, others' writes and deletes appearing, and a lost data dir. The rest run
+against rclone.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.gateway.conftest import Gateway, own_gateway, start_gateway
-from tests.support.remotes import RemoteServer
+from tests.support.remotes import RCLONE, RGW, Remote, RemoteServer, on_remotes
 
 
-def test_read_through_of_object_put_on_the_remote(rclone_gateway: Gateway) -> None:
-    gw = rclone_gateway
+@on_remotes(RCLONE, RGW)
+def test_read_through_of_object_put_on_the_remote(gateway: Gateway) -> None:
+    gw = gateway
     s3 = gw.client()
     s3.create_bucket(Bucket="shared")
     gw.flush()
@@ -34,8 +40,9 @@ def test_read_through_of_object_put_on_the_remote(rclone_gateway: Gateway) -> No
     assert keys == ["from/elsewhere.bin"]
 
 
-def test_unshipped_delete_wins_over_remote_copy(rclone_gateway: Gateway) -> None:
-    gw = rclone_gateway
+@on_remotes(RCLONE, RGW)
+def test_unshipped_delete_wins_over_remote_copy(gateway: Gateway) -> None:
+    gw = gateway
     s3 = gw.client()
     s3.create_bucket(Bucket="del")
     s3.put_object(Bucket="del", Key="k", Body=b"v1")
@@ -81,8 +88,9 @@ def test_uncached_object_with_remote_down_is_503(rclone_gateway: Gateway) -> Non
     assert s3.get_object(Bucket="down", Key="local")["Body"].read() == b"here"
 
 
-def test_objects_written_by_others_appear_after_refresh(tmp_path: Path) -> None:
-    remote = RemoteServer("rclone", tmp_path / "root").start()
+@on_remotes(RCLONE, RGW)
+def test_objects_written_by_others_appear_after_refresh(remote_server: Remote, tmp_path: Path) -> None:
+    remote = remote_server
     s3d = start_gateway(tmp_path, remote, port=0)
     s3d.stop()
     s3d = start_gateway(tmp_path, remote)
@@ -113,11 +121,11 @@ def test_objects_written_by_others_appear_after_refresh(tmp_path: Path) -> None:
         assert keys == []
     finally:
         s3d.stop()
-        remote.stop()
 
 
-def test_empty_data_dir_serves_what_the_remote_holds(tmp_path: Path) -> None:
-    remote = RemoteServer("rclone", tmp_path / "root").start()
+@on_remotes(RCLONE, RGW)
+def test_empty_data_dir_serves_what_the_remote_holds(remote_server: Remote, tmp_path: Path) -> None:
+    remote = remote_server
     first = start_gateway(tmp_path / "first", remote)
     try:
         gw = Gateway(first, remote)
@@ -145,7 +153,6 @@ def test_empty_data_dir_serves_what_the_remote_holds(tmp_path: Path) -> None:
             assert s3.get_object(Bucket="precious", Key=k)["Body"].read() == v
     finally:
         second.stop()
-        remote.stop()
 
 
 def test_backpressure_at_capacity_then_recovery(tmp_path: Path) -> None:

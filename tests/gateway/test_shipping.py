@@ -1,4 +1,9 @@
-"""Gateway mode: every local change reaches the remote, in the right final state, through faults."""
+"""Gateway mode: every local change reaches the remote, in the right final state, through faults.
+
+Against every kind of remote that can hold the state checked (on_remotes): the round trip with tags and the
+multipart ETag (moto and Ceph RGW keep both; rclone keeps neither), the outage (remote killed with SIGKILL while
+writing, then restarted), the hung remote, and kill -9 of s3d while shipping. The rest run against one remote.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,12 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.gateway.conftest import Gateway, own_gateway, start_gateway
+from tests.gateway.conftest import Gateway, gateway_on, own_gateway, start_gateway
+from tests.support.remotes import MOTO, RCLONE, RGW, Remote, on_remotes
 
 MiB = 1024 * 1024
+READ_TIMEOUT = 2  # seconds s3d waits for a remote answer in the hung-remote test (60 by default)
+SETTLE = 2.0  # seconds for a remote to act on requests it took in while hung, before its state is read again
 
 
 def remote_state(gw: Gateway, bucket: str) -> dict[str, bytes]:
@@ -65,14 +73,15 @@ class HwmSampler:
         assert hwms == sorted(hwms), "HWM went backwards"
 
 
-def test_round_trip_keeps_bytes_metadata_tags_and_etag(moto_gateway: Gateway) -> None:
-    s3 = moto_gateway.client()
+@on_remotes(MOTO, RGW)
+def test_round_trip_keeps_bytes_metadata_tags_and_etag(gateway: Gateway) -> None:
+    s3 = gateway.client()
     s3.create_bucket(Bucket="photos")
     body = os.urandom(200_000)
     r = s3.put_object(Bucket="photos", Key="a/cat.jpg", Body=body, ContentType="image/jpeg",
                       Metadata={"camera": "x100"}, Tagging="team=edge")  # fmt: skip
-    assert moto_gateway.flush()["flushed"]
-    rc = moto_gateway.remote.client()
+    assert gateway.flush()["flushed"]
+    rc = gateway.remote.client()
     got = rc.get_object(Bucket="photos", Key="a/cat.jpg")
     assert got["Body"].read() == body
     assert got["ETag"] == r["ETag"]
@@ -81,8 +90,9 @@ def test_round_trip_keeps_bytes_metadata_tags_and_etag(moto_gateway: Gateway) ->
     assert rc.get_object_tagging(Bucket="photos", Key="a/cat.jpg")["TagSet"] == [{"Key": "team", "Value": "edge"}]
 
 
-def test_multipart_object_ships_with_same_parts_and_etag(moto_gateway: Gateway) -> None:
-    s3 = moto_gateway.client()
+@on_remotes(MOTO, RGW)
+def test_multipart_object_ships_with_same_parts_and_etag(gateway: Gateway) -> None:
+    s3 = gateway.client()
     s3.create_bucket(Bucket="big")
     parts = [os.urandom(5 * MiB), os.urandom(123)]
     uid = s3.create_multipart_upload(Bucket="big", Key="mp")["UploadId"]
@@ -91,10 +101,12 @@ def test_multipart_object_ships_with_same_parts_and_etag(moto_gateway: Gateway) 
     local_etag = s3.complete_multipart_upload(Bucket="big", Key="mp", UploadId=uid, MultipartUpload={"Parts": done})[
         "ETag"
     ]
-    assert moto_gateway.flush()["flushed"]
-    head = moto_gateway.remote.client().head_object(Bucket="big", Key="mp")
+    assert gateway.flush()["flushed"]
+    head = gateway.remote.client().head_object(Bucket="big", Key="mp")
     assert head["ETag"] == local_etag
-    assert moto_gateway.remote.client().get_object(Bucket="big", Key="mp")["Body"].read() == b"".join(parts)
+    assert gateway.remote.client().get_object(Bucket="big", Key="mp")["Body"].read() == b"".join(parts)
+    code, q = gateway.admin("GET", "/_s3d/queue")
+    assert code == 200 and q["notes"] == [] and q["failed_records"] == 0  # no difference recorded
 
 
 def test_tag_change_ships_tags(moto_gateway: Gateway) -> None:
@@ -143,8 +155,9 @@ def test_rclone_remote_differences_are_recorded_not_retried_forever(rclone_gatew
     assert rclone_gateway.status()["hwm"] == rclone_gateway.status()["lsn"]
 
 
-def test_remote_down_while_writing_then_back(rclone_gateway: Gateway) -> None:
-    gw = rclone_gateway
+@on_remotes(RCLONE, RGW)
+def test_remote_down_while_writing_then_back(gateway: Gateway) -> None:
+    gw = gateway
     s3 = gw.client()
     s3.create_bucket(Bucket="outage")
     gw.flush()
@@ -174,8 +187,43 @@ def test_remote_down_while_writing_then_back(rclone_gateway: Gateway) -> None:
     assert st["pending_records"] == 0 and st["hwm"] == st["lsn"] and st["remote_reachable"] is True
 
 
-def test_kill9_during_shipping_then_restart(rclone_gateway: Gateway, tmp_path: Path) -> None:
-    gw = rclone_gateway
+@on_remotes(RCLONE, RGW)
+def test_hung_remote_past_the_read_timeout_then_back(remote_server: Remote, tmp_path: Path) -> None:
+    """The remote stops answering (SIGSTOP) for longer than s3d waits; once it answers again (SIGCONT) it holds
+    exactly the local state: no write lost, no delete undone by a request it took in while hung."""
+    with gateway_on(tmp_path, remote_server, env={"S3D_REMOTE_READ_TIMEOUT": str(READ_TIMEOUT)}) as gw:
+        s3 = gw.client()
+        s3.create_bucket(Bucket="hung")
+        for key in ("gone", "k3"):
+            s3.put_object(Bucket="hung", Key=key, Body=b"old " + key.encode())
+        assert gw.flush()["flushed"]
+        gw.remote.pause()
+        try:
+            expected: dict[str, bytes] = {}
+            for i in range(60):
+                key = f"k{i % 20}"
+                expected[key] = hashlib.sha256(b"%d" % i).digest() * (1 + i % 3)
+                s3.put_object(Bucket="hung", Key=key, Body=expected[key])
+            for key in ("gone", "k3"):
+                s3.delete_object(Bucket="hung", Key=key)
+                expected.pop(key, None)
+            deadline = time.monotonic() + 60
+            while gw.status()["remote_reachable"] is not False and time.monotonic() < deadline:
+                time.sleep(0.1)
+            st = gw.status()
+            assert st["remote_reachable"] is False and st["hwm"] < st["lsn"]  # its calls timed out
+            assert local_state(s3, "hung") == expected
+        finally:
+            gw.remote.resume()
+        assert gw.flush(timeout=90)["flushed"]
+        assert remote_state(gw, "hung") == expected
+        time.sleep(SETTLE)  # requests it took in while hung and carried out late were checked for and repaired
+        assert remote_state(gw, "hung") == expected
+
+
+@on_remotes(RCLONE, RGW)
+def test_kill9_during_shipping_then_restart(gateway: Gateway, tmp_path: Path) -> None:
+    gw = gateway
     s3 = gw.client()
     s3.create_bucket(Bucket="crash")
     expected = {}
@@ -252,6 +300,33 @@ def test_permanently_rejected_record_is_kept_and_reported(tmp_path: Path) -> Non
         assert code == 200
         assert gw.flush(timeout=120)["flushed"]
         assert s3.get_object(Bucket=doomed, Key="k")["Body"].read() == b"keep me"
+
+
+@on_remotes(RCLONE, RGW)
+def test_refused_remote_keys_keep_changes_local_until_fixed(remote_server: Remote, tmp_path: Path) -> None:
+    """The remote refuses s3d's keys (403): the changes stay local, reported with the remote's error, until s3d
+    runs with keys it accepts."""
+    wrong = {"AWS_SECRET_ACCESS_KEY": "not-the-remote-secret-0123"}
+    gw = Gateway(start_gateway(tmp_path, remote_server, env=wrong), remote_server)
+    try:
+        s3 = gw.client()
+        s3.create_bucket(Bucket="keys")
+        s3.put_object(Bucket="keys", Key="k", Body=b"kept here")
+        deadline = time.monotonic() + 30
+        while gw.status()["failed_records"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        code, q = gw.admin("GET", "/_s3d/queue")
+        assert code == 200 and q["failed_records"] >= 1
+        assert {f["error"]["status"] for f in q["failed"]} == {403}
+        assert s3.get_object(Bucket="keys", Key="k")["Body"].read() == b"kept here"
+        st = gw.status()
+        assert st["hwm"] < st["lsn"]
+        gw.s3d.kill9()  # the next start, with the right keys, ships what is pending
+        gw.s3d = start_gateway(tmp_path, remote_server, port=gw.s3d.port)
+        assert gw.flush(timeout=90)["flushed"]
+        assert remote_state(gw, "keys") == {"k": b"kept here"}
+    finally:
+        gw.s3d.stop()
 
 
 def test_bucket_map_renames_remote_buckets(tmp_path: Path) -> None:

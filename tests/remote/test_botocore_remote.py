@@ -11,7 +11,7 @@ import pytest
 
 from s3d.remote import Piece, RemoteError
 from s3d.remote.botocore_remote import BotocoreRemote, ConfigError, RemoteSettings
-from tests.support.remotes import RemoteServer
+from tests.support.remotes import RGW, RemoteServer
 
 
 @pytest.fixture
@@ -54,7 +54,11 @@ def test_put_pieces_then_get_and_range(remote, tmp_path: Path) -> None:  # type:
     run(go())
 
 
-def test_multipart_etag_matches_local_rule(remote) -> None:  # type: ignore[no-untyped-def]
+def test_multipart_etag_matches_local_rule(remote, remote_kind: str, request: pytest.FixtureRequest) -> None:  # type: ignore[no-untyped-def]
+    if remote_kind == RGW:  # the shipper reads the ETag back with a HEAD after completing (see docs/ceph.md)
+        request.applymarker(
+            pytest.mark.xfail(strict=True, reason="Ceph 16 answers CompleteMultipartUpload with an empty ETag")
+        )
     parts = [os.urandom(5 * 1024 * 1024), b"last"]
 
     async def go() -> None:

@@ -1,4 +1,5 @@
-"""Real remote S3 servers for gateway tests: `rclone serve s3` (on disk) and moto's server (in memory)."""
+"""Real remote S3 servers for gateway tests: `rclone serve s3` (on disk), moto's server (in memory), and Ceph's
+radosgw (tests/support/ceph.py) in front of a real one-node Ceph cluster."""
 
 from __future__ import annotations
 
@@ -10,13 +11,53 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import boto3
+import pytest
 
+from tests.support.ceph import CephCluster, RadosGateway
 from tests.support.server import free_port
 
 REMOTE_ACCESS_KEY = "remoteaccesskey"
 REMOTE_SECRET_KEY = "remotesecretkey0123"
+
+# the kinds of remote a gateway test can run against
+RCLONE = "rclone"  # rclone serve s3: on disk, survives its own restart; keeps neither tags nor multipart ETags
+MOTO = "moto"  # moto's server: in memory, faithful to AWS's API (tags, multipart ETags)
+RGW = "rgw"  # Ceph's radosgw on a real Ceph cluster: what users run on premises
+
+
+class Remote(Protocol):
+    """What gateway tests need of a remote S3 server: its address and keys, and outages on demand."""
+
+    kind: str
+    port: int
+    access_key: str
+    secret_key: str
+
+    @property
+    def url(self) -> str: ...
+
+    def start(self) -> Remote:
+        """Start it (again, on the same port and with the same data after a stop)."""
+        ...
+
+    def stop(self) -> None:
+        """A dead remote: the process is killed (connection refused)."""
+        ...
+
+    def pause(self) -> None:
+        """A hung remote: the process is stopped (SIGSTOP); connections are accepted but never answered."""
+        ...
+
+    def resume(self) -> None: ...
+
+    def restart(self) -> None: ...
+
+    def client(self) -> Any: ...
+
+    def env(self) -> dict[str, str]: ...
 
 
 def rclone_binary() -> str:
@@ -42,7 +83,7 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20) ->
 
 @dataclass
 class RemoteServer:
-    kind: str  # "rclone" | "moto"
+    kind: str  # RCLONE | MOTO
     root: Path
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
@@ -61,7 +102,7 @@ class RemoteServer:
     def start(self) -> RemoteServer:
         if not self.port:
             self.port = free_port()
-        if self.kind == "rclone":
+        if self.kind == RCLONE:
             cmd = [rclone_binary(), "serve", "s3", "--addr", f"127.0.0.1:{self.port}",
                    "--auth-key", f"{self.access_key},{self.secret_key}", "--config", "/dev/null", str(self.root)]  # fmt: skip
         else:
@@ -101,3 +142,16 @@ class RemoteServer:
         """Environment for an s3d process so the standard AWS credential chain finds this remote's keys."""
         return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
                 "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
+
+
+def make_remote(kind: str, root: Path, cluster: CephCluster | None = None) -> Remote:
+    """A remote server of the given kind, not started; an RGW one needs the run's Ceph cluster."""
+    if kind == RGW:
+        assert cluster is not None, "an RGW remote needs the ceph_cluster fixture"
+        return RadosGateway(cluster)
+    return RemoteServer(kind, root)
+
+
+def on_remotes(*kinds: str) -> pytest.MarkDecorator:
+    """Run a test once against each kind of remote (through the remote_server fixture)."""
+    return pytest.mark.parametrize("remote_kind", kinds, indirect=True)

@@ -8,8 +8,9 @@ import time
 from typing import Any
 
 from s3d.admin import gauges
-from s3d.admin.common import json_response, require_user
+from s3d.admin.common import json_response
 from s3d.admin.filter_why import filter_why
+from s3d.admin.scope import Scope, caller_scope
 from s3d.admin.sync_status import sync_status
 from s3d.gateway.namespace import GatewayNamespace
 from s3d.gateway.status import queue_summary, remote_health
@@ -46,11 +47,26 @@ async def ready(ctx: Ctx) -> Response:
     return json_response(body)
 
 
-def gateway_status(ctx: Ctx) -> dict[str, Any]:
+def scoped_summary(ctx: Ctx, scope: Scope) -> dict[str, Any]:
+    """The queue summary (lag, failed records) over the buckets the caller reaches."""
+    conn = ctx.store.reader
+    reached = scope.buckets()
+    if reached is None:
+        return queue_summary(conn)
+    per = [queue_summary(conn, b) for b in sorted(reached)]
+    return {
+        "pending_records": sum(p["pending_records"] for p in per),
+        "pending_bytes": sum(p["pending_bytes"] for p in per),
+        "oldest_pending_age_s": max((p["oldest_pending_age_s"] for p in per), default=0.0),
+        "failed_records": sum(p["failed_records"] for p in per),
+    }
+
+
+def gateway_status(ctx: Ctx, scope: Scope) -> dict[str, Any]:
     gateway = _gateway(ctx, "there is no upload queue")
     assert ctx.settings.gateway is not None
     conn = ctx.store.reader
-    out: dict[str, Any] = {"hwm": state.hwm(conn), **queue_summary(conn), **_remote_health(ctx)}
+    out: dict[str, Any] = {"hwm": state.hwm(conn), **scoped_summary(ctx, scope), **_remote_health(ctx)}
     out.update(gateway.cache_status())
     out["capacity_bytes"] = ctx.settings.gateway.capacity
     out.update(ship_state.held_summary(conn))
@@ -58,61 +74,71 @@ def gateway_status(ctx: Ctx) -> dict[str, Any]:
 
 
 async def status(ctx: Ctx) -> Response:
-    require_user(ctx)
-    body = ctx.store.status()
+    scope = caller_scope(ctx)
+    body = ctx.store.status(scope.owner)
     if ctx.settings.gateway is None:
         body.update({"mode": "local", "hwm": None, "pending_records": 0, "pending_bytes": 0,
                      "oldest_pending_age_s": 0.0, "remote_reachable": None, "failed_records": 0})  # fmt: skip
         return json_response(body)
     body["mode"] = "gateway"
-    body.update(gateway_status(ctx))
+    body.update(gateway_status(ctx, scope))
     for b in body["buckets"]:
         b.update(queue_summary(ctx.store.reader, b["name"]))
     return json_response(body)
 
 
 async def queue(ctx: Ctx) -> Response:
-    require_user(ctx)
+    scope = caller_scope(ctx)
     _gateway(ctx, "there is no upload queue")
     conn = ctx.store.reader
-    return json_response({**gateway_status(ctx), "failed": ship_state.failures(conn), "notes": ship_state.notes(conn)})
+    reached = scope.buckets()
+    failed, notes = ship_state.failures(conn, buckets=reached), ship_state.notes(conn, buckets=reached)
+    return json_response({**gateway_status(ctx, scope), "failed": failed, "notes": notes})
 
 
 async def flush(ctx: Ctx) -> Response:
     """Block until everything up to the current LSN (of one bucket, if given) is shipped, or time out."""
-    require_user(ctx)
+    scope = caller_scope(ctx)
     _gateway(ctx, "nothing to flush")
     try:
         timeout = min(float(ctx.query.get("timeout", FLUSH_TIMEOUT)), 3600.0)
     except ValueError:
         raise S3Error("InvalidArgument", "timeout must be a number of seconds") from None
     bucket = ctx.query.get("bucket") or None
+    if bucket is not None:
+        scope.need_bucket(bucket)
+    buckets = {bucket} if bucket is not None else scope.buckets()
     conn = ctx.store.reader
     target = journal.current_lsn(conn)
     deadline = time.monotonic() + timeout
     while True:
-        if bucket is None:
+        if buckets is None:
             done = state.hwm(conn) >= target
         else:  # the journal holds exactly the unapplied records
-            done = not journal.pending_through(conn, bucket, target)
+            done = not any(journal.pending_through(conn, b, target) for b in buckets)
         if done or time.monotonic() >= deadline:
             break
         await asyncio.sleep(0.05)
-    body = {"flushed": done, "target_lsn": target, **gateway_status(ctx)}
+    body = {"flushed": done, "target_lsn": target, **gateway_status(ctx, scope)}
     return json_response(body, 200 if done else 504)
 
 
 async def discard(ctx: Ctx) -> Response:
     """The explicit admin command that gives up on shipping one failed key (it stays local)."""
-    require_user(ctx)
+    scope = caller_scope(ctx)
+    _gateway(ctx, "there is no upload queue")
     bucket, key = ctx.query.get("bucket"), ctx.query.get("key")
     if not bucket or key is None:
         raise S3Error("InvalidArgument", "bucket and key are required")
+    scope.need_bucket(bucket)
     kb = key.encode()
 
     def op(conn: sqlite3.Connection) -> bool:
         obj = objects.get(conn, bucket, kb)
-        return ship_state.discard(conn, bucket, kb, obj.version if obj else objects.REMOTE_VERSION)
+        if not ship_state.discard(conn, bucket, kb, obj.version if obj else objects.REMOTE_VERSION):
+            return False
+        journal.append(conn, journal.Op.RETRY, bucket, kb)  # wakes the shipper's slow retry of the key
+        return True
 
     n = await ctx.store.committer.run(op)
     if not n:
@@ -120,14 +146,34 @@ async def discard(ctx: Ctx) -> Response:
     return json_response({"discarded": f"{bucket}/{key}"})
 
 
+async def retry(ctx: Ctx) -> Response:
+    """Try a failed key again now instead of at its next slow retry."""
+    scope = caller_scope(ctx)
+    _gateway(ctx, "there is no upload queue")
+    bucket, key = ctx.query.get("bucket"), ctx.query.get("key")
+    if not bucket or key is None:
+        raise S3Error("InvalidArgument", "bucket and key are required")
+    scope.need_bucket(bucket)
+    kb = key.encode()
+
+    def op(conn: sqlite3.Connection) -> bool:
+        if not any(f["bucket"] == bucket and f["key"] == key for f in ship_state.failures(conn, buckets={bucket})):
+            return False
+        journal.append(conn, journal.Op.RETRY, bucket, kb)
+        return True
+
+    if not await ctx.store.committer.run(op):
+        raise S3Error("NoSuchKey", "no failed record for that key")
+    return json_response({"retrying": f"{bucket}/{key}"})
+
+
 async def _cache_call(ctx: Ctx, pin: bool) -> Response:
-    require_user(ctx)
+    scope = caller_scope(ctx)
     gateway = _gateway(ctx, "there is no read cache")
     bucket = ctx.query.get("bucket")
     if not bucket:
         raise S3Error("InvalidArgument", "bucket is required")
-    if ctx.store.get_bucket(bucket) is None:
-        raise S3Error("NoSuchBucket", extra={"BucketName": bucket})
+    scope.need_bucket(bucket)
     prefix = ctx.query.get("prefix", "").encode()
     result = await (gateway.pin(bucket, prefix) if pin else gateway.prefetch(bucket, prefix))
     return json_response(result)
@@ -159,6 +205,7 @@ SIGNED = {
     ("GET", "/_s3d/queue"): queue,
     ("POST", "/_s3d/flush"): flush,
     ("POST", "/_s3d/queue/discard"): discard,
+    ("POST", "/_s3d/queue/retry"): retry,
     ("POST", "/_s3d/prefetch"): prefetch,
     ("POST", "/_s3d/pin"): pin,
     ("GET", "/_s3d/filter/why"): filter_why,

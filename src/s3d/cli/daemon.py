@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 from typing import Any
 
@@ -21,7 +22,7 @@ GATEWAY_FLAGS = (
     "cache_revalidate_after",
     "remote_bucket_map",
 )
-SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format", "sync",
+SETTINGS_FLAGS = ("config", "data", "listen", "workers", "region", "log_level", "log_format", "sync", "master_key_file",
                   *(f.setting for f in Feature))  # fmt: skip
 FILTER_HELP = {
     Feature.UPLOAD: "gateway mode: which objects ship to the remote; the others stay local",
@@ -50,6 +51,10 @@ def register(sub: Any) -> None:
     )
     run.add_argument("--sync", action="append", metavar="DIR=BUCKET[/PREFIX]",
                      help="keep a folder in sync with a bucket (repeatable; also S3D_SYNC; see docs/sync.md)")  # fmt: skip
+    run.add_argument(
+        "--master-key-file",
+        help="master keys for encryption at rest (also S3D_MASTER_KEY_FILE; default DATA/master-keys.json)",
+    )
     gw = run.add_argument_group("gateway mode (ship every change to a remote S3)")
     gw.add_argument(
         "--remote", help="remote S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com (also S3D_REMOTE)"
@@ -78,8 +83,21 @@ def register(sub: Any) -> None:
     cred = sub.add_parser("credentials", help="print the access key and secret key of the daemon",
                           description="Print the daemon's access key and secret key: S3D_ACCESS_KEY/S3D_SECRET_KEY, "
                           "the first user of the config file, or the pair generated in the data dir.")  # fmt: skip
+    cred.add_argument(
+        "--env", action="store_true",
+        help="print them as shell exports of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, for eval \"$(s3d credentials --env)\"",
+    )  # fmt: skip
     _add_common(cred)
     cred.set_defaults(func=credentials_command)
+    rotate = sub.add_parser("rotate-key", help="add a new master key for encryption at rest (SSE-S3)",
+                            description="Append a new master key to the master key file: new objects use it, "
+                            "objects written before stay readable with the older keys it keeps. "
+                            "Running daemons pick it up at their next start.")  # fmt: skip
+    _add_common(rotate)
+    rotate.add_argument(
+        "--master-key-file", help="master key file (also S3D_MASTER_KEY_FILE; default DATA/master-keys.json)"
+    )
+    rotate.set_defaults(func=rotate_key_command)
 
 
 def _settings(args: argparse.Namespace) -> tuple[config.Settings, dict[str, Any]]:
@@ -96,10 +114,35 @@ def credentials_command(args: argparse.Namespace) -> int:
                 print(f"no credentials yet in {settings.data}: start the daemon once with `s3d run`", file=sys.stderr)
                 return 1
             config.ensure_credentials(settings)
+        if args.env:
+            u = settings.users[0]  # the pair the other commands sign with
+            print(
+                f"export AWS_ACCESS_KEY_ID={shlex.quote(u.access_key)} AWS_SECRET_ACCESS_KEY={shlex.quote(u.secret_key)}"
+            )
+            return 0
         for u in settings.users:
             print(f"access key: {u.access_key}\nsecret key: {u.secret_key}")
         return 0
     except config.ConfigError as e:
+        print(f"s3d: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"s3d: {e.strerror or e}", file=sys.stderr)
+        return 1
+
+
+def rotate_key_command(args: argparse.Namespace) -> int:
+    from s3d.crypto import keys
+
+    try:
+        settings, _ = _settings(args)
+        if settings.master_key:
+            print("s3d: the master keys come from S3D_MASTER_KEY: rotate them there", file=sys.stderr)
+            return 2
+        path = settings.master_key_file or settings.data / keys.MASTER_KEY_FILE
+        print(f"new master key {keys.rotate_master_key(path)} in {path}")
+        return 0
+    except (config.ConfigError, keys.BadKeyFile) as e:
         print(f"s3d: {e}", file=sys.stderr)
         return 2
     except OSError as e:
@@ -130,7 +173,10 @@ def run_command(args: argparse.Namespace) -> int:
                 f"  access key: {new.access_key}\n  secret key: {new.secret_key}",
                 flush=True,
             )
-        return run(settings)
+        from s3d.mount.daemon import bound
+
+        with bound(settings):  # the [[mount]] entries, for as long as the daemon runs
+            return run(settings)
     except (config.ConfigError, DataDirError, RemoteConfigError) as e:
         print(f"s3d: {e}", file=sys.stderr)
         return 2

@@ -118,6 +118,17 @@ class BlockCache:
             self.validated[k] = at
         return at
 
+    def due(self, obj: Object, etag: str) -> bool:
+        """Time to check this object (version) with the remote again."""
+        return time.time() - self._validated_at(obj, etag) >= self.revalidate_after
+
+    def checked_here(self, obj: Object, etag: str) -> None:
+        """Nothing to ask the remote about this version now: this worker looks again when it is due."""
+        self.validated[(obj.bucket, obj.key, etag)] = time.time()
+
+    async def validated_now(self, obj: Object, etag: str) -> None:
+        await self._mark_validated(obj, etag)
+
     async def _mark_validated(self, obj: Object, etag: str) -> None:
         now = time.time()
         self.validated[(obj.bucket, obj.key, etag)] = now

@@ -9,6 +9,10 @@ from typing import Any
 from s3d.filters.evaluate import Filter
 from s3d.remote.settings import ConfigError, RemoteSettings
 
+CONFLICT_LAST_WRITER_WINS = "last-writer-wins"  # policies for a key another writer changed since we shipped it
+CONFLICT_REMOTE_WINS = "remote-wins"
+CONFLICT_KEEP_BOTH = "keep-both"
+CONFLICT_POLICIES = (CONFLICT_LAST_WRITER_WINS, CONFLICT_REMOTE_WINS, CONFLICT_KEEP_BOTH)
 UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
@@ -55,6 +59,10 @@ class GatewaySettings:
     concurrency: int = 8
     block_size: int = 8 * 1024**2  # the read cache's unit of fetching and eviction
     revalidate_after: float = 60.0  # seconds before a cached remote object is checked again (0: every read)
+    ship_max_attempts: int = 5  # a key the remote keeps refusing moves to the failed set after this many tries
+    ship_fail_after: float = 300.0  # ... or after failing this long (throttling answers included)
+    ship_settle: float = 2.0  # after a request of unknown outcome: wait this long, then check the remote
+    conflict: str = CONFLICT_LAST_WRITER_WINS  # another writer changed a key since we shipped it: last-writer-wins | remote-wins | keep-both
     cache_filter: Filter | None = None  # remote objects it excludes are served without being cached
 
 
@@ -90,6 +98,11 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> GatewaySet
         bucket_map=parse_bucket_map(pick("remote_bucket_map", "S3D_REMOTE_BUCKET_MAP") or ""),
         profile=env.get("AWS_PROFILE") or None,
     )
+    read_timeout = pick("remote_read_timeout", "S3D_REMOTE_READ_TIMEOUT")
+    if read_timeout is not None:
+        remote.read_timeout = seconds("remote_read_timeout", read_timeout)
+        if remote.read_timeout <= 0:
+            raise ConfigError("remote read timeout must be more than 0 seconds")
     remote.validate()
     g = GatewaySettings(remote=remote)
     cap = pick("cache_max_bytes", "S3D_CACHE_MAX_BYTES")
@@ -99,10 +112,25 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> GatewaySet
         ("drain_timeout", "drain_timeout", "S3D_DRAIN_TIMEOUT"),
         ("revalidate_after", "cache_revalidate_after", "S3D_CACHE_REVALIDATE_AFTER"),
         ("remote_refresh", "remote_refresh", "S3D_REMOTE_REFRESH"),
+        ("ship_fail_after", "ship_fail_after", "S3D_SHIP_FAIL_AFTER"),
+        ("ship_settle", "ship_settle", "S3D_SHIP_SETTLE"),
     ):
         value = pick(flag, var)
         if value is not None:
             setattr(g, field_name, seconds(flag, value))
+    conflict = pick("conflict", "S3D_CONFLICT")
+    if conflict is not None:
+        if conflict not in CONFLICT_POLICIES:
+            raise ConfigError(f"conflict must be one of {', '.join(CONFLICT_POLICIES)}, got {conflict!r}")
+        g.conflict = conflict
+    attempts = pick("ship_max_attempts", "S3D_SHIP_MAX_ATTEMPTS")
+    if attempts is not None:
+        try:
+            g.ship_max_attempts = int(attempts)
+        except ValueError:
+            raise ConfigError(f"ship max attempts must be a whole number, got {attempts!r}") from None
+        if g.ship_max_attempts < 1:
+            raise ConfigError("ship max attempts must be at least 1")
     block = pick("cache_block_size", "S3D_CACHE_BLOCK_SIZE")
     if block is not None:
         g.block_size = parse_size(block)

@@ -13,39 +13,83 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from s3d import observe
 from s3d.filters import gateway as filters
 from s3d.filters.evaluate import Filter
 from s3d.gateway.cache import BlockCache
-from s3d.gateway.remote_rows import forget, remember
+from s3d.gateway.remote_rows import forget, moved_on, remember
 from s3d.remote import Remote, RemoteError
-from s3d.store import cache_index, journal, objects
+from s3d.store import buckets, cache_index, journal, objects, ship_state
 from s3d.store.buckets import Bucket
 from s3d.store.errors import ObjectChanged, RemoteUnavailable, StoreError
 from s3d.store.objects import Object
 from s3d.store.ranges import Body
-from s3d.store.store import Store, close_spans
+from s3d.store.store import DeletePrecondition, Store, close_spans
 from s3d.store.writer import ObjectWriter
 
 HIT = "hit"  # how a read of local bytes was served (x-s3d-cache)
 MISS = "miss"
 PREFETCH_CONCURRENCY = 4
+DEFAULT_OWNER = "admin"
+KNOWN_BUCKETS_FOR = 1.0  # seconds a per-worker memo of existing buckets is trusted
+DEFAULT_REGION = "us-east-1"
 
 
 class GatewayNamespace:
-    def __init__(self, store: Store, remote: Remote, cache: BlockCache, cache_filter: Filter | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        remote: Remote,
+        cache: BlockCache,
+        cache_filter: Filter | None = None,
+        owner: str = DEFAULT_OWNER,
+        region: str = DEFAULT_REGION,
+    ) -> None:
         self.store = store
         self.remote = remote
         self.cache = cache
         self.cache_filter = cache_filter
+        self.owner = owner  # who owns buckets found on the remote (as the refresh makes them)
+        self.region = region
+        self._known: set[str] = set()  # buckets seen to exist here lately: no lookup per request
+        self._known_at = 0.0
 
     # ---------- reads ----------
     async def find_with_bucket(self, bucket: str, key: bytes) -> tuple[Bucket | None, Object | None]:
         b, obj = self.store.find_with_bucket(bucket, key)  # one query, hot rows remembered
-        if b is None or (obj is not None and not obj.listing_only):
+        if b is None:
             return b, obj
+        if obj is not None and not obj.listing_only:
+            return b, await self._fresh(obj)
         return b, await self.find_object(bucket, key)  # unknown here, or known only from a listing
+
+    async def _fresh(self, obj: Object) -> Object | None:
+        """A shipped local object is revalidated like a cached one (every ``revalidate_after`` seconds): if
+        another daemon replaced or deleted the key on the remote since, the local copy gives way to it."""
+        if obj.is_remote:
+            return obj  # the block cache revalidates remote-only objects itself
+        if not self.cache.due(obj, obj.etag):
+            return obj
+        shipped = ship_state.get(self.store.reader, obj.bucket, obj.key)
+        if (
+            shipped is None
+            or shipped.held
+            or shipped.version != obj.version
+            or shipped.remote_etag in (None, ship_state.DISCARDED)
+            or journal.has_pending(self.store.reader, obj.bucket, obj.key)
+        ):
+            self.cache.checked_here(obj, obj.etag)  # look again after revalidate_after, not on every read
+            return obj  # not (yet) on the remote as this version: the local state is the truth
+        try:
+            r = await self.remote.head_object(obj.bucket, obj.key.decode())
+        except RemoteError:
+            return obj  # the remote cannot say now: serve the local copy
+        if r is not None and r.etag == shipped.remote_etag:
+            await self.cache.validated_now(obj, obj.etag)
+            return obj
+        return await moved_on(self.store, obj, r)
 
     async def find_object(self, bucket: str, key: bytes) -> Object | None:
         obj = self.store.get_object(bucket, key)
@@ -59,7 +103,7 @@ class GatewayNamespace:
                     await forget(self.store, bucket, key)
                     return None
                 return await remember(self.store, bucket, key, r)
-            return obj
+            return await self._fresh(obj)
         if journal.has_pending(self.store.reader, bucket, key):
             return None  # deleted here, and the delete is not on the remote yet
         try:
@@ -69,6 +113,26 @@ class GatewayNamespace:
         if r is None:
             return None
         return await remember(self.store, bucket, key, r)
+
+    async def discover_bucket(self, bucket: str) -> None:
+        """A bucket made on the remote by someone else is served at once, not after the next refresh."""
+        now = time.monotonic()
+        if now - self._known_at > KNOWN_BUCKETS_FOR:
+            self._known.clear()
+            self._known_at = now
+        if bucket in self._known:
+            return
+        if self.store.get_bucket(bucket) is not None:
+            self._known.add(bucket)
+            return
+        if journal.has_pending(self.store.reader, bucket):
+            return  # deleted here, and the delete is not on the remote yet
+        try:
+            found = await self.remote.bucket_exists(bucket)
+        except RemoteError:
+            return  # the remote cannot say now: the bucket stays unknown
+        if found:
+            await self.store.committer.run(lambda c: buckets.insert(c, bucket, self.owner, self.region))
 
     async def open_range(self, obj: Object, start: int, end: int) -> tuple[Body, str | None]:
         if obj.is_remote:
@@ -106,8 +170,8 @@ class GatewayNamespace:
             writer.write(chunk)
 
     # ---------- writes ----------
-    async def delete_object(self, bucket: str, key: bytes) -> bool:
-        return await self.store.delete_object(bucket, key, journal_if_absent=True)
+    async def delete_object(self, bucket: str, key: bytes, precondition: DeletePrecondition | None = None) -> bool:
+        return await self.store.delete_object(bucket, key, journal_if_absent=True, precondition=precondition)
 
     async def reserve_write(self, size: int) -> int | None:
         return await self.cache.capacity.reserve_or_slow_down(size)

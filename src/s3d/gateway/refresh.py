@@ -14,8 +14,10 @@ import asyncio
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from s3d import observe
+from s3d.observe import events
 from s3d.remote import Remote, RemoteError, RemoteNotFound, RemoteObject
 from s3d.store import buckets, journal, objects, ship_state
 from s3d.store.committer import Committer
@@ -28,6 +30,25 @@ class Refreshed:
     buckets_added: int = 0
     objects_added: int = 0
     objects_removed: int = 0
+    repaired: list[tuple[str, bytes]] = field(default_factory=list)  # keys where the remote differed from the log
+
+
+def _stale(o: RemoteObject, shipped: ship_state.Shipped) -> bool:
+    """The remote copy is one of our own older writes (landed late, or never overwritten), not someone else's."""
+    if shipped.uncertain_etag is not None and o.etag == shipped.uncertain_etag:
+        return True  # a PUT of ours whose outcome was unknown, landed after the log moved on
+    return bool(o.mtime and shipped.shipped_at and o.mtime <= shipped.shipped_at)
+
+
+def _diverged(c: sqlite3.Connection, bucket: str, key: bytes, o: RemoteObject, local_etag: str | None) -> bool:
+    """The log says otherwise than the remote about a key it shipped, and the remote copy is not newer than
+    the log's own record: the remote drifted (a late write landed) and must be put right."""
+    shipped = ship_state.get(c, bucket, key)
+    if shipped is None or shipped.held or shipped.shipped_at is None:
+        return False
+    if local_etag is None:  # the log deleted it
+        return shipped.remote_etag is None and shipped.version != objects.REMOTE_VERSION and _stale(o, shipped)
+    return shipped.remote_etag is not None and o.etag != shipped.remote_etag and _stale(o, shipped)
 
 
 async def refresh(conn: sqlite3.Connection, committer: Committer, remote: Remote, owner: str, region: str) -> Refreshed:
@@ -69,6 +90,11 @@ async def _refresh_bucket(
                 etag = objects.etag_of(c, bucket, key)
                 if etag == o.etag:
                     continue
+                local = objects.get(c, bucket, key)
+                if _diverged(c, bucket, key, o, None if local is None or local.is_remote else etag):
+                    journal.append(c, journal.Op.REPAIR, bucket, key)
+                    out.repaired.append((bucket, key))
+                    continue
                 # a new key gets a remote-only row; a remote-only row is refreshed if the object changed;
                 # a row holding local bytes stays as it is
                 if (
@@ -97,6 +123,8 @@ async def refresh_loop(
     while True:
         try:
             r = await refresh(conn, committer, remote, owner, region)
+            for bucket, key in r.repaired:
+                observe.get().event(events.SHIP_REPAIR, "warning", bucket=bucket, key=key.decode(errors="replace"))
             if r.buckets_added or r.objects_added or r.objects_removed:
                 log.info("remote refresh: %d buckets and %d objects appeared, %d objects vanished",
                          r.buckets_added, r.objects_added, r.objects_removed)  # fmt: skip

@@ -14,6 +14,8 @@ import signal
 import time
 from pathlib import Path
 
+from s3d.config import Settings
+from s3d.crypto.setup import keyring_for
 from s3d.filters import gateway as filters
 from s3d.filters.evaluate import Filter
 from s3d.gateway.config import GatewaySettings
@@ -62,17 +64,14 @@ async def _probe(shipper: Shipper, remote: Remote, url: str) -> None:
         log.warning("remote %s is not usable: %s", url, e)
 
 
-async def supervise(
-    data: Path,
-    g: GatewaySettings,
-    remote: Remote,
-    owner: str,
-    region: str,
-    children: list[int],
-    upload_filter: Filter | None = None,
-) -> int:
+async def supervise(settings: Settings, g: GatewaySettings, remote: Remote, owner: str, children: list[int]) -> int:
     """Ship and refresh until SIGTERM/SIGINT or a worker dies; then stop the workers and drain."""
-    shipper = Shipper(data, remote, concurrency=g.concurrency, upload_filter=upload_filter)
+    region = settings.region
+    shipper = Shipper(
+        settings.data, remote, concurrency=g.concurrency, upload_filter=settings.upload_filter,
+        max_attempts=g.ship_max_attempts, fail_after=g.ship_fail_after, settle=g.ship_settle, conflict=g.conflict,
+    )  # fmt: skip
+    shipper.keyring = keyring_for(settings)  # encrypted objects ship decrypted
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -23,15 +23,20 @@ import random
 import sqlite3
 import time
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from s3d import observe
+from s3d.crypto.envelope import SSE_C, SSE_S3, Envelope, open_key
+from s3d.crypto.keys import Keyring
+from s3d.crypto.segments import decrypt_inline
 from s3d.filters import gateway as filters
 from s3d.filters.evaluate import Filter
+from s3d.gateway.config import CONFLICT_KEEP_BOTH, CONFLICT_LAST_WRITER_WINS
 from s3d.observe import events
-from s3d.remote import Piece, Remote, RemoteError, RemoteNotFound
+from s3d.remote import NO_ANSWER, Piece, Remote, RemoteError, RemoteNotFound
 from s3d.store import buckets, cache_index, db, journal, objects, ship_state, state
 from s3d.store.blobs import BlobDir
 from s3d.store.committer import Committer
@@ -40,6 +45,8 @@ from s3d.store.objects import Object, Part
 
 log = logging.getLogger("s3d.shipper")
 
+SSE_META = "x-s3d-sse"  # an encrypted object's envelope in its metadata (see s3/handlers/sse.py)
+SSE_C_NOTE = "held: SSE-C object (encrypted with the customer's key, which s3d never keeps: it stays local)"
 BATCH = 1000
 WINDOW = 20000  # at most this many records dispatched above HWM
 POLL = 0.05
@@ -48,7 +55,13 @@ BACKOFF_CAP = 30.0
 SLOW_RETRY = 60.0
 SLOW_RETRY_CAP = 900.0
 PART_CONCURRENCY = 4  # parts of one multipart object in flight at once
+REPLACED_RETRY = 0.01  # seconds before shipping the version that replaced one being shipped
 ERROR_TEXT = 500  # characters of a remote error kept in status
+PRECONDITION_FAILED = 412
+
+
+def _also(note: str | None) -> str:
+    return f"; {note}" if note else ""
 
 
 @dataclass(slots=True)
@@ -59,6 +72,29 @@ class KeyTask:
     ops: set[str] = field(default_factory=set)
     next_lsns: list[int] = field(default_factory=list)  # records that arrived while it ran
     next_ops: set[str] = field(default_factory=set)
+    gate: asyncio.Task[None] | None = None  # a bucket record of this bucket that must be applied first
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # new records: stop waiting out a retry delay
+    uncertain: bool = False  # a request of unknown outcome may still land: check the remote before done
+    force: bool = False  # the remote was seen to differ from the log: apply even what ship_state says is there
+    task: asyncio.Task[None] | None = None
+
+    def take_next(self) -> None:
+        self.lsns += self.next_lsns
+        self.ops |= self.next_ops
+        self.next_lsns, self.next_ops = [], set()
+
+    async def wait(self, seconds: float) -> None:
+        """Sleep, unless new records for this key arrive first."""
+        self.wake.clear()
+        try:
+            await asyncio.wait_for(self.wake.wait(), seconds)
+        except TimeoutError:
+            pass
+
+
+def throttled(e: RemoteError) -> bool:
+    """A remote-wide condition (slow down, unavailable): retried, and failed only after a long time."""
+    return e.status in (429, 503) or e.code in ("SlowDown", "ServiceUnavailable", "Throttling")
 
 
 def lacks_feature(e: RemoteError) -> bool:
@@ -72,8 +108,24 @@ def backoff(attempt: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) 
 
 
 class Shipper:
-    def __init__(self, root: Path, remote: Remote, concurrency: int = 8, upload_filter: Filter | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        remote: Remote,
+        concurrency: int = 8,
+        upload_filter: Filter | None = None,
+        max_attempts: int = 5,
+        fail_after: float = 300.0,
+        settle: float = 2.0,
+        conflict: str = CONFLICT_LAST_WRITER_WINS,
+    ) -> None:
         self.root = root
+        self.conflict = conflict
+        self.conflicts = 0
+        self.max_attempts = max_attempts
+        self.fail_after = fail_after
+        self.settle = settle
+        self.repairs = 0  # keys found to differ from the log after the fact, and put right
         self.upload_filter = upload_filter
         self.conn = db.connect(str(root / "meta.db"))  # reads only; every write goes through the committer
         # Losing the last few ship_state/HWM updates in a power cut only means shipping those
@@ -87,12 +139,14 @@ class Shipper:
         self.order: deque[int] = deque()  # dispatched LSNs, ascending
         self.done: set[int] = set()
         self.tasks: dict[tuple[str, bytes], KeyTask] = {}
+        self.bucket_gates: dict[str, asyncio.Task[None]] = {}  # the latest bucket record of each bucket
         self.running: set[asyncio.Task[None]] = set()
         self.ensured: set[str] = set()
         self.reachable: bool | None = None
         self.stopping = False
         self.shipped_objects = 0
         self.shipped_bytes = 0
+        self.keyring: Keyring | None = None  # decrypts SSE-S3/SSE-KMS objects for shipping
 
     # ---------- the loop ----------
     async def run(self) -> None:
@@ -114,7 +168,6 @@ class Shipper:
             if self.hwm >= target:
                 return True
             try:
-                # a bucket record waits for every key task, which may be retrying a dead remote
                 await asyncio.wait_for(self._dispatch(), max(0.01, deadline - time.monotonic()))
             except TimeoutError:
                 break
@@ -137,70 +190,140 @@ class Shipper:
             return False
         records = journal.pending(self.conn, self.cursor, min(BATCH, room))
         for r in records:
-            if r.op in BUCKET_OPS:
-                await self._barrier()
-                await self._bucket_op(r)
-                self._track(r.lsn)
-                self._mark_done([r.lsn])
-                self.cursor = r.lsn
-                continue
             self._track(r.lsn)
+            self.cursor = r.lsn
+            if r.op in BUCKET_OPS:
+                self._dispatch_bucket_op(r)
+                continue
             assert r.key is not None
             k = (r.bucket, r.key)
             t = self.tasks.get(k)
             if t is None:
-                t = self.tasks[k] = KeyTask(r.bucket, r.key, [r.lsn], {r.op})
-                task = asyncio.create_task(self._run_key(t))
-                self.running.add(task)
-                task.add_done_callback(self.running.discard)
+                t = self.tasks[k] = KeyTask(r.bucket, r.key, [r.lsn], {r.op}, gate=self.bucket_gates.get(r.bucket))
+                t.force = r.op == journal.Op.REPAIR
+                t.task = self._spawn(self._run_key(t))
             else:
                 t.next_lsns.append(r.lsn)
                 t.next_ops.add(r.op)
-            self.cursor = r.lsn
+                t.force = t.force or r.op == journal.Op.REPAIR
+                t.wake.set()
         return bool(records)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro)
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
+        return task
+
+    def _dispatch_bucket_op(self, r: Record) -> None:
+        """A bucket record waits only for what it depends on: earlier records of the same bucket."""
+        if r.op == journal.Op.BUCKET_CONFIG:
+            self._mark_done([r.lsn])  # bucket configuration is not shipped
+            return
+        before = [t.task for (b, _), t in self.tasks.items() if b == r.bucket and t.task is not None]
+        gate = self.bucket_gates.get(r.bucket)
+        if gate is not None:
+            before.append(gate)
+        task = self._spawn(self._run_bucket_op(r, before))
+        self.bucket_gates[r.bucket] = task
+
+        def forget(done: asyncio.Task[None], bucket: str = r.bucket) -> None:
+            if self.bucket_gates.get(bucket) is done:
+                del self.bucket_gates[bucket]
+
+        task.add_done_callback(forget)
+
+    async def _run_bucket_op(self, r: Record, before: list[asyncio.Task[None]]) -> None:
+        if before:
+            await asyncio.gather(*before, return_exceptions=True)
+        await self._bucket_op(r)
+        self._mark_done([r.lsn])
 
     def _track(self, lsn: int) -> None:
         self.order.append(lsn)
 
-    async def _barrier(self) -> None:
-        while self.running:
-            await asyncio.gather(*list(self.running), return_exceptions=True)
-
     # ---------- per key ----------
     async def _run_key(self, t: KeyTask) -> None:
+        if t.gate is not None:
+            await asyncio.gather(t.gate, return_exceptions=True)
         attempt = 0
+        failing_since: float | None = None
         while not self.stopping:
             try:
                 async with self.sem:
                     await self._apply_key(t)
+                    if t.uncertain and not await self._settled(t):
+                        t.force = True
+                        continue  # the remote differs from the log: apply again
             except RemoteError as e:
                 self.remote_failed(e)
-                if e.retryable:
-                    delay = backoff(attempt)
-                else:
-                    self._record_error(t, e)
-                    delay = backoff(attempt, SLOW_RETRY, SLOW_RETRY_CAP) + SLOW_RETRY / 2
+                if e.ambiguous and not t.uncertain:
+                    t.uncertain = True
+                now = time.monotonic()
+                failing_since = failing_since or now
                 attempt += 1
+                delay = self._retry_delay(t, e, attempt, now - failing_since)
                 observe.get().event(
                     events.SHIP_RETRY, "warning", bucket=t.bucket, key=t.key.decode(errors="replace"),
                     error_code=e.code, attempt=attempt, retry_in_s=round(delay, 2),
                 )  # fmt: skip
-                t.lsns += t.next_lsns
-                t.ops |= t.next_ops
-                t.next_lsns, t.next_ops = [], set()
-                await asyncio.sleep(delay)
+                # records that arrived during the attempt (a new write, a retry or discard) are not waited out
+                arrived = bool(t.next_lsns)
+                t.take_next()
+                await t.wait(min(delay, BACKOFF_BASE) if arrived else delay)
                 continue
             except FileNotFoundError:
-                await asyncio.sleep(0.01)  # the object was replaced under us: ship the new version
+                await asyncio.sleep(REPLACED_RETRY)  # the object was replaced under us: ship the new version
+                t.take_next()
                 continue
             self.remote_ok()
-            attempt = 0
+            attempt, failing_since, t.force = 0, None, False
             self._mark_done(t.lsns)
             if not t.next_lsns:
                 del self.tasks[(t.bucket, t.key)]
                 return
             t.lsns, t.ops = t.next_lsns, t.next_ops
             t.next_lsns, t.next_ops = [], set()
+
+    def _retry_delay(self, t: KeyTask, e: RemoteError, attempt: int, failing_for: float) -> float:
+        """How long until the next try; a key that keeps failing moves to the failed set (slow retries).
+
+        No answer at all is the remote being down: nothing is the key's fault, so it never fails.
+        Throttling fails only after ``fail_after`` seconds; any other answer after ``max_attempts``.
+        """
+        if e.status == NO_ANSWER:
+            return backoff(attempt)
+        gave_up = (
+            not e.retryable or failing_for >= self.fail_after or (attempt >= self.max_attempts and not throttled(e))
+        )
+        if not gave_up:
+            return backoff(attempt)
+        self._record_error(t, e)
+        return backoff(attempt, SLOW_RETRY, SLOW_RETRY_CAP) + SLOW_RETRY / 2
+
+    async def _settled(self, t: KeyTask) -> bool:
+        """After a request of unknown outcome: once it can no longer land, does the remote match the log?"""
+        await asyncio.sleep(self.settle)
+        obj = objects.get(self.conn, t.bucket, t.key)
+        shipped = ship_state.get(self.conn, t.bucket, t.key)
+        want: str | None  # the ETag the remote must hold, or None: it must not hold the key
+        if obj is None:
+            want = None
+        elif obj.is_remote or shipped is None or shipped.held or shipped.remote_etag is None:
+            want = ""  # nothing of ours to assert (a remote-only row, or a key kept local)
+        else:
+            want = shipped.remote_etag
+        head = await self.remote.head_object(t.bucket, t.key.decode()) if want != "" else None
+        matches = want == "" or (head is None if want is None else head is not None and head.etag == want)
+        if not matches:
+            self.repairs += 1
+            observe.get().event(
+                events.SHIP_REPAIR, "warning", bucket=t.bucket, key=t.key.decode(errors="replace"),
+                remote_etag=head.etag if head else None,
+            )  # fmt: skip
+            return False
+        t.uncertain = False  # ship_state keeps the uncertain ETag: a copy landing later still gets repaired
+        return True
 
     def _save(
         self,
@@ -219,7 +342,7 @@ class Shipper:
         shipped = ship_state.get(self.conn, t.bucket, t.key)
         if obj is None:
             newest = max(t.lsns)
-            if shipped is not None and shipped.version >= newest and shipped.remote_etag is None:
+            if not t.force and shipped is not None and shipped.version >= newest and shipped.remote_etag is None:
                 return  # this delete was applied before a restart
             if shipped is not None and shipped.remote_etag is None and shipped.held:
                 self._save(t.bucket, t.key, newest, None)
@@ -235,27 +358,82 @@ class Shipper:
             if "tags" in t.ops:
                 await self._ship_tags(obj, obj.etag)
             return
+        env = self._envelope(obj)
+        if env is not None and env.kind == SSE_C:
+            await self._hold_sse_c(t.bucket, t.key, obj.version, shipped)
+            return
         hold = filters.upload_hold(self.conn, self.upload_filter, obj)
         if hold is not None:
             version = shipped.version if shipped else objects.REMOTE_VERSION
             etag = shipped.remote_etag if shipped else None
             self._save(t.bucket, t.key, version, etag, hold.note, held=hold.why)
             return
-        if shipped is not None and shipped.version == obj.version and shipped.remote_etag is not None:
+        if not t.force and shipped is not None and shipped.version == obj.version and shipped.remote_etag is not None:
             if "tags" in t.ops:
                 await self._ship_tags(obj, shipped.remote_etag)
             return
         await self._ensure_bucket(t.bucket)
-        etag, note = await self._ship_object(obj)
+        # conflict detection: overwrite only what this daemon last saw there (a repair overwrites whatever is there)
+        last_seen = None if t.force or shipped is None else shipped.remote_etag
+        if last_seen == ship_state.DISCARDED:
+            last_seen = None
+        try:
+            etag, note = await self._ship_object(obj, if_match=last_seen)
+        except RemoteError as e:
+            if e.ambiguous:  # this version may still land later: refresh must know it for ours
+                self.committer.run_sync(lambda c: ship_state.uncertain(c, t.bucket, t.key, obj.etag))
+            if e.status != PRECONDITION_FAILED:
+                raise
+            resolved = await self._conflict(obj)
+            if resolved is None:
+                return  # the remote's version was kept
+            etag, note = resolved
 
         def shipped_now(c: sqlite3.Connection) -> None:
             ship_state.applied(c, t.bucket, t.key, obj.version, etag, note)
             # its local bytes are now clean: the read cache may evict them when room is needed
             cache_index.add_own_bytes(c, t.bucket, t.key, obj.etag, obj.size)
+            cache_index.mark_validated(c, t.bucket, t.key, obj.etag, time.time())  # the remote holds it as of now
 
         self.committer.run_sync(shipped_now)
         self.shipped_objects += 1
         self.shipped_bytes += obj.size
+
+    async def _conflict(self, obj: Object) -> tuple[str, str | None] | None:
+        """Another writer changed the key on the remote since this daemon last shipped it: the conflict policy
+        decides. Returns what was shipped for the key, or None when the remote's version was kept."""
+        key = obj.key.decode(errors="replace")
+        observe.get().event(events.SHIP_CONFLICT, "warning", bucket=obj.bucket, key=key, policy=self.conflict)
+        self.conflicts += 1
+        if self.conflict == CONFLICT_LAST_WRITER_WINS:
+            etag, note = await self._ship_object(obj)
+            return (
+                etag,
+                f"conflict: another writer changed it on the remote; this write was shipped over it{_also(note)}",
+            )
+        if self.conflict == CONFLICT_KEEP_BOTH:
+            derived = f"{obj.key.decode()}.conflict-{obj.version}"
+            await self._ship_object(obj, as_key=derived)
+        head = await self.remote.head_object(obj.bucket, obj.key.decode())
+        kept = (
+            "kept under " + f"{obj.key.decode()}.conflict-{obj.version}"
+            if self.conflict == CONFLICT_KEEP_BOTH
+            else "dropped"
+        )
+        note = f"conflict: another writer changed it on the remote; the remote's version was kept, this write {kept}"
+
+        def adopt(c: sqlite3.Connection) -> list[str]:
+            if head is None:
+                gone = objects.drop_replaced(c, obj.bucket, obj.key, obj.etag)
+            else:
+                mtime = head.mtime or time.time()
+                gone = objects.adopt_remote(c, obj.bucket, obj.key, obj.etag, head.size, head.etag, mtime, head.meta)
+            cache_index.forget_own_bytes(c, obj.bucket, obj.key)
+            ship_state.applied(c, obj.bucket, obj.key, objects.REMOTE_VERSION, head.etag if head else None, note)
+            return gone or []
+
+        self.blobs.remove(self.committer.run_sync(adopt))
+        return None
 
     async def _ship_tags(self, obj: Object, etag: str) -> None:
         try:
@@ -284,26 +462,60 @@ class Shipper:
             await self.remote.ensure_bucket(bucket)
             self.ensured.add(bucket)
 
-    def _pieces(self, obj: Object) -> list[Piece]:
+    def _envelope(self, obj: Object) -> Envelope | None:
+        raw = obj.meta.get(SSE_META)
+        return Envelope.loads(raw) if raw else None
+
+    def _data_key(self, obj: Object) -> bytes | None:
+        """The data key of an SSE-S3/SSE-KMS object: it ships decrypted, over the remote's own transport."""
+        env = self._envelope(obj)
+        if env is None:
+            return None
+        assert self.keyring is not None, "the gateway service gives the shipper its keyring"
+        return open_key(self.keyring, env)
+
+    async def _hold_sse_c(self, bucket: str, key: bytes, version: int, shipped: ship_state.Shipped | None) -> None:
+        """An SSE-C object never ships: s3d cannot decrypt it without the customer's key, and shipping the
+        ciphertext would give the remote bytes no one could read through it. An older version already on the
+        remote is deleted there, so the remote never serves what the key no longer holds."""
+        if shipped is not None and shipped.remote_etag is not None:
+            try:
+                await self.remote.delete_object(bucket, key.decode())
+            except RemoteNotFound:
+                pass
+        self._save(bucket, key, version, None, SSE_C_NOTE, held=ship_state.HELD_SSE_C)
+
+    def _pieces(self, obj: Object, data_key: bytes | None) -> list[Piece]:
         if obj.data is not None:
-            return [Piece(data=obj.data)]
+            return [Piece(data=decrypt_inline(data_key, obj.data, obj.size) if data_key else obj.data)]
         assert obj.blob is not None
         path = self.blobs.path(obj.blob)
         if not path.exists():
             raise FileNotFoundError(path)
-        return [Piece(path=str(path), length=obj.size)]
+        return [Piece(path=str(path), length=obj.size, key=data_key)]
 
-    async def _ship_object(self, obj: Object) -> tuple[str, str | None]:
-        """Upload one object version; returns the remote ETag and a note on any difference."""
-        key = obj.key.decode()
+    async def _ship_object(
+        self, obj: Object, if_match: str | None = None, as_key: str | None = None
+    ) -> tuple[str, str | None]:
+        """Upload one object version (under its own key, or ``as_key``); returns the remote ETag and a note on any
+        difference. ``if_match``: only over the remote ETag this daemon last saw (412 if another writer moved it)."""
+        key = as_key or obj.key.decode()
         meta = {k: v for k, v in obj.meta.items() if k != "x-amz-storage-class"}
+        data_key = self._data_key(obj)
+        env = self._envelope(obj)
+        md5_etags = env is None or env.kind == SSE_S3  # SSE-KMS ETags are not the MD5 of the data
+        md5 = obj.etag if md5_etags else None
         if not obj.parts:
             try:
-                etag = await self.remote.put_object(obj.bucket, key, self._pieces(obj), meta, obj.tags, md5=obj.etag)
+                etag = await self.remote.put_object(
+                    obj.bucket, key, self._pieces(obj, data_key), meta, obj.tags, md5=md5, if_match=if_match
+                )
             except RemoteError as e:
                 if not obj.tags or not lacks_feature(e):
                     raise
-                etag = await self.remote.put_object(obj.bucket, key, self._pieces(obj), meta, None, md5=obj.etag)
+                etag = await self.remote.put_object(
+                    obj.bucket, key, self._pieces(obj, data_key), meta, None, md5=md5, if_match=if_match
+                )
                 return etag, f"remote refused tags ({e.code}); object shipped without them"
         else:
             upload_id = await self.remote.create_multipart(obj.bucket, key, meta, obj.tags)
@@ -315,12 +527,18 @@ class Shipper:
 
                 async def one(p: Part) -> str:
                     async with parallel:
-                        piece = Piece(path=str(self.blobs.path(p.blob)), length=p.size)
-                        return await self.remote.upload_part(obj.bucket, key, upload_id, p.number, [piece], md5=p.etag)
+                        piece = Piece(path=str(self.blobs.path(p.blob)), length=p.size, key=data_key)
+                        return await self.remote.upload_part(
+                            obj.bucket, key, upload_id, p.number, [piece], md5=p.etag if md5_etags else None
+                        )
 
                 etags = await asyncio.gather(*(one(p) for p in obj.parts))
                 etag = await self.remote.complete_multipart(
-                    obj.bucket, key, upload_id, [(p.number, e) for p, e in zip(obj.parts, etags, strict=True)]
+                    obj.bucket,
+                    key,
+                    upload_id,
+                    [(p.number, e) for p, e in zip(obj.parts, etags, strict=True)],
+                    if_match=if_match,
                 )
             except BaseException:
                 try:
@@ -334,7 +552,7 @@ class Shipper:
             if head is not None:
                 etag = head.etag
         notes = []
-        if etag != obj.etag:
+        if etag != obj.etag and md5_etags:
             notes.append(f"remote ETag {etag} differs from local {obj.etag}")
         if obj.tags:
             tag_note = await self._check_tags(obj)

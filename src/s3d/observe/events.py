@@ -33,5 +33,7 @@ CACHE_EVICT = "cache_evict"
 
 SHIP_RETRY = "ship_retry"
 SHIP_FAILED = "ship_failed"
+SHIP_CONFLICT = "ship_conflict"  # another writer changed a key on the remote since this daemon shipped it
+SHIP_REPAIR = "ship_repair"  # the remote was found to differ from the log (a late write landed) and was put right
 REMOTE_DOWN = "remote_down"
 REMOTE_UP = "remote_up"

@@ -12,14 +12,25 @@ from typing import Protocol
 
 
 class RemoteError(Exception):
-    """A remote call failed. ``retryable`` is False for answers that will not change by retrying soon."""
+    """A remote call failed.
 
-    def __init__(self, code: str, message: str, status: int = 0, retryable: bool = True) -> None:
+    ``status``: the remote's HTTP status, or NO_ANSWER. ``retryable`` is False for answers that will not
+    change by retrying soon. ``ambiguous``: the request may have reached the remote and may still take
+    effect there (a read timeout, a connection closed mid-request): its outcome is unknown.
+    """
+
+    def __init__(
+        self, code: str, message: str, status: int = 0, retryable: bool = True, ambiguous: bool = False
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
         self.retryable = retryable
+        self.ambiguous = ambiguous
+
+
+NO_ANSWER = 0  # RemoteError.status when the remote did not answer at all
 
 
 class RemoteNotFound(RemoteError):
@@ -29,12 +40,13 @@ class RemoteNotFound(RemoteError):
 
 @dataclass(slots=True)
 class Piece:
-    """A span of a local file (path, offset, length) or literal bytes, to upload."""
+    """A span of a local file (path, offset, length; plaintext offsets when ``key`` is set) or literal bytes, to upload."""
 
     path: str | None = None
     offset: int = 0
     length: int = 0
     data: bytes | None = None
+    key: bytes | None = None  # the file is in the at-rest encrypted format: read it with this data key
 
     @property
     def size(self) -> int:
@@ -68,6 +80,7 @@ class Remote(Protocol):
         meta: dict[str, str],
         tags: list[tuple[str, str]] | None,
         md5: str | None = None,
+        if_match: str | None = None,
     ) -> str: ...
     async def create_multipart(
         self, bucket: str, key: str, meta: dict[str, str], tags: list[tuple[str, str]] | None
@@ -75,7 +88,12 @@ class Remote(Protocol):
     async def upload_part(
         self, bucket: str, key: str, upload_id: str, number: int, body: list[Piece], md5: str | None = None
     ) -> str: ...
-    async def complete_multipart(self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]) -> str: ...
+    async def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]], if_match: str | None = None
+    ) -> str:
+        """``if_match``: only if the remote still holds that ETag (RemoteError with status 412 otherwise)."""
+        ...
+
     async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None: ...
     async def put_tags(self, bucket: str, key: str, tags: list[tuple[str, str]] | None) -> None: ...
     async def get_tags(self, bucket: str, key: str) -> list[tuple[str, str]]: ...
@@ -86,6 +104,7 @@ class Remote(Protocol):
     async def delete_object(self, bucket: str, key: str) -> None: ...
     async def list_page(self, bucket: str, prefix: str, token: str | None) -> ListPage: ...
     async def list_buckets(self) -> list[str]: ...
+    async def bucket_exists(self, bucket: str) -> bool: ...
     def local_name(self, remote_bucket: str) -> str | None:
         """The local bucket a remote bucket stands for; None if it is not one of ours."""
         ...

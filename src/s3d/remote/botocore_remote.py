@@ -15,16 +15,19 @@ from urllib.parse import urlencode
 
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from s3d import observe
-from s3d.remote import ListPage, Piece, RemoteError, RemoteNotFound, RemoteObject
+from s3d.crypto.stream import PlainReader
+from s3d.remote import NO_ANSWER, ListPage, Piece, RemoteError, RemoteNotFound, RemoteObject
 from s3d.remote.settings import ConfigError, RemoteSettings
 
 __all__ = ["BotocoreRemote", "ConfigError", "RemoteSettings"]
 
 T = TypeVar("T")
 READ_CHUNK = 1 << 20
+READ_ATTEMPTS = 3
+WRITE_ATTEMPTS = 1
 RETRYABLE_CODES = {
     "SlowDown",
     "RequestTimeout",
@@ -50,6 +53,7 @@ class PieceReader(io.RawIOBase):
         self.total = sum(p.size for p in pieces)
         self.pos = 0
         self.fds: dict[str, int] = {}
+        self.plain: dict[str, PlainReader] = {}
 
     def readable(self) -> bool:
         return True
@@ -86,7 +90,13 @@ class PieceReader(io.RawIOBase):
                     fd = self.fds.get(p.path)
                     if fd is None:
                         fd = self.fds[p.path] = os.open(p.path, os.O_RDONLY | os.O_CLOEXEC)
-                    chunk = os.pread(fd, want, p.offset + inner)
+                    if p.key is not None:
+                        plain = self.plain.get(p.path)
+                        if plain is None:
+                            plain = self.plain[p.path] = PlainReader(fd, p.key, p.offset + p.length)
+                        chunk = plain.read(p.offset + inner, want)
+                    else:
+                        chunk = os.pread(fd, want, p.offset + inner)
                     if len(chunk) != want:
                         raise OSError(f"{p.path} is shorter than expected")
                 out += chunk
@@ -103,6 +113,7 @@ class PieceReader(io.RawIOBase):
         for fd in self.fds.values():
             os.close(fd)
         self.fds.clear()
+        self.plain.clear()
         super().close()
 
 
@@ -116,11 +127,13 @@ def _error(e: Exception) -> RemoteError:
             return RemoteNotFound(code, msg)
         retryable = status >= 500 or status in (408, 429) or code in RETRYABLE_CODES
         return RemoteError(code, msg, status, retryable)
+    if isinstance(e, EndpointConnectionError | ConnectTimeoutError):
+        return RemoteError(type(e).__name__, str(e), NO_ANSWER, True)  # never reached the remote
     if isinstance(e, BotoCoreError):
-        return RemoteError(type(e).__name__, str(e), 0, True)
+        return RemoteError(type(e).__name__, str(e), NO_ANSWER, True, ambiguous=True)
     if isinstance(e, OSError):
-        return RemoteError("IOError", str(e), 0, True)
-    return RemoteError(type(e).__name__, str(e), 0, True)
+        return RemoteError("IOError", str(e), NO_ANSWER, True, ambiguous=True)
+    return RemoteError(type(e).__name__, str(e), NO_ANSWER, True, ambiguous=True)
 
 
 def _meta_params(meta: dict[str, str], tags: list[tuple[str, str]] | None) -> dict[str, Any]:
@@ -162,21 +175,29 @@ class BotocoreRemote:
         settings.validate()
         self.settings = settings
         session = botocore.session.Session(profile=settings.profile)
-        self.client = session.create_client(
-            "s3",
-            endpoint_url=settings.url,
-            region_name=settings.region,
-            config=Config(
-                s3={"addressing_style": "path" if settings.path_style else "virtual"},
-                retries={"mode": "standard", "max_attempts": 3},
-                connect_timeout=settings.connect_timeout,
-                read_timeout=settings.read_timeout,
-                max_pool_connections=settings.concurrency,
-                # we send Content-MD5 (the part's own MD5, known already) instead of re-reading for a CRC
-                request_checksum_calculation="when_required",
-                response_checksum_validation="when_required",
-            ),
-        )
+
+        def client(attempts: int) -> Any:
+            return session.create_client(
+                "s3",
+                endpoint_url=settings.url,
+                region_name=settings.region,
+                config=Config(
+                    s3={"addressing_style": "path" if settings.path_style else "virtual"},
+                    retries={"mode": "standard", "max_attempts": attempts},
+                    connect_timeout=settings.connect_timeout,
+                    read_timeout=settings.read_timeout,
+                    max_pool_connections=settings.concurrency,
+                    # we send Content-MD5 (the part's own MD5, known already) instead of re-reading for a CRC
+                    request_checksum_calculation="when_required",
+                    response_checksum_validation="when_required",
+                ),
+            )
+
+        # Reads retry inside botocore. Writes never do: an attempt that timed out may still land on the
+        # remote after a later one succeeded, so the caller (the shipper) must see every failure to know
+        # that the key's remote state is uncertain.
+        self.client = client(READ_ATTEMPTS)
+        self.writer = client(WRITE_ATTEMPTS)
         self.pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="s3d-remote")
         self.calls = 0
         self.bytes_in = 0
@@ -200,6 +221,8 @@ class BotocoreRemote:
         except RemoteError as e:
             code = e.code
             raise
+        except FileNotFoundError:
+            raise  # a local blob replaced while it was being sent: the caller's business, not the remote's
         except Exception as e:  # noqa: BLE001 - every failure becomes a RemoteError
             err = _error(e)
             code = err.code
@@ -210,6 +233,7 @@ class BotocoreRemote:
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.client.close()
+        self.writer.close()
 
     # ---------- buckets ----------
     async def ensure_bucket(self, bucket: str) -> None:
@@ -226,7 +250,7 @@ class BotocoreRemote:
             if self.settings.region != "us-east-1":
                 kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.settings.region}
             try:
-                self.client.create_bucket(**kwargs)
+                self.writer.create_bucket(**kwargs)
             except ClientError as e:
                 if e.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                     raise
@@ -234,11 +258,25 @@ class BotocoreRemote:
         await self._run(call, "ensure_bucket")
 
     async def delete_bucket(self, bucket: str) -> None:
-        await self._run(lambda: self.client.delete_bucket(Bucket=self.bucket(bucket)), "delete_bucket")
+        await self._run(lambda: self.writer.delete_bucket(Bucket=self.bucket(bucket)), "delete_bucket")
 
     async def list_buckets(self) -> list[str]:
         r = await self._run(lambda: self.client.list_buckets(), "list_buckets")
         return [b["Name"] for b in r.get("Buckets", [])]
+
+    async def bucket_exists(self, bucket: str) -> bool:
+        name = self.bucket(bucket)
+
+        def call() -> bool:
+            try:
+                self.client.head_bucket(Bucket=name)
+                return True
+            except ClientError as e:
+                if int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) == 404:
+                    return False
+                raise
+
+        return await self._run(call, "head_bucket")
 
     # ---------- writes ----------
     async def put_object(
@@ -249,6 +287,7 @@ class BotocoreRemote:
         meta: dict[str, str],
         tags: list[tuple[str, str]] | None,
         md5: str | None = None,
+        if_match: str | None = None,
     ) -> str:
         def call() -> str:
             reader = PieceReader(body)
@@ -256,7 +295,9 @@ class BotocoreRemote:
                 kwargs = {"Bucket": self.bucket(bucket), "Key": key, "Body": reader, "ContentLength": reader.total}
                 if md5:
                     kwargs["ContentMD5"] = base64.b64encode(bytes.fromhex(md5)).decode()
-                r = self.client.put_object(**kwargs, **_meta_params(meta, tags))
+                if if_match:
+                    kwargs["IfMatch"] = f'"{if_match}"'
+                r = self.writer.put_object(**kwargs, **_meta_params(meta, tags))
                 self.bytes_out += reader.total
                 return str(r["ETag"]).strip('"')
             finally:
@@ -268,7 +309,7 @@ class BotocoreRemote:
         self, bucket: str, key: str, meta: dict[str, str], tags: list[tuple[str, str]] | None
     ) -> str:
         r = await self._run(
-            lambda: self.client.create_multipart_upload(
+            lambda: self.writer.create_multipart_upload(
                 Bucket=self.bucket(bucket), Key=key, **_meta_params(meta, tags)
             ),
             "create_multipart_upload",
@@ -287,7 +328,7 @@ class BotocoreRemote:
                 }  # fmt: skip
                 if md5:
                     kwargs["ContentMD5"] = base64.b64encode(bytes.fromhex(md5)).decode()
-                r = self.client.upload_part(**kwargs)
+                r = self.writer.upload_part(**kwargs)
                 self.bytes_out += reader.total
                 return str(r["ETag"]).strip('"')
             finally:
@@ -295,11 +336,14 @@ class BotocoreRemote:
 
         return await self._run(call, "upload_part")
 
-    async def complete_multipart(self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]) -> str:
+    async def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]], if_match: str | None = None
+    ) -> str:
+        condition = {"IfMatch": f'"{if_match}"'} if if_match else {}
         r = await self._run(
-            lambda: self.client.complete_multipart_upload(
+            lambda: self.writer.complete_multipart_upload(
                 Bucket=self.bucket(bucket), Key=key, UploadId=upload_id,
-                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e}"'} for n, e in parts]},
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e}"'} for n, e in parts]}, **condition,
             ),
             "complete_multipart_upload",
         )  # fmt: skip
@@ -307,7 +351,7 @@ class BotocoreRemote:
 
     async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         await self._run(
-            lambda: self.client.abort_multipart_upload(Bucket=self.bucket(bucket), Key=key, UploadId=upload_id),
+            lambda: self.writer.abort_multipart_upload(Bucket=self.bucket(bucket), Key=key, UploadId=upload_id),
             "abort_multipart_upload",
         )
 
@@ -315,12 +359,12 @@ class BotocoreRemote:
         if tags:
             ts = {"TagSet": [{"Key": k, "Value": v} for k, v in tags]}
             await self._run(
-                lambda: self.client.put_object_tagging(Bucket=self.bucket(bucket), Key=key, Tagging=ts),
+                lambda: self.writer.put_object_tagging(Bucket=self.bucket(bucket), Key=key, Tagging=ts),
                 "put_object_tagging",
             )
         else:
             await self._run(
-                lambda: self.client.delete_object_tagging(Bucket=self.bucket(bucket), Key=key), "delete_object_tagging"
+                lambda: self.writer.delete_object_tagging(Bucket=self.bucket(bucket), Key=key), "delete_object_tagging"
             )
 
     async def get_tags(self, bucket: str, key: str) -> list[tuple[str, str]]:
@@ -330,7 +374,7 @@ class BotocoreRemote:
         return [(t["Key"], t["Value"]) for t in r.get("TagSet", [])]
 
     async def delete_object(self, bucket: str, key: str) -> None:
-        await self._run(lambda: self.client.delete_object(Bucket=self.bucket(bucket), Key=key), "delete_object")
+        await self._run(lambda: self.writer.delete_object(Bucket=self.bucket(bucket), Key=key), "delete_object")
 
     # ---------- reads ----------
     async def head_object(self, bucket: str, key: str) -> RemoteObject | None:

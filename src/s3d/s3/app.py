@@ -13,10 +13,11 @@ from urllib.parse import unquote_to_bytes
 
 from s3d import observe
 from s3d.config import Settings
-from s3d.s3 import auth, auth_v2, routes, xml
+from s3d.s3 import auth, auth_v2, routes, surface, xml
 from s3d.s3.context import Ctx, parse_query
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import HANDLERS, cors
+from s3d.s3.payload import declared_size
 from s3d.s3.store_errors import to_s3
 from s3d.server.http import Request, Response
 from s3d.store.errors import StoreError
@@ -30,8 +31,13 @@ log = logging.getLogger("s3d")
 
 Handler = Callable[[Ctx], Awaitable[Response]]
 MAX_KEY = 1024
-# operations that add data to the local store (admitted only while there is room for unshipped data)
-WRITES = frozenset({"PutObject", "UploadPart", "CopyObject", "UploadPartCopy", "PostObject"})
+# operations that add data to the local store (admitted only while there is room for unshipped data); reserved
+# here once the request has authenticated. PostObject authenticates inside its body: it reserves for itself.
+WRITES = frozenset({"PutObject", "UploadPart", "CopyObject", "UploadPartCopy"})
+# operations that name a new key: it must be one an XML listing can carry (as AWS advises, and every
+# client's XML parser requires: encoding-type=url is optional, so a listing without it must stay parseable)
+NEW_KEY = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
+UNPARSED = "unknown"  # the operation named in logs and metrics for bytes that never became a request
 _ids = count(1)
 _pid = os.getpid()
 
@@ -79,15 +85,24 @@ class S3App:
         self.admin = admin
         self.domains = ["." + d.lower() for d in settings.base_domains]
 
-    def bad_request(self) -> Response:
-        """The answer to bytes that are not HTTP at all."""
-        return error_response(
-            S3Error("BadRequest", "An error occurred when parsing the HTTP request."), new_request_id(), ""
-        )
+    def bad_request(self, code: str, client: str) -> Response:
+        """The answer to bytes that are not HTTP (or a head too large), logged and counted as a request."""
+        message = "An error occurred when parsing the HTTP request." if code == "BadRequest" else None
+        rid = new_request_id()
+        resp = error_response(S3Error(code, message), rid, "")
+        observe.get().request_done(
+            observe.RequestRecord(
+                request_id=rid, operation=UNPARSED, method="", bucket=None, key=None, status=resp.status,
+                error_code=code, bytes_in=0, bytes_out=len(resp.body) if isinstance(resp.body, bytes) else 0,
+                duration_s=0.0, remote_calls=0, client=client,
+            )
+        )  # fmt: skip
+        return resp
 
-    def on_error(self, exc: BaseException) -> Response:
-        log.error("unhandled error: %s", "".join(traceback.format_exception(exc)))
-        return error_response(S3Error("InternalError"), new_request_id(), "")
+    def on_error(self, exc: BaseException, request_id: str | None = None) -> Response:
+        rid = request_id or new_request_id()
+        log.error("unhandled error in request %s: %s", rid, "".join(traceback.format_exception(exc)))
+        return error_response(S3Error("InternalError"), rid, "")
 
     def _address(self, req: Request) -> tuple[str | None, str | None]:
         """(bucket, key) from the Host header (virtual-hosted style) or the path (path style)."""
@@ -97,8 +112,11 @@ class S3App:
         else:
             host = host.rpartition(":")[0] if ":" in host else host
         try:
-            path = unquote_to_bytes(req.path).decode() if "%" in req.path else req.path
-        except UnicodeDecodeError:
+            # raw bytes of the request target arrive as latin-1; a key is UTF-8, percent-encoded or not
+            path = req.path
+            if "%" in path or not path.isascii():
+                path = unquote_to_bytes(path.encode("latin-1")).decode()
+        except (UnicodeDecodeError, UnicodeEncodeError):
             raise S3Error("InvalidURI", "Couldn't parse the specified URI.", status=400) from None
         for d in self.domains:
             if host.endswith(d) and len(host) > len(d):
@@ -111,6 +129,10 @@ class S3App:
         if not bucket:
             return None, None
         return bucket, (key if slash and key else None)
+
+    def _owner_of(self, bucket: str) -> str | None:
+        b = self.store.get_bucket(bucket)
+        return b.owner if b else None
 
     def _v2_resource(self, req: Request, bucket: str | None) -> str:
         """SigV2's canonical resource: the path-style path, as sent."""
@@ -170,7 +192,9 @@ class S3App:
             op = routes.match(req.method, level, query, req.headers)
             ctx.operation = op or ""
             a: auth.Auth | None
-            if auth_v2.applies(req.headers, query):
+            if op in routes.PREFLIGHT:
+                a = None  # a CORS preflight carries no credentials: the bucket's CORS rules answer it
+            elif auth_v2.applies(req.headers, query):
                 a = auth_v2.verify(req.method, self._v2_resource(req, ctx.bucket), req.headers, query, self.secrets)
             else:
                 a = auth.verify(req.method, req.path, req.query, req.headers, query, self.secrets)
@@ -182,14 +206,19 @@ class S3App:
                 ctx.user = self.users[a.access_key]
             if ctx.key is not None and len(ctx.key.encode()) > MAX_KEY:
                 raise S3Error("KeyTooLongError", extra={"Size": str(len(ctx.key.encode())), "MaxSizeAllowed": "1024"})
+            if op in NEW_KEY and ctx.key is not None and not xml.carries(ctx.key):
+                raise S3Error("InvalidArgument", "Object key contains a character XML 1.0 cannot carry.")
             if op is None:
                 raise S3Error("MethodNotAllowed", extra={"Method": req.method, "ResourceType": level.upper()})
+            if ctx.bucket is not None and op != "CreateBucket":
+                await self.ns.discover_bucket(ctx.bucket)
             handler = HANDLERS.get(op)
             if handler is None:
                 raise S3Error("NotImplemented", f"{op} is not implemented by s3d.", resource=ctx.resource)
-            if op in WRITES:
-                size = int(req.headers.get("x-amz-decoded-content-length") or req.headers.get("content-length") or 0)
-                reservation = await self.ns.reserve_write(size)
+            surface.check(op, req.headers, query)
+            surface.check_owners(op, req.headers, ctx.bucket, self._owner_of)
+            if op in WRITES and ctx.auth is not None:
+                reservation = await self.ns.reserve_write(declared_size(req.headers))
                 try:
                     resp = await handler(ctx)
                 finally:
@@ -200,6 +229,8 @@ class S3App:
         except (S3Error, StoreError) as e:
             err = to_s3(e) if isinstance(e, StoreError) else e
             resp = error_response(err, rid, ctx.resource if ctx else req.path, req.method)
+        except Exception as e:  # noqa: BLE001 - a bug: answered, logged and counted as the request's 500
+            resp = self.on_error(e, rid)
         else:
             resp.headers.append(("x-amz-request-id", rid))
         origin = req.headers.get("origin")

@@ -261,7 +261,7 @@ def verify(
         for q in _canonical_query(raw_query, drop):
             creq = f"{method}\n{uri}\n{q}\n{canon_headers}\n{signed_str}\n{payload_hash}"
             sts = f"{ALGORITHM}\n{amz_date}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
-            if hmac.compare_digest(sign(key, sts), signature):
+            if hmac.compare_digest(sign(key, sts).encode(), signature.encode()):
                 a = Auth(access_key, payload_hash, signature, key, scope, amz_date, presigned)
                 if presigned:
                     if len(_presigned_ok) >= PRESIGNED_CACHE:

@@ -89,6 +89,6 @@ def verify(
     for r in candidates:
         sts = string_to_sign(method, r, query, headers, date)
         want = base64.b64encode(hmac.new(secret.encode(), sts.encode(), hashlib.sha1).digest()).decode()
-        if hmac.compare_digest(want, signature):
+        if hmac.compare_digest(want.encode(), signature.encode()):
             return Auth(access_key, UNSIGNED, signature, b"", "", "", presigned)
     raise S3Error("SignatureDoesNotMatch")

@@ -45,6 +45,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "NotImplemented": (501, "A header or query you provided implies functionality that is not implemented."),
     "NotModified": (304, "Not Modified"),
     "PreconditionFailed": (412, "At least one of the preconditions you specified did not hold."),
+    "RequestHeaderSectionTooLarge": (400, "Your request header section exceeds the maximum allowed size."),
     "RequestTimeTooSkewed": (403, "The difference between the request time and the server's time is too large."),
     "SignatureDoesNotMatch": (403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."),
     "ServiceUnavailable": (503, "Service is unable to handle request."),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from s3d.s3.errors import S3Error
+from s3d.server.http import BodyError
 
 MAX_FIELDS_BYTES = 1 << 20
 MAX_HEADER_BYTES = 16 * 1024
@@ -65,6 +66,8 @@ class FormReader:
         except StopAsyncIteration:
             self.eof = True
             return False
+        except BodyError:
+            raise S3Error("IncompleteBody") from None
         self.buf += c
         return True
 

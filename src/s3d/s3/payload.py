@@ -27,6 +27,25 @@ MAX_LINE = 8192
 MAX_PUT_SIZE = 5 * 1024**3  # one PUT (an object or a part) carries at most 5 GiB
 
 
+MAX_SIZE_DIGITS = len(str(MAX_PUT_SIZE))  # a longer length is refused before int() parses it
+
+
+def _size_value(v: str) -> int:
+    """A declared body length: ASCII digits only, at most MAX_PUT_SIZE."""
+    digits = v.strip()
+    if not (digits.isascii() and digits.isdigit()):
+        raise S3Error("InvalidArgument", "Content-Length is not a non-negative integer")
+    if len(digits.lstrip("0")) > MAX_SIZE_DIGITS or int(digits) > MAX_PUT_SIZE:
+        raise S3Error("EntityTooLarge", extra={"ProposedSize": digits, "MaxSizeAllowed": str(MAX_PUT_SIZE)})
+    return int(digits)
+
+
+def declared_size(headers: dict[str, str]) -> int:
+    """The body length a request announces (the decoded length of an aws-chunked body), 0 if none."""
+    v = headers.get("x-amz-decoded-content-length") or headers.get("content-length")
+    return 0 if v is None else _size_value(v)
+
+
 class Payload:
     def __init__(
         self, headers: dict[str, str], auth: Auth | None, body: Body, *, checksum_algorithm: str | None = None
@@ -67,15 +86,7 @@ class Payload:
                 if "chunked" in h.get("transfer-encoding", "").lower():
                     return None
                 raise S3Error("MissingContentLength")
-        try:
-            n = int(v)
-        except ValueError:
-            raise S3Error("InvalidArgument", "Content-Length is not a number") from None
-        if n < 0:
-            raise S3Error("InvalidArgument", "Content-Length is negative")
-        if n > MAX_PUT_SIZE:
-            raise S3Error("EntityTooLarge", extra={"ProposedSize": str(n), "MaxSizeAllowed": str(MAX_PUT_SIZE)})
-        return n
+        return _size_value(v)
 
     def _content_md5(self) -> bytes | None:
         v = self.headers.get("content-md5")

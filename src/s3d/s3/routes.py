@@ -121,7 +121,8 @@ ROUTES: tuple[Route, ...] = (
 
 # Operations a request may make without SigV4 credentials: the handler authorizes them itself
 # (PostObject by its signed policy document; CORS preflight is answered from the bucket's rules).
-ANONYMOUS = frozenset({"PostObject", "PreflightBucket", "PreflightObject"})
+PREFLIGHT = frozenset({"PreflightBucket", "PreflightObject"})
+ANONYMOUS = frozenset({"PostObject", *PREFLIGHT})
 
 _BY_METHOD_LEVEL: dict[tuple[str, str], list[Route]] = {}
 for _r in ROUTES:
@@ -152,11 +153,13 @@ NOTES = {
     "CreateSession": "S3 Express One Zone only.",
     "PreflightBucket": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
     "PreflightObject": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
+    "PutBucketEncryption": "SSE-S3 and SSE-KMS (a local keyring); aws:kms:dsse is 501. See docs/encryption.md.",
 }
 
 
 def compatibility_markdown() -> str:
     """docs/compatibility.md, generated from ROUTES and the handler table."""
+    from s3d.s3 import surface
     from s3d.s3.handlers import HANDLERS
 
     lines = [
@@ -180,6 +183,7 @@ def compatibility_markdown() -> str:
         )
     done = sum(1 for r in ROUTES if r.operation in HANDLERS)
     lines += ["", f"{done} of {len(ROUTES)} operations implemented.", ""]
+    lines += surface.documentation()
     return "\n".join(lines)
 
 

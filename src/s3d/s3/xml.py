@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -13,6 +14,14 @@ NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 Node = tuple[str, "str | int | bool | None | list[Node]"]
+# characters outside XML 1.0's Char production: no document (not even as &#...;) can carry them
+NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+REPLACEMENT = "\ufffd"
+
+
+def carries(value: str) -> bool:
+    """Whether an XML 1.0 document can hold ``value`` as text."""
+    return NOT_XML_CHAR.search(value) is None
 
 
 def iso8601(ts: float) -> str:
@@ -31,7 +40,10 @@ def _render(nodes: Iterable[Node], out: list[str]) -> None:
         elif isinstance(value, bool):
             out.append(f"<{name}>{'true' if value else 'false'}</{name}>")
         else:
-            out.append(f"<{name}>{escape(str(value))}</{name}>")
+            s = str(value)
+            if not carries(s):  # e.g. a request path echoed in an error document
+                s = NOT_XML_CHAR.sub(REPLACEMENT, s)
+            out.append(f"<{name}>{escape(s)}</{name}>")
 
 
 def document(root: str, nodes: Iterable[Node], ns: bool = True) -> bytes:
@@ -62,6 +74,20 @@ def parse(body: bytes) -> ET.Element:
         if isinstance(el.tag, str) and "}" in el.tag:
             el.tag = el.tag.split("}", 1)[1]
     return root
+
+
+XS_BOOLEAN = {"true": True, "1": True, "false": False, "0": False}
+
+
+def boolean(el: ET.Element, name: str, default: bool) -> bool:
+    """An xs:boolean child element (true, false, 1, 0); MalformedXML for any other value."""
+    value = text(el, name)
+    if value is None:
+        return default
+    found = XS_BOOLEAN.get(value.strip().lower())
+    if found is None:
+        raise S3Error("MalformedXML")
+    return found
 
 
 def text(el: ET.Element, name: str, default: str | None = None) -> str | None:

@@ -8,6 +8,7 @@ one connection are served in order (pipelining is queued, not interleaved).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import select
 from collections import deque
@@ -24,6 +25,13 @@ SENDFILE_CHUNK = 8 << 20
 IDLE_TIMEOUT = 60.0  # keep-alive idle time, and the most a request's headers may take to arrive
 BODY_TIMEOUT = 60.0  # the longest wait for the next piece of a request body
 SETTLE_TIMEOUT = 1.0  # after an early answer, how long to wait for the unread rest of a body
+MAX_FIELD = 8 * 1024  # the request target, and each header line (name and value), at most
+MAX_HEAD = 16 * 1024  # a request's whole head (request line and headers) at most
+# why a connection's bytes stopped being HTTP: the S3 error code its last answer carries
+HEAD_TOO_LARGE = "RequestHeaderSectionTooLarge"
+NOT_HTTP = "BadRequest"
+
+log = logging.getLogger("s3d")
 
 
 class BodyError(Exception):
@@ -180,7 +188,7 @@ class HttpConnection(asyncio.Protocol):
         self,
         app: App,
         on_error: Callable[[BaseException], Response],
-        bad_request: Callable[[], Response] | None = None,
+        bad_request: Callable[[str, str], Response] | None = None,
         registry: set[HttpConnection] | None = None,
     ) -> None:
         self.app = app
@@ -203,6 +211,12 @@ class HttpConnection(asyncio.Protocol):
         self._continue_pending = False
         self._closed = False
         self.body_sent = 0
+        self._head_bytes = 0  # bytes received towards the head being parsed (all of it: also what httptools buffers)
+        self._head_fields = 0  # the header lines' bytes of the head being parsed (when it comes in one piece)
+        self._head_limit_hit = False
+        self._stopped = False  # nothing more is parsed on this connection
+        self._broken: str | None = None  # the error code to answer once the queued requests are served
+        self._peer_done = False  # the client half-closed: once its requests are answered, close
 
     # -- asyncio.Protocol --
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -214,14 +228,25 @@ class HttpConnection(asyncio.Protocol):
             self.registry.add(self)
 
     def data_received(self, data: bytes) -> None:
+        if self._stopped:
+            return  # what follows a framing error cannot be told apart from garbage
+        if self.current is None:  # between requests or inside a head
+            self._head_bytes += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self._abort()
+            # s3d speaks no other protocol: the request is answered as plain HTTP/1.1, then the connection
+            # closes (what follows its head may be in the other protocol)
+            self._parse_failed(None)
         except httptools.HttpParserError:
-            self._bad_request()
+            self._parse_failed(HEAD_TOO_LARGE if self._head_limit_hit else NOT_HTTP)
+        else:
+            if self.current is None and self._head_bytes > MAX_HEAD:
+                self._head_limit_hit = True
+                self._parse_failed(HEAD_TOO_LARGE)
 
     def eof_received(self) -> bool | None:
+        self._peer_done = True
         if self.current is not None:
             self.current.body.finish("connection closed mid-body")
         # a half-closed client may still be waiting for our answer (e.g. IncompleteBody)
@@ -247,17 +272,29 @@ class HttpConnection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._url = b""
         self._headers = {}
+        self._head_fields = 0
+
+    def _too_large(self) -> None:
+        self._head_limit_hit = True
+        raise ValueError("request head too large")  # httptools stops parsing and raises HttpParserError
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        if len(self._url) > MAX_FIELD:
+            self._too_large()
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        size = len(name) + len(value)
+        self._head_fields += size + len(b": \r\n")
+        if size > MAX_FIELD or len(self._url) + self._head_fields > MAX_HEAD:
+            self._too_large()
         k = name.decode("latin-1").lower()
         v = value.decode("latin-1")
         old = self._headers.get(k)
         self._headers[k] = v if old is None else old + "," + v
 
     def on_headers_complete(self) -> None:
+        self._head_bytes = 0
         p = self.parser
         url = self._url.decode("latin-1")
         path, _, query = url.partition("?")
@@ -296,7 +333,7 @@ class HttpConnection(asyncio.Protocol):
             self.transport.pause_reading()
 
     def resume_reading(self) -> None:
-        if self._reading_paused and self.transport is not None and not self._closed:
+        if self._reading_paused and self.transport is not None and not self._closed and not self._stopped:
             if len(self.queue) > 1:
                 return
             self._reading_paused = False
@@ -323,6 +360,15 @@ class HttpConnection(asyncio.Protocol):
                 try:
                     await self._send(req, resp, keep)
                     ok = True
+                except ConnectionError as e:
+                    # a client going away mid-response is normal (a cancelled download, a closed tab)
+                    log.info(
+                        "client %s went away during the response to %s %s: %s", req.client, req.method, req.path, e
+                    )
+                    keep = False
+                except Exception:  # noqa: BLE001 - e.g. a file gone short: the connection is cut, the worker lives
+                    log.exception("sending the response to %s %s failed", req.method, req.path)
+                    keep = False
                 finally:
                     if resp.on_sent is not None:
                         try:
@@ -332,6 +378,12 @@ class HttpConnection(asyncio.Protocol):
                 self.queue.popleft()
                 if not keep:
                     self._close()
+                    return
+                if self._stopped and not self.queue:
+                    self._answer_broken()
+                    return
+                if self._peer_done and not self.queue:
+                    self._close()  # nothing more can come: do not hold the connection until the idle timeout
                     return
                 if not self.queue:
                     self.idle_since = self.loop.time()
@@ -369,7 +421,7 @@ class HttpConnection(asyncio.Protocol):
             self._continue_pending = False
             head.insert(0, b"HTTP/1.1 100 Continue\r\n\r\n")
         for k, v in resp.headers:
-            head.append(b"%s: %s\r\n" % (k.encode("latin-1"), v.encode("latin-1")))
+            head.append(b"%s: %s\r\n" % (k.encode("latin-1"), _field_value(v)))
         head.append(b"Date: " + http_date() + b"\r\n")
         if not keep:
             head.append(b"Connection: close\r\n")
@@ -470,14 +522,26 @@ class HttpConnection(asyncio.Protocol):
             self.body_sent += n
         return sent
 
-    def _bad_request(self) -> None:
-        if self.transport is not None and not self._closed and not self.queue:
+    def _parse_failed(self, code: str | None) -> None:
+        """The bytes stopped being HTTP: answer the requests already parsed, then ``code`` (if any), then close."""
+        self._broken = code
+        self._stopped = True
+        self.pause_reading()
+        if self.current is not None:  # mid-body (e.g. a bad chunk size): that request fails as cut short
+            self.current.body.finish("malformed request body")
+            self.current = None
+        if not self.queue:
+            self._answer_broken()
+
+    def _answer_broken(self) -> None:
+        code = self._broken
+        if code is not None and self.transport is not None and not self._closed:
             if self.bad_request is not None:
-                resp = self.bad_request()
+                resp = self.bad_request(code, self.client)
                 head = b"".join(b"%s: %s\r\n" % (k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers)
                 body = resp.body if isinstance(resp.body, bytes) else b""
                 self.transport.write(
-                    b"HTTP/1.1 400 Bad Request\r\n"
+                    b"HTTP/1.1 %d %s\r\n" % (resp.status, REASONS.get(resp.status, "Bad Request").encode())
                     + head
                     + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
                     + body
@@ -494,6 +558,18 @@ class HttpConnection(asyncio.Protocol):
         if self.transport is not None and not self._closed:
             self._closed = True
             self.transport.abort()
+
+
+def _field_value(v: str) -> bytes:
+    """A response header value on the wire. The app sends only valid values; should one slip through, it
+    is made safe here (never a CR or LF that would split the response, never an exception mid-head)."""
+    try:
+        raw = v.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = v.encode("latin-1", "replace")
+    if b"\r" in raw or b"\n" in raw:
+        raw = raw.replace(b"\r", b" ").replace(b"\n", b" ")
+    return raw
 
 
 def _wait_writable(fd: int, timeout: float) -> bool:
@@ -518,7 +594,7 @@ class ConnectionSet:
     """The open connections of one server: makes them, closes idle ones, tells when all are quiet."""
 
     def __init__(
-        self, app: App, on_error: Callable[[BaseException], Response], bad_request: Callable[[], Response]
+        self, app: App, on_error: Callable[[BaseException], Response], bad_request: Callable[[str, str], Response]
     ) -> None:
         self.app, self.on_error, self.bad_request = app, on_error, bad_request
         self.open: set[HttpConnection] = set()

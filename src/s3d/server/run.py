@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from s3d.config import Settings
+from s3d.server import lifeline
 from s3d.server.http import ConnectionSet, Request, Response
 
 log = logging.getLogger("s3d")
@@ -47,7 +48,7 @@ class App(Protocol):
 
     async def __call__(self, req: Request) -> Response: ...
     def on_error(self, exc: BaseException) -> Response: ...
-    def bad_request(self) -> Response: ...
+    def bad_request(self, code: str, client: str) -> Response: ...
 
 
 # Builds a worker's application in the worker process (after the fork); returns it and its closer.
@@ -103,11 +104,13 @@ def run(
     # Local mode: this process is one of the workers (one process fewer, ~45 MB less).
     # Gateway mode: it runs the shipper and supervises the workers instead.
     forks = settings.workers if supervise is not None else settings.workers - 1
+    line = lifeline.make()
     for _ in range(forks):
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
+                lifeline.bind_worker(line)  # a worker never outlives this process
                 _worker(open_app, sock)
             except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
                 log.exception("worker failed")
@@ -115,6 +118,7 @@ def run(
             finally:
                 os._exit(code)
         children.append(pid)
+    lifeline.parent_keeps(line)
     if supervise is not None:
         sock.close()
         # gateway mode: this process runs the single shipper and supervises the workers

@@ -190,6 +190,10 @@ def add_own_bytes(conn: sqlite3.Connection, bucket: str, key: bytes, etag: str, 
     )
 
 
+def forget_own_bytes(conn: sqlite3.Connection, bucket: str, key: bytes) -> None:
+    conn.execute("DELETE FROM cache_entries WHERE bucket=? AND key=? AND block=?", (bucket, key, OWN_BYTES))
+
+
 def visit(conn: sqlite3.Connection, ids: list[int]) -> None:
     conn.execute(f"UPDATE cache_entries SET visited=1 WHERE id IN ({','.join('?' * len(ids))})", ids)
 

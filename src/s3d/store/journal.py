@@ -24,6 +24,11 @@ class Op(StrEnum):
     CREATE_BUCKET = "create_bucket"
     DELETE_BUCKET = "delete_bucket"
     BUCKET_CONFIG = "bucket_config"
+    # the remote was found to differ from the log for this key (a late write landed): apply its state again,
+    # whatever ship_state says was applied
+    REPAIR = "repair"
+    # look at this key again now (an admin retried or discarded a failed key): wakes a slow retry
+    RETRY = "retry"
 
 
 BUCKET_OPS = frozenset({Op.CREATE_BUCKET, Op.DELETE_BUCKET, Op.BUCKET_CONFIG})

@@ -9,6 +9,8 @@ rules, in the S3 layer); the store checks only that the chosen parts are still t
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 import time
 import uuid
@@ -23,6 +25,7 @@ from s3d.store.uploads import StoredPart, Upload
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PARTS = 10000
 ALL = -1  # SQLite LIMIT: no limit
+COMPLETED_UPLOAD_MEMORY_S = 24 * 3600  # how long a repeated CompleteMultipartUpload gets the same answer
 
 
 class Multipart:
@@ -56,6 +59,19 @@ class Multipart:
                         continue
             out.append(u)
         return out
+
+    def completed(self, upload_id: str, bucket: str, key: bytes, listed: list[tuple[int, str]]) -> Object | None:
+        """The result of an upload completed (recently) with these (part number, ETag) pairs; None otherwise."""
+        row = self.store.reader.execute(
+            "SELECT bucket, key, parts, size, etag, checksum, completed FROM completed_uploads "
+            "WHERE upload_id=? AND completed>=?",
+            (upload_id, time.time() - COMPLETED_UPLOAD_MEMORY_S),
+        ).fetchone()
+        if row is None or row[0] != bucket or row[1] != key or row[2] != _parts_digest(listed):
+            return None
+        checksum = json.loads(row[5]) if row[5] else None
+        return Object(bucket=bucket, key=key, size=row[3], etag=row[4], mtime=row[6], version=0, meta={},
+                      checksum=checksum)  # fmt: skip
 
     # ---------- writes ----------
     async def create(self, bucket: str, key: bytes, meta: dict[str, Any], owner: str) -> str:
@@ -104,9 +120,26 @@ class Multipart:
             check_conditions(old.etag if old else None, cond)
             obj.version = journal.append(conn, journal.Op.PUT, upload.bucket, upload.key, obj.size)
             objects.put(conn, obj)
+            _remember_completed(conn, upload.upload_id, parts, obj)
             used = {p.blob for p in parts}
             unused = [b for b in uploads.remove(conn, upload.upload_id) if b not in used]
             return unused + objects.replaced_blobs(old, obj)
 
         self.store.blobs.remove(await self.store.committer.run(op))
         return obj
+
+
+def _parts_digest(listed: list[tuple[int, str]]) -> str:
+    return hashlib.sha256(json.dumps([[n, etag.strip().strip('"')] for n, etag in listed]).encode()).hexdigest()
+
+
+def _remember_completed(conn: sqlite3.Connection, upload_id: str, parts: list[Part], obj: Object) -> None:
+    """Keep a completed upload's result for a while (``completed_uploads``): S3 answers a repeated Complete with it."""
+    now = time.time()
+    conn.execute("DELETE FROM completed_uploads WHERE completed<?", (now - COMPLETED_UPLOAD_MEMORY_S,))
+    conn.execute(
+        "INSERT OR REPLACE INTO completed_uploads (upload_id, bucket, key, parts, size, etag, checksum, completed) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (upload_id, obj.bucket, obj.key, _parts_digest([(p.number, p.etag) for p in parts]), obj.size, obj.etag,
+         json.dumps(obj.checksum) if obj.checksum else None, now),
+    )  # fmt: skip

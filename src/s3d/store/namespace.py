@@ -14,7 +14,7 @@ from typing import Protocol
 from s3d.store.buckets import Bucket
 from s3d.store.objects import Object
 from s3d.store.ranges import Body
-from s3d.store.store import Store, close_spans
+from s3d.store.store import DeletePrecondition, Store, close_spans
 from s3d.store.writer import ObjectWriter
 
 
@@ -24,6 +24,10 @@ class Namespace(Protocol):
     async def find_with_bucket(self, bucket: str, key: bytes) -> tuple[Bucket | None, Object | None]: ...
 
     async def find_object(self, bucket: str, key: bytes) -> Object | None: ...
+
+    async def discover_bucket(self, bucket: str) -> None:
+        """Make a bucket that exists only behind the namespace (on the remote) known here, at once."""
+        ...
 
     async def open_range(self, obj: Object, start: int, end: int) -> tuple[Body, str | None]:
         """Bytes [start, end] and how they were served (None in local mode; a cache status in gateway mode)."""
@@ -37,7 +41,7 @@ class Namespace(Protocol):
         """Feed bytes [start, end] of an object to a writer (copies)."""
         ...
 
-    async def delete_object(self, bucket: str, key: bytes) -> bool: ...
+    async def delete_object(self, bucket: str, key: bytes, precondition: DeletePrecondition | None = None) -> bool: ...
 
     async def reserve_write(self, size: int) -> int | None:
         """Room for a write of ``size`` bytes (released by release_write); SlowDown when there is none."""
@@ -60,6 +64,9 @@ class LocalNamespace:
     async def find_object(self, bucket: str, key: bytes) -> Object | None:
         return self.store.get_object(bucket, key)
 
+    async def discover_bucket(self, bucket: str) -> None:
+        return None  # local mode: the store is every bucket there is
+
     async def open_range(self, obj: Object, start: int, end: int) -> tuple[Body, str | None]:
         return self.store.open_range(obj, start, end), None
 
@@ -73,8 +80,8 @@ class LocalNamespace:
         finally:
             close_spans(pieces)
 
-    async def delete_object(self, bucket: str, key: bytes) -> bool:
-        return await self.store.delete_object(bucket, key)
+    async def delete_object(self, bucket: str, key: bytes, precondition: DeletePrecondition | None = None) -> bool:
+        return await self.store.delete_object(bucket, key, precondition=precondition)
 
     async def reserve_write(self, size: int) -> int | None:
         return None

@@ -264,6 +264,39 @@ def etag_of(conn: sqlite3.Connection, bucket: str, key: bytes) -> str | None:
     return None if row is None else str(row[0])
 
 
+def adopt_remote(
+    conn: sqlite3.Connection,
+    bucket: str,
+    key: bytes,
+    expect_etag: str,
+    size: int,
+    etag: str,
+    mtime: float,
+    meta: dict[str, str],
+) -> list[str] | None:
+    """Another writer replaced a shipped object on the remote: the row becomes remote-only with the remote's
+    version (its blobs returned, to unlink after COMMIT); None if the local row changed meanwhile."""
+    old = current(conn, bucket, key)
+    if old is None or old.etag != expect_etag:
+        return None
+    conn.execute(
+        "UPDATE objects SET size=?, etag=?, mtime=?, version=?, meta=?, checksum=NULL, tags=NULL, blob=NULL, parts=NULL, "
+        "data=NULL WHERE bucket=? AND key=?",
+        (size, etag, mtime, REMOTE_VERSION, json.dumps(meta), bucket, key),
+    )
+    return old.blobs
+
+
+def drop_replaced(conn: sqlite3.Connection, bucket: str, key: bytes, expect_etag: str) -> list[str] | None:
+    """Another writer deleted a shipped object on the remote: the row goes (not journaled: it is the remote's
+    change, not ours); its blobs, or None if the local row changed meanwhile."""
+    old = current(conn, bucket, key)
+    if old is None or old.etag != expect_etag:
+        return None
+    delete(conn, bucket, key)
+    return old.blobs
+
+
 def drop_local_bytes(conn: sqlite3.Connection, bucket: str, key: bytes, etag: str) -> list[str] | None:
     """Make a shipped object remote-only (its bytes are clean): the blobs to unlink, or None if it changed."""
     old = current(conn, bucket, key)
@@ -283,6 +316,7 @@ class Summary:
     etag: str
     mtime: float
     meta_mtime: str | None  # x-amz-meta-mtime, when the writer stored the file's own mtime
+    flagged: bool  # the metadata holds the entry the caller asked about (e.g. an encryption envelope)
 
 
 def _range(prefix: bytes) -> tuple[str, list[object]]:
@@ -292,14 +326,15 @@ def _range(prefix: bytes) -> tuple[str, list[object]]:
     return " AND key < ?", [prefix, end[:-1] + bytes([end[-1] + 1])]
 
 
-def under_prefix(conn: sqlite3.Connection, bucket: str, prefix: bytes, meta_name: str) -> list[Summary]:
+def under_prefix(conn: sqlite3.Connection, bucket: str, prefix: bytes, meta_name: str, flag: str) -> list[Summary]:
     upper, args = _range(prefix)
     rows = conn.execute(
-        "SELECT key, size, etag, mtime, json_extract(meta, '$.\"' || ? || '\"') FROM objects "
+        "SELECT key, size, etag, mtime, json_extract(meta, '$.\"' || ? || '\"'), "
+        "json_extract(meta, '$.\"' || ? || '\"') IS NOT NULL FROM objects "
         f"WHERE bucket=? AND key >= ?{upper} ORDER BY key",
-        [meta_name, bucket, *args],
+        [meta_name, flag, bucket, *args],
     )
-    return [Summary(k, size, etag, mtime, m) for k, size, etag, mtime, m in rows]
+    return [Summary(k, size, etag, mtime, m, bool(f)) for k, size, etag, mtime, m, f in rows]
 
 
 def prefix_signature(conn: sqlite3.Connection, bucket: str, prefix: bytes) -> tuple[int, int, float, float]:

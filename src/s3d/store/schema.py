@@ -7,7 +7,7 @@ Each table family has one owner module that reads and writes it:
 | ``buckets`` | ``store/store.py`` (``Store``) |
 | ``objects`` | ``store/objects.py`` |
 | ``journal`` | ``store/journal.py`` |
-| ``uploads``, ``parts`` | ``store/multipart.py`` |
+| ``uploads``, ``parts``, ``completed_uploads`` | ``store/multipart.py`` |
 | ``state`` (named values: ``schema``, ``hwm``, remote health) | ``store/state.py`` |
 | ``ship_state`` | ``gateway/ship_state.py`` |
 | ``cache_entries``, ``cache_reservations``, ``cache_pins``, ``cache_validated`` | ``gateway/cache_index.py`` |
@@ -74,6 +74,16 @@ CREATE TABLE IF NOT EXISTS parts (
     checksum TEXT,
     PRIMARY KEY (upload_id, part_number)
 );
+CREATE TABLE IF NOT EXISTS completed_uploads (  -- for a while: a repeated Complete answers the same
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    parts TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    checksum TEXT,
+    completed REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS state (
     name TEXT PRIMARY KEY,
     value
@@ -88,6 +98,7 @@ CREATE TABLE IF NOT EXISTS ship_state (
     attempts INTEGER NOT NULL DEFAULT 0,
     note TEXT,
     shipped_at REAL,
+    uncertain_etag TEXT,                 -- ETag of a PUT whose outcome was unknown (timeout): a late copy to repair
     held INTEGER NOT NULL DEFAULT 0,     -- why kept local only: 0 no, 1 tag s3d.upload=false, 2 upload filter (store/ship_state.py)
     PRIMARY KEY (bucket, key)
 );
@@ -139,10 +150,14 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
 
 
 def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
-    """Version 1 kept the local-only hold as a note text ("held: ..."): it becomes the ``held`` column."""
-    if "held" not in _columns(conn, "ship_state"):
+    """Version 1 kept the local-only hold as a note text ("held: ..."): it becomes the ``held`` column;
+    PUTs of unknown outcome get ``uncertain_etag``."""
+    columns = _columns(conn, "ship_state")
+    if "held" not in columns:
         conn.execute("ALTER TABLE ship_state ADD COLUMN held INTEGER NOT NULL DEFAULT 0")
         conn.execute("UPDATE ship_state SET held=1 WHERE note LIKE 'held%'")  # version 1 knew only the tag
+    if "uncertain_etag" not in columns:
+        conn.execute("ALTER TABLE ship_state ADD COLUMN uncertain_etag TEXT")
 
 
 MIGRATIONS = {1: _migrate_1_to_2}

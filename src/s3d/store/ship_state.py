@@ -21,6 +21,7 @@ DISCARDED = "discarded"  # remote_etag of a key an admin gave up shipping: the r
 NOT_HELD = 0
 HELD_BY_TAG = 1  # the object's tag s3d.upload=false
 HELD_BY_FILTER = 2  # the upload filter (docs/filters.md) excludes it
+HELD_SSE_C = 3  # encrypted with a customer's key (SSE-C), which s3d never keeps: never shipped (docs/encryption.md)
 
 
 @dataclass(slots=True)
@@ -28,13 +29,25 @@ class Shipped:
     version: int
     remote_etag: str | None
     held: int  # NOT_HELD, HELD_BY_TAG or HELD_BY_FILTER
+    shipped_at: float | None = None
+    uncertain_etag: str | None = None
 
 
 def get(conn: sqlite3.Connection, bucket: str, key: bytes) -> Shipped | None:
     row = conn.execute(
-        "SELECT version, remote_etag, held FROM ship_state WHERE bucket=? AND key=?", (bucket, key)
+        "SELECT version, remote_etag, held, shipped_at, uncertain_etag FROM ship_state WHERE bucket=? AND key=?",
+        (bucket, key),
     ).fetchone()
-    return Shipped(row[0], row[1], int(row[2])) if row else None
+    return Shipped(row[0], row[1], int(row[2]), row[3], row[4]) if row else None
+
+
+def uncertain(conn: sqlite3.Connection, bucket: str, key: bytes, etag: str | None) -> None:
+    """A PUT of this ETag may still land on the remote (its outcome is unknown); None once verified."""
+    conn.execute(
+        "INSERT INTO ship_state (bucket, key, uncertain_etag) VALUES (?, ?, ?) "
+        "ON CONFLICT (bucket, key) DO UPDATE SET uncertain_etag=excluded.uncertain_etag",
+        (bucket, key, etag),
+    )
 
 
 def remote_etag(conn: sqlite3.Connection, bucket: str, key: bytes) -> str | None:
@@ -79,6 +92,11 @@ def discard(conn: sqlite3.Connection, bucket: str, key: bytes, version: int) -> 
         (version, DISCARDED, bucket, key),
     )
     return cur.rowcount > 0
+
+
+def forget(conn: sqlite3.Connection, bucket: str, key: bytes) -> None:
+    """The key's remote state is now the remote's own (another writer moved it on): nothing of ours to track."""
+    conn.execute("DELETE FROM ship_state WHERE bucket=? AND key=?", (bucket, key))
 
 
 def shipped_since(conn: sqlite3.Connection, bucket: str, key: bytes, since: float) -> bool:
@@ -143,6 +161,8 @@ def held_summary(conn: sqlite3.Connection) -> dict[str, int]:
         (NOT_HELD,),
     ).fetchall()
     for held, n, size in rows:
+        if held not in (HELD_BY_FILTER, HELD_BY_TAG):
+            continue  # SSE-C objects: held by their nature, not by a policy
         by = "filter" if held == HELD_BY_FILTER else "tag"
         out[f"held_by_{by}_objects"], out[f"held_by_{by}_bytes"] = int(n), int(size)
     return out

@@ -37,6 +37,10 @@ HOT_ENTRIES = 1024  # rows remembered per worker for repeated GETs (see find_wit
 HOT_MAX_SIZE = 256 * 1024
 
 
+# a conditional delete's test of the object it would remove (None: there is none); raises to refuse
+DeletePrecondition = Callable[[Object | None], None]
+
+
 class Store:
     def __init__(self, root: Path, inline_max: int = 64 * 1024) -> None:
         self.root = root
@@ -144,13 +148,15 @@ class Store:
         return out
 
     # ---------- objects: writes ----------
-    def writer(self, expected_size: int | None, hashers: Sequence[Hasher] = ()) -> ObjectWriter:
-        """Begin an object write (small objects of a known size stay inline)."""
-        return ObjectWriter(self.blobs, self.committer, self.inline_max, expected_size, hashers)
+    def writer(
+        self, expected_size: int | None, hashers: Sequence[Hasher] = (), data_key: bytes | None = None
+    ) -> ObjectWriter:
+        """Begin an object write (small objects of a known size stay inline; encrypted at rest with data_key)."""
+        return ObjectWriter(self.blobs, self.committer, self.inline_max, expected_size, hashers, data_key)
 
-    def part_writer(self, hashers: Sequence[Hasher] = ()) -> ObjectWriter:
+    def part_writer(self, hashers: Sequence[Hasher] = (), data_key: bytes | None = None) -> ObjectWriter:
         """Begin a part write (parts are always blob files: they pass to the object on completion)."""
-        return ObjectWriter(self.blobs, self.committer, self.inline_max, None, hashers)
+        return ObjectWriter(self.blobs, self.committer, self.inline_max, None, hashers, data_key)
 
     async def commit_new_blobs(self, op: Callable[[sqlite3.Connection], T], new_blobs: list[str]) -> T:
         """Run a mutation that hands already durable blobs to metadata; drop them if it certainly failed."""
@@ -164,16 +170,21 @@ class Store:
             self.blobs.remove(new_blobs)
             raise
 
-    async def delete_object(self, bucket: str, key: bytes, journal_if_absent: bool = False) -> bool:
+    async def delete_object(
+        self, bucket: str, key: bytes, journal_if_absent: bool = False, precondition: DeletePrecondition | None = None
+    ) -> bool:
         """Delete a key; False if it did not exist (S3 answers 204 either way).
 
         ``journal_if_absent``: record the delete even when the key is not held here (a gateway ships
-        deletes of keys that may exist only on the remote).
+        deletes of keys that may exist only on the remote). ``precondition`` sees the object the
+        delete would remove (or None) inside the transaction, and may refuse it by raising.
         """
 
         def op(conn: sqlite3.Connection) -> list[str] | None:
             if not buckets.exists(conn, bucket):
                 raise NoSuchBucket(bucket=bucket)
+            if precondition is not None:
+                precondition(objects.get(conn, bucket, key))
             old = objects.current(conn, bucket, key)
             if old is None:
                 if journal_if_absent:

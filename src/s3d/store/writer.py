@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from s3d.crypto.segments import Encryptor
 from s3d.store import buckets, journal, objects, uploads
 from s3d.store.blobs import BlobDir, BlobFile, storage_error
 from s3d.store.committer import Committer
@@ -69,12 +70,15 @@ class ObjectWriter:
         inline_max: int,
         expected_size: int | None,
         hashers: Sequence[Hasher] = (),
+        data_key: bytes | None = None,
     ) -> None:
         self.blobs = blobs
         self.committer = committer
         self.inline_max = inline_max
         self.hashers = list(hashers)
-        self.size = 0
+        self.size = 0  # plaintext bytes written
+        # encryption at rest: what is kept (inline or in the blob) is the at-rest format of crypto/segments.py
+        self._encryptor = Encryptor(data_key) if data_key is not None else None
         self._memory: list[bytes] | None = [] if expected_size is not None and expected_size <= inline_max else None
         self._file: BlobFile | None = None if self._memory is not None else BlobFile(blobs)
         self._done = False
@@ -83,15 +87,22 @@ class ObjectWriter:
     def write(self, chunk: bytes | memoryview) -> None:
         for h in self.hashers:
             h.update(chunk)
+        self.size += len(chunk)
+        if self._encryptor is None:
+            self._keep(chunk)
+        else:
+            for piece in self._encryptor.update_pieces(chunk):
+                self._keep(piece)
+
+    def _keep(self, data: bytes | memoryview) -> None:
+        """Bytes as stored: in memory while the object may stay inline, else in the blob file."""
         if self._memory is not None:
-            self._memory.append(bytes(chunk))
-            self.size += len(chunk)
+            self._memory.append(bytes(data))
             if self.size > self.inline_max:
                 self._spill()
             return
         assert self._file is not None
-        self._file.write(chunk)
-        self.size = self._file.size
+        self._file.write(data)
 
     def _spill(self) -> None:
         """More bytes than announced: move to a blob file after all."""
@@ -108,9 +119,9 @@ class ObjectWriter:
                 if isinstance(piece, bytes):
                     self.write(piece)
                     continue
-                if not self.hashers and self._file is not None:
+                if not self.hashers and self._file is not None and self._encryptor is None:
                     self._file.copy_range_from(piece.fd, piece.offset, piece.length)
-                    self.size = self._file.size
+                    self.size += piece.length
                     continue
                 done = 0
                 while done < piece.length:
@@ -129,6 +140,9 @@ class ObjectWriter:
     # ---------- durable, then committed ----------
     async def _place(self) -> tuple[bytes | None, str | None]:
         """Steps 1-4: (inline bytes, None) or (None, blob name)."""
+        if self._encryptor is not None:
+            self._keep(self._encryptor.finish())  # the final segment
+            self._encryptor = None
         if self._memory is not None:
             data = b"".join(self._memory)
             # inline bytes land in the WAL: keep the metadata reserve for deletes (see blobs.py)

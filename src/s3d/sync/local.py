@@ -64,9 +64,9 @@ def scan(root: Path, dir_markers: set[str], skipped: set[str]) -> dict[str, Loca
                 has_children = True
                 path = rel + e.name
                 if not _utf8(e.name):
-                    _skip(skipped, path, "its name is not UTF-8")
+                    skip_once(skipped, path, "its name is not UTF-8")
                 elif e.is_symlink():
-                    _skip(skipped, path, "it is a symbolic link")
+                    skip_once(skipped, path, "it is a symbolic link")
                 elif e.is_dir(follow_symlinks=False):
                     stack.append(path + "/")
                 elif e.is_file(follow_symlinks=False):
@@ -76,7 +76,7 @@ def scan(root: Path, dir_markers: set[str], skipped: set[str]) -> dict[str, Loca
                         continue
                     out[path] = LocalEntry(st.st_size, st.st_mtime_ns)
                 else:
-                    _skip(skipped, path, "it is not a regular file (socket, FIFO or device)")
+                    skip_once(skipped, path, "it is not a regular file (socket, FIFO or device)")
         if rel and (not has_children or rel in dir_markers):
             out[rel] = DIR_ENTRY
     return out
@@ -90,7 +90,7 @@ def _utf8(name: str) -> bool:
     return True
 
 
-def _skip(skipped: set[str], path: str, why: str) -> None:
+def skip_once(skipped: set[str], path: str, why: str) -> None:
     if path not in skipped:
         skipped.add(path)
         log.warning("sync skips %s: %s", path, why)

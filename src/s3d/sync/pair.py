@@ -35,6 +35,9 @@ from s3d.sync.plan import DELETES, Act, RemoteEntry, conflict_name, decide
 log = logging.getLogger("s3d.sync")
 
 MTIME_META = "x-amz-meta-mtime"  # rclone's name (s3fs uses it too, in whole seconds)
+# Encryption at rest is applied by the S3 layer (s3/handlers/sse.py), which the sync does not reach:
+SSE_META = "x-s3d-sse"  # an object's envelope: its bytes here are ciphertext, never copied to the folder
+ENCRYPTION_CONFIG = "encryption"  # a bucket's default encryption: the sync does not write into it
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 EMPTY_MD5 = hashlib.md5(b"").hexdigest()
 NS = 1_000_000_000
@@ -97,6 +100,7 @@ class PairSync:
         self.status: dict[str, Any] = {}
         self._base_writes: list[tuple[str, Base | None]] = []
         self._base: dict[str, Base] | None = None  # loaded once: only this object writes it afterwards
+        self._encrypted: set[str] = set()  # objects encrypted at rest: left alone on both sides
         self._listing: tuple[tuple[int, int, float, float], dict[str, RemoteEntry]] | None = None
 
     # ---------- one run ----------
@@ -127,6 +131,12 @@ class PairSync:
                 )
                 return
             await asyncio.to_thread(local.ensure_marker, self.root)
+        bucket = self.store.get_bucket(self.pair.bucket)
+        if bucket is not None and bucket.config.get(ENCRYPTION_CONFIG):
+            counts.errors.append(
+                f"paused: bucket {self.pair.bucket} has default encryption, which the sync does not apply"
+            )
+            return
         remote = self._remote()
         markers = {p for p, r in remote.items() if r.is_dir}
         try:
@@ -143,7 +153,7 @@ class PairSync:
         now_ns = time.time_ns()
         for path in sorted(set(here) | set(remote) | set(base)):
             lo, re_, b = here.get(path), remote.get(path), base.get(path)
-            if self._excluded(path, lo, re_):
+            if path in self._encrypted or self._excluded(path, lo, re_):
                 continue
             act = decide(lo, re_, b, self.pair.direction)
             if act in (Act.UPLOAD, Act.COMPARE) and lo is not None and not lo.is_dir:
@@ -209,9 +219,14 @@ class PairSync:
 
     def _read_remote(self) -> dict[str, RemoteEntry]:
         out: dict[str, RemoteEntry] = {}
-        for s in objects.under_prefix(self.store.reader, self.pair.bucket, self.prefix, MTIME_META):
+        self._encrypted = set()
+        for s in objects.under_prefix(self.store.reader, self.pair.bucket, self.prefix, MTIME_META, SSE_META):
             path = _path_of(s.key[len(self.prefix) :])
             if path is None or (path.endswith("/") and s.size):
+                continue
+            if s.flagged:
+                self._encrypted.add(path)
+                local.skip_once(self.skipped, f"{self.pair.bucket}/{s.key.decode()}", "it is encrypted at rest")
                 continue
             mtime_ns = parse_mtime(s.meta_mtime) or int(s.mtime * NS)
             out[path] = RemoteEntry(s.key, s.size, s.etag, mtime_ns, path.endswith("/"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from s3d.s3.handlers import buckets, cors, listing, multipart, objects, post, tagging
+from s3d.s3.handlers import buckets, cors, listing, multipart, objects, post, sse, tagging
 
 if TYPE_CHECKING:
     from s3d.s3.context import Ctx
@@ -19,4 +19,5 @@ HANDLERS: dict[str, Callable[[Ctx], Awaitable[Response]]] = {
     **tagging.HANDLERS,
     **cors.HANDLERS,
     **post.HANDLERS,
+    **sse.HANDLERS,
 }

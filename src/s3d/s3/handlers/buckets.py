@@ -9,10 +9,12 @@ from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers.common import empty, read_document, xml_response
 from s3d.server.http import Response
+from s3d.store.errors import BucketAlreadyOwnedByYou
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 MAX_CONFIG_BODY = 64 * 1024
+LEGACY_REGION = "us-east-1"
 
 
 def valid_bucket_name(name: str) -> bool:
@@ -34,6 +36,9 @@ async def list_buckets(ctx: Ctx) -> Response:
     prefix = q.get("prefix", "")
     if prefix:
         buckets = [b for b in buckets if b.name.startswith(prefix)]
+    region = q.get("bucket-region")
+    if region:
+        buckets = [b for b in buckets if b.region == region]
     token = q.get("continuation-token", "")
     if token:
         buckets = [b for b in buckets if b.name > token]
@@ -72,7 +77,12 @@ async def create_bucket(ctx: Ctx) -> Response:
         lc = xml.text(root, "LocationConstraint")
         if lc:
             region = lc
-    await ctx.store.create_bucket(ctx.bucket, ctx.user.name, region)
+    try:
+        await ctx.store.create_bucket(ctx.bucket, ctx.user.name, region)
+    except BucketAlreadyOwnedByYou:
+        if region != LEGACY_REGION:
+            raise
+        # us-east-1 keeps S3's original behaviour: re-creating your own bucket succeeds
     return empty(200, [("Location", f"/{ctx.bucket}")])
 
 

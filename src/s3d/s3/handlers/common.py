@@ -29,7 +29,9 @@ STORAGE_CLASSES = {
     "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE",
 }  # fmt: skip
 MAX_USER_META = 2048
+AWS_CHUNKED = "aws-chunked"
 MAX_TAGS = 10
+RESERVED_TAG_PREFIX = "aws:"  # tag keys AWS keeps for itself
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 
 
@@ -62,15 +64,24 @@ def empty(status: int = 200, headers: list[tuple[str, str]] | None = None) -> Re
     return Response(status, headers or [], b"")
 
 
-async def read_document(ctx: Ctx, limit: int) -> bytes:
-    """A small request body (an XML document), checked against its declared hashes; b"" if none was sent."""
-    h = ctx.headers
+async def read_document(ctx: Ctx, limit: int, headers: dict[str, str] | None = None) -> bytes:
+    """A small request body (an XML document), checked against its declared hashes; b"" if none was sent.
+
+    ``headers`` replaces the request's when some of its headers describe something other than the body.
+    """
+    h = ctx.headers if headers is None else headers
     if "content-length" not in h and "transfer-encoding" not in h:
         return b""
     payload = Payload(h, ctx.auth, ctx.req.body)
     body = await payload.read_all(limit)
     payload.finish()
     return body
+
+
+def header_value_ok(value: str) -> bool:
+    """Whether a value a client gave can be sent back in a response header (latin-1, no control characters
+    but tab): a CR or LF would split the response, and a character latin-1 lacks cannot be written at all."""
+    return all(c == "\t" or (" " <= c <= "\xff" and c != "\x7f") for c in value)
 
 
 def metadata_from_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -81,10 +92,11 @@ def metadata_from_headers(headers: dict[str, str]) -> dict[str, str]:
         if v is not None:
             meta[h] = v
     enc = meta.get("content-encoding")
-    if enc is not None:
-        kept = [e.strip() for e in enc.split(",") if e.strip() and e.strip().lower() != "aws-chunked"]
+    if enc is not None and AWS_CHUNKED in enc.lower():
+        # aws-chunked names the request's framing, not the object's; the rest is kept as sent
+        kept = [e for e in enc.split(",") if e.strip() and e.strip().lower() != AWS_CHUNKED]
         if kept:
-            meta["content-encoding"] = ",".join(kept)
+            meta["content-encoding"] = ",".join(kept).strip()
         else:
             del meta["content-encoding"]
     user_size = 0
@@ -105,7 +117,7 @@ def metadata_from_headers(headers: dict[str, str]) -> dict[str, str]:
 
 def validate_tags(tags: list[tuple[str, str]]) -> list[tuple[str, str]]:
     if len(tags) > MAX_TAGS:
-        raise S3Error("BadRequest", "Object tags cannot be greater than 10", status=400)
+        raise S3Error("InvalidTag", "Object tags cannot be greater than 10")
     seen = set()
     for k, v in tags:
         if not k or len(k) > 128:
@@ -117,7 +129,7 @@ def validate_tags(tags: list[tuple[str, str]]) -> list[tuple[str, str]]:
             raise S3Error("InvalidTag", "The TagValue you have provided is too long, max 256")
         if k in seen:
             raise S3Error("InvalidTag", "Cannot provide multiple Tags with the same key")
-        if k.lower().startswith("aws:"):
+        if k.lower().startswith(RESERVED_TAG_PREFIX):
             raise S3Error("InvalidTag", "Your TagKey cannot be prefixed with aws:")
         seen.add(k)
     return tags
@@ -181,6 +193,11 @@ def check_read_conditions(obj: Object, headers: dict[str, str], prefix: str = "i
             raise S3Error("NotModified", headers=[("ETag", f'"{etag}"'), ("Last-Modified", http_date(obj.mtime))])
 
 
+def etag_matches(etag: str, header: str) -> bool:
+    """Whether an If-Match value (a list of strong ETags, or *) names etag."""
+    return _etag_in(etag, header, weak=False)
+
+
 def _etag_in(etag: str, header: str, weak: bool = True) -> bool:
     """Whether an If-(None-)Match list names etag; If-Match compares strongly (RFC 7232 3.1), so W/ never matches."""
     for item in header.split(","):
@@ -204,6 +221,19 @@ def _unsatisfiable(value: str, size: int) -> S3Error:
     )
 
 
+POSITION_DIGITS = 19  # a byte position with more digits lies past the end of any object
+
+
+def _is_position(s: str) -> bool:
+    return s == "" or (s.isascii() and s.isdigit())
+
+
+def _position(digits: str) -> int:
+    """A byte position in a Range header; any longer number is taken as 10**19, past every object's end."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= POSITION_DIGITS else 10**POSITION_DIGITS
+
+
 def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
     """(start, end inclusive) of a single byte range, None for no/ignored range; InvalidRange if unsatisfiable.
 
@@ -217,17 +247,17 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
         return None
     first, dash, last = spec.strip().partition("-")
     first, last = first.strip(), last.strip()
-    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+    if not dash or not _is_position(first) or not _is_position(last):
         return None
     if first == "":
         if last == "":
             return None
-        n = int(last)
+        n = _position(last)
         if n == 0 or size == 0:
             raise _unsatisfiable(value, size)
         return max(0, size - n), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
+    start = _position(first)
+    end = _position(last) if last else size - 1
     if last and end < start:
         return None
     if start >= size:

@@ -14,6 +14,8 @@ from s3d.store.buckets import Bucket
 METHODS = {"GET", "PUT", "POST", "DELETE", "HEAD"}
 MAX_RULES = 100
 MAX_BODY = 64 * 1024
+MAX_AGE_SECONDS = 2**31 - 1  # MaxAgeSeconds is an Integer (int32) in the S3 API model
+MAX_AGE_DIGITS = len(str(MAX_AGE_SECONDS))
 
 Rule = dict[str, Any]
 
@@ -34,10 +36,12 @@ def parse_cors(body: bytes) -> list[Rule]:
         }
         max_age = xml.text(r, "MaxAgeSeconds")
         if max_age is not None:
-            try:
-                rule["max_age"] = int(max_age)
-            except ValueError:
-                raise S3Error("MalformedXML") from None
+            seconds = max_age.strip()
+            if not (seconds.isascii() and seconds.isdigit()) or len(seconds) > MAX_AGE_DIGITS:
+                raise S3Error("MalformedXML")
+            if int(seconds) > MAX_AGE_SECONDS:
+                raise S3Error("MalformedXML")
+            rule["max_age"] = int(seconds)
         if not rule["origins"] or not rule["methods"]:
             raise S3Error("MalformedXML")
         for m in rule["methods"]:

@@ -100,7 +100,7 @@ async def list_objects_v2(ctx: Ctx) -> Response:
     enc = _encoding(ctx)
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     start_after = q.get("start-after", "")
-    token = q.get("continuation-token")
+    token = q.get("continuation-token") or None  # an empty token asks for the first page
     after = _decode_token(token) if token is not None else start_after.encode()
     if token is not None and start_after.encode() > after:
         after = start_after.encode()

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
-from s3d.s3 import checksums, xml
+from s3d.crypto.envelope import Envelope
+from s3d.s3 import checksums, encrypted, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
+from s3d.s3.handlers import sse
 from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
     metadata_from_headers,
+    parse_http_date,
     read_document,
     tags_from_header,
     url_encode,
@@ -21,12 +25,14 @@ from s3d.s3.handlers.objects import COPY_ATTEMPTS, DEFAULT_CHECKSUM, parse_copy_
 from s3d.s3.multipart_rules import CompletedPart, assemble, multipart_etag, object_checksum
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
-from s3d.store.errors import ObjectChanged
+from s3d.store.errors import NoSuchUpload, ObjectChanged
 from s3d.store.multipart import MAX_PARTS, Multipart
 from s3d.store.objects import Object
 from s3d.store.uploads import Upload
 
 MAX_COMPLETE_BODY = 4 * 1024 * 1024
+OBJECT_CHECKSUM_PREFIX = "x-amz-checksum-"
+IF_MATCH_INITIATED_TIME = "x-amz-if-match-initiated-time"
 MAX_PART_SIZE = 5 * 1024**3
 
 
@@ -92,10 +98,13 @@ async def create_multipart_upload(ctx: Ctx) -> Response:
     if algo:
         meta["checksum_algorithm"] = algo
         meta["checksum_type"] = ctype or ("FULL_OBJECT" if algo in checksums.FULL_OBJECT_ONLY else "COMPOSITE")
+    spec = sse.write_spec(h, sse.bucket_default(ctx, ctx.bucket))
+    _, env = sse.seal(ctx, spec) if spec else (None, None)
+    meta = sse.with_envelope(meta, env)
     upload_id = await _mp(ctx).create(ctx.bucket, ctx.key_bytes, meta, ctx.user.name)
-    headers = []
+    headers = sse.response_headers(env, spec.customer if spec else None, write=True)
     if algo:
-        headers = [("x-amz-checksum-algorithm", algo), ("x-amz-checksum-type", meta["checksum_type"])]
+        headers += [("x-amz-checksum-algorithm", algo), ("x-amz-checksum-type", meta["checksum_type"])]
     body = xml.document(
         "InitiateMultipartUploadResult", [("Bucket", ctx.bucket), ("Key", ctx.key), ("UploadId", upload_id)]
     )
@@ -114,15 +123,32 @@ async def upload_part(ctx: Ctx) -> Response:
         )
     if payload.expected_size is not None and payload.expected_size > MAX_PART_SIZE:
         raise S3Error("EntityTooLarge")
-    with ctx.store.part_writer() as w:
+    env, presented, data_key = _upload_key(ctx, upload)
+    with ctx.store.part_writer(data_key=data_key) as w:
         async for chunk in payload.chunks():
             w.write(chunk)
         payload.finish()
         cv = payload.checksum_value
         checksum = {"algorithm": cv[0], "value": cv[1]} if cv else None
-        await w.commit_part(upload.upload_id, number, payload.etag, checksum)
+        etag = sse.etag(env.kind if env else None, data_key, payload.etag)
+        await w.commit_part(upload.upload_id, number, etag, checksum)
     requested = bool(algo) or any(k.startswith("x-amz-checksum-") for k in ctx.headers) or bool(payload.trailer_names)
-    return empty(200, [("ETag", f'"{payload.etag}"'), *(_checksum_headers(checksum) if requested else [])])
+    return empty(
+        200,
+        [
+            ("ETag", f'"{etag}"'),
+            *(_checksum_headers(checksum) if requested else []),
+            *sse.response_headers(env, presented),
+        ],
+    )
+
+
+def _upload_key(ctx: Ctx, upload: Upload) -> tuple[Envelope | None, sse.CustomerKey | None, bytes | None]:
+    """The upload's envelope, the SSE-C key the request presents, and the data key parts are encrypted with."""
+    sse.refuse_write_headers(ctx.headers)
+    env = sse.envelope_of(upload.meta)
+    presented = sse.customer_key(ctx.headers)
+    return env, presented, sse.open_key(ctx, env, None, presented)
 
 
 def _copy_range(ctx: Ctx, src: Object) -> tuple[int, int]:
@@ -150,6 +176,8 @@ async def upload_part_copy(ctx: Ctx) -> Response:
     upload = _upload(ctx)
     src_bucket, src_key = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
+    env, presented, data_key = _upload_key(ctx, upload)
+    src_presented = sse.customer_key(ctx.headers, sse.COPY_SOURCE_CUSTOMER)
     algo = upload.meta.get("checksum_algorithm") or DEFAULT_CHECKSUM
     for _ in range(COPY_ATTEMPTS):
         src = await ctx.ns.find_object(src_bucket, src_key)
@@ -162,23 +190,25 @@ async def upload_part_copy(ctx: Ctx) -> Response:
                 "InvalidRequest",
                 "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120",
             )
+        src_data_key = sse.open_key(ctx, sse.envelope_of(src.meta), src, src_presented)
         md5 = hashlib.md5()
         ck = checksums.new(algo)
-        with ctx.store.part_writer([md5, ck]) as w:
+        with ctx.store.part_writer([md5, ck], data_key=data_key) as w:
             try:
-                await ctx.ns.read_into(src, start, end, w)
+                await encrypted.read_into(ctx.ns, src, src_data_key, start, end, w)
             except (FileNotFoundError, ObjectChanged):
                 w.discard()
                 continue  # the source was replaced while we opened it
             checksum = {"algorithm": algo, "value": checksums.b64(ck.digest())}
-            part = await w.commit_part(upload.upload_id, number, md5.hexdigest(), checksum)
+            etag = sse.etag(env.kind if env else None, data_key, md5.hexdigest())
+            part = await w.commit_part(upload.upload_id, number, etag, checksum)
         break
     else:
         raise S3Error("InternalError", "the source changed too often while being copied")
     nodes: list[xml.Node] = [("ETag", f'"{part.etag}"'), ("LastModified", xml.iso8601(part.mtime))]
     if upload.meta.get("checksum_algorithm"):
         nodes.append((f"Checksum{algo}", checksum["value"]))
-    return xml_response(xml.document("CopyPartResult", nodes))
+    return xml_response(xml.document("CopyPartResult", nodes), headers=sse.response_headers(env, presented))
 
 
 def _parse_complete(body: bytes) -> list[CompletedPart]:
@@ -199,16 +229,63 @@ def _parse_complete(body: bytes) -> list[CompletedPart]:
     return out
 
 
+def _object_expectations(h: dict[str, str]) -> Callable[[int, dict[str, str] | None], None]:
+    """What the x-amz-checksum-*, x-amz-checksum-type and x-amz-mp-object-size headers of a Complete say
+    about the assembled object (not about the request body): checked before it commits."""
+    given = [(a, h[name]) for a, name in checksums.HEADER.items() if name in h]
+    ctype = h.get("x-amz-checksum-type", "").upper() or None
+    raw_size = h.get("x-amz-mp-object-size")
+    size: int | None = None
+    if raw_size is not None:
+        if not raw_size.isdigit():
+            raise S3Error("InvalidArgument", "x-amz-mp-object-size must be a non-negative integer")
+        size = int(raw_size)
+
+    def verify(object_size: int, have: dict[str, str] | None) -> None:
+        if size is not None and size != object_size:
+            raise S3Error(
+                "InvalidRequest",
+                f"The provided x-amz-mp-object-size ({size}) does not match the object's size ({object_size}).",
+            )
+        if ctype is not None and (have is None or have.get("type") != ctype):
+            raise S3Error("BadDigest", f"The upload's checksum type is not {ctype}.")
+        for algo, value in given:
+            if have is None or have["algorithm"] != algo:
+                raise S3Error("BadDigest", f"The object has no {algo} checksum.")
+            # a COMPOSITE checksum may be given with or without its -N part count
+            if value not in (have["value"], have["value"].rpartition("-")[0]):
+                raise S3Error("BadDigest", f"The {algo} checksum of the assembled object does not match.")
+
+    return verify
+
+
 async def complete_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
-    listed = _parse_complete(await read_document(ctx, MAX_COMPLETE_BODY))
+    verify = _object_expectations(ctx.headers)
+    # those headers describe the assembled object; the XML body is checked only against Content-MD5
+    body_headers = {k: v for k, v in ctx.headers.items() if not k.startswith(OBJECT_CHECKSUM_PREFIX)}
+    listed = _parse_complete(await read_document(ctx, MAX_COMPLETE_BODY, body_headers))
     mp = _mp(ctx)
-    upload = mp.get_upload(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes)
+    try:
+        upload = mp.get_upload(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes)
+    except NoSuchUpload:
+        done = mp.completed(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes, [(c.number, c.etag) for c in listed])
+        if done is None:
+            raise
+        return _complete_result(ctx, done)  # completed before with these parts: the same answer
     stored = {p.number: p for p in mp.list_parts(upload.upload_id)}
     parts = assemble(upload, stored, listed)
     etag, checksum = multipart_etag(parts), object_checksum(upload, parts)
-    obj = await mp.complete(upload, parts, etag, checksum, write_conditions(ctx.headers))
+    verify(sum(p.size for p in parts), checksum)
+    cond = write_conditions(ctx.headers)
+    if cond is not None:
+        await ctx.ns.find_object(ctx.bucket, ctx.key_bytes)  # a key only on the remote counts (gateway mode)
+    obj = await mp.complete(upload, parts, etag, checksum, cond)
+    return _complete_result(ctx, obj)
+
+
+def _complete_result(ctx: Ctx, obj: Object) -> Response:
     nodes: list[xml.Node] = [
         ("Location", f"/{ctx.bucket}/{ctx.key}"),
         ("Bucket", ctx.bucket),
@@ -218,12 +295,24 @@ async def complete_multipart_upload(ctx: Ctx) -> Response:
     if obj.checksum:
         nodes.append((f"Checksum{obj.checksum['algorithm']}", obj.checksum["value"]))
         nodes.append(("ChecksumType", obj.checksum["type"]))
-    return xml_response(xml.document("CompleteMultipartUploadResult", nodes))
+    headers = sse.response_headers(sse.envelope_of(obj.meta), sse.customer_key(ctx.headers))
+    return xml_response(xml.document("CompleteMultipartUploadResult", nodes), headers=headers)
 
 
 async def abort_multipart_upload(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
+    raw = ctx.headers.get(IF_MATCH_INITIATED_TIME)
+    if raw is not None:
+        when = parse_http_date(raw)
+        if when is None:
+            raise S3Error("InvalidArgument", f"{IF_MATCH_INITIATED_TIME} is not a valid HTTP date")
+        try:
+            upload = _upload(ctx)
+        except NoSuchUpload:
+            return empty(204)  # as AWS documents: no such upload is a success with this header
+        if int(upload.initiated) != int(when):
+            raise S3Error("PreconditionFailed", extra={"Condition": IF_MATCH_INITIATED_TIME})
     await _mp(ctx).abort(ctx.query["uploadId"], ctx.bucket, ctx.key_bytes)
     return empty(204)
 

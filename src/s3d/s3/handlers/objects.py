@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
-from s3d.s3 import checksums, xml
+from s3d.s3 import checksums, encrypted, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
+from s3d.s3.handlers import conditional_delete, sse
 from s3d.s3.handlers.common import (
     check_read_conditions,
     empty,
+    header_value_ok,
     metadata_from_headers,
     object_headers,
     parse_range,
@@ -39,6 +41,7 @@ MAX_DELETE_BODY = 2 * 1024 * 1024
 DEFAULT_CHECKSUM = "CRC64NVME"
 CACHE_HEADER = "x-s3d-cache"  # gateway mode: how a GET or HEAD was served
 COPY_ATTEMPTS = 5  # a source replaced while being copied is looked up again, this often
+NULL_VERSION = "null"  # the one version of every key (s3d does not version objects)
 
 
 # ---------- receiving data ----------
@@ -86,19 +89,32 @@ async def put_object(ctx: Ctx) -> Response:
     meta = metadata_from_headers(h)
     tags = tags_from_header(h.get("x-amz-tagging"))
     cond = write_conditions(h)
+    if cond is not None:
+        await ctx.ns.find_object(ctx.bucket, ctx.key_bytes)  # a key only on the remote counts (gateway mode)
     payload = Payload(h, ctx.auth, ctx.req.body, checksum_algorithm=DEFAULT_CHECKSUM)
     if payload.expected_size is None or payload.expected_size > ctx.store.inline_max:
         ctx.need_bucket()  # before streaming a large body; small ones are checked when they commit
-    with ctx.store.writer(payload.expected_size) as w:
+    spec = sse.write_spec(h, sse.bucket_default(ctx, ctx.bucket))
+    data_key, env = sse.seal(ctx, spec) if spec else (None, None)
+    meta = sse.with_envelope(meta, env)
+    with ctx.store.writer(payload.expected_size, data_key=data_key) as w:
         await receive(w, payload)
-        draft = Draft(ctx.bucket, ctx.key_bytes, payload.etag, meta, checksum_record(payload), tags)
+        etag = sse.etag(spec.kind if spec else None, data_key, payload.etag)
+        draft = Draft(ctx.bucket, ctx.key_bytes, etag, meta, checksum_record(payload), tags)
         obj = await w.commit_object(draft, cond, owner=ctx.user.name)
     requested = (
         any(k.startswith("x-amz-checksum-") for k in h)
         or "x-amz-sdk-checksum-algorithm" in h
         or bool(payload.trailer_names)
     )
-    return empty(200, [("ETag", f'"{obj.etag}"'), *checksum_headers(obj, requested)])
+    return empty(
+        200,
+        [
+            ("ETag", f'"{obj.etag}"'),
+            *checksum_headers(obj, requested),
+            *sse.response_headers(env, spec.customer if spec else None, write=True),
+        ],
+    )
 
 
 # ---------- reading ----------
@@ -137,8 +153,17 @@ async def _read(ctx: Ctx, head: bool) -> Response:
         if found is None:
             raise S3Error("NoSuchKey", resource=ctx.resource, extra={"Key": ctx.key or ""})
         obj = found
+        env = sse.envelope_of(obj.meta)
+        presented: sse.CustomerKey | None = None
+        data_key: bytes | None = None
+        sse.refuse_write_headers(ctx.headers)
+        if env is not None or sse.presents_customer_key(ctx.headers):
+            presented = sse.customer_key(ctx.headers)
+            data_key = sse.open_key(ctx, env, obj, presented)
         check_read_conditions(obj, ctx.headers)
         headers = object_headers(obj, ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED")
+        if env is not None:
+            headers += sse.response_headers(env, presented)
         part = q.get("partNumber")
         rng: tuple[int, int] | None
         if part is not None:
@@ -155,6 +180,10 @@ async def _read(ctx: Ctx, head: bool) -> Response:
             headers = [(k, v) for k, v in headers if not k.startswith("x-amz-checksum-")]
         for param, name in RESPONSE_OVERRIDES.items():
             if param in q:
+                if not header_value_ok(q[param]):
+                    raise S3Error(
+                        "InvalidArgument", f"{param} is not a valid header value", extra={"ArgumentName": param}
+                    )
                 headers = [(k, v) for k, v in headers if k.lower() != name.lower()]
                 headers.append((name, q[param]))
         length = max(0, end - start + 1)
@@ -164,13 +193,18 @@ async def _read(ctx: Ctx, head: bool) -> Response:
                 headers.append((CACHE_HEADER, how))
             return Response(status, headers, b"", content_length=length)
         try:
-            body, how = await ctx.ns.open_range(obj, start, end)
+            if data_key is not None and not obj.is_remote:
+                out: BodyT = encrypted.open_body(ctx.store, obj, data_key, start, end)
+                how = ctx.ns.served_from(obj)
+            else:
+                body, how = await ctx.ns.open_range(obj, start, end)
+                out = response_body(body)
             if how is not None:
                 headers.append((CACHE_HEADER, how))
         except (FileNotFoundError, ObjectChanged):
             await asyncio.sleep(0.001 * attempt)
             continue  # replaced between lookup and open: look again
-        return Response(status, headers, response_body(body), content_length=length)
+        return Response(status, headers, out, content_length=length)
     raise S3Error("InternalError", "the object changed too often while being read")
 
 
@@ -183,12 +217,11 @@ def _part_range(obj: Object, raw: str, range_header: str | None) -> tuple[int, i
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive") from None
     if not 1 <= n <= 10000:
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+    if n > (len(obj.parts) if obj.parts else 1):
+        # AWS: 400 InvalidPart for a part the object does not have (a non-multipart object has part 1)
+        raise S3Error("InvalidPart", f"The object has no part {n}.", extra={"PartNumber": str(n)})
     if not obj.parts:
-        if n != 1:
-            raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", status=416)
         return (0, obj.size - 1) if obj.size else None
-    if n > len(obj.parts):
-        raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", status=416)
     start = sum(p.size for p in obj.parts[: n - 1])
     return start, start + obj.parts[n - 1].size - 1
 
@@ -197,7 +230,10 @@ def _part_range(obj: Object, raw: str, range_header: str | None) -> tuple[int, i
 async def delete_object(ctx: Ctx) -> Response:
     ctx.need_bucket()
     assert ctx.bucket is not None
-    await ctx.ns.delete_object(ctx.bucket, ctx.key_bytes)
+    check = conditional_delete.from_headers(ctx.headers)
+    if check is not None:
+        await ctx.ns.find_object(ctx.bucket, ctx.key_bytes)  # in gateway mode, learns a remote-only object
+    await ctx.ns.delete_object(ctx.bucket, ctx.key_bytes, check)
     return empty(204)
 
 
@@ -215,7 +251,7 @@ async def delete_objects(ctx: Ctx) -> Response:
     root = xml.parse(body)
     if root.tag != "Delete":
         raise S3Error("MalformedXML")
-    quiet = (xml.text(root, "Quiet") or "").strip().lower() == "true"
+    quiet = xml.boolean(root, "Quiet", False)
     objects = root.findall("Object")
     if not objects or len(objects) > 1000:
         raise S3Error("MalformedXML")
@@ -227,7 +263,15 @@ async def delete_objects(ctx: Ctx) -> Response:
         try:
             if len(key.encode()) > 1024:
                 raise S3Error("KeyTooLongError")
-            await ctx.ns.delete_object(ctx.bucket, key.encode())
+            version = xml.text(o, "VersionId")
+            if version is not None and version != NULL_VERSION:
+                raise S3Error("InvalidArgument", "Invalid version id specified")
+            check = conditional_delete.from_entry(
+                xml.text(o, "ETag"), xml.text(o, "LastModifiedTime"), xml.text(o, "Size")
+            )
+            if check is not None:
+                await ctx.ns.find_object(ctx.bucket, key.encode())
+            await ctx.ns.delete_object(ctx.bucket, key.encode(), check)
             if not quiet:
                 nodes.append(("Deleted", [("Key", key)]))
         except (S3Error, StoreError) as e:
@@ -242,7 +286,12 @@ def parse_copy_source(ctx: Ctx) -> tuple[str, bytes]:
     path, _, version = raw.partition("?")
     if version and not version.startswith("versionId=null"):
         raise S3Error("NotImplemented", "s3d does not keep object versions", resource="")
-    path = unquote(path).lstrip("/")
+    try:
+        path = unquote_to_bytes(path).decode().lstrip("/")
+    except UnicodeDecodeError:
+        raise S3Error(
+            "InvalidArgument", "Invalid copy source encoding", extra={"ArgumentName": "x-amz-copy-source"}
+        ) from None
     bucket, _, key = path.partition("/")
     if not bucket or not key:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
@@ -255,6 +304,10 @@ async def copy_object(ctx: Ctx) -> Response:
     h = ctx.headers
     src_bucket, src_key = parse_copy_source(ctx)
     ctx.need_bucket(src_bucket)
+    spec = sse.write_spec(h, sse.bucket_default(ctx, ctx.bucket))
+    src_presented = sse.customer_key(h, sse.COPY_SOURCE_CUSTOMER)
+    reencrypt = sse.SSE in h or sse.presents_customer_key(h)  # a copy onto itself may change only the encryption
+    dst_key, dst_env = sse.seal(ctx, spec) if spec else (None, None)
     directive = h.get("x-amz-metadata-directive", "COPY").upper()
     tag_directive = h.get("x-amz-tagging-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE") or tag_directive not in ("COPY", "REPLACE"):
@@ -264,6 +317,8 @@ async def copy_object(ctx: Ctx) -> Response:
         if src is None:
             raise S3Error("NoSuchKey", resource=f"/{src_bucket}/{src_key.decode()}", extra={"Key": src_key.decode()})
         check_read_conditions(src, h, prefix="x-amz-copy-source-if-")
+        src_env = sse.envelope_of(src.meta)
+        src_data_key = sse.open_key(ctx, src_env, src, src_presented)
         meta = metadata_from_headers(h) if directive == "REPLACE" else dict(src.meta)
         if directive == "COPY" and "x-amz-storage-class" in h:
             meta.update(
@@ -271,7 +326,9 @@ async def copy_object(ctx: Ctx) -> Response:
             )
         tags = tags_from_header(h.get("x-amz-tagging")) if tag_directive == "REPLACE" else src.tags
         same = src_bucket == ctx.bucket and src_key == ctx.key_bytes
-        if same and not src.is_remote:
+        if same and not src.is_remote and not reencrypt:
+            meta = sse.with_envelope(meta, src_env)
+            sse_headers = sse.response_headers(src_env, src_presented)
             if directive != "REPLACE" and "x-amz-storage-class" not in h and tag_directive != "REPLACE":
                 raise S3Error(
                     "InvalidRequest",
@@ -279,24 +336,26 @@ async def copy_object(ctx: Ctx) -> Response:
                 )
             obj = await ctx.store.replace_meta(ctx.bucket, src_key, src.etag, meta, tags)
             break
-        # a copy of a multipart source is one piece: its ETag becomes the MD5 of the bytes
-        md5 = hashlib.md5() if src.parts or src.is_remote else None
-        with ctx.store.writer(src.size, [md5] if md5 else []) as w:
+        # a copy of a multipart source is one piece: its ETag becomes the MD5 of the bytes (so does an encrypted one's)
+        md5 = hashlib.md5() if src.parts or src.is_remote or src_data_key or dst_key else None
+        with ctx.store.writer(src.size, [md5] if md5 else [], data_key=dst_key) as w:
             try:
-                await ctx.ns.read_into(src, 0, src.size - 1, w)
+                await encrypted.read_into(ctx.ns, src, src_data_key, 0, src.size - 1, w)
             except (FileNotFoundError, ObjectChanged):
                 w.discard()
                 continue  # the source was replaced while we opened it
             checksum = src.checksum if src.checksum and not src.parts else None
-            draft = Draft(ctx.bucket, ctx.key_bytes, md5.hexdigest() if md5 else src.etag, meta, checksum, tags)
+            etag = sse.etag(spec.kind if spec else None, dst_key, md5.hexdigest() if md5 else src.etag)
+            draft = Draft(ctx.bucket, ctx.key_bytes, etag, sse.with_envelope(meta, dst_env), checksum, tags)
             obj = await w.commit_object(draft, write_conditions(h))
+        sse_headers = sse.response_headers(dst_env, spec.customer if spec else None, write=True)
         break
     else:
         raise S3Error("InternalError", "the source changed too often while being copied")
     nodes: list[xml.Node] = [("LastModified", xml.iso8601(obj.mtime)), ("ETag", f'"{obj.etag}"')]
     if obj.checksum:
         nodes.append((f"Checksum{obj.checksum['algorithm']}", obj.checksum["value"]))
-    return xml_response(xml.document("CopyObjectResult", nodes))
+    return xml_response(xml.document("CopyObjectResult", nodes), headers=sse_headers)
 
 
 HANDLERS = {

@@ -12,16 +12,19 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from s3d.s3 import auth, checksums, xml
+from s3d.s3 import auth, checksums, surface, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.formdata import FormReader, boundary_of
-from s3d.s3.handlers.common import STORED_HEADERS, empty, xml_response
+from s3d.s3.handlers import sse
+from s3d.s3.handlers.common import STORED_HEADERS, empty, header_value_ok, xml_response
 from s3d.s3.handlers.objects import DEFAULT_CHECKSUM
 from s3d.s3.handlers.tagging import parse_tagging
+from s3d.s3.payload import declared_size
 from s3d.server.http import Response
 from s3d.store.writer import Draft
 
+LENGTH_DIGITS = 19  # content-length-range bounds: digit strings up to this long (past any real size)
 # fields a policy need not mention (the signature fields sign the policy itself)
 EXEMPT = {"policy", "x-amz-signature", "file", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "bucket"}
 
@@ -48,7 +51,7 @@ def verify_signature(ctx: Ctx, fields: dict[str, str]) -> dict[str, Any]:
         raise S3Error("InvalidAccessKeyId")
     key = auth.signing_key(secret, date, region)
     want = hmac.new(key, fields["policy"].encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(want, fields["x-amz-signature"]):
+    if not hmac.compare_digest(want.encode(), fields["x-amz-signature"].encode()):
         raise S3Error("SignatureDoesNotMatch")
     users = {u.access_key: u for u in ctx.settings.users}
     ctx.user = users[access_key]
@@ -59,6 +62,18 @@ def verify_signature(ctx: Ctx, fields: dict[str, str]) -> dict[str, Any]:
     if not isinstance(policy, dict):
         raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", status=400)
     return policy
+
+
+def _length_range(low: object, high: object) -> tuple[int, int]:
+    """The bounds of a content-length-range condition: two non-negative integers (JSON numbers or digit strings)."""
+    bounds: list[int] = []
+    for v in (low, high):
+        if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) <= LENGTH_DIGITS:
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid content-length-range.", status=400)
+        bounds.append(v)
+    return bounds[0], bounds[1]
 
 
 def check_policy(policy: dict[str, Any], fields: dict[str, str], now: float) -> tuple[int, int] | None:
@@ -74,7 +89,10 @@ def check_policy(policy: dict[str, Any], fields: dict[str, str], now: float) -> 
         raise _denied("Policy expired.")
     covered: set[str] = set()
     length_range = None
-    for cond in policy.get("conditions", []):
+    conditions = policy.get("conditions", [])
+    if not isinstance(conditions, list):
+        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid 'conditions' value.", status=400)
+    for cond in conditions:
         if isinstance(cond, dict):
             for k, v in cond.items():
                 name = k.lower()
@@ -84,7 +102,7 @@ def check_policy(policy: dict[str, Any], fields: dict[str, str], now: float) -> 
         elif isinstance(cond, list) and len(cond) == 3:
             op = str(cond[0]).lower()
             if op == "content-length-range":
-                length_range = (int(cond[1]), int(cond[2]))
+                length_range = _length_range(cond[1], cond[2])
                 continue
             name = str(cond[1]).lstrip("$").lower()
             covered.add(name)
@@ -92,7 +110,7 @@ def check_policy(policy: dict[str, Any], fields: dict[str, str], now: float) -> 
             if op == "eq" and value != cond[2]:
                 raise _denied(f'Policy Condition failed: ["eq", "${name}", "{cond[2]}"]')
             if op == "starts-with":
-                prefixes = [cond[2]] if name != "content-type" else [p.strip() for p in str(cond[2]).split(",")]
+                prefixes = [str(cond[2])] if name != "content-type" else [p.strip() for p in str(cond[2]).split(",")]
                 if not any(value.startswith(p) for p in prefixes):
                     raise _denied(f'Policy Condition failed: ["starts-with", "${name}", "{cond[2]}"]')
             elif op not in ("eq", "starts-with"):
@@ -116,18 +134,42 @@ async def post_object(ctx: Ctx) -> Response:
     fields["key"] = fields["key"].replace("${filename}", form.filename or "")
     policy = verify_signature(ctx, fields)
     length_range = check_policy(policy, fields, time.time())
+    surface.check_form(fields)
     ctx.need_bucket()
+    # room for the data is reserved only now that the policy's signature has authenticated the form
+    reservation = await ctx.ns.reserve_write(declared_size(ctx.headers))
+    try:
+        return await _store_form(ctx, form, fields, length_range)
+    finally:
+        await ctx.ns.release_write(reservation)
+
+
+async def _store_form(
+    ctx: Ctx, form: FormReader, fields: dict[str, str], length_range: tuple[int, int] | None
+) -> Response:
+    assert ctx.bucket is not None
     key = fields["key"]
     if not key or len(key.encode()) > 1024:
         raise S3Error("KeyTooLongError" if key else "InvalidArgument")
+    if not xml.carries(key):
+        raise S3Error("InvalidArgument", "Object key contains a character XML 1.0 cannot carry.")
     meta = {h: fields[h] for h in STORED_HEADERS if h in fields}
     meta.update({k: v for k, v in fields.items() if k.startswith("x-amz-meta-")})
+    redirect = fields.get("success_action_redirect") or fields.get("redirect")
+    for name, value in [*meta.items(), ("success_action_redirect", redirect or "")]:
+        if not header_value_ok(value):  # these come back as response headers
+            raise S3Error(
+                "InvalidArgument", f"The form field {name} is not a valid header value", extra={"ArgumentName": name}
+            )
     if "content-type" not in meta and form.file_content_type:
         meta["content-type"] = form.file_content_type
     tags = parse_tagging(fields["tagging"].encode()) if "tagging" in fields else None
+    spec = sse.write_spec(fields, sse.bucket_default(ctx, ctx.bucket))
+    data_key, env = sse.seal(ctx, spec) if spec else (None, None)
+    meta = sse.with_envelope(meta, env)
     md5 = hashlib.md5()
     ck = checksums.new(DEFAULT_CHECKSUM)
-    with ctx.store.writer(None, [md5, ck]) as writer:
+    with ctx.store.writer(None, [md5, ck], data_key=data_key) as writer:
         async for chunk in form.file_chunks():
             writer.write(chunk)
             if length_range and writer.size > length_range[1]:
@@ -135,10 +177,11 @@ async def post_object(ctx: Ctx) -> Response:
         if length_range and writer.size < length_range[0]:
             raise S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size")
         checksum = {"algorithm": DEFAULT_CHECKSUM, "value": checksums.b64(ck.digest()), "type": "FULL_OBJECT"}
-        obj = await writer.commit_object(Draft(ctx.bucket, key.encode(), md5.hexdigest(), meta, checksum, tags))
+        etag = sse.etag(spec.kind if spec else None, data_key, md5.hexdigest())
+        obj = await writer.commit_object(Draft(ctx.bucket, key.encode(), etag, meta, checksum, tags))
+    ctx.extra_headers += sse.response_headers(env, spec.customer if spec else None, write=True)
     etag = f'"{obj.etag}"'
     location = f"/{ctx.bucket}/{quote(key)}"
-    redirect = fields.get("success_action_redirect") or fields.get("redirect")
     if redirect:
         sep = "&" if "?" in redirect else "?"
         target = redirect + sep + urlencode({"bucket": ctx.bucket, "key": key, "etag": etag})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from s3d.crypto.envelope import SSE_C
 from s3d.filters import gateway as filters
 from s3d.s3 import xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers.common import empty, http_date, read_document, validate_tags, xml_response
+from s3d.s3.handlers import sse
+from s3d.s3.handlers.common import RESERVED_TAG_PREFIX, empty, http_date, read_document, validate_tags, xml_response
 from s3d.server.http import Response
 from s3d.store.objects import Object
 
@@ -75,6 +77,8 @@ async def put_bucket_tagging(ctx: Ctx) -> Response:
     for k, v in tags:
         if not k or len(k) > 128 or len(v) > 256:
             raise S3Error("InvalidTag", "The TagKey or TagValue you have provided is invalid")
+        if k.lower().startswith(RESERVED_TAG_PREFIX):
+            raise S3Error("InvalidTag", "Your TagKey cannot be prefixed with aws:")
     await ctx.store.set_bucket_config(b.name, "tags", tags or None)
     if ctx.settings.gateway is not None:
         await filters.bucket_retagged(ctx.store, ctx.settings.upload_filter, b.name)
@@ -94,6 +98,9 @@ ATTRIBUTES = {"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"}
 
 async def get_object_attributes(ctx: Ctx) -> Response:
     obj = await _object(ctx)
+    env = sse.envelope_of(obj.meta)
+    if (env is not None and env.kind == SSE_C) or sse.presents_customer_key(ctx.headers):
+        sse.open_key(ctx, env, obj, sse.customer_key(ctx.headers))  # an SSE-C object's attributes need its key
     raw = ctx.headers.get("x-amz-object-attributes", "")
     wanted = {a.strip() for a in raw.split(",") if a.strip()}
     if not wanted:

@@ -1,0 +1,462 @@
+"""The filesystem operations: paths and open files on one side, S3 calls (objects.py) on the other.
+
+Every operation turns what fails into an errno (errors.py); nothing here raises anything else to libfuse.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import itertools
+import os
+import stat
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from s3d.mount.attrs import PERM_BITS, Entry
+from s3d.mount.cache import MetaCache, split
+from s3d.mount.errors import MountError, as_oserror
+from s3d.mount.filtering import shown
+from s3d.mount.fuse import Operations, fuse_get_context
+from s3d.mount.objects import Objects
+from s3d.mount.settings import NAME_MAX_BYTES, MountSettings
+from s3d.mount.staging import OpenFile
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+RENAME_NOREPLACE = 1  # renameat2 flags
+RENAME_EXCHANGE = 2
+UTIME_NOW = (1 << 30) - 1  # utimensat's special tv_nsec values, passed with tv_sec 0
+UTIME_OMIT = (1 << 30) - 2
+UNCHANGED_ID = -1  # chown's "leave as is"
+RELIST_MAX = 1000  # a stale listing this small is fetched again rather than asking about one name
+BACKGROUND_THREADS = 8  # read-ahead and directory-rename copies
+DIR_TYPE = {"st_mode": stat.S_IFDIR}
+FILE_TYPE = {"st_mode": stat.S_IFREG}
+
+
+def _rel(path: str | None) -> str:
+    if path is None:  # a file removed while open: only its handle names it
+        raise MountError(errno.ENOENT)
+    return path.strip("/")
+
+
+def op(fn: Callable[Concatenate[S3Filesystem, str, P], R]) -> Callable[Concatenate[S3Filesystem, str, P], R]:
+    """Any failure of an operation becomes an OSError with the errno the caller gets."""
+
+    @functools.wraps(fn)
+    def wrapper(self: S3Filesystem, path: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(self, path, *args, **kwargs)
+        except OSError:
+            raise
+        except Exception as e:
+            raise as_oserror(e, f"{fn.__name__} {path}") from None
+
+    return wrapper
+
+
+class S3Filesystem(Operations):  # type: ignore[misc]
+    use_ns = True  # times in integer nanoseconds
+    flag_nopath = True  # with flag_nullpath_ok: mfusepy sets libfuse's nullpath_ok (and not nopath)
+    flag_nullpath_ok = True
+
+    def __init__(self, objects: Objects, settings: MountSettings, staging_dir: Path) -> None:
+        self.o = objects
+        self.settings = settings
+        self.cache = MetaCache(settings.attr_cache)
+        self.staging_dir = staging_dir
+        self.pool = ThreadPoolExecutor(BACKGROUND_THREADS, thread_name_prefix="s3d-mount")
+        self._open: dict[str, OpenFile] = {}  # by path: the handles of one path share its OpenFile
+        self._handles: dict[int, OpenFile] = {}
+        self._dir_handles: dict[int, str] = {}  # opendir's handles: readdir comes with no path (nullpath_ok)
+        self._fh = itertools.count(1)
+        self._lock = threading.Lock()
+        self._root = Entry(True, mtime_ns=time.time_ns())
+
+    # helpers
+
+    def _writable(self) -> None:
+        if self.settings.read_only:
+            raise MountError(errno.EROFS)
+
+    def _lookup(self, rel: str) -> Entry | None:
+        if rel == "":
+            return self._root
+        with self._lock:
+            of = self._open.get(rel)
+        if of is not None and (of.staged or of.etag is None):
+            return of.entry  # changes not yet uploaded: the local state is the truth
+        known, entry = self.cache.lookup(rel)
+        if not known:
+            parent, name = split(rel)
+            if (n := self.cache.stale_listing_size(parent)) is not None and n <= RELIST_MAX:
+                entry = self._list(parent).get(name)  # one LIST answers every name of a small directory...
+                if entry is not None and not entry.is_dir and not self.cache.knows(rel, entry.etag):
+                    entry = self.o.head(rel)  # ...but a file's own metadata needs its HEAD
+                    self.cache.put(rel, entry)
+            else:
+                entry = self.o.head(rel)
+                if entry is None:
+                    entry = self.o.lookup_dir(rel)
+                self.cache.put(rel, entry)
+        return entry if self._shown(rel, entry) else None
+
+    def _shown(self, rel: str, entry: Entry | None) -> bool:
+        return shown(self.settings.filter, self.o.bucket, self.o.key(rel), entry)
+
+    def _entry(self, rel: str) -> Entry:
+        entry = self._lookup(rel)
+        if entry is None:
+            raise MountError(errno.ENOENT)
+        return entry
+
+    def _list(self, rel: str) -> dict[str, Entry]:
+        children = self.cache.listing(rel)
+        if children is None:
+            children = self.o.list_dir(rel).children()
+            self.cache.put_listing(rel, children)
+        return children
+
+    def _register(self, of: OpenFile) -> int:
+        fh = next(self._fh)
+        with self._lock:
+            of.refs += 1
+            self._handles[fh] = of
+        return fh
+
+    def _handle(self, fh: int) -> OpenFile:
+        with self._lock:
+            of = self._handles.get(fh)
+        if of is None:
+            raise MountError(errno.EBADF)
+        return of
+
+    def _owner(self) -> tuple[int, int]:
+        uid, gid, _pid = fuse_get_context()
+        return int(uid), int(gid)
+
+    def _saved(self, of: OpenFile) -> None:
+        if of.upload():
+            self.cache.put(of.path, of.entry)
+
+    # attributes and directories
+
+    @op
+    def getattr(self, path: str | None, fh: int | None = None) -> dict[str, Any]:
+        if path is None and fh is not None:
+            return self._handle(fh).entry.stat(self.settings.read_block)
+        return self._entry(_rel(path)).stat(self.settings.read_block)
+
+    @op
+    def opendir(self, path: str) -> int:
+        rel = _rel(path)
+        fh = next(self._fh)
+        with self._lock:
+            self._dir_handles[fh] = rel
+        return fh
+
+    @op
+    def releasedir(self, path: str | None, fh: int) -> int:
+        with self._lock:
+            self._dir_handles.pop(fh, None)
+        return 0
+
+    @op
+    def readdir(self, path: str | None, fh: int) -> list[str | tuple[str, dict[str, int], int]]:
+        with self._lock:
+            rel = self._dir_handles.get(fh)
+        if rel is None:
+            raise MountError(errno.EBADF)
+        children = self._list(rel)
+        with self._lock:
+            pending = {split(p)[1]: of.entry for p, of in self._open.items() if split(p)[0] == rel and of.etag is None}
+        children.update(pending)
+        out: list[str | tuple[str, dict[str, int], int]] = [".", ".."]
+        inside = rel + "/" if rel else ""
+        out.extend(
+            (name, DIR_TYPE if e.is_dir else FILE_TYPE, 0)
+            for name, e in children.items()
+            if name in pending or self._shown(inside + name, e)
+        )
+        return out
+
+    @op
+    def mkdir(self, path: str, mode: int) -> int:
+        self._writable()
+        rel = _rel(path)
+        uid, gid = self._owner()
+        entry = Entry(True, mtime_ns=time.time_ns(), perms=mode & PERM_BITS, uid=uid, gid=gid)
+        self.o.put_dir(rel, entry.meta())
+        self.cache.put(rel, entry)
+        self.cache.put_listing(rel, {})  # the kernel looked it up and found nothing: nothing is under it
+        return 0
+
+    @op
+    def rmdir(self, path: str) -> int:
+        self._writable()
+        rel = _rel(path)
+        if rel == "":
+            raise MountError(errno.EBUSY)
+        with self._lock:
+            busy = any(p.startswith(rel + "/") for p in self._open)
+        if busy or not self.o.is_empty_dir(rel):
+            raise MountError(errno.ENOTEMPTY)
+        self.o.delete(self.o.dir_key(rel))
+        self.cache.put(rel, None)
+        return 0
+
+    @op
+    def chmod(self, path: str | None, mode: int, fh: int | None = None) -> int:
+        return self._set_attrs(path, fh, lambda e: replace(e, perms=mode & PERM_BITS))
+
+    @op
+    def chown(self, path: str | None, uid: int, gid: int, fh: int | None = None) -> int:
+        return self._set_attrs(
+            path,
+            fh,
+            lambda e: replace(e, uid=e.uid if uid == UNCHANGED_ID else uid, gid=e.gid if gid == UNCHANGED_ID else gid),
+        )
+
+    @op
+    def utimens(self, path: str | None, times: tuple[int, int] | None = None, fh: int | None = None) -> int:
+        now = time.time_ns()
+        mtime_ns = now if times is None or times[1] == UTIME_NOW else times[1]
+        if times is not None and times[1] == UTIME_OMIT:
+            return 0  # only the access time, which is not kept
+        return self._set_attrs(path, fh, lambda e: replace(e, mtime_ns=mtime_ns))
+
+    def _set_attrs(self, path: str | None, fh: int | None, change: Callable[[Entry], Entry]) -> int:
+        self._writable()
+        if path is None and fh is not None:
+            handle = self._handle(fh)
+            if handle.unlinked:  # removed while open: only its handles see the change
+                handle.set_attrs(change(handle.entry))
+                return 0
+            path = handle.path
+        rel = _rel(path)
+        if rel == "":
+            raise MountError(errno.EPERM, "the mount's root has no object to keep attributes in")
+        entry = self._entry(rel)
+        with self._lock:
+            of = self._open.get(rel)
+        if of is not None and (of.dirty or of.etag is None):
+            of.set_attrs(change(of.entry))  # saved with the upload at close
+            self.cache.put(rel, of.entry)
+            return 0
+        new = change(entry)
+        if new.is_dir:
+            self.o.put_dir(rel, new.meta())
+        else:
+            new = replace(new, etag=self.o.set_meta(self.o.key(rel), new.meta()))
+        if of is not None:
+            of.set_attrs(new)
+        self.cache.put(rel, new)
+        return 0
+
+    @op
+    def statfs(self, path: str) -> dict[str, int]:
+        return {"f_bsize": self.settings.read_block, "f_frsize": self.settings.read_block, "f_namemax": NAME_MAX_BYTES}
+
+    # files
+
+    @op
+    def create(self, path: str, mode: int, flags: int = 0) -> int:
+        self._writable()
+        rel = _rel(path)
+        self.o.key(rel)  # refuses a name S3 cannot hold now, not at close
+        uid, gid = self._owner()
+        entry = Entry(False, mtime_ns=time.time_ns(), perms=mode & PERM_BITS, uid=uid, gid=gid)
+        with self._lock:
+            of = self._open.get(rel)
+            if of is None:
+                of = self._open[rel] = OpenFile(rel, entry, None, self.o, self.staging_dir)
+        if of.etag is None:
+            of.create_empty()
+        else:
+            of.truncate(0)
+        self.cache.put(rel, of.entry)
+        return self._register(of)
+
+    @op
+    def open(self, path: str, flags: int) -> int:
+        rel = _rel(path)
+        if (flags & os.O_ACCMODE) != os.O_RDONLY or flags & os.O_TRUNC:
+            self._writable()
+        with self._lock:
+            of = self._open.get(rel)
+        if of is None:
+            head = self.o.head_with_etag(rel)  # close-to-open: every open sees the current version
+            if head is None:
+                self.cache.put(rel, None)
+                raise MountError(errno.ENOENT)
+            entry, etag = head
+            self.cache.put(rel, entry)
+            with self._lock:
+                of = self._open.setdefault(rel, OpenFile(rel, entry, etag, self.o, self.staging_dir))
+        fh = self._register(of)
+        if flags & os.O_TRUNC:
+            of.truncate(0)
+        return fh
+
+    @op
+    def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
+        return self._handle(fh).read(offset, size, self.settings.read_block, self.settings.read_ahead, self.pool)
+
+    @op
+    def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
+        return self._handle(fh).write(data, offset)
+
+    @op
+    def truncate(self, path: str | None, length: int, fh: int | None = None) -> int:
+        self._writable()
+        if fh is not None:
+            self._handle(fh).truncate(length)
+            return 0
+        rel = _rel(path)
+        with self._lock:
+            of = self._open.get(rel)
+        if of is not None:
+            of.truncate(length)
+            self.cache.put(rel, of.entry)
+            return 0
+        head = self.o.head_with_etag(rel)
+        if head is None:
+            raise MountError(errno.ENOENT)
+        of = OpenFile(rel, head[0], head[1], self.o, self.staging_dir)
+        try:
+            of.truncate(length)
+            self._saved(of)
+        finally:
+            of.close()
+        return 0
+
+    @op
+    def flush(self, path: str, fh: int) -> int:
+        self._saved(self._handle(fh))
+        return 0
+
+    @op
+    def fsync(self, path: str, datasync: int, fh: int) -> int:
+        self._saved(self._handle(fh))
+        return 0
+
+    @op
+    def release(self, path: str, fh: int) -> int:
+        with self._lock:
+            of = self._handles.pop(fh, None)
+            if of is None:
+                return 0
+            of.refs -= 1
+            last = of.refs == 0
+            if last and self._open.get(of.path) is of:
+                del self._open[of.path]
+        if last:
+            try:
+                self._saved(of)  # normally done by flush already; this is the last chance
+            finally:
+                of.close()
+        return 0
+
+    @op
+    def unlink(self, path: str) -> int:
+        self._writable()
+        rel = _rel(path)
+        with self._lock:
+            of = self._open.pop(rel, None)
+            if of is not None:
+                of.unlinked = True  # its handles keep working; their changes are never uploaded
+        self.o.delete(self.o.key(rel))
+        self.cache.put(rel, None)
+        return 0
+
+    @op
+    def rename(self, old: str, new: str, flags: int = 0) -> int:
+        self._writable()
+        src, dst = _rel(old), _rel(new)
+        if flags & RENAME_EXCHANGE:
+            raise MountError(errno.EINVAL, "RENAME_EXCHANGE is not supported")
+        if src == "" or dst == "" or dst.startswith(src + "/"):
+            raise MountError(errno.EINVAL)
+        source = self._entry(src)
+        target = self._lookup(dst)
+        if target is not None and flags & RENAME_NOREPLACE:
+            raise MountError(errno.EEXIST)
+        if source.is_dir:
+            self._rename_dir(src, dst, source, target)
+        else:
+            self._rename_file(src, dst, source, target)
+        return 0
+
+    def _rename_file(self, src: str, dst: str, source: Entry, target: Entry | None) -> None:
+        if target is not None and target.is_dir:
+            raise MountError(errno.EISDIR)
+        self.o.key(dst)
+        with self._lock:
+            of = self._open.get(src)
+        if of is not None:
+            with of.lock:
+                self._saved(of)
+                source = of.entry
+        etag = self.o.copy(self.o.key(src), self.o.key(dst))  # both names exist from here...
+        self.o.delete(self.o.key(src))  # ...until here: never neither
+        with self._lock:
+            replaced = self._open.pop(dst, None)
+            if replaced is not None:
+                replaced.unlinked = True
+            if of is not None and self._open.get(src) is of:
+                del self._open[src]
+                of.moved(dst, etag)
+                self._open[dst] = of
+        self.cache.put(src, None)
+        self.cache.put(dst, replace(source, etag=etag))
+
+    def _rename_dir(self, src: str, dst: str, source: Entry, target: Entry | None) -> None:
+        if target is not None:
+            if not target.is_dir:
+                raise MountError(errno.ENOTDIR)
+            if not self.o.is_empty_dir(dst):
+                raise MountError(errno.ENOTEMPTY)
+        inside = src + "/"
+        with self._lock:
+            moving = [of for p, of in self._open.items() if p.startswith(inside)]
+        for of in moving:
+            self._saved(of)
+        src_prefix, dst_prefix = self.o.dir_key(src), self.o.dir_key(dst)
+        keys = list(self.o.keys_under(src))
+        pairs = [(k, dst_prefix + k[len(src_prefix) :]) for k in keys]
+        for _, k in pairs:
+            self.o.key(k[len(self.o.target.prefix) :].rstrip("/"))  # every new name fits before anything moves
+        if not keys:
+            self.o.put_dir(dst, source.meta())
+        etags = dict(zip((k for _, k in pairs), self.pool.map(lambda pair: self.o.copy(*pair), pairs), strict=True))
+        # every object is under both prefixes here...
+        self.o.delete_many(keys)  # ...then only under the new one
+        with self._lock:
+            for of in moving:
+                if self._open.get(of.path) is of:
+                    del self._open[of.path]
+                    moved_to = dst + of.path[len(src) :]
+                    of.moved(moved_to, etags.get(self.o.key(moved_to)))
+                    self._open[of.path] = of
+        self.cache.forget(src)
+        self.cache.forget(dst)
+        self.cache.put(src, None)
+        self.cache.put(dst, source)
+
+    # what is not supported says so
+
+    def lock(self, path: str, fh: int, cmd: int, lock: Any) -> int:
+        raise MountError(errno.ENOLCK, "file locks are not supported")
+
+    def flock(self, path: str, fh: int, op: int) -> int:
+        raise MountError(errno.ENOLCK, "file locks are not supported")
+
+    def destroy(self, path: str) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)

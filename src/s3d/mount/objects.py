@@ -1,0 +1,233 @@
+"""The S3 calls the mount makes, on one bucket and prefix: the only module that talks to the daemon.
+
+Paths inside the mount are relative ("" is the mount's root, "a/b" a file or directory); a file is the object
+`prefix + path`, a directory is every key under `prefix + path + "/"`, plus that key itself as a marker object.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from s3d.mount.attrs import Entry, from_head, from_listing
+from s3d.mount.errors import MountError
+from s3d.mount.http import Requests
+from s3d.mount.settings import (
+    KEY_MAX_BYTES,
+    NAME_MAX_BYTES,
+    SINGLE_PUT_MAX,
+    UPLOAD_PART,
+    UPLOAD_THREADS,
+    MountSettings,
+    Target,
+)
+
+DELIMITER = "/"
+DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
+COPY_CHUNK = 1024 * 1024
+POOL_CONNECTIONS = 32  # FUSE threads, read-ahead and upload parts share the pool
+CONNECT_TIMEOUT_MAX = 5.0
+
+
+def make_client(endpoint: str, access_key: str, secret_key: str, timeout: float) -> Any:
+    """A botocore S3 client whose every call fails within about `timeout` seconds when the daemon is gone."""
+    import boto3
+    from botocore.config import Config
+
+    cfg = Config(
+        s3={"addressing_style": "path"},
+        signature_version="s3v4",
+        retries={"total_max_attempts": 2, "mode": "standard"},
+        connect_timeout=min(timeout, CONNECT_TIMEOUT_MAX),
+        read_timeout=timeout,
+        max_pool_connections=POOL_CONNECTIONS,
+        request_checksum_calculation="when_required",  # the signed SHA-256 of the payload already covers it
+        response_checksum_validation="when_required",
+    )
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+        region_name="us-east-1", config=cfg,
+    )  # fmt: skip
+
+
+@dataclass(slots=True)
+class DirListing:
+    files: dict[str, Entry] = field(default_factory=dict)
+    dirs: set[str] = field(default_factory=set)
+
+    def children(self) -> dict[str, Entry]:
+        """Every name in the directory; a name that is both an object and a prefix shows as the file."""
+        out = {d: Entry(True) for d in self.dirs}
+        out.update(self.files)
+        return out
+
+
+def _error_code(e: Exception) -> str:
+    from botocore.exceptions import ClientError
+
+    if isinstance(e, ClientError):
+        err = e.response.get("Error", {})
+        return str(err.get("Code") or e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+    return ""
+
+
+NOT_FOUND = {"NoSuchKey", "NotFound", "404"}
+
+
+class Objects:
+    def __init__(self, client: Any, settings: MountSettings) -> None:
+        self.s3 = client
+        self.target: Target = settings.target
+        self.bucket = settings.target.bucket
+        self.fast = Requests(client, settings.timeout)
+
+    # names
+
+    def key(self, path: str) -> str:
+        """The object key of a file (the directory's key is `key(path) + "/"`); refuses names S3 cannot hold."""
+        for part in path.split("/"):
+            if len(part.encode()) > NAME_MAX_BYTES:
+                raise MountError(errno.ENAMETOOLONG)
+        k = self.target.prefix + path
+        if len(k.encode()) + len(DELIMITER) > KEY_MAX_BYTES:
+            raise MountError(errno.ENAMETOOLONG)
+        return k
+
+    def dir_key(self, path: str) -> str:
+        return self.key(path) + DELIMITER if path else self.target.prefix
+
+    # reads
+
+    def head(self, path: str) -> Entry | None:
+        try:
+            return from_head(self.s3.head_object(Bucket=self.bucket, Key=self.key(path)))
+        except Exception as e:
+            if _error_code(e) in NOT_FOUND:
+                return None
+            raise
+
+    def head_with_etag(self, path: str) -> tuple[Entry, str] | None:
+        try:
+            h = self.s3.head_object(Bucket=self.bucket, Key=self.key(path))
+        except Exception as e:
+            if _error_code(e) in NOT_FOUND:
+                return None
+            raise
+        return from_head(h), str(h.get("ETag", ""))
+
+    def lookup_dir(self, path: str) -> Entry | None:
+        """The directory `path` if any key lies under it (its marker included); mtime from the marker if any."""
+        prefix = self.dir_key(path)
+        r = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
+        items = r.get("Contents", [])
+        if not items:
+            return None
+        first = items[0]
+        if first["Key"] == prefix:  # the marker: its metadata (s3fs's mode/uid/gid) is the directory's
+            try:
+                return from_head(self.s3.head_object(Bucket=self.bucket, Key=prefix), is_dir=True)
+            except Exception as e:
+                if _error_code(e) not in NOT_FOUND:
+                    raise
+        return Entry(True, mtime_ns=from_listing(first).mtime_ns)
+
+    def list_dir(self, path: str) -> DirListing:
+        prefix = self.dir_key(path)
+        out = DirListing()
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix, Delimiter=DELIMITER
+        ):
+            for item in page.get("Contents", []):
+                name = item["Key"][len(prefix) :]
+                if _usable(name):
+                    out.files[name] = from_listing(item)
+            for cp in page.get("CommonPrefixes", []):
+                name = cp["Prefix"][len(prefix) : -len(DELIMITER)]
+                if _usable(name):
+                    out.dirs.add(name)
+        return out
+
+    def is_empty_dir(self, path: str) -> bool:
+        prefix = self.dir_key(path)
+        r = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=2)
+        return all(item["Key"] == prefix for item in r.get("Contents", []))
+
+    def keys_under(self, path: str) -> Iterator[str]:
+        """Every key under the directory `path`, its marker included."""
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.dir_key(path)):
+            for item in page.get("Contents", []):
+                yield str(item["Key"])
+
+    def get_range(self, path: str, start: int, end: int, etag: str) -> bytes:
+        """Bytes [start, end) of the version whose ETag is `etag` (ESTALE once it was replaced)."""
+        try:
+            return self.fast.get_range(self.bucket, self.key(path), start, end, etag)
+        except Exception as e:
+            if _error_code(e) == "PreconditionFailed":
+                raise MountError(errno.ESTALE, f"{path} was replaced while open") from None
+            raise
+
+    def download(self, path: str, out: BinaryIO) -> None:
+        r = self.s3.get_object(Bucket=self.bucket, Key=self.key(path))
+        body = r["Body"]
+        try:
+            shutil.copyfileobj(body, out, COPY_CHUNK)
+        finally:
+            body.close()
+
+    # writes
+
+    def upload(self, path: str, staged: Path, size: int, meta: dict[str, str]) -> str:
+        """The staged file becomes the object; returns (its ETag) once the daemon has it durably."""
+        key = self.key(path)
+        if size <= SINGLE_PUT_MAX:
+            return self.fast.put_file(self.bucket, key, staged, size, meta)
+        from boto3.s3.transfer import TransferConfig
+
+        cfg = TransferConfig(
+            multipart_threshold=UPLOAD_PART, multipart_chunksize=UPLOAD_PART, max_concurrency=UPLOAD_THREADS
+        )
+        self.s3.upload_file(str(staged), self.bucket, key, ExtraArgs={"Metadata": meta}, Config=cfg)
+        head = self.head_with_etag(path)
+        return head[1] if head is not None else ""
+
+    def put_dir(self, path: str, meta: dict[str, str]) -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=self.dir_key(path), Body=b"", Metadata=meta)
+
+    def set_meta(self, key: str, meta: dict[str, str]) -> str:
+        """Replace the user metadata of an object (a copy onto itself), keeping its bytes and content type."""
+        head = self.s3.head_object(Bucket=self.bucket, Key=key)
+        extra: dict[str, Any] = {}
+        if head.get("ContentType"):
+            extra["ContentType"] = head["ContentType"]
+        merged = {k.lower(): v for k, v in (head.get("Metadata") or {}).items()} | meta
+        r = self.s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key},
+                                MetadataDirective="REPLACE", Metadata=merged, **extra)  # fmt: skip
+        return str(r.get("CopyObjectResult", {}).get("ETag", ""))
+
+    def copy(self, src_key: str, dst_key: str) -> str:
+        """Server-side copy, metadata included; returns the new object's ETag."""
+        r = self.s3.copy_object(Bucket=self.bucket, Key=dst_key, CopySource={"Bucket": self.bucket, "Key": src_key})
+        return str(r.get("CopyObjectResult", {}).get("ETag", ""))
+
+    def delete(self, key: str) -> None:
+        self.s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def delete_many(self, keys: list[str]) -> None:
+        for i in range(0, len(keys), DELETE_BATCH):
+            batch = keys[i : i + DELETE_BATCH]
+            r = self.s3.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+            )
+            errors = r.get("Errors", [])
+            if errors:
+                raise MountError(errno.EIO, f"DeleteObjects failed for {errors[0].get('Key')}: {errors[0].get('Code')}")
+
+
+def _usable(name: str) -> bool:
+    """Names a directory entry can carry: not empty (a key with '//'), not '.' or '..', within NAME_MAX."""
+    return name not in ("", ".", "..") and len(name.encode()) <= NAME_MAX_BYTES

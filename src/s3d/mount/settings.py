@@ -1,0 +1,102 @@
+"""What to mount and how: one `s3d mount` command line, or one `[[mount]]` entry of the daemon's TOML file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from s3d.filters.evaluate import Filter
+
+KEY_MAX_BYTES = 1024  # S3's limit on a key
+NAME_MAX_BYTES = 255  # the usual filesystem limit on one path component
+DEFAULT_ATTR_CACHE = 1.0  # seconds an attribute or listing is trusted before S3 is asked again
+DEFAULT_TIMEOUT = 30.0  # seconds one S3 call may take before the caller gets EIO
+DEFAULT_READ_BLOCK = 128 * 1024  # smallest ranged GET (random reads)
+DEFAULT_READ_AHEAD = 8 * 1024 * 1024  # largest ranged GET (sequential reads grow to this)
+SINGLE_PUT_MAX = 5 * 1024**3  # S3's limit on one PutObject; larger staged files go up in parts
+UPLOAD_PART = 256 * 1024 * 1024  # part size of those, uploaded in parallel
+UPLOAD_THREADS = 4
+
+
+class MountConfigError(ValueError):
+    """A mount setting is wrong; the message says which, in one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """bucket[/prefix]: the prefix is empty or ends with '/'."""
+
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        text = text.removeprefix("s3://")
+        bucket, _, prefix = text.partition("/")
+        if not bucket:
+            raise MountConfigError(f"mount source must be bucket[/prefix], got {text!r}")
+        prefix = prefix.strip("/")
+        return cls(bucket, prefix + "/" if prefix else "")
+
+    def __str__(self) -> str:
+        return f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
+
+
+@dataclass(frozen=True, slots=True)
+class MountSettings:
+    target: Target
+    mountpoint: Path
+    read_only: bool = False
+    attr_cache: float = DEFAULT_ATTR_CACHE
+    timeout: float = DEFAULT_TIMEOUT
+    read_block: int = DEFAULT_READ_BLOCK
+    read_ahead: int = DEFAULT_READ_AHEAD
+    staging: Path | None = None  # where writes are staged; None: a private temporary directory
+    filter: Filter | None = None  # which objects the mount shows (mount/filtering.py)
+    filter_text: str = ""  # the filter as given (rules or @PATH), passed on to a mount process
+
+
+TOML_KEYS = {"source", "mountpoint", "read_only", "attr_cache", "timeout", "filter"}
+
+
+def from_toml(i: int, raw: Any) -> MountSettings:
+    """One `[[mount]]` table: source = "bucket[/prefix]", mountpoint = "/mnt/x", read_only, attr_cache, timeout,
+    filter (rules or @PATH; checked by the mount process when it starts)."""
+    where = f"mount[{i}]"
+    if not isinstance(raw, dict):
+        raise MountConfigError(f"{where} must be a table")
+    unknown = set(raw) - TOML_KEYS
+    if unknown:
+        raise MountConfigError(
+            f"{where}: unknown setting(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(TOML_KEYS))})"
+        )
+    try:
+        source, mountpoint = str(raw["source"]), Path(str(raw["mountpoint"]))
+    except KeyError as e:
+        raise MountConfigError(f"{where} needs {e.args[0]}") from None
+    filter_text = raw.get("filter", "")
+    if not isinstance(filter_text, str):
+        raise MountConfigError(f"{where}: filter must be text (rules, or @PATH)")
+    read_only = raw.get("read_only", False)
+    if not isinstance(read_only, bool):
+        raise MountConfigError(f"{where}: read_only must be true or false")
+    return MountSettings(
+        Target.parse(source),
+        mountpoint,
+        read_only=read_only,
+        attr_cache=seconds(f"{where}: attr_cache", raw.get("attr_cache", DEFAULT_ATTR_CACHE)),
+        timeout=seconds(f"{where}: timeout", raw.get("timeout", DEFAULT_TIMEOUT), positive=True),
+        filter_text=filter_text,
+    )
+
+
+def seconds(what: str, value: Any, positive: bool = False) -> float:
+    try:
+        s = float(value)
+    except (TypeError, ValueError):
+        raise MountConfigError(f"{what} must be a number of seconds, got {value!r}") from None
+    if s < 0 or (positive and s == 0):
+        raise MountConfigError(f"{what} must be {'above' if positive else 'at least'} 0, got {value!r}")
+    return s

@@ -1,0 +1,152 @@
+"""Two daemons in front of one remote: each one's shipped writes reach the other within the stated bounds
+(a GET at once or within cache_revalidate_after, a listing within remote_refresh)."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.gateway.conftest import Gateway
+from tests.support.remotes import RemoteServer
+from tests.support.server import S3dProcess
+
+REVALIDATE = 1  # seconds: --cache-revalidate-after for both daemons
+REFRESH = 2  # seconds: S3D_REMOTE_REFRESH
+
+
+@contextmanager
+def fleet(tmp_path: Path, kind: str = "rclone", env: dict[str, str] | None = None) -> Iterator[tuple[Gateway, Gateway]]:
+    remote = RemoteServer(kind, tmp_path / "remote-root").start()
+    started: list[S3dProcess] = []
+    try:
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
+            started.append(
+                S3dProcess(
+                    tmp_path / name / "data", workers=2,
+                    env_extra={**remote.env(), "S3D_REMOTE_REFRESH": str(REFRESH), **(env or {})},
+                    args=["--remote", remote.url, "--cache-revalidate-after", str(REVALIDATE), "--drain-timeout", "5"],
+                ).start()
+            )  # fmt: skip
+        yield Gateway(started[0], remote), Gateway(started[1], remote)
+    finally:
+        for p in started:
+            p.stop()
+        remote.stop()
+
+
+def body_of(gw: Gateway, bucket: str, key: str) -> bytes:
+    return gw.client().get_object(Bucket=bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+
+
+def test_a_shipped_write_is_read_through_the_other_daemon_at_once(tmp_path: Path) -> None:
+    with fleet(tmp_path) as (a, b):
+        a.client().create_bucket(Bucket="shared")
+        a.client().put_object(Bucket="shared", Key="k", Body=b"from-A")
+        assert a.flush()["flushed"]
+        assert body_of(b, "shared", "k") == b"from-A"
+
+
+def test_an_overwrite_through_one_daemon_replaces_the_others_shipped_copy(tmp_path: Path) -> None:
+    with fleet(tmp_path) as (a, b):
+        a.client().create_bucket(Bucket="shared")
+        a.client().put_object(Bucket="shared", Key="k", Body=b"from-A")
+        assert a.flush()["flushed"]
+        assert body_of(b, "shared", "k") == b"from-A"
+        b.client().put_object(Bucket="shared", Key="k", Body=b"from-B")
+        assert b.flush()["flushed"]
+        time.sleep(REVALIDATE + 0.5)
+        r = a.client().get_object(Bucket="shared", Key="k")
+        assert r["Body"].read() == b"from-B"
+        assert r["ResponseMetadata"]["HTTPHeaders"]["x-s3d-cache"] in ("miss", "hit")
+
+
+def test_a_delete_through_one_daemon_reaches_the_other_within_the_revalidation_time(tmp_path: Path) -> None:
+    with fleet(tmp_path) as (a, b):
+        b.client().create_bucket(Bucket="shared")
+        b.client().put_object(Bucket="shared", Key="gone", Body=b"from-B")
+        assert b.flush()["flushed"]
+        a.client().delete_object(Bucket="shared", Key="gone")
+        assert a.flush()["flushed"]
+        time.sleep(REVALIDATE + 0.5)
+        with pytest.raises(ClientError) as e:
+            b.client().get_object(Bucket="shared", Key="gone")
+        assert e.value.response["Error"]["Code"] == "NoSuchKey"
+
+
+def test_a_new_key_shows_in_the_other_daemons_listing_within_the_refresh(tmp_path: Path) -> None:
+    with fleet(tmp_path) as (a, b):
+        a.client().create_bucket(Bucket="shared")
+        assert a.flush()["flushed"]
+        b.client().head_bucket(Bucket="shared")
+        a.client().put_object(Bucket="shared", Key="new", Body=b"x")
+        assert a.flush()["flushed"]
+        deadline = time.monotonic() + 4 * REFRESH + 5
+        keys: list[str] = []
+        while time.monotonic() < deadline and keys != ["new"]:
+            keys = [o["Key"] for o in b.client().list_objects_v2(Bucket="shared").get("Contents", [])]
+            time.sleep(0.5)
+        assert keys == ["new"]
+
+
+def test_create_if_absent_through_one_daemon_sees_a_key_the_other_shipped(tmp_path: Path) -> None:
+    with fleet(tmp_path) as (a, b):
+        a.client().create_bucket(Bucket="shared")
+        a.client().put_object(Bucket="shared", Key="lock", Body=b"A holds it")
+        assert a.flush()["flushed"]
+        with pytest.raises(ClientError) as e:
+            b.client().put_object(Bucket="shared", Key="lock", Body=b"B wants it", IfNoneMatch="*")
+        assert e.value.response["Error"]["Code"] == "PreconditionFailed"
+        assert body_of(b, "shared", "lock") == b"A holds it"
+
+
+def conflicting_writes(a: Gateway, b: Gateway) -> None:
+    """A ships k, B overwrites it, then A writes k again without having seen B's version."""
+    a.client().create_bucket(Bucket="shared")
+    a.client().put_object(Bucket="shared", Key="k", Body=b"v1 from A")
+    assert a.flush()["flushed"]
+    b.client().put_object(Bucket="shared", Key="k", Body=b"v2 from B")
+    assert b.flush()["flushed"]
+    a.client().put_object(Bucket="shared", Key="k", Body=b"v3 from A")
+    assert a.flush()["flushed"]
+
+
+def conflict_events(gw: Gateway) -> float:
+    text = urllib.request.urlopen(gw.s3d.endpoint + "/metrics", timeout=30).read().decode()
+    for line in text.splitlines():
+        if line.startswith('s3d_events_total{event="ship_conflict"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_a_lost_update_is_detected_and_the_last_writer_wins_by_default(tmp_path: Path) -> None:
+    with fleet(tmp_path, kind="moto") as (a, b):
+        conflicting_writes(a, b)
+        assert a.remote.client().get_object(Bucket="shared", Key="k")["Body"].read() == b"v3 from A"
+        assert conflict_events(a) == 1
+        code, queue = a.admin("GET", "/_s3d/queue")
+        assert any(n["key"] == "k" and n["note"].startswith("conflict") for n in queue["notes"])
+
+
+def test_remote_wins_keeps_the_other_writers_version(tmp_path: Path) -> None:
+    with fleet(tmp_path, kind="moto", env={"S3D_CONFLICT": "remote-wins"}) as (a, b):
+        conflicting_writes(a, b)
+        assert a.remote.client().get_object(Bucket="shared", Key="k")["Body"].read() == b"v2 from B"
+        assert body_of(a, "shared", "k") == b"v2 from B"
+        assert conflict_events(a) == 1
+
+
+def test_keep_both_ships_the_loser_under_a_derived_key(tmp_path: Path) -> None:
+    with fleet(tmp_path, kind="moto", env={"S3D_CONFLICT": "keep-both"}) as (a, b):
+        conflicting_writes(a, b)
+        rc = a.remote.client()
+        assert rc.get_object(Bucket="shared", Key="k")["Body"].read() == b"v2 from B"
+        derived = [o["Key"] for o in rc.list_objects_v2(Bucket="shared")["Contents"] if o["Key"] != "k"]
+        assert len(derived) == 1 and derived[0].startswith("k.conflict-")
+        assert rc.get_object(Bucket="shared", Key=derived[0])["Body"].read() == b"v3 from A"

@@ -1,0 +1,34 @@
+"""Capacity for unshipped data is reserved only for authenticated writes: a stranger cannot hold it."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+from tests.gateway.conftest import own_gateway
+
+MiB = 1 << 20
+
+
+def test_unauthenticated_post_reserves_nothing(tmp_path: Path) -> None:
+    with own_gateway(tmp_path, "--cache-max-bytes", "8M") as gw:
+        s3 = gw.client()
+        s3.create_bucket(Bucket="room")
+        boundary = "b0undary"
+        head = (
+            f"POST /room HTTP/1.1\r\nHost: 127.0.0.1:{gw.s3d.port}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {7 * MiB}\r\n\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\nk\r\n'
+        ).encode()
+        with socket.create_connection(("127.0.0.1", gw.s3d.port), timeout=30) as trickle:
+            trickle.sendall(head)  # ...and the rest never comes while the PUTs below run
+            time.sleep(0.5)
+            for i in range(3):  # 3 x 2 MiB: with 7 MiB of the 8 held, each would be 503 SlowDown
+                s3.put_object(Bucket="room", Key=f"k{i}", Body=b"x" * (2 * MiB))
+            trickle.settimeout(0.2)
+            try:
+                assert trickle.recv(100) == b""  # no answer yet: still waiting for the form's fields
+            except TimeoutError:
+                pass
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket="room")["Contents"]] == ["k0", "k1", "k2"]

@@ -1,0 +1,135 @@
+"""Directories: prefixes and markers, mkdir/rmdir, rename of files and directories, tar and mv."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+
+def keys(s3, bucket: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def test_directories_come_from_prefixes_and_markers(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="photos/2024/cat.jpg", Body=b"c")
+    s3.put_object(Bucket=bucket, Key="empty/", Body=b"")  # a marker, as s3fs and the console make
+    s3.put_object(Bucket=bucket, Key="top.txt", Body=b"t")
+    assert sorted(os.listdir(mnt)) == ["empty", "photos", "top.txt"]
+    assert (mnt / "photos").is_dir() and (mnt / "empty").is_dir() and (mnt / "top.txt").is_file()
+    assert os.listdir(mnt / "photos") == ["2024"]
+    assert os.listdir(mnt / "empty") == []
+    assert (mnt / "photos" / "2024" / "cat.jpg").read_bytes() == b"c"
+
+
+def test_ls_l_shows_sizes(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    for i in range(3):
+        s3.put_object(Bucket=bucket, Key=f"d/f{i}", Body=b"x" * (i * 10))
+    r = subprocess.run(["ls", "-l", str(mnt / "d")], capture_output=True, text=True, timeout=60)
+    sizes = {line.split()[-1]: int(line.split()[4]) for line in r.stdout.splitlines()[1:]}
+    assert sizes == {"f0": 0, "f1": 10, "f2": 20}
+
+
+def test_mkdir_makes_a_marker(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    (mnt / "new").mkdir()
+    assert keys(s3, bucket) == ["new/"]
+    assert (mnt / "new").is_dir()
+
+
+def test_rmdir_of_a_directory_with_files_is_enotempty(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="full/file", Body=b"x")
+    with pytest.raises(OSError) as e:
+        os.rmdir(mnt / "full")
+    assert e.value.errno == errno.ENOTEMPTY
+    assert keys(s3, bucket) == ["full/file"]
+
+
+def test_rmdir_removes_the_marker(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="bare/", Body=b"")
+    os.rmdir(mnt / "bare")
+    assert keys(s3, bucket) == []
+    assert not (mnt / "bare").exists()
+
+
+def test_mv_of_a_file_renames_the_object(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="a.txt", Body=b"payload", Metadata={"mtime": "1600000000.5"})
+    assert subprocess.run(["mv", str(mnt / "a.txt"), str(mnt / "b.txt")], timeout=60).returncode == 0
+    assert keys(s3, bucket) == ["b.txt"]
+    got = s3.get_object(Bucket=bucket, Key="b.txt")
+    assert got["Body"].read() == b"payload" and got["Metadata"]["mtime"] == "1600000000.5"
+
+
+def test_rename_over_an_existing_file_replaces_it(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="new.txt", Body=b"new")
+    s3.put_object(Bucket=bucket, Key="old.txt", Body=b"old")
+    os.replace(mnt / "new.txt", mnt / "old.txt")
+    assert keys(s3, bucket) == ["old.txt"]
+    assert s3.get_object(Bucket=bucket, Key="old.txt")["Body"].read() == b"new"
+
+
+def test_rename_of_a_file_being_written(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    with open(mnt / "tmp.part", "wb") as f:
+        f.write(b"first ")
+        f.flush()
+        os.rename(mnt / "tmp.part", mnt / "final.txt")
+        f.write(b"second")
+    assert keys(s3, bucket) == ["final.txt"]
+    assert s3.get_object(Bucket=bucket, Key="final.txt")["Body"].read() == b"first second"
+
+
+def test_mv_of_a_directory_moves_every_key(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    for k in ("src/", "src/a", "src/sub/b", "src/sub/deeper/c", "srcx"):
+        s3.put_object(Bucket=bucket, Key=k, Body=k.encode())
+    assert subprocess.run(["mv", str(mnt / "src"), str(mnt / "dst")], timeout=60).returncode == 0
+    assert keys(s3, bucket) == ["dst/", "dst/a", "dst/sub/b", "dst/sub/deeper/c", "srcx"]
+    assert s3.get_object(Bucket=bucket, Key="dst/sub/deeper/c")["Body"].read() == b"src/sub/deeper/c"
+    assert (mnt / "dst" / "sub" / "b").read_bytes() == b"src/sub/b"
+
+
+def test_rename_of_a_directory_onto_a_non_empty_one_is_enotempty(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="one/a", Body=b"1")
+    s3.put_object(Bucket=bucket, Key="two/b", Body=b"2")
+    with pytest.raises(OSError) as e:
+        os.rename(mnt / "one", mnt / "two")
+    assert e.value.errno == errno.ENOTEMPTY
+    assert keys(s3, bucket) == ["one/a", "two/b"]
+
+
+def test_tar_extract_and_create_round_trip(s3, bucket: str, mnt: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tree = tmp_path / "tree"
+    for i in range(40):
+        p = tree / f"d{i % 4}" / f"sub{i % 3}" / f"f{i}.txt"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(os.urandom(i * 97))
+    os.utime(tree / "d0" / "sub0" / "f0.txt", (1_500_000_000, 1_500_000_000))
+    archive = tmp_path / "tree.tar"
+    with tarfile.open(archive, "w") as t:
+        t.add(tree, arcname="tree")
+    assert subprocess.run(["tar", "-xf", str(archive), "-C", str(mnt)], timeout=120).returncode == 0
+    assert subprocess.run(["diff", "-r", str(tree), str(mnt / "tree")], timeout=60).returncode == 0
+    assert (mnt / "tree" / "d0" / "sub0" / "f0.txt").stat().st_mtime == 1_500_000_000
+    assert len(keys(s3, bucket)) >= 40
+    back = tmp_path / "back.tar"
+    assert subprocess.run(["tar", "-cf", str(back), "-C", str(mnt), "tree"], timeout=120).returncode == 0
+    with tarfile.open(back) as t:
+        names = {m.name for m in t.getmembers() if m.isfile()}
+    assert len(names) == 40
+
+
+def test_a_prefix_mount_shows_only_that_prefix(s3, bucket: str, server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.mounts import Mount, require_fuse
+
+    require_fuse()
+    s3.put_object(Bucket=bucket, Key="team/a/doc.txt", Body=b"doc")
+    s3.put_object(Bucket=bucket, Key="other/secret.txt", Body=b"no")
+    m = Mount(server, f"{bucket}/team", tmp_path / "team").start()
+    try:
+        assert os.listdir(m.path) == ["a"]
+        (m.path / "a" / "new.txt").write_bytes(b"n")
+        assert keys(s3, bucket) == ["other/secret.txt", "team/a/doc.txt", "team/a/new.txt"]
+    finally:
+        m.stop()
