@@ -15,9 +15,9 @@ from s3d.crypto.keys import Keyring
 from s3d.filters import setting as filter_setting
 from s3d.filters.evaluate import Filter
 from s3d.gateway.config import GatewaySettings
-from s3d.sync import config as sync_config
 from s3d.mount import settings as mount_settings
 from s3d.mount.settings import MountSettings
+from s3d.sync import config as sync_config
 
 
 class ConfigError(Exception):
