@@ -18,8 +18,8 @@ from s3d.cli import parser
 from tests.cli.conftest import Cli, clean_env, cli_for
 from tests.support.server import S3dProcess, free_port
 
-COMMANDS = ["run", "credentials", "status", "flush", "ls", "put", "get", "cp", "rm", "tag", "mb", "rb",
-            "prefetch", "pin", "filter", "speedtest", "sync", "help"]  # fmt: skip
+COMMANDS = ["run", "credentials", "rotate-key", "status", "flush", "ls", "put", "get", "cp", "rm", "tag", "mb", "rb",
+            "prefetch", "pin", "filter", "speedtest", "mount", "umount", "sync", "help"]  # fmt: skip
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
