@@ -100,6 +100,10 @@ class Synced:
             out.extend(o["Key"][len(self.prefix) :] for o in page.get("Contents", []))
         return sorted(k for k in out if k)  # a view's own directory may have a marker object
 
+    def file_keys(self) -> list[str]:
+        """The keys, directory markers aside."""
+        return [k for k in self.keys() if not k.endswith("/")]
+
     def files(self) -> dict[str, bytes]:
         """Every file in the folder under its own name (the sync's marker and temporary files aside)."""
         out = {}

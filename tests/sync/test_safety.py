@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.sync.conftest import MARKER, Synced, remove, start_synced, wait_until, write_file
+from tests.sync.conftest import MARKER, SETTLE, Synced, remove, rename, start_synced, wait_until, write_file
 
-FILES = {f"f{i}.txt": f"file {i}".encode() for i in range(5)}
+FILES = {f"photos/f{i}.txt": f"file {i}".encode() for i in range(5)}
 QUIET = 1.0  # how long the tests watch for a deletion that must not happen
 
 
@@ -19,18 +19,17 @@ QUIET = 1.0  # how long the tests watch for a deletion that must not happen
 def filled(own_synced: Synced) -> Synced:
     for name, data in FILES.items():
         write_file(own_synced.folder / name, data)
-    wait_until(lambda: own_synced.keys() == sorted(FILES), what="the uploads")
+    wait_until(lambda: own_synced.file_keys() == sorted(FILES), timeout=SETTLE, what="the uploads")
     wait_until(own_synced.settled, what="the pair settling")
     return own_synced
 
 
 def test_an_emptied_folder_pauses_the_pair_and_deletes_nothing(filled: Synced) -> None:
-    for name in FILES:
-        remove(filled.folder / name)
+    rename(filled.folder / "photos", filled.tmp / "photos-elsewhere")  # everything gone at once
     wait_until(lambda: filled.status()["paused"], what="the pause")
     assert "suddenly empty" in filled.status()["last_error"]
     time.sleep(QUIET)
-    assert filled.keys() == sorted(FILES)
+    assert filled.file_keys() == sorted(FILES)
 
 
 def test_a_vanished_folder_pauses_the_pair_and_deletes_nothing(filled: Synced) -> None:
@@ -38,7 +37,7 @@ def test_a_vanished_folder_pauses_the_pair_and_deletes_nothing(filled: Synced) -
     wait_until(lambda: filled.status()["paused"], what="the pause")
     assert "missing" in filled.status()["last_error"]
     time.sleep(QUIET)
-    assert filled.keys() == sorted(FILES)
+    assert filled.file_keys() == sorted(FILES)
 
 
 def test_a_folder_back_without_its_marker_stays_paused(filled: Synced) -> None:
@@ -47,7 +46,7 @@ def test_a_folder_back_without_its_marker_stays_paused(filled: Synced) -> None:
     write_file(filled.folder / "stray.txt", b"stray")
     wait_until(lambda: filled.status()["paused"] and MARKER in filled.status()["last_error"], what="the pause")
     time.sleep(QUIET)
-    assert filled.keys() == sorted(FILES)
+    assert filled.file_keys() == sorted(FILES)
     assert filled.files() == {"stray.txt": b"stray"}  # and nothing came down into the wrong folder
 
 
@@ -67,7 +66,7 @@ def limited(tmp_path: Path) -> Iterator[Synced]:
     s = start_synced(tmp_path, "--config", str(config), via_flag=False)
     for name, data in FILES.items():
         write_file(s.folder / name, data)
-    wait_until(lambda: s.keys() == sorted(FILES), what="the uploads")
+    wait_until(lambda: s.file_keys() == sorted(FILES), timeout=SETTLE, what="the uploads")
     wait_until(s.settled, what="the pair settling")
     yield s
     s.stop()
@@ -79,13 +78,13 @@ def test_a_run_deleting_more_than_max_delete_stops_and_reports(limited: Synced) 
     wait_until(lambda: "max_delete" in (limited.status()["last_error"] or ""), what="the report")
     assert "would delete 3 files" in limited.status()["last_error"]
     time.sleep(QUIET)
-    assert limited.keys() == sorted(FILES)
+    assert limited.file_keys() == sorted(FILES)
 
 
 def test_deletes_within_max_delete_go_through(limited: Synced) -> None:
     for name in list(FILES)[:2]:
         remove(limited.folder / name)
-    wait_until(lambda: limited.keys() == sorted(FILES)[2:], what="the deletes")
+    wait_until(lambda: limited.file_keys() == sorted(FILES)[2:], what="the deletes")
 
 
 @pytest.fixture
@@ -101,5 +100,5 @@ def test_files_excluded_by_the_filter_are_neither_synced_nor_deleted(filtered: S
     write_file(filtered.folder / "kept.txt", b"synced")
     wait_until(lambda: filtered.get("kept.txt") == b"synced", what="the upload")
     time.sleep(QUIET)
-    assert filtered.keys() == ["kept.txt", "remote.tmp"]
+    assert filtered.file_keys() == ["kept.txt", "remote.tmp"]
     assert filtered.files() == {"kept.txt": b"synced", "scratch.tmp": b"local only"}
