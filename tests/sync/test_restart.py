@@ -13,7 +13,7 @@ TEMP = ".s3d-sync.tmp."
 
 def agree(s: Synced) -> bool:
     files = s.files()
-    return sorted(files) == s.keys() and all(s.get(k) == v for k, v in files.items())
+    return sorted(files) == s.file_keys() and all(s.get(k) == v for k, v in files.items())
 
 
 def temp_files(s: Synced) -> list[str]:
@@ -43,11 +43,11 @@ def test_kill9_during_uploads_loses_nothing_and_duplicates_nothing(own_synced: S
     for path, data in tree.items():
         (s.folder / path).parent.mkdir(exist_ok=True)
         (s.folder / path).write_bytes(data)
-    wait_until(lambda: len(s.keys()) > 0, timeout=SETTLE, what="the first uploads")
+    wait_until(lambda: len(s.file_keys()) > 0, timeout=SETTLE, what="the first uploads")
     assert s.proc is not None
     s.proc.kill9()
     s.start()
-    wait_until(lambda: s.keys() == sorted(tree), timeout=SETTLE * 2, what="convergence")
+    wait_until(lambda: s.file_keys() == sorted(tree), timeout=SETTLE * 2, what="convergence")
     assert all(s.get(k) == v for k, v in tree.items())
     assert sorted(s.files()) == sorted(tree)  # no conflict copies, nothing extra
 
