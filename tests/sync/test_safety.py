@@ -102,3 +102,25 @@ def test_files_excluded_by_the_filter_are_neither_synced_nor_deleted(filtered: S
     time.sleep(QUIET)
     assert filtered.file_keys() == ["kept.txt", "remote.tmp"]
     assert filtered.files() == {"kept.txt": b"synced", "scratch.tmp": b"local only"}
+
+
+def test_an_object_encrypted_at_rest_is_not_copied_into_the_folder(own_synced: Synced) -> None:
+    own_synced.put("secret.txt", b"ciphertext at rest", ServerSideEncryption="AES256")
+    own_synced.put("plain.txt", b"plain")
+    wait_until(lambda: (own_synced.folder / "plain.txt").exists(), what="the plain download")
+    time.sleep(QUIET)
+    assert own_synced.files() == {"plain.txt": b"plain"}
+    assert own_synced.file_keys() == ["plain.txt", "secret.txt"]
+
+
+def test_a_bucket_with_default_encryption_pauses_the_pair(own_synced: Synced) -> None:
+    own_synced.s3.put_bucket_encryption(
+        Bucket=own_synced.bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    write_file(own_synced.folder / "a.txt", b"would be stored unencrypted")
+    wait_until(lambda: own_synced.status()["paused"], what="the pause")
+    assert "default encryption" in own_synced.status()["last_error"]
+    assert own_synced.file_keys() == []
