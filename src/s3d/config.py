@@ -17,6 +17,7 @@ from s3d.filters.evaluate import Filter
 from s3d.gateway.config import GatewaySettings
 from s3d.mount import settings as mount_settings
 from s3d.mount.settings import MountSettings
+from s3d.sync import config as sync_config
 
 
 class ConfigError(Exception):
@@ -49,6 +50,7 @@ class Settings:
     cache_filter: Filter | None = None  # which remote objects the read cache keeps
     sync_filter: Filter | None = None  # what the sync directory holds
     mount_filter: Filter | None = None  # what the mount shows
+    sync: list[sync_config.SyncPair] = field(default_factory=list)  # folders kept in sync with buckets (docs/sync.md)
     mounts: list[MountSettings] = field(default_factory=list)  # [[mount]]: bound while the daemon runs
     master_key_file: Path | None = None  # SSE master keys; None: DATA/master-keys.json
     master_key: str | None = None  # SSE master keys given directly: id:base64[,id:base64...], newest last
@@ -133,6 +135,7 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
     s.workers = os.cpu_count() or 1
     config_path = flags.get("config") or env.get("S3D_CONFIG")
     file_users: list[User] = []
+    raw: dict[str, Any] = {}
     if config_path:
         try:
             raw = tomllib.loads(Path(config_path).read_text())
@@ -156,6 +159,7 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
     for name in ENV_KEYS:
         if flags.get(name) is not None:
             setattr(s, name, _coerce(name, flags[name]))
+    s.sync = _sync_pairs(flags, env, raw.get("sync") if config_path else None)
     if s.workers < 1:
         raise ConfigError("workers must be at least 1")
     s.host_port  # noqa: B018 - validates the listen address
@@ -181,6 +185,25 @@ def _check_tls(s: Settings) -> None:
         host, _, port = s.listen_tls.rpartition(":")
         if not host or not port.isdigit():
             raise ConfigError(f"listen_tls address must be HOST:PORT, got {s.listen_tls!r}")
+
+
+def _sync_pairs(flags: dict[str, Any], env: dict[str, str], tables: Any) -> list[sync_config.SyncPair]:
+    """--sync (repeatable) over S3D_SYNC over the TOML file's [[sync]] tables."""
+    try:
+        if flags.get("sync"):
+            pairs = [sync_config.parse_spec(spec) for spec in flags["sync"]]
+        elif env.get(sync_config.ENV):
+            pairs = sync_config.parse_env(env[sync_config.ENV])
+        elif tables is not None:
+            if not isinstance(tables, list):
+                raise sync_config.SyncConfigError("sync must be a list of [[sync]] tables")
+            pairs = [sync_config.parse_table(t, f"sync[{i}]") for i, t in enumerate(tables)]
+        else:
+            pairs = []
+        sync_config.check_distinct(pairs)
+    except sync_config.SyncConfigError as e:
+        raise ConfigError(str(e)) from None
+    return pairs
 
 
 def _mounts(config_path: str, raw: Any) -> list[MountSettings]:

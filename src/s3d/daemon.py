@@ -5,6 +5,8 @@
     gateway mode: Store + BotocoreRemote + BlockCache -> GatewayNamespace -> S3App (+ admin)
                   main process: Shipper + refresh (gateway/service.py) and the lifecycle
                   scanner beside the workers
+    sync pairs:   SyncService (sync/service.py) on its own Store and Namespace, in the main process
+                  only (local mode: beside serving; gateway mode: beside the shipper)
 
 Everything else types against interfaces (``Namespace``, ``Remote``); only this module names the
 concrete classes.
@@ -18,7 +20,7 @@ import os
 from collections.abc import Callable
 
 from s3d.admin import endpoints as admin
-from s3d.config import Settings
+from s3d.config import ConfigError, Settings
 from s3d.crypto.setup import keyring_for
 from s3d.gateway.cache import BlockCache, Capacity
 from s3d.gateway.config import GatewaySettings
@@ -32,6 +34,7 @@ from s3d.store.lifecycle import Scanner
 from s3d.store.namespace import LocalNamespace, Namespace
 from s3d.store.recovery import lock_data_dir, recover
 from s3d.store.store import Store
+from s3d.sync.service import SyncService, missing_folders
 
 log = logging.getLogger("s3d")
 DEFAULT_OWNER = "admin"
@@ -76,6 +79,17 @@ def open_app(settings: Settings, main_pid: int) -> tuple[S3App, Callable[[], Non
     return app, close
 
 
+async def run_sync(settings: Settings) -> None:
+    """The sync pairs, until cancelled: one SyncService on the main process's own store and namespace."""
+    store, ns, _, close = open_services(settings)
+    try:
+        await SyncService(
+            settings.sync, store, ns, settings.sync_filter, default_owner(settings), settings.region
+        ).run()
+    finally:
+        close()
+
+
 def _supervisor(settings: Settings, g: GatewaySettings) -> server.Supervise:
     def run(children: list[int]) -> int:
         async def main() -> int:
@@ -84,11 +98,15 @@ def _supervisor(settings: Settings, g: GatewaySettings) -> server.Supervise:
             owner = default_owner(settings)
             store = Store(settings.data, inline_max=settings.inline_max)
             scanning = asyncio.create_task(Scanner(store, settings.lifecycle_day_seconds).run())
+            syncing = asyncio.create_task(run_sync(settings)) if settings.sync else None
             try:
                 return await supervise(settings, g, remote, owner, children)
             finally:
                 scanning.cancel()
                 await asyncio.gather(scanning, return_exceptions=True)
+                if syncing is not None:
+                    syncing.cancel()
+                    await asyncio.gather(syncing, return_exceptions=True)
                 store.close()
                 remote.close()
                 obs.close()
@@ -102,6 +120,9 @@ def run(settings: Settings) -> int:
     """`s3d run`: lock and recover the data dir, then serve until SIGTERM/SIGINT."""
     # Held (and inherited by the workers) until the last process exits: a second
     # daemon on the same dir would take in-flight blobs for orphans and delete them.
+    missing = missing_folders(settings.sync)
+    if missing:
+        raise ConfigError(f"sync folder {missing[0]} does not exist")
     lock_fd = lock_data_dir(settings.data)
     try:
         observability.prepare(settings)  # log format; a clean metrics dir for every process, set before forking
@@ -113,8 +134,13 @@ def run(settings: Settings) -> int:
         if g is not None:
             release_held(settings.data, settings.upload_filter)  # before any worker serves or a flush is asked
         main_pid = os.getpid()
+        if g is not None:
+            return server.run(settings, lambda: open_app(settings, main_pid), _supervisor(settings, g))
         return server.run(
-            settings, lambda: open_app(settings, main_pid), _supervisor(settings, g) if g is not None else None
+            settings,
+            lambda: open_app(settings, main_pid),
+            None,
+            (lambda: run_sync(settings)) if settings.sync else None,
         )
     finally:
         os.close(lock_fd)

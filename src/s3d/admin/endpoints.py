@@ -11,6 +11,7 @@ from s3d.admin import gauges
 from s3d.admin.common import json_response
 from s3d.admin.filter_why import filter_why
 from s3d.admin.scope import Scope, caller_scope
+from s3d.admin.sync_status import sync_status
 from s3d.gateway.namespace import GatewayNamespace
 from s3d.gateway.status import queue_summary, remote_health
 from s3d.s3.context import Ctx
@@ -208,6 +209,7 @@ SIGNED = {
     ("POST", "/_s3d/prefetch"): prefetch,
     ("POST", "/_s3d/pin"): pin,
     ("GET", "/_s3d/filter/why"): filter_why,
+    ("GET", "/_s3d/sync"): sync_status,
 }
 
 

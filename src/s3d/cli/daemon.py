@@ -23,7 +23,7 @@ GATEWAY_FLAGS = (
     "remote_bucket_map",
 )
 SETTINGS_FLAGS = (
-    "config", "data", "listen", "workers", "region", "log_level", "log_format", "master_key_file", "lifecycle_day_seconds",
+    "config", "data", "listen", "workers", "region", "log_level", "log_format", "sync", "master_key_file", "lifecycle_day_seconds",
     "tls_cert", "tls_key", "tls_self_signed", "listen_tls",
     *(f.setting for f in Feature),
 )  # fmt: skip
@@ -57,6 +57,8 @@ def register(sub: Any) -> None:
     run.add_argument(
         "--log-format", choices=("human", "json"), help="request log format (also S3D_LOG_FORMAT; default human)"
     )
+    run.add_argument("--sync", action="append", metavar="DIR=BUCKET[/PREFIX]",
+                     help="keep a folder in sync with a bucket (repeatable; also S3D_SYNC; see docs/sync.md)")  # fmt: skip
     run.add_argument(
         "--master-key-file",
         help="master keys for encryption at rest (also S3D_MASTER_KEY_FILE; default DATA/master-keys.json)",

@@ -13,8 +13,8 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 from s3d.config import Settings
 from s3d.server import lifeline, tls
@@ -58,10 +58,13 @@ class App(Protocol):
 OpenApp = Callable[[], tuple[App, Callable[[], None]]]
 # Gateway mode's main process: runs beside the workers (their pids) and returns the exit status.
 Supervise = Callable[[list[int]], int]
+# Local mode: a task the main process runs beside serving (cancelled when it stops).
+Background = Callable[[], Coroutine[Any, Any, None]]
 
 
-async def serve(open_app: OpenApp, sock: socket.socket) -> None:
+async def serve(open_app: OpenApp, sock: socket.socket, background: Background | None = None) -> None:
     app, close = open_app()
+    task = asyncio.create_task(background()) if background is not None else None
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -84,6 +87,9 @@ async def serve(open_app: OpenApp, sock: socket.socket) -> None:
     while time.monotonic() < deadline and connections.busy():
         await asyncio.sleep(0.05)
     sweeper.cancel()
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
     close()
 
 
@@ -101,13 +107,16 @@ def _reload_children() -> None:
             pass
 
 
-def _worker(open_app: OpenApp, sock: socket.socket) -> None:
+def _worker(open_app: OpenApp, sock: socket.socket, background: Background | None = None) -> None:
     _install_loop()
-    asyncio.run(serve(open_app, sock))
+    asyncio.run(serve(open_app, sock, background))
 
 
-def run(settings: Settings, open_app: OpenApp, supervise: Supervise | None) -> int:
-    """Serve until SIGTERM/SIGINT. Without ``supervise`` (local mode) this process is also a worker.
+def run(
+    settings: Settings, open_app: OpenApp, supervise: Supervise | None, background: Background | None = None
+) -> int:
+    """Serve until SIGTERM/SIGINT. Without ``supervise`` (local mode) this process is also a worker,
+    and runs ``background`` beside serving (only here: never in the forked workers).
 
     The caller holds the data dir's lock and has recovered it (s3d/daemon.py).
     """
@@ -121,7 +130,7 @@ def run(settings: Settings, open_app: OpenApp, supervise: Supervise | None) -> i
         tls.announce(_https)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until each worker's loop takes it over (a reload)
     if supervise is None and settings.workers <= 1:
-        _worker(open_app, sock)
+        _worker(open_app, sock, background)
         return 0
     children: list[int] = []
     # Local mode: this process is one of the workers (one process fewer, ~45 MB less).
@@ -160,7 +169,7 @@ def run(settings: Settings, open_app: OpenApp, supervise: Supervise | None) -> i
 
     status = 0
     try:
-        _worker(open_app, sock)  # until SIGTERM/SIGINT
+        _worker(open_app, sock, background)  # until SIGTERM/SIGINT
     except BaseException:  # noqa: BLE001 - the other workers must still be stopped
         log.exception("worker failed")
         status = 1

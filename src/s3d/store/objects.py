@@ -307,3 +307,45 @@ def drop_local_bytes(conn: sqlite3.Connection, bucket: str, key: bytes, etag: st
         return None
     conn.execute("UPDATE objects SET blob=NULL, parts=NULL, data=NULL WHERE bucket=? AND key=?", (bucket, key))
     return old.blobs
+
+
+# ---------- the sync directory's view of a prefix ----------
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """An object as a listing sees it, with the one user metadata entry the sync reads."""
+
+    key: bytes
+    size: int
+    etag: str
+    mtime: float
+    meta_mtime: str | None  # x-amz-meta-mtime, when the writer stored the file's own mtime
+    flagged: bool  # the metadata holds the entry the caller asked about (e.g. an encryption envelope)
+
+
+def _range(prefix: bytes) -> tuple[str, list[object]]:
+    end = prefix.rstrip(b"\xff")
+    if not end:
+        return "", [prefix]
+    return " AND key < ?", [prefix, end[:-1] + bytes([end[-1] + 1])]
+
+
+def under_prefix(conn: sqlite3.Connection, bucket: str, prefix: bytes, meta_name: str, flag: str) -> list[Summary]:
+    upper, args = _range(prefix)
+    rows = conn.execute(
+        "SELECT key, size, etag, mtime, json_extract(meta, '$.\"' || ? || '\"'), "
+        "json_extract(meta, '$.\"' || ? || '\"') IS NOT NULL FROM objects "
+        f"WHERE bucket=? AND key >= ?{upper} ORDER BY key",
+        [meta_name, flag, bucket, *args],
+    )
+    return [Summary(k, size, etag, mtime, m, bool(f)) for k, size, etag, mtime, m, f in rows]
+
+
+def prefix_signature(conn: sqlite3.Connection, bucket: str, prefix: bytes) -> tuple[int, int, float, float]:
+    """Changes whenever a key under the prefix is added, replaced or removed (cheap: one index range scan)."""
+    upper, args = _range(prefix)
+    row = conn.execute(
+        f"SELECT count(*), coalesce(max(version), 0), total(mtime), total(size) FROM objects "
+        f"WHERE bucket=? AND key >= ?{upper}",
+        [bucket, *args],
+    ).fetchone()
+    return int(row[0]), int(row[1]), float(row[2]), float(row[3])

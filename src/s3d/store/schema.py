@@ -12,6 +12,7 @@ Each table family has one owner module that reads and writes it:
 | ``state`` (named values: ``schema``, ``hwm``, remote health) | ``store/state.py`` |
 | ``ship_state`` | ``gateway/ship_state.py`` |
 | ``cache_entries``, ``cache_reservations``, ``cache_pins``, ``cache_validated`` | ``gateway/cache_index.py`` |
+| ``sync_pairs``, ``sync_files`` | ``store/sync_state.py`` |
 
 Keys are stored as BLOBs (their UTF-8 bytes): SQLite then orders them byte-wise, which is S3's
 listing order, and listing can seek past a common prefix by incrementing its last byte.
@@ -147,6 +148,18 @@ CREATE TABLE IF NOT EXISTS cache_validated (
     etag TEXT NOT NULL,
     at REAL NOT NULL,
     PRIMARY KEY (bucket, key)
+);
+CREATE TABLE IF NOT EXISTS sync_pairs (
+    pair TEXT PRIMARY KEY,     -- the folder and bucket/prefix it is kept in sync with (store/sync_state.py)
+    status TEXT NOT NULL       -- JSON: counts, last error, last full scan (written by the sync, read by status)
+);
+CREATE TABLE IF NOT EXISTS sync_files (
+    pair TEXT NOT NULL,
+    path TEXT NOT NULL,        -- relative to the folder, '/'-separated; a directory ends in '/'
+    size INTEGER NOT NULL,     -- the file as it was at the last sync
+    mtime_ns INTEGER NOT NULL,
+    etag TEXT NOT NULL,        -- the object as it was at the last sync
+    PRIMARY KEY (pair, path)
 );
 """
 
