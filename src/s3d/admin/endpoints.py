@@ -123,14 +123,20 @@ async def flush(ctx: Ctx) -> Response:
     return json_response(body, 200 if done else 504)
 
 
-async def discard(ctx: Ctx) -> Response:
-    """The explicit admin command that gives up on shipping one failed key (it stays local)."""
+def _queued_key(ctx: Ctx) -> tuple[str, str]:
+    """The ?bucket=&key= of a queue command, in one of the caller's buckets (gateway mode only)."""
     scope = caller_scope(ctx)
     _gateway(ctx, "there is no upload queue")
     bucket, key = ctx.query.get("bucket"), ctx.query.get("key")
     if not bucket or key is None:
         raise S3Error("InvalidArgument", "bucket and key are required")
     scope.need_bucket(bucket)
+    return bucket, key
+
+
+async def discard(ctx: Ctx) -> Response:
+    """The explicit admin command that gives up on shipping one failed key (it stays local)."""
+    bucket, key = _queued_key(ctx)
     kb = key.encode()
 
     def op(conn: sqlite3.Connection) -> bool:
@@ -148,12 +154,7 @@ async def discard(ctx: Ctx) -> Response:
 
 async def retry(ctx: Ctx) -> Response:
     """Try a failed key again now instead of at its next slow retry."""
-    scope = caller_scope(ctx)
-    _gateway(ctx, "there is no upload queue")
-    bucket, key = ctx.query.get("bucket"), ctx.query.get("key")
-    if not bucket or key is None:
-        raise S3Error("InvalidArgument", "bucket and key are required")
-    scope.need_bucket(bucket)
+    bucket, key = _queued_key(ctx)
     kb = key.encode()
 
     def op(conn: sqlite3.Connection) -> bool:
