@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.gateway.conftest import Gateway
-from tests.support.remotes import RemoteServer
+from tests.support.remotes import MOTO, RCLONE, RGW, Remote, RemoteServer, on_remotes
 from tests.support.server import S3dProcess
 
 REVALIDATE = 1  # seconds: --cache-revalidate-after for both daemons
@@ -21,8 +21,8 @@ REFRESH = 2  # seconds: S3D_REMOTE_REFRESH
 
 
 @contextmanager
-def fleet(tmp_path: Path, kind: str = "rclone", env: dict[str, str] | None = None) -> Iterator[tuple[Gateway, Gateway]]:
-    remote = RemoteServer(kind, tmp_path / "remote-root").start()
+def fleet(tmp_path: Path, remote: Remote, env: dict[str, str] | None = None) -> Iterator[tuple[Gateway, Gateway]]:
+    """Two daemons in front of a started remote (stopped by whoever started it)."""
     started: list[S3dProcess] = []
     try:
         for name in ("a", "b"):
@@ -38,6 +38,16 @@ def fleet(tmp_path: Path, kind: str = "rclone", env: dict[str, str] | None = Non
     finally:
         for p in started:
             p.stop()
+
+
+@contextmanager
+def moto_fleet(tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[tuple[Gateway, Gateway]]:
+    """Conditional writes need a remote that honours If-Match: moto does, rclone serve s3 does not."""
+    remote = RemoteServer(MOTO, tmp_path / "remote-root").start()
+    try:
+        with fleet(tmp_path, remote, env) as pair:
+            yield pair
+    finally:
         remote.stop()
 
 
@@ -45,16 +55,20 @@ def body_of(gw: Gateway, bucket: str, key: str) -> bytes:
     return gw.client().get_object(Bucket=bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
 
 
-def test_a_shipped_write_is_read_through_the_other_daemon_at_once(tmp_path: Path) -> None:
-    with fleet(tmp_path) as (a, b):
+@on_remotes(RCLONE, RGW)
+def test_a_shipped_write_is_read_through_the_other_daemon_at_once(remote_server: Remote, tmp_path: Path) -> None:
+    with fleet(tmp_path, remote_server) as (a, b):
         a.client().create_bucket(Bucket="shared")
         a.client().put_object(Bucket="shared", Key="k", Body=b"from-A")
         assert a.flush()["flushed"]
         assert body_of(b, "shared", "k") == b"from-A"
 
 
-def test_an_overwrite_through_one_daemon_replaces_the_others_shipped_copy(tmp_path: Path) -> None:
-    with fleet(tmp_path) as (a, b):
+@on_remotes(RCLONE, RGW)
+def test_an_overwrite_through_one_daemon_replaces_the_others_shipped_copy(
+    remote_server: Remote, tmp_path: Path
+) -> None:
+    with fleet(tmp_path, remote_server) as (a, b):
         a.client().create_bucket(Bucket="shared")
         a.client().put_object(Bucket="shared", Key="k", Body=b"from-A")
         assert a.flush()["flushed"]
@@ -67,8 +81,11 @@ def test_an_overwrite_through_one_daemon_replaces_the_others_shipped_copy(tmp_pa
         assert r["ResponseMetadata"]["HTTPHeaders"]["x-s3d-cache"] in ("miss", "hit")
 
 
-def test_a_delete_through_one_daemon_reaches_the_other_within_the_revalidation_time(tmp_path: Path) -> None:
-    with fleet(tmp_path) as (a, b):
+@on_remotes(RCLONE, RGW)
+def test_a_delete_through_one_daemon_reaches_the_other_within_the_revalidation_time(
+    remote_server: Remote, tmp_path: Path
+) -> None:
+    with fleet(tmp_path, remote_server) as (a, b):
         b.client().create_bucket(Bucket="shared")
         b.client().put_object(Bucket="shared", Key="gone", Body=b"from-B")
         assert b.flush()["flushed"]
@@ -80,8 +97,9 @@ def test_a_delete_through_one_daemon_reaches_the_other_within_the_revalidation_t
         assert e.value.response["Error"]["Code"] == "NoSuchKey"
 
 
-def test_a_new_key_shows_in_the_other_daemons_listing_within_the_refresh(tmp_path: Path) -> None:
-    with fleet(tmp_path) as (a, b):
+@on_remotes(RCLONE, RGW)
+def test_a_new_key_shows_in_the_other_daemons_listing_within_the_refresh(remote_server: Remote, tmp_path: Path) -> None:
+    with fleet(tmp_path, remote_server) as (a, b):
         a.client().create_bucket(Bucket="shared")
         assert a.flush()["flushed"]
         b.client().head_bucket(Bucket="shared")
@@ -95,8 +113,11 @@ def test_a_new_key_shows_in_the_other_daemons_listing_within_the_refresh(tmp_pat
         assert keys == ["new"]
 
 
-def test_create_if_absent_through_one_daemon_sees_a_key_the_other_shipped(tmp_path: Path) -> None:
-    with fleet(tmp_path) as (a, b):
+@on_remotes(RCLONE, RGW)
+def test_create_if_absent_through_one_daemon_sees_a_key_the_other_shipped(
+    remote_server: Remote, tmp_path: Path
+) -> None:
+    with fleet(tmp_path, remote_server) as (a, b):
         a.client().create_bucket(Bucket="shared")
         a.client().put_object(Bucket="shared", Key="lock", Body=b"A holds it")
         assert a.flush()["flushed"]
@@ -126,7 +147,7 @@ def conflict_events(gw: Gateway) -> float:
 
 
 def test_a_lost_update_is_detected_and_the_last_writer_wins_by_default(tmp_path: Path) -> None:
-    with fleet(tmp_path, kind="moto") as (a, b):
+    with moto_fleet(tmp_path) as (a, b):
         conflicting_writes(a, b)
         assert a.remote.client().get_object(Bucket="shared", Key="k")["Body"].read() == b"v3 from A"
         assert conflict_events(a) == 1
@@ -135,7 +156,7 @@ def test_a_lost_update_is_detected_and_the_last_writer_wins_by_default(tmp_path:
 
 
 def test_remote_wins_keeps_the_other_writers_version(tmp_path: Path) -> None:
-    with fleet(tmp_path, kind="moto", env={"S3D_CONFLICT": "remote-wins"}) as (a, b):
+    with moto_fleet(tmp_path, env={"S3D_CONFLICT": "remote-wins"}) as (a, b):
         conflicting_writes(a, b)
         assert a.remote.client().get_object(Bucket="shared", Key="k")["Body"].read() == b"v2 from B"
         assert body_of(a, "shared", "k") == b"v2 from B"
@@ -143,7 +164,7 @@ def test_remote_wins_keeps_the_other_writers_version(tmp_path: Path) -> None:
 
 
 def test_keep_both_ships_the_loser_under_a_derived_key(tmp_path: Path) -> None:
-    with fleet(tmp_path, kind="moto", env={"S3D_CONFLICT": "keep-both"}) as (a, b):
+    with moto_fleet(tmp_path, env={"S3D_CONFLICT": "keep-both"}) as (a, b):
         conflicting_writes(a, b)
         rc = a.remote.client()
         assert rc.get_object(Bucket="shared", Key="k")["Body"].read() == b"v2 from B"
