@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -212,8 +213,13 @@ def counts(conn: sqlite3.Connection, bucket: str) -> tuple[int, int]:
 
 def blob_references(conn: sqlite3.Connection) -> set[str]:
     """Every blob an object row points at (start-up recovery keeps exactly these and the other tables' ones)."""
+    return blobs_of_rows(conn.execute("SELECT blob, parts FROM objects WHERE blob IS NOT NULL OR parts IS NOT NULL"))
+
+
+def blobs_of_rows(rows: Iterable[tuple[str | None, str | None]]) -> set[str]:
+    """The blob files named by (blob, parts JSON) column pairs, of this table or another that stores objects."""
     out: set[str] = set()
-    for blob, parts in conn.execute("SELECT blob, parts FROM objects WHERE blob IS NOT NULL OR parts IS NOT NULL"):
+    for blob, parts in rows:
         if blob:
             out.add(blob)
         if parts:

@@ -146,13 +146,9 @@ def any_in_bucket(conn: sqlite3.Connection, bucket: str) -> bool:
 
 
 def blob_references(conn: sqlite3.Connection) -> set[str]:
-    out: set[str] = set()
-    for blob, parts in conn.execute("SELECT blob, parts FROM versions WHERE blob IS NOT NULL OR parts IS NOT NULL"):
-        if blob:
-            out.add(blob)
-        if parts:
-            out.update(p.blob for p in parts_from_json(parts))
-    return out
+    return objects.blobs_of_rows(
+        conn.execute("SELECT blob, parts FROM versions WHERE blob IS NOT NULL OR parts IS NOT NULL")
+    )
 
 
 def noncurrent_bytes(conn: sqlite3.Connection) -> int:
