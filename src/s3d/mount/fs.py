@@ -23,7 +23,9 @@ from s3d.mount.cache import MetaCache, split
 from s3d.mount.errors import MountError, as_oserror
 from s3d.mount.filtering import shown
 from s3d.mount.fuse import Operations, fuse_get_context
+from s3d.mount.kernel import set_read_ahead
 from s3d.mount.objects import Objects
+from s3d.mount.reader import BlockPool, ReadSettings
 from s3d.mount.settings import NAME_MAX_BYTES, MountSettings
 from s3d.mount.staging import OpenFile
 
@@ -36,7 +38,7 @@ UTIME_NOW = (1 << 30) - 1  # utimensat's special tv_nsec values, passed with tv_
 UTIME_OMIT = (1 << 30) - 2
 UNCHANGED_ID = -1  # chown's "leave as is"
 RELIST_MAX = 1000  # a stale listing this small is fetched again rather than asking about one name
-BACKGROUND_THREADS = 8  # read-ahead and directory-rename copies
+BACKGROUND_THREADS = 16  # read-ahead and fill GETs, uploads of parts, directory-rename copies
 DIR_TYPE = {"st_mode": stat.S_IFDIR}
 FILE_TYPE = {"st_mode": stat.S_IFREG}
 
@@ -73,12 +75,15 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         self.cache = MetaCache(settings.attr_cache)
         self.staging_dir = staging_dir
         self.pool = ThreadPoolExecutor(BACKGROUND_THREADS, thread_name_prefix="s3d-mount")
+        self.reads = ReadSettings(settings.read_block, settings.read_ahead)
+        self.read_blocks = BlockPool(settings.read_block, settings.read_cache)
         self._open: dict[str, OpenFile] = {}  # by path: the handles of one path share its OpenFile
         self._handles: dict[int, OpenFile] = {}
         self._dir_handles: dict[int, str] = {}  # opendir's handles: readdir comes with no path (nullpath_ok)
         self._fh = itertools.count(1)
         self._lock = threading.Lock()
         self._root = Entry(True, mtime_ns=time.time_ns())
+        self._read_ahead_set = False
 
     # helpers
 
@@ -285,6 +290,9 @@ class S3Filesystem(Operations):  # type: ignore[misc]
 
     @op
     def open(self, path: str, flags: int) -> int:
+        if not self._read_ahead_set:  # after the kernel took libfuse's answer to INIT, which would undo it
+            self._read_ahead_set = True
+            set_read_ahead(self.settings.mountpoint, self.settings.read_block)
         rel = _rel(path)
         if (flags & os.O_ACCMODE) != os.O_RDONLY or flags & os.O_TRUNC:
             self._writable()
@@ -306,7 +314,15 @@ class S3Filesystem(Operations):  # type: ignore[misc]
 
     @op
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
-        return self._handle(fh).read(offset, size, self.settings.read_block, self.settings.read_ahead, self.pool)
+        out = bytearray(size)
+        with memoryview(out) as view:
+            n = self.read_into(path, view, offset, fh)
+        return bytes(out[:n])
+
+    @op
+    def read_into(self, path: str, out: memoryview, offset: int, fh: int) -> int:
+        """Fill `out` from `offset` on; the bytes read (fewer at the end of the file)."""
+        return self._handle(fh).read_into(out, offset, self.reads, self.pool, self.read_blocks)
 
     @op
     def write(self, path: str, data: bytes, offset: int, fh: int) -> int:

@@ -1,11 +1,15 @@
-"""mfusepy's FUSE class, with the file handle passed on where libfuse 3 gives one and mfusepy drops it.
+"""mfusepy's FUSE class, with the file handle passed on where libfuse 3 gives one and mfusepy drops it, and reads
+copied straight into libfuse's buffer.
 
 With `nullpath_ok` (needed so a file removed while open keeps working through its handles), operations on an
 open file come with no path at all: ftruncate, fchmod, fchown and futimens then need the handle to find it.
+`read` hands the operations a view of libfuse's reply buffer to fill (`read_into`), instead of bytes that
+mfusepy would copy once more.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 from typing import Any
 
@@ -23,6 +27,13 @@ def _fh(fip: Any) -> int | None:
 class Fuse(mfusepy.FUSE):  # type: ignore[misc]
     def _path(self, path: bytes | None) -> str | None:
         return None if path is None else path.decode(self.encoding, self.errors)
+
+    def read(self, path: bytes | None, buf: Any, size: int, offset: int, fip: Any) -> int:
+        address = ctypes.cast(buf, ctypes.c_void_p).value
+        if not size or address is None:
+            return 0
+        with memoryview((ctypes.c_char * size).from_address(address)).cast("B") as out:
+            return int(self.operations.read_into(self._path(path), out, offset, fip.contents.fh))
 
     def truncate_fuse_3(self, path: bytes | None, length: int, fip: Any) -> int:
         return int(self.operations.truncate(self._path(path), length, _fh(fip)))

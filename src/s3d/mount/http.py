@@ -66,25 +66,27 @@ class Requests:
         botocore.auth.SigV4Auth(credentials, "s3", region).add_auth(request)  # signs the declared hash as is
         return {k: str(v) for k, v in request.headers.items()}
 
-    def get_range(self, bucket: str, key: str, start: int, end: int, etag: str) -> bytes:
-        """Bytes [start, end) of bucket/key while its ETag is `etag` (else PreconditionFailed)."""
+    def get_range_into(self, bucket: str, key: str, start: int, etag: str, outs: list[memoryview]) -> None:
+        """Fill `outs`, in order, with the bytes of bucket/key from `start` on, while its ETag is `etag` (else
+        PreconditionFailed): the body goes from the socket straight into them."""
         target = _target(bucket, key)
+        end = start + sum(len(out) for out in outs)
         headers = {"Range": f"bytes={start}-{end - 1}", "If-Match": etag, "x-amz-content-sha256": UNSIGNED_PAYLOAD}
         for attempt in range(RETRIES + 1):
             conn = self._connection(fresh=attempt > 0)
             try:
                 conn.request("GET", target, headers=self._signed("GET", target, headers))
                 response = conn.getresponse()
-                body = response.read()
+                if response.status not in (http.client.OK, http.client.PARTIAL_CONTENT):
+                    raise _client_error(response.read(), response.status, "GetObject")
+                _body_into(response, outs)
+                return
             except (OSError, http.client.HTTPException) as e:
                 conn.close()
                 if attempt < RETRIES and not isinstance(e, TimeoutError):
                     continue
                 log.error("GET %s/%s: no answer from %s: %s", bucket, key, self._endpoint, e)
                 raise MountError(errno.EIO) from None
-            if response.status in (http.client.OK, http.client.PARTIAL_CONTENT):
-                return body
-            raise _client_error(body, response.status, "GetObject")
         raise MountError(errno.EIO)  # not reached: the loop returns or raises
 
     def put_file(self, bucket: str, key: str, path: Path, size: int, meta: dict[str, str]) -> str:
@@ -121,6 +123,18 @@ class Requests:
             conn.close()
             raise _client_error(body, response.status, "PutObject")
         return response.getheader("ETag") or ""
+
+
+def _body_into(response: http.client.HTTPResponse, outs: list[memoryview]) -> None:
+    for out in outs:
+        pos = 0
+        while pos < len(out):
+            n = response.readinto(out[pos:])
+            if not n:
+                raise http.client.IncompleteRead(b"", len(out) - pos)
+            pos += n
+    if response.read(1):
+        raise http.client.HTTPException("the answer is longer than asked for")
 
 
 def _target(bucket: str, key: str) -> str:

@@ -162,10 +162,11 @@ class Objects:
             for item in page.get("Contents", []):
                 yield str(item["Key"])
 
-    def get_range(self, path: str, start: int, end: int, etag: str) -> bytes:
-        """Bytes [start, end) of the version whose ETag is `etag` (ESTALE once it was replaced)."""
+    def get_range_into(self, path: str, start: int, etag: str, outs: list[memoryview]) -> None:
+        """`outs` filled, in order, with the bytes from `start` on of the version whose ETag is `etag` (ESTALE once
+        it was replaced)."""
         try:
-            return self.fast.get_range(self.bucket, self.key(path), start, end, etag)
+            self.fast.get_range_into(self.bucket, self.key(path), start, etag, outs)
         except Exception as e:
             if _error_code(e) == "PreconditionFailed":
                 raise MountError(errno.ESTALE, f"{path} was replaced while open") from None

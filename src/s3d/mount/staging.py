@@ -17,7 +17,7 @@ from pathlib import Path
 
 from s3d.mount.attrs import Entry
 from s3d.mount.objects import Objects
-from s3d.mount.reader import Reader
+from s3d.mount.reader import BlockCache, BlockPool, ReadSettings, ReaderClosed
 
 
 class OpenFile:
@@ -33,7 +33,7 @@ class OpenFile:
         self._dir = staging_dir
         self._fd: int | None = None
         self._staged: Path | None = None
-        self._reader: Reader | None = None
+        self._reader: BlockCache | None = None
 
     @property
     def staged(self) -> bool:
@@ -52,7 +52,8 @@ class OpenFile:
             os.close(fd)
             os.unlink(name)
             raise
-        self._fd, self._staged, self._reader = fd, Path(name), None
+        self._drop_reader()
+        self._fd, self._staged = fd, Path(name)
         return fd
 
     def create_empty(self) -> None:
@@ -60,21 +61,30 @@ class OpenFile:
             self._stage(keep=False)
             self.dirty = True
 
-    def read(self, offset: int, size: int, block: int, ahead: int, pool: Executor) -> bytes:
-        with self.lock:
-            if self._fd is not None:
-                return os.pread(self._fd, size, offset)
-            if self._reader is None:
-                etag = self.etag or ""
-                self._reader = Reader(
-                    lambda start, end: self._objects.get_range(self.path, start, end, etag),
-                    self.entry.size,
-                    block,
-                    ahead,
-                    pool,
-                )
-            reader = self._reader
-        return reader.read(offset, size)
+    def read_into(self, out: memoryview, offset: int, settings: ReadSettings, pool: Executor, blocks: BlockPool) -> int:
+        while True:
+            with self.lock:
+                if self._fd is not None:
+                    return os.preadv(self._fd, [out], offset)
+                if self._reader is None:
+                    etag, path = self.etag or "", self.path
+                    self._reader = BlockCache(
+                        lambda start, outs: self._objects.get_range_into(path, start, etag, outs),
+                        self.entry.size,
+                        settings,
+                        pool,
+                        blocks,
+                    )
+                reader = self._reader
+            try:
+                return reader.read_into(out, offset)
+            except ReaderClosed:
+                continue  # changed or renamed meanwhile: read what it is now
+
+    def _drop_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def write(self, data: bytes, offset: int) -> int:
         with self.lock:
@@ -112,7 +122,7 @@ class OpenFile:
         """Renamed (its changes were uploaded first): reads go to the new name's object."""
         with self.lock:
             self.path = path
-            self._reader = None
+            self._drop_reader()
             if etag is not None:
                 self.etag = etag
                 self.entry = replace(self.entry, etag=etag)
@@ -125,4 +135,4 @@ class OpenFile:
             if self._staged is not None:
                 self._staged.unlink(missing_ok=True)
                 self._staged = None
-            self._reader = None
+            self._drop_reader()
