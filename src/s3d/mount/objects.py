@@ -162,7 +162,7 @@ class Objects:
             for item in page.get("Contents", []):
                 yield str(item["Key"])
 
-    def get_range_into(self, path: str, start: int, etag: str, outs: list[memoryview]) -> None:
+    def get_range_into(self, path: str, start: int, outs: list[memoryview], etag: str) -> None:
         """`outs` filled, in order, with the bytes from `start` on of the version whose ETag is `etag` (ESTALE once
         it was replaced)."""
         try:

@@ -144,7 +144,9 @@ class BlockCache:
                 with self._lock:
                     self._done()
             with self._lock:  # the copy is good if no block was given up or refilled while it ran
-                if all(self._stamp.get(b) == stamp for b, (_, stamp) in zip(range(first, last + 1), parts)):
+                if all(
+                    self._stamp.get(b) == stamp for b, (_, stamp) in zip(range(first, last + 1), parts, strict=True)
+                ):
                     behind = self._behind(first) if self._sequential else []
                     break
         for b in range(first, last + 1):

@@ -7,6 +7,7 @@ only by an upload of the complete staging file: a mount that dies before close l
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import threading
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from s3d.mount.attrs import Entry
 from s3d.mount.objects import Objects
-from s3d.mount.reader import BlockCache, BlockPool, ReadSettings, ReaderClosed
+from s3d.mount.reader import BlockCache, BlockPool, ReaderClosed, ReadSettings
 
 
 class OpenFile:
@@ -67,9 +68,8 @@ class OpenFile:
                 if self._fd is not None:
                     return os.preadv(self._fd, [out], offset)
                 if self._reader is None:
-                    etag, path = self.etag or "", self.path
                     self._reader = BlockCache(
-                        lambda start, outs: self._objects.get_range_into(path, start, etag, outs),
+                        functools.partial(self._objects.get_range_into, self.path, etag=self.etag or ""),
                         self.entry.size,
                         settings,
                         pool,
