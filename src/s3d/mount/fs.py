@@ -280,7 +280,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         with self._lock:
             of = self._open.get(rel)
             if of is None:
-                of = self._open[rel] = OpenFile(rel, entry, None, self.o, self.staging_dir)
+                of = self._open[rel] = OpenFile(rel, entry, None, self.o, self.staging_dir, self.pool)
         if of.etag is None:
             of.create_empty()
         else:
@@ -306,7 +306,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
             entry, etag = head
             self.cache.put(rel, entry)
             with self._lock:
-                of = self._open.setdefault(rel, OpenFile(rel, entry, etag, self.o, self.staging_dir))
+                of = self._open.setdefault(rel, OpenFile(rel, entry, etag, self.o, self.staging_dir, self.pool))
         fh = self._register(of)
         if flags & os.O_TRUNC:
             of.truncate(0)

@@ -28,13 +28,21 @@ META_PREFIX = "x-amz-meta-"
 RETRIES = 1  # a kept-alive connection the daemon closed meanwhile is opened again, once
 
 
-def crc32c(path: Path) -> str:
+def crc32c(path: Path, offset: int = 0, size: int | None = None) -> str:
+    """The CRC32C (base64, as S3 sends it) of `size` bytes of the file from `offset` on (all of it by default)."""
     from awscrt import checksums
 
     crc = 0
     with open(path, "rb", buffering=0) as f:
-        while chunk := f.read(CHUNK):
+        f.seek(offset)
+        left = size
+        while left is None or left > 0:
+            chunk = f.read(CHUNK if left is None else min(CHUNK, left))
+            if not chunk:
+                break
             crc = checksums.crc32c(chunk, crc)
+            if left is not None:
+                left -= len(chunk)
     return base64.b64encode(crc.to_bytes(4, "big")).decode()
 
 
@@ -91,38 +99,69 @@ class Requests:
 
     def put_file(self, bucket: str, key: str, path: Path, size: int, meta: dict[str, str]) -> str:
         """PUT the file as bucket/key; returns the ETag once the daemon has it durably."""
-        target = _target(bucket, key)
+        extra = {META_PREFIX + k: v for k, v in meta.items()}
+        return self.put_range(bucket, key, path, 0, size, extra, "", "PutObject")[0]
+
+    def put_range(
+        self,
+        bucket: str,
+        key: str,
+        path: Path,
+        offset: int,
+        size: int,
+        extra: dict[str, str],
+        query: str,
+        operation: str,
+    ) -> tuple[str, str]:
+        """PUT bytes [offset, offset + size) of the file (to bucket/key, with `query`: a part of an upload) with a
+        CRC32C the daemon checks; returns (ETag, that CRC32C) once the daemon has them durably.
+
+        A kept-alive connection the daemon closed meanwhile fails before any answer: the same request is then sent
+        again on a new one (a PUT of the same bytes is the same object or part)."""
+        target = _target(bucket, key) + (f"?{query}" if query else "")
+        crc = crc32c(path, offset, size)
         headers = {
             "Content-Length": str(size),
             "x-amz-content-sha256": UNSIGNED_PAYLOAD,
-            "x-amz-checksum-crc32c": crc32c(path),
-            **{META_PREFIX + k: v for k, v in meta.items()},
+            "x-amz-checksum-crc32c": crc,
+            **extra,
         }
-        conn = self._connection(fresh=True)  # a body is never sent twice: no retry on a reused connection
-        try:
-            conn.putrequest("PUT", target, skip_accept_encoding=True)
-            for name, value in self._signed("PUT", target, headers).items():
-                conn.putheader(name, value)
-            conn.endheaders()
+        for attempt in range(RETRIES + 1):
+            reused = getattr(self._local, "conn", None) is not None and attempt == 0
+            conn = self._connection(fresh=attempt > 0)
             try:
-                with open(path, "rb") as f:
-                    if size and self._url.scheme == "https":
-                        while chunk := f.read(CHUNK):
-                            conn.sock.sendall(chunk)
-                    elif size:
-                        conn.sock.sendfile(f, 0, size)
-            except OSError:
-                pass  # the daemon may have answered before reading it all (507, 403...): its answer says why
-            response = conn.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException) as e:
-            conn.close()
-            log.error("PUT %s/%s: no answer from %s: %s", bucket, key, self._endpoint, e)
-            raise MountError(errno.EIO) from None
-        if response.status != http.client.OK:
-            conn.close()
-            raise _client_error(body, response.status, "PutObject")
-        return response.getheader("ETag") or ""
+                conn.putrequest("PUT", target, skip_accept_encoding=True)
+                for name, value in self._signed("PUT", target, headers).items():
+                    conn.putheader(name, value)
+                conn.endheaders()
+                self._send_file(conn, path, offset, size)
+                response = conn.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException) as e:
+                conn.close()
+                if reused and not isinstance(e, TimeoutError):
+                    continue
+                log.error("PUT %s/%s: no answer from %s: %s", bucket, key, self._endpoint, e)
+                raise MountError(errno.EIO) from None
+            if response.status != http.client.OK:
+                conn.close()
+                raise _client_error(body, response.status, operation)
+            return response.getheader("ETag") or "", crc
+        raise MountError(errno.EIO)  # not reached: the loop returns or raises
+
+    def _send_file(self, conn: http.client.HTTPConnection, path: Path, offset: int, size: int) -> None:
+        try:
+            with open(path, "rb") as f:
+                if size and self._url.scheme == "https":
+                    f.seek(offset)
+                    left = size
+                    while left and (chunk := f.read(min(CHUNK, left))):
+                        conn.sock.sendall(chunk)
+                        left -= len(chunk)
+                elif size:
+                    conn.sock.sendfile(f, offset, size)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the daemon may have answered before reading it all (507, 403...): its answer says why
 
 
 def _body_into(response: http.client.HTTPResponse, outs: list[memoryview]) -> None:

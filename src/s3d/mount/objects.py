@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import quote
 
 from s3d.mount.attrs import Entry, from_head, from_listing
 from s3d.mount.errors import MountError
@@ -27,6 +28,7 @@ from s3d.mount.settings import (
 )
 
 DELIMITER = "/"
+CHECKSUM_ALGORITHM = "CRC32C"  # of each part of an upload (the daemon checks it)
 DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
 COPY_CHUNK = 1024 * 1024
 POOL_CONNECTIONS = 32  # FUSE threads, read-ahead and upload parts share the pool
@@ -52,6 +54,13 @@ def make_client(endpoint: str, access_key: str, secret_key: str, timeout: float,
         "s3", endpoint_url=endpoint, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
         region_name=region, config=cfg,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    number: int
+    etag: str
+    crc32c: str
 
 
 @dataclass(slots=True)
@@ -195,6 +204,27 @@ class Objects:
         self.s3.upload_file(str(staged), self.bucket, key, ExtraArgs={"Metadata": meta}, Config=cfg)
         head = self.head_with_etag(path)
         return head[1] if head is not None else ""
+
+    # a multipart upload of a file as it is written (stream.py)
+
+    def start_upload(self, path: str, meta: dict[str, str]) -> str:
+        r = self.s3.create_multipart_upload(Bucket=self.bucket, Key=self.key(path), Metadata=meta,
+                                            ChecksumAlgorithm=CHECKSUM_ALGORITHM)  # fmt: skip
+        return str(r["UploadId"])
+
+    def upload_part(self, path: str, upload_id: str, number: int, staged: Path, offset: int, size: int) -> Part:
+        query = f"partNumber={number}&uploadId={quote(upload_id)}"
+        etag, crc = self.fast.put_range(self.bucket, self.key(path), staged, offset, size, {}, query, "UploadPart")
+        return Part(number, etag, crc)
+
+    def complete_upload(self, path: str, upload_id: str, parts: list[Part]) -> str:
+        listed = [{"PartNumber": p.number, "ETag": p.etag, "ChecksumCRC32C": p.crc32c} for p in parts]
+        r = self.s3.complete_multipart_upload(Bucket=self.bucket, Key=self.key(path), UploadId=upload_id,
+                                              MultipartUpload={"Parts": listed})  # fmt: skip
+        return str(r.get("ETag", ""))
+
+    def abort_upload(self, path: str, upload_id: str) -> None:
+        self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key(path), UploadId=upload_id)
 
     def put_dir(self, path: str, meta: dict[str, str]) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=self.dir_key(path), Body=b"", Metadata=meta)

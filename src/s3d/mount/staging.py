@@ -8,6 +8,7 @@ only by an upload of the complete staging file: a mount that dies before close l
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import tempfile
 import threading
@@ -16,13 +17,24 @@ from concurrent.futures import Executor
 from dataclasses import replace
 from pathlib import Path
 
-from s3d.mount.attrs import Entry
+from s3d.mount.attrs import META_MTIME, Entry
 from s3d.mount.objects import Objects
 from s3d.mount.reader import BlockCache, BlockPool, ReaderClosed, ReadSettings
+from s3d.mount.stream import PART_SIZE, Stream
+
+log = logging.getLogger("s3d.mount")
 
 
 class OpenFile:
-    def __init__(self, path: str, entry: Entry, etag: str | None, objects: Objects, staging_dir: Path) -> None:
+    def __init__(
+        self,
+        path: str,
+        entry: Entry,
+        etag: str | None,
+        objects: Objects,
+        staging_dir: Path,
+        pool: Executor | None = None,  # given: a file written from empty in order goes up while written (stream.py)
+    ) -> None:
         self.path = path
         self.entry = entry
         self.etag = etag  # None: no object yet (created through the mount)
@@ -35,6 +47,9 @@ class OpenFile:
         self._fd: int | None = None
         self._staged: Path | None = None
         self._reader: BlockCache | None = None
+        self._pool = pool
+        self._may_stream = True  # no streamed upload was given up since the last upload
+        self._stream: Stream | None = None
 
     @property
     def staged(self) -> bool:
@@ -89,14 +104,19 @@ class OpenFile:
     def write(self, data: bytes, offset: int) -> int:
         with self.lock:
             fd = self._stage(keep=True)
+            end = self.entry.size
             n = os.pwrite(fd, data, offset)
-            self._changed(max(self.entry.size, offset + n))
+            self._changed(max(end, offset + n))
+            self._streamed(offset, appended=offset == end)
             return n
 
     def truncate(self, length: int) -> None:
         with self.lock:
             fd = self._stage(keep=length > 0)
             os.ftruncate(fd, length)
+            if self._stream is not None and length < self._stream.sent:
+                self._drop_stream()
+            self._may_stream = self._may_stream or length == 0
             self._changed(length)
 
     def _changed(self, size: int) -> None:
@@ -104,16 +124,44 @@ class OpenFile:
         self.entry = replace(self.entry, size=size, mtime_ns=time.time_ns())
 
     def set_attrs(self, entry: Entry) -> None:
-        """chmod/chown/utimens on a file with unsaved changes: applied with the upload."""
+        """chmod/chown/utimens on a file with unsaved changes: applied with the upload (a whole one)."""
         with self.lock:
             self.entry = replace(entry, size=self.entry.size)
+            self._drop_stream()
+
+    def _streamed(self, offset: int, appended: bool) -> None:
+        """After a write at `offset`: keep the streamed upload going, start one (at an append, once the file is
+        large enough), or give it up (a write into what its parts sent already)."""
+        if self._stream is not None and offset < self._stream.sent:
+            self._drop_stream()
+        if self._stream is None and appended and self._may_stream and self.entry.size >= PART_SIZE and self._pool:
+            if self.unlinked or self._staged is None:
+                return
+            try:
+                self._stream = Stream(self._objects, self.path, self._staged, _stream_meta(self.entry), self._pool)
+            except Exception as e:  # noqa: BLE001 - the write is staged; close uploads it whole and reports
+                log.info("no streamed upload of %s: %s", self.path, e)
+                self._may_stream = False
+        if self._stream is not None:
+            self._stream.grown(self.entry.size)
+
+    def _drop_stream(self) -> None:
+        """Give the streamed upload up: the next upload is of the whole file."""
+        if self._stream is not None:
+            self._stream.abort()
+            self._stream = None
+            self._may_stream = False
 
     def upload(self) -> bool:
         """Turn the staging file into the object if it changed; True if it uploaded."""
         with self.lock:
             if not self.dirty or self.unlinked or self._staged is None:
                 return False
-            self.etag = self._objects.upload(self.path, self._staged, self.entry.size, self.entry.meta())
+            stream, self._stream, self._may_stream = self._stream, None, True
+            etag = stream.finish(self.entry.size, _stream_meta(self.entry)) if stream is not None else None
+            if etag is None:
+                etag = self._objects.upload(self.path, self._staged, self.entry.size, self.entry.meta())
+            self.etag = etag
             self.entry = replace(self.entry, etag=self.etag)
             self.dirty = False
             return True
@@ -129,6 +177,7 @@ class OpenFile:
 
     def close(self) -> None:
         with self.lock:
+            self._drop_stream()
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
@@ -136,3 +185,8 @@ class OpenFile:
                 self._staged.unlink(missing_ok=True)
                 self._staged = None
             self._drop_reader()
+
+
+def _stream_meta(entry: Entry) -> dict[str, str]:
+    """The metadata a streamed upload starts with: all but the mtime, which is the upload's Last-Modified."""
+    return {k: v for k, v in entry.meta().items() if k != META_MTIME}
