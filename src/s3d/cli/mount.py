@@ -11,7 +11,17 @@ from typing import Any
 
 from s3d.cli.connect import Daemon, add_arguments
 from s3d.cli.errors import EXIT_FAILED, EXIT_OK, CliError, NoDaemon, UsageError
-from s3d.mount.settings import DEFAULT_ATTR_CACHE, DEFAULT_TIMEOUT, MountConfigError, MountSettings, Target, seconds
+from s3d.mount.settings import (
+    DEFAULT_ATTR_CACHE,
+    DEFAULT_READ_CACHE,
+    DEFAULT_TIMEOUT,
+    MIB,
+    MountConfigError,
+    MountSettings,
+    Target,
+    mebibytes,
+    seconds,
+)
 
 DAEMON_POLL = 0.2
 
@@ -37,6 +47,8 @@ def register(sub: Any) -> None:
                    help=f"an S3 call that takes longer fails with EIO, e.g. when the daemon is gone (default {DEFAULT_TIMEOUT:g})")  # fmt: skip
     p.add_argument("--wait", metavar="SECONDS", default="0",
                    help="wait up to this long for the daemon to answer (default 0: it must be running)")  # fmt: skip
+    p.add_argument("--read-cache", metavar="MIB", default=str(DEFAULT_READ_CACHE // MIB),
+                   help=f"memory the read caches of open files may use together, in MiB (default {DEFAULT_READ_CACHE // MIB})")  # fmt: skip
     p.add_argument(
         "--staging",
         metavar="DIR",
@@ -64,6 +76,7 @@ def settings_from(args: argparse.Namespace) -> MountSettings:
             read_only=args.read_only,
             attr_cache=seconds("--attr-cache", args.attr_cache),
             timeout=seconds("--timeout", args.timeout, positive=True),
+            read_cache=mebibytes("--read-cache", args.read_cache),
             staging=Path(args.staging) if args.staging else None,
             filter=filter_,
             filter_text=args.filter,

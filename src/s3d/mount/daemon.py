@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 
 from s3d.config import Settings
-from s3d.mount.settings import MountSettings
+from s3d.mount.settings import MIB, MountSettings
 
 log = logging.getLogger("s3d.mount")
 DAEMON_WAIT = 60.0  # seconds a mount waits for the daemon to answer
@@ -27,7 +27,8 @@ def command(settings: Settings, m: MountSettings) -> list[str]:
 
     args = [sys.executable, "-m", "s3d", "mount", str(m.target), str(m.mountpoint),
             "--endpoint", endpoint_from_listen(settings.listen), "--wait", f"{DAEMON_WAIT:g}",
-            "--attr-cache", f"{m.attr_cache:g}", "--timeout", f"{m.timeout:g}"]  # fmt: skip
+            "--attr-cache", f"{m.attr_cache:g}", "--timeout", f"{m.timeout:g}",
+            "--read-cache", str(m.read_cache // MIB)]  # fmt: skip
     if m.read_only:
         args.append("--read-only")
     rules = m.filter_text or (settings.mount_filter.source if settings.mount_filter is not None else "")

@@ -12,7 +12,6 @@ memory costs a page fault per page), except beyond a small reserve once files cl
 
 from __future__ import annotations
 
-import itertools
 import mmap
 import threading
 from collections import OrderedDict
@@ -91,9 +90,6 @@ class BlockPool:
                 del self._lru[key]
 
 
-_stamps = itertools.count(1)
-
-
 class BlockCache:
     def __init__(self, fetch: Fetch, size: int, settings: ReadSettings, pool: Executor, blocks: BlockPool) -> None:
         self._fetch = fetch
@@ -105,9 +101,8 @@ class BlockCache:
         self._pool = blocks
         self._lock = threading.Lock()
         self._bufs: dict[int, mmap.mmap] = {}
-        self._stamp: dict[int, int] = {}  # changes whenever a block's buffer is filled again
         self._pending: dict[int, Future[None]] = {}
-        self._busy = 0  # fetches and copies running; the buffers go back once none is and the cache is closed
+        self._busy = 0  # fetches running; the buffers go back once none is and the cache is closed
         self._background = 0
         self._closed = False
         self._next = -1  # where a sequential read would continue
@@ -127,42 +122,41 @@ class BlockCache:
             self._sequential = self._next - 2 * self._block <= offset <= self._next + self._block
             self._window = min(self._window * 2, self._ahead) if self._sequential else self._block
             self._next = max(self._next, end) if self._sequential else end
-        while True:
-            for f in self._wanted(first, last):
-                f.result()
-            self._more()
-            with self._lock:
-                if self._closed:
-                    raise ReaderClosed
-                if not all(b in self._bufs for b in range(first, last + 1)):
-                    continue  # given up meanwhile (the pool is full): fetch again
-                parts = [(self._bufs[b], self._stamp[b]) for b in range(first, last + 1)]
-                self._busy += 1
-            try:
-                self._copy(parts, offset, end, first, out)
-            finally:
+            behind = self._copied(out, offset, end, first, last)
+        if behind is None:  # a miss: fetch what is missing, then copy
+            while True:
+                for f in self._wanted(first, last):
+                    f.result()
+                self._more()
                 with self._lock:
-                    self._done()
-            with self._lock:  # the copy is good if no block was given up or refilled while it ran
-                if all(
-                    self._stamp.get(b) == stamp for b, (_, stamp) in zip(range(first, last + 1), parts, strict=True)
-                ):
-                    behind = self._behind(first) if self._sequential else []
-                    break
+                    behind = self._copied(out, offset, end, first, last)
+                if behind is not None:
+                    break  # (else given up meanwhile, the pool being full: fetch again)
+        elif self._sequential:
+            self._more()
         for b in range(first, last + 1):
             self._pool.touch(self, b)
         if behind:
             self._pool.give_back(behind)
         return end - offset
 
-    def _copy(self, parts: list[tuple[mmap.mmap, int]], offset: int, end: int, first: int, out: memoryview) -> None:
+    def _copied(self, out: memoryview, offset: int, end: int, first: int, last: int) -> list[mmap.mmap] | None:
+        """Copy [offset, end) into `out` if all its blocks are here (under the lock, so none is given up meanwhile);
+        then the buffers let go behind a sequential reader. None: some block is missing."""
+        if self._closed:
+            raise ReaderClosed
+        bufs = [self._bufs.get(b) for b in range(first, last + 1)]
+        if None in bufs:
+            return None
         pos, at = offset - first * self._block, 0
-        for buf, _ in parts:
+        for buf in bufs:
+            assert buf is not None
             take = min(self._block - pos, end - offset - at)
             with memoryview(buf) as view:
                 out[at : at + take] = view[pos : pos + take]
             at += take
             pos = 0
+        return self._behind(first) if self._sequential else []
 
     def _behind(self, first: int) -> list[mmap.mmap]:
         """Sequential reading: the window's worth of blocks before the one before `first` are let go (unless the
@@ -172,7 +166,6 @@ class BlockCache:
         out = []
         for b in [b for b in range(max(first - 1 - self._ahead // self._block, 0), first - 1) if b in self._bufs]:
             out.append(self._bufs.pop(b))
-            self._stamp.pop(b, None)
             self._pool.forget(self, b)
         return out
 
@@ -272,7 +265,6 @@ class BlockCache:
             for b, buf in zip(range(lo, hi), bufs, strict=True):
                 self._pending.pop(b, None)
                 self._bufs[b] = buf
-                self._stamp[b] = next(_stamps)
             closed = self._closed
             self._done()
         if not closed:
@@ -284,7 +276,6 @@ class BlockCache:
         """The pool takes this block's buffer back (None if the block is gone already)."""
         with self._lock:
             buf = self._bufs.pop(block, None)
-            self._stamp.pop(block, None)
             if buf is not None and self._fill_at is not None:
                 self._fill_at = self._blocks  # the object does not fit after all: stop filling
             return buf
@@ -298,7 +289,6 @@ class BlockCache:
         """Every buffer back to the pool; under the lock, once closed and idle."""
         bufs = list(self._bufs.values())
         self._bufs.clear()
-        self._stamp.clear()
         self._pool.give_back(bufs, idle=True)
 
     def close(self) -> None:

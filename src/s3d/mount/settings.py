@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from s3d.filters.evaluate import Filter
 
+MIB = 1024 * 1024
 KEY_MAX_BYTES = 1024  # S3's limit on a key
 NAME_MAX_BYTES = 255  # the usual filesystem limit on one path component
 DEFAULT_ATTR_CACHE = 1.0  # seconds an attribute or listing is trusted before S3 is asked again
 DEFAULT_TIMEOUT = 30.0  # seconds one S3 call may take before the caller gets EIO
-DEFAULT_READ_BLOCK = 1024 * 1024  # the unit of the read cache: a random read fetches one block
-DEFAULT_READ_AHEAD = 32 * 1024 * 1024  # the largest read-ahead window of sequential reads
-DEFAULT_READ_CACHE = 2 * 1024**3  # bytes the read caches of all open files hold together, on the staging disk
+DEFAULT_READ_BLOCK = MIB  # the unit of the read cache: a random read fetches one block
+DEFAULT_READ_AHEAD = 32 * MIB  # the largest read-ahead window of sequential reads
+DEFAULT_READ_CACHE = 1024 * MIB  # memory the read caches of all open files use together, at most
 SINGLE_PUT_MAX = 5 * 1024**3  # S3's limit on one PutObject; larger staged files go up in parts
 UPLOAD_PART = 256 * 1024 * 1024  # part size of those, uploaded in parallel
 UPLOAD_THREADS = 4
@@ -60,12 +61,12 @@ class MountSettings:
     filter_text: str = ""  # the filter as given (rules or @PATH), passed on to a mount process
 
 
-TOML_KEYS = {"source", "mountpoint", "read_only", "attr_cache", "timeout", "filter"}
+TOML_KEYS = {"source", "mountpoint", "read_only", "attr_cache", "timeout", "read_cache", "filter"}
 
 
 def from_toml(i: int, raw: Any) -> MountSettings:
     """One `[[mount]]` table: source = "bucket[/prefix]", mountpoint = "/mnt/x", read_only, attr_cache, timeout,
-    filter (rules or @PATH; checked by the mount process when it starts)."""
+    read_cache (MiB), filter (rules or @PATH; checked by the mount process when it starts)."""
     where = f"mount[{i}]"
     if not isinstance(raw, dict):
         raise MountConfigError(f"{where} must be a table")
@@ -90,6 +91,7 @@ def from_toml(i: int, raw: Any) -> MountSettings:
         read_only=read_only,
         attr_cache=seconds(f"{where}: attr_cache", raw.get("attr_cache", DEFAULT_ATTR_CACHE)),
         timeout=seconds(f"{where}: timeout", raw.get("timeout", DEFAULT_TIMEOUT), positive=True),
+        read_cache=mebibytes(f"{where}: read_cache", raw.get("read_cache", DEFAULT_READ_CACHE // MIB)),
         filter_text=filter_text,
     )
 
@@ -102,3 +104,16 @@ def seconds(what: str, value: Any, positive: bool = False) -> float:
     if s < 0 or (positive and s == 0):
         raise MountConfigError(f"{what} must be {'above' if positive else 'at least'} 0, got {value!r}")
     return s
+
+
+def mebibytes(what: str, value: Any) -> int:
+    """A size given in whole MiB (at least 1), in bytes."""
+    if isinstance(value, bool):
+        raise MountConfigError(f"{what} must be a whole number of MiB, got {value!r}")
+    try:
+        n = int(str(value))
+    except ValueError:
+        raise MountConfigError(f"{what} must be a whole number of MiB, got {value!r}") from None
+    if n < 1:
+        raise MountConfigError(f"{what} must be at least 1 (MiB), got {value!r}")
+    return n * MIB

@@ -24,7 +24,7 @@ log = logging.getLogger("s3d.mount")
 PART_SIZE = 16 * 1024 * 1024  # the first parts; a file that reaches this size is streamed
 PARTS_PER_SIZE = 1000  # the part size doubles after this many parts (S3 allows 10,000 parts)
 PART_MAX = 4 * 1024**3  # S3 allows 5 GiB
-STREAM_PARALLEL = 2  # parts in flight
+STREAM_PARALLEL = 4  # parts in flight
 
 
 def part_size(number: int) -> int:
