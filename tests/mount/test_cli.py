@@ -45,3 +45,10 @@ def test_a_mount_twice_on_one_directory_is_refused(mount: Mount) -> None:
     r = s3d("mount", mount.source, str(mount.path), "--endpoint", mount.server.endpoint, env=mount.env())
     assert r.returncode == 1
     assert "is already a mount point" in r.stderr
+
+
+def test_mount_with_no_read_cache_is_a_usage_error(server: S3dProcess, bucket: str, tmp_path: Path) -> None:
+    m = Mount(server, bucket, tmp_path / "mnt")
+    r = s3d("mount", bucket, str(tmp_path), "--read-cache", "0", "--endpoint", server.endpoint, env=m.env())
+    assert r.returncode == 2
+    assert "--read-cache must be at least 1 (MiB)" in r.stderr

@@ -59,6 +59,15 @@ def test_a_wrong_mount_entry_is_refused_at_start(tmp_path: Path) -> None:
     assert "mount[0]: unknown setting(s) cache" in r.stderr
 
 
+def test_a_mount_entry_with_a_wrong_read_cache_is_refused_at_start(tmp_path: Path) -> None:
+    config = tmp_path / "s3d.toml"
+    config.write_text('[[mount]]\nsource = "b"\nmountpoint = "/mnt/x"\nread_cache = "lots"\n')
+    r = subprocess.run([sys.executable, "-m", "s3d", "run", "--data", str(tmp_path / "d"), "--config", str(config)],
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 2
+    assert "mount[0]: read_cache must be a whole number of MiB, got 'lots'" in r.stderr
+
+
 def test_the_daemons_mounts_sign_with_its_region(tmp_path: Path) -> None:
     """A daemon refuses signatures naming another region; its mounts name its own."""
     require_fuse()
