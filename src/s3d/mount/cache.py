@@ -88,20 +88,31 @@ class MetaCache:
         now = time.monotonic()
         parent, name = split(path)
         with self._lock:
+            listing = self._dirs.get(parent)
+            was_dir = self._was_dir(path, listing)
             self._attrs[path] = _Attr(now, entry)
             if entry is not None and entry.etag:
                 self._known[path] = entry
             else:
                 self._known.pop(path, None)
             self._expire_old()
-            listing = self._dirs.get(parent)
             if listing is not None:
                 if entry is None:
                     listing.children.pop(name, None)
                 else:
                     listing.children[name] = entry
-            if entry is None or not entry.is_dir:
-                self._forget_under(path)
+            if (entry is None or not entry.is_dir) and was_dir:
+                self._forget_under(path)  # (a scan of the whole cache: only for what was a directory)
+
+    def _was_dir(self, path: str, listing: _Listing | None) -> bool:
+        """Whether the cache knew `path` as a directory (and may hold entries under it); under the lock."""
+        if path in self._dirs:
+            return True
+        a = self._attrs.get(path)
+        if a is not None and a.entry is not None and a.entry.is_dir:
+            return True
+        child = listing.children.get(split(path)[1]) if listing is not None else None
+        return child is not None and child.is_dir
 
     def put_listing(self, path: str, children: dict[str, Entry]) -> dict[str, Entry]:
         """What a listing of `path` answered; returns the children as the cache now holds them, where a file whose

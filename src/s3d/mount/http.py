@@ -15,9 +15,11 @@ import errno
 import http.client
 import logging
 import threading
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from s3d.mount.errors import MountError
 
@@ -26,6 +28,8 @@ CHUNK = 4 * 1024 * 1024
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 META_PREFIX = "x-amz-meta-"
 RETRIES = 1  # a kept-alive connection the daemon closed meanwhile is opened again, once
+IDLE_MAX = 32  # kept-alive connections kept for reuse
+EPOCH = "1970-01-01T00:00:00Z"
 
 
 def crc32c(path: Path, offset: int = 0, size: int | None = None) -> str:
@@ -52,17 +56,25 @@ class Requests:
         self._endpoint = str(client.meta.endpoint_url).rstrip("/")
         self._url = urlsplit(self._endpoint)
         self._timeout = timeout
-        self._local = threading.local()
+        self._idle: list[http.client.HTTPConnection] = []  # kept-alive connections no request uses
+        self._lock = threading.Lock()
 
-    def _connection(self, fresh: bool = False) -> http.client.HTTPConnection:
-        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
-        if conn is None or fresh:
-            if conn is not None:
-                conn.close()
-            cls = http.client.HTTPSConnection if self._url.scheme == "https" else http.client.HTTPConnection
-            conn = cls(self._url.hostname or "", self._url.port, timeout=self._timeout)
-            self._local.conn = conn
-        return conn
+    def _connection(self, fresh: bool = False) -> tuple[http.client.HTTPConnection, bool]:
+        """A kept-alive connection if one is idle (and not `fresh`), else a new one; and whether it was reused."""
+        if not fresh:
+            with self._lock:
+                if self._idle:
+                    return self._idle.pop(), True
+        cls = http.client.HTTPSConnection if self._url.scheme == "https" else http.client.HTTPConnection
+        return cls(self._url.hostname or "", self._url.port, timeout=self._timeout), False
+
+    def _done_with(self, conn: http.client.HTTPConnection) -> None:
+        """A connection whose last answer was read whole: kept for the next request."""
+        with self._lock:
+            if len(self._idle) < IDLE_MAX:
+                self._idle.append(conn)
+                return
+        conn.close()
 
     def _signed(self, method: str, target: str, headers: dict[str, str]) -> dict[str, str]:
         import botocore.auth
@@ -81,13 +93,16 @@ class Requests:
         end = start + sum(len(out) for out in outs)
         headers = {"Range": f"bytes={start}-{end - 1}", "If-Match": etag, "x-amz-content-sha256": UNSIGNED_PAYLOAD}
         for attempt in range(RETRIES + 1):
-            conn = self._connection(fresh=attempt > 0)
+            conn, _ = self._connection(fresh=attempt > 0)
             try:
                 conn.request("GET", target, headers=self._signed("GET", target, headers))
                 response = conn.getresponse()
                 if response.status not in (http.client.OK, http.client.PARTIAL_CONTENT):
-                    raise _client_error(response.read(), response.status, "GetObject")
+                    error = _client_error(response.read(), response.status, "GetObject")
+                    self._done_with(conn)
+                    raise error
                 _body_into(response, outs)
+                self._done_with(conn)
                 return
             except (OSError, http.client.HTTPException) as e:
                 conn.close()
@@ -95,6 +110,31 @@ class Requests:
                     continue
                 log.error("GET %s/%s: no answer from %s: %s", bucket, key, self._endpoint, e)
                 raise MountError(errno.EIO) from None
+        raise MountError(errno.EIO)  # not reached: the loop returns or raises
+
+    def list_page(self, bucket: str, prefix: str, delimiter: str, token: str | None) -> ListPage:
+        """One page of ListObjectsV2 (keys URL-encoded on the wire, decoded here)."""
+        query = {"list-type": "2", "prefix": prefix, "delimiter": delimiter, "encoding-type": "url"}
+        if token is not None:
+            query["continuation-token"] = token
+        target = f"/{quote(bucket)}?" + urlencode(sorted(query.items()), quote_via=quote, safe="-_.~")
+        headers = {"x-amz-content-sha256": UNSIGNED_PAYLOAD}
+        for attempt in range(RETRIES + 1):
+            conn, _ = self._connection(fresh=attempt > 0)
+            try:
+                conn.request("GET", target, headers=self._signed("GET", target, headers))
+                response = conn.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException) as e:
+                conn.close()
+                if attempt < RETRIES and not isinstance(e, TimeoutError):
+                    continue
+                log.error("LIST %s/%s: no answer from %s: %s", bucket, prefix, self._endpoint, e)
+                raise MountError(errno.EIO) from None
+            self._done_with(conn)
+            if response.status != http.client.OK:
+                raise _client_error(body, response.status, "ListObjectsV2")
+            return _list_page(body)
         raise MountError(errno.EIO)  # not reached: the loop returns or raises
 
     def put_file(self, bucket: str, key: str, path: Path, size: int, meta: dict[str, str]) -> str:
@@ -127,8 +167,7 @@ class Requests:
             **extra,
         }
         for attempt in range(RETRIES + 1):
-            reused = getattr(self._local, "conn", None) is not None and attempt == 0
-            conn = self._connection(fresh=attempt > 0)
+            conn, reused = self._connection(fresh=attempt > 0)
             try:
                 conn.putrequest("PUT", target, skip_accept_encoding=True)
                 for name, value in self._signed("PUT", target, headers).items():
@@ -146,6 +185,7 @@ class Requests:
             if response.status != http.client.OK:
                 conn.close()
                 raise _client_error(body, response.status, operation)
+            self._done_with(conn)
             return response.getheader("ETag") or "", crc
         raise MountError(errno.EIO)  # not reached: the loop returns or raises
 
@@ -174,6 +214,32 @@ def _body_into(response: http.client.HTTPResponse, outs: list[memoryview]) -> No
             pos += n
     if response.read(1):
         raise http.client.HTTPException("the answer is longer than asked for")
+
+
+@dataclass(slots=True)
+class ListPage:
+    contents: list[dict[str, Any]]  # Key, Size, ETag, LastModified, as botocore gives them
+    prefixes: list[str]
+    next_token: str | None
+
+
+def _list_page(body: bytes) -> ListPage:
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(body)
+    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    contents = [
+        {
+            "Key": unquote(c.findtext(f"{ns}Key") or ""),
+            "Size": int(c.findtext(f"{ns}Size") or 0),
+            "ETag": c.findtext(f"{ns}ETag") or "",
+            "LastModified": datetime.fromisoformat((c.findtext(f"{ns}LastModified") or EPOCH).replace("Z", "+00:00")),
+        }
+        for c in root.iter(f"{ns}Contents")
+    ]
+    prefixes = [unquote(p.findtext(f"{ns}Prefix") or "") for p in root.iter(f"{ns}CommonPrefixes")]
+    truncated = (root.findtext(f"{ns}IsTruncated") or "").lower() == "true"
+    return ListPage(contents, prefixes, root.findtext(f"{ns}NextContinuationToken") if truncated else None)
 
 
 def _target(bucket: str, key: str) -> str:

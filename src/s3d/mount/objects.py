@@ -147,18 +147,20 @@ class Objects:
     def list_dir(self, path: str) -> DirListing:
         prefix = self.dir_key(path)
         out = DirListing()
-        for page in self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=prefix, Delimiter=DELIMITER
-        ):
-            for item in page.get("Contents", []):
+        token: str | None = None
+        while True:
+            page = self.fast.list_page(self.bucket, prefix, DELIMITER, token)
+            for item in page.contents:
                 name = item["Key"][len(prefix) :]
                 if _usable(name):
                     out.files[name] = from_listing(item)
-            for cp in page.get("CommonPrefixes", []):
-                name = cp["Prefix"][len(prefix) : -len(DELIMITER)]
+            for p in page.prefixes:
+                name = p[len(prefix) : -len(DELIMITER)]
                 if _usable(name):
                     out.dirs.add(name)
-        return out
+            if page.next_token is None:
+                return out
+            token = page.next_token
 
     def is_empty_dir(self, path: str) -> bool:
         prefix = self.dir_key(path)
