@@ -3,7 +3,8 @@ mounting the same bucket of the same s3d daemon, on loopback.
 
 Workloads: sequential read of a 1 GiB file (dd), 10,000 random 4 KiB reads in it (posix_fadvise RANDOM, so the
 kernel reads only what is asked), `ls -l` of a directory of 10,000 files (warm: the second run), untar of 5,000
-files of 1-16 KiB, dd of a 1 GiB file then close. Each tool gets a fresh mount. `--quick` shrinks every size.
+files of 1-16 KiB, dd of a 1 GiB file then close. Each workload runs for every tool in turn, each on a fresh
+mount (the machine's load changes alike for all). `--quick` shrinks every size.
 
 rclone's `--vfs-cache-mode full` acknowledges close before uploading (write-back); s3d and s3fs upload on close,
 so their write figures include the upload. Results: bench/results/mount.json and a table on stdout.
@@ -184,30 +185,32 @@ def random_reads(path: Path, count: int, size: int) -> None:
         os.close(fd)
 
 
-def workloads(name: str, endpoint: str, work: Path, archive: Path, n: dict[str, int]) -> dict[str, float]:
-    """Each workload on a fresh mount, so no page cache is carried from one to the next."""
+STEPS = ("seq_read_MiBps", "random_4k_ops", "ls_cold_s", "untar_s", "write_MiBps")
+
+
+def workload(name: str, key: str, endpoint: str, work: Path, archive: Path, n: dict[str, int]) -> dict[str, float]:
+    """One workload on a fresh mount of one tool, so no page cache is carried from one to the next."""
     tag = name.split()[0]
     count = n["write"] // MiB
-    steps: list[tuple[str, Callable[[Path], float]]] = [
-        ("seq_read_MiBps", lambda m: n["big"] / MiB / timed(lambda: run(["dd", f"if={m / 'big.bin'}", "of=/dev/null", "bs=1M", "status=none"]))),
-        ("random_4k_ops", lambda m: n["random_reads"] / timed(lambda: random_reads(m / "big.bin", n["random_reads"], n["big"]))),
-        ("ls_cold_s", lambda m: timed(lambda: run(["ls", "-l", str(m / "many")]))),
-        ("untar_s", lambda m: timed(lambda: run(["tar", "-xf", str(archive), "-C", str(m / f"untar-{tag}")]))),
-        ("write_MiBps", lambda m: n["write"] / MiB / timed(lambda: run(["dd", "if=/dev/zero", f"of={m / f'written-{tag}.bin'}", "bs=1M", f"count={count}", "status=none"]))),
-    ]  # fmt: skip
+    steps: dict[str, Callable[[Path], float]] = {
+        "seq_read_MiBps": lambda m: n["big"] / MiB / timed(lambda: run(["dd", f"if={m / 'big.bin'}", "of=/dev/null", "bs=1M", "status=none"])),
+        "random_4k_ops": lambda m: n["random_reads"] / timed(lambda: random_reads(m / "big.bin", n["random_reads"], n["big"])),
+        "ls_cold_s": lambda m: timed(lambda: run(["ls", "-l", str(m / "many")])),
+        "untar_s": lambda m: timed(lambda: run(["tar", "-xf", str(archive), "-C", str(m / f"untar-{tag}")])),
+        "write_MiBps": lambda m: n["write"] / MiB / timed(lambda: run(["dd", "if=/dev/zero", f"of={m / f'written-{tag}.bin'}", "bs=1M", f"count={count}", "status=none"])),
+    }  # fmt: skip
     out: dict[str, float] = {}
-    for key, step in steps:
-        mnt = work / f"mnt-{tag}"
-        mnt.mkdir(exist_ok=True)
-        proc = MOUNTS[name](endpoint, mnt, work)
-        try:
-            if key == "untar_s":
-                (mnt / f"untar-{tag}").mkdir()
-            out[key] = step(mnt)
-            if key == "ls_cold_s":
-                out["ls_warm_s"] = timed(lambda: run(["ls", "-l", str(mnt / "many")]))  # noqa: B023 - used at once
-        finally:
-            unmount(mnt, proc)
+    mnt = work / f"mnt-{tag}"
+    mnt.mkdir(exist_ok=True)
+    proc = MOUNTS[name](endpoint, mnt, work)
+    try:
+        if key == "untar_s":
+            (mnt / f"untar-{tag}").mkdir()
+        out[key] = steps[key](mnt)
+        if key == "ls_cold_s":
+            out["ls_warm_s"] = timed(lambda: run(["ls", "-l", str(mnt / "many")]))
+    finally:
+        unmount(mnt, proc)
     return out
 
 
@@ -250,9 +253,11 @@ def main() -> int:
     results: dict[str, dict[str, float]] = {}
     try:
         archive = prepare(client(daemon.endpoint), work, n)
-        for name in args.only or list(MOUNTS):
-            results[name] = workloads(name, daemon.endpoint, work, archive, n)
-            print(name, json.dumps(results[name]), flush=True)
+        for key in STEPS:  # each workload for every tool in turn: a change of the machine's load hits them alike
+            for name in args.only or list(MOUNTS):
+                got = workload(name, key, daemon.endpoint, work, archive, n)
+                results.setdefault(name, {}).update(got)
+                print(name, json.dumps(got), flush=True)
     finally:
         daemon.stop()
         shutil.rmtree(work, ignore_errors=True)
