@@ -38,6 +38,8 @@ UTIME_NOW = (1 << 30) - 1  # utimensat's special tv_nsec values, passed with tv_
 UTIME_OMIT = (1 << 30) - 2
 UNCHANGED_ID = -1  # chown's "leave as is"
 RELIST_MAX = 1000  # a stale listing this small is fetched again rather than asking about one name
+CREATING_WINDOW = 5.0  # seconds after a create in a directory during which its unknown names are probed
+CREATED_DIRS_MAX = 10_000  # directories remembered for that
 BACKGROUND_THREADS = 16  # read-ahead and fill GETs, uploads of parts, directory-rename copies
 DIR_TYPE = {"st_mode": stat.S_IFDIR}
 FILE_TYPE = {"st_mode": stat.S_IFREG}
@@ -84,6 +86,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         self._lock = threading.Lock()
         self._root = Entry(True, mtime_ns=time.time_ns())
         self._read_ahead_set = False
+        self._created_in: dict[str, float] = {}  # directory -> when a file was last created in it here
 
     # helpers
 
@@ -101,7 +104,11 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         known, entry = self.cache.lookup(rel)
         if not known:
             parent, name = split(rel)
-            if (n := self.cache.stale_listing_size(parent)) is not None and n <= RELIST_MAX:
+            sure, probed = self._probe(rel) if self._creating_in(parent) else (False, None)
+            if sure:
+                entry = probed
+                self.cache.put(rel, entry)
+            elif (n := self.cache.stale_listing_size(parent)) is not None and n <= RELIST_MAX:
                 entry = self._list(parent).get(name)  # one LIST answers every name of a small directory...
                 if entry is not None and not entry.is_dir and not self.cache.knows(rel, entry.etag):
                     entry = self.o.head(rel)  # ...but a file's own metadata needs its HEAD
@@ -112,6 +119,21 @@ class S3Filesystem(Operations):  # type: ignore[misc]
                     entry = self.o.lookup_dir(rel)
                 self.cache.put(rel, entry)
         return entry if self._shown(rel, entry) else None
+
+    def _creating_in(self, parent: str) -> bool:
+        """Whether files were created in this directory through the mount a moment ago (untar, cp -r): a name
+        looked up there is most likely a new one, which one small listing shows absent."""
+        with self._lock:
+            at = self._created_in.get(parent)
+        return at is not None and time.monotonic() - at < CREATING_WINDOW
+
+    def _probe(self, rel: str) -> tuple[bool, Entry | None]:
+        """(sure, entry) from one listing of the keys starting with the name (and the HEAD of a file whose metadata
+        is not known); not sure when that listing cannot tell."""
+        sure, found = self.o.probe(rel)
+        if found is not None and not found.is_dir and not self.cache.knows(rel, found.etag):
+            return True, self.o.head(rel)
+        return sure, found
 
     def _shown(self, rel: str, entry: Entry | None) -> bool:
         return shown(self.settings.filter, self.o.bucket, self.o.key(rel), entry)
@@ -278,6 +300,9 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         uid, gid = self._owner()
         entry = Entry(False, mtime_ns=time.time_ns(), perms=mode & PERM_BITS, uid=uid, gid=gid)
         with self._lock:
+            if len(self._created_in) >= CREATED_DIRS_MAX:
+                self._created_in.clear()
+            self._created_in[split(rel)[0]] = time.monotonic()
             of = self._open.get(rel)
             if of is None:
                 of = self._open[rel] = OpenFile(rel, entry, None, self.o, self.staging_dir, self.pool)

@@ -112,9 +112,13 @@ class Requests:
                 raise MountError(errno.EIO) from None
         raise MountError(errno.EIO)  # not reached: the loop returns or raises
 
-    def list_page(self, bucket: str, prefix: str, delimiter: str, token: str | None) -> ListPage:
+    def list_page(
+        self, bucket: str, prefix: str, delimiter: str, token: str | None, max_keys: int | None = None
+    ) -> ListPage:
         """One page of ListObjectsV2 (keys URL-encoded on the wire, decoded here)."""
         query = {"list-type": "2", "prefix": prefix, "delimiter": delimiter, "encoding-type": "url"}
+        if max_keys is not None:
+            query["max-keys"] = str(max_keys)
         if token is not None:
             query["continuation-token"] = token
         target = f"/{quote(bucket)}?" + urlencode(sorted(query.items()), quote_via=quote, safe="-_.~")

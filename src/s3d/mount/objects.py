@@ -28,6 +28,7 @@ from s3d.mount.settings import (
 )
 
 DELIMITER = "/"
+PROBE_KEYS = 10  # keys one probe lists (a name, names that extend it, its directory)
 CHECKSUM_ALGORITHM = "CRC32C"  # of each part of an upload (the daemon checks it)
 DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
 COPY_CHUNK = 1024 * 1024
@@ -143,6 +144,18 @@ class Objects:
                 if _error_code(e) not in NOT_FOUND:
                     raise
         return Entry(True, mtime_ns=from_listing(first).mtime_ns)
+
+    def probe(self, path: str) -> tuple[bool, Entry | None]:
+        """(sure, entry): the file (as listed) or directory `path`, or None when there is neither, from one small
+        listing of the keys that start with its name; not sure when its first page cannot tell (many longer names)."""
+        key = self.key(path)
+        page = self.fast.list_page(self.bucket, key, DELIMITER, None, PROBE_KEYS)
+        for item in page.contents:
+            if item["Key"] == key:
+                return True, from_listing(item)
+        if key + DELIMITER in page.prefixes:
+            return True, Entry(True)
+        return page.next_token is None, None
 
     def list_dir(self, path: str) -> DirListing:
         prefix = self.dir_key(path)
