@@ -37,16 +37,17 @@ def crc32c(path: Path, offset: int = 0, size: int | None = None) -> str:
     from awscrt import checksums
 
     crc = 0
-    with open(path, "rb", buffering=0) as f:
+    buf = bytearray(CHUNK)
+    with open(path, "rb", buffering=0) as f, memoryview(buf) as view:
         f.seek(offset)
         left = size
         while left is None or left > 0:
-            chunk = f.read(CHUNK if left is None else min(CHUNK, left))
-            if not chunk:
+            n = f.readinto(view if left is None else view[: min(CHUNK, left)])
+            if not n:
                 break
-            crc = checksums.crc32c(chunk, crc)
+            crc = checksums.crc32c(view[:n], crc)
             if left is not None:
-                left -= len(chunk)
+                left -= n
     return base64.b64encode(crc.to_bytes(4, "big")).decode()
 
 
@@ -156,6 +157,7 @@ class Requests:
         extra: dict[str, str],
         query: str,
         operation: str,
+        crc: str | None = None,  # the range's CRC32C if known, else computed here
     ) -> tuple[str, str]:
         """PUT bytes [offset, offset + size) of the file (to bucket/key, with `query`: a part of an upload) with a
         CRC32C the daemon checks; returns (ETag, that CRC32C) once the daemon has them durably.
@@ -163,7 +165,7 @@ class Requests:
         A kept-alive connection the daemon closed meanwhile fails before any answer: the same request is then sent
         again on a new one (a PUT of the same bytes is the same object or part)."""
         target = _target(bucket, key) + (f"?{query}" if query else "")
-        crc = crc32c(path, offset, size)
+        crc = crc or crc32c(path, offset, size)
         headers = {
             "Content-Length": str(size),
             "x-amz-content-sha256": UNSIGNED_PAYLOAD,

@@ -227,10 +227,13 @@ class Objects:
                                             ChecksumAlgorithm=CHECKSUM_ALGORITHM)  # fmt: skip
         return str(r["UploadId"])
 
-    def upload_part(self, path: str, upload_id: str, number: int, staged: Path, offset: int, size: int) -> Part:
+    def upload_part(
+        self, path: str, upload_id: str, number: int, staged: Path, offset: int, size: int, crc32c: str
+    ) -> Part:
         query = f"partNumber={number}&uploadId={quote(upload_id)}"
-        etag, crc = self.fast.put_range(self.bucket, self.key(path), staged, offset, size, {}, query, "UploadPart")
-        return Part(number, etag, crc)
+        key = self.key(path)
+        etag, _ = self.fast.put_range(self.bucket, key, staged, offset, size, {}, query, "UploadPart", crc32c)
+        return Part(number, etag, crc32c)
 
     def complete_upload(self, path: str, upload_id: str, parts: list[Part]) -> str:
         listed = [{"PartNumber": p.number, "ETag": p.etag, "ChecksumCRC32C": p.crc32c} for p in parts]

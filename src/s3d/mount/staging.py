@@ -107,14 +107,14 @@ class OpenFile:
             end = self.entry.size
             n = os.pwrite(fd, data, offset)
             self._changed(max(end, offset + n))
-            self._streamed(offset, appended=offset == end)
+            self._streamed(data[:n] if n < len(data) else data, appended=offset == end)
             return n
 
     def truncate(self, length: int) -> None:
         with self.lock:
             fd = self._stage(keep=length > 0)
             os.ftruncate(fd, length)
-            if self._stream is not None and length < self._stream.sent:
+            if length != self.entry.size:
                 self._drop_stream()
             self._may_stream = self._may_stream or length == 0
             self._changed(length)
@@ -129,21 +129,24 @@ class OpenFile:
             self.entry = replace(entry, size=self.entry.size)
             self._drop_stream()
 
-    def _streamed(self, offset: int, appended: bool) -> None:
-        """After a write at `offset`: keep the streamed upload going, start one (at an append, once the file is
-        large enough), or give it up (a write into what its parts sent already)."""
-        if self._stream is not None and offset < self._stream.sent:
-            self._drop_stream()
-        if self._stream is None and appended and self._may_stream and self.entry.size >= PART_SIZE and self._pool:
+    def _streamed(self, data: bytes, appended: bool) -> None:
+        """After a write of `data` (at the end of the file, or not): keep the streamed upload going, start one (at
+        an append, once the file is large enough), or give it up (a write elsewhere)."""
+        if self._stream is not None:
+            if appended:
+                self._stream.appended(data)
+            else:
+                self._drop_stream()
+        elif appended and self._may_stream and self.entry.size >= PART_SIZE and self._pool:
             if self.unlinked or self._staged is None:
                 return
             try:
-                self._stream = Stream(self._objects, self.path, self._staged, _stream_meta(self.entry), self._pool)
+                self._stream = Stream(
+                    self._objects, self.path, self._staged, self.entry.size, _stream_meta(self.entry), self._pool
+                )
             except Exception as e:  # noqa: BLE001 - the write is staged; close uploads it whole and reports
                 log.info("no streamed upload of %s: %s", self.path, e)
                 self._may_stream = False
-        if self._stream is not None:
-            self._stream.grown(self.entry.size)
 
     def _drop_stream(self) -> None:
         """Give the streamed upload up: the next upload is of the whole file."""

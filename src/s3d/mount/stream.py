@@ -11,6 +11,7 @@ completion, at close): the last write's time is not known when the upload starts
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 from collections import deque
@@ -25,6 +26,7 @@ PART_SIZE = 16 * 1024 * 1024  # the first parts; a file that reaches this size i
 PARTS_PER_SIZE = 1000  # the part size doubles after this many parts (S3 allows 10,000 parts)
 PART_MAX = 4 * 1024**3  # S3 allows 5 GiB
 STREAM_PARALLEL = 4  # parts in flight
+HASH_CHUNK = 1024 * 1024  # reads of what the staging file held when the upload started
 
 
 def part_size(number: int) -> int:
@@ -32,7 +34,14 @@ def part_size(number: int) -> int:
 
 
 class Stream:
-    def __init__(self, objects: Objects, path: str, staged: Path, meta: dict[str, str], pool: Executor) -> None:
+    """Started on a staging file that holds `size` bytes; `appended` is then told of every byte added at its end.
+
+    Each part's CRC32C is computed as its bytes are written (the file is read back once, for what it held at the
+    start), so sending a part is a sendfile of its range."""
+
+    def __init__(
+        self, objects: Objects, path: str, staged: Path, size: int, meta: dict[str, str], pool: Executor
+    ) -> None:
         self._objects = objects
         self._path = path
         self._staged = staged
@@ -40,29 +49,51 @@ class Stream:
         self._pool = pool
         self._upload_id = objects.start_upload(path, meta)
         self._parts: dict[int, Future[Part]] = {}
-        self._queue: deque[tuple[int, int, int]] = deque()  # (number, offset, size) not sent yet
+        self._queue: deque[tuple[int, int, int, str]] = deque()  # (number, offset, size, crc32c) not sent yet
         self._sent = 0  # bytes given to parts
+        self._crc = 0  # of the bytes after those, up to the end of the file
+        self._end = 0
         self._running = 0
         self._aborted = False
         self._lock = threading.Lock()
+        with open(staged, "rb", buffering=0) as f:
+            buf = bytearray(HASH_CHUNK)
+            with memoryview(buf) as view:
+                while self._end < size and (n := f.readinto(view[: min(HASH_CHUNK, size - self._end)])):
+                    self._hash(view[:n])
+        self._pump()
 
     @property
     def sent(self) -> int:
         """The bytes given to parts: they must not change any more."""
         return self._sent
 
-    def grown(self, size: int) -> None:
-        """The staging file now holds `size` bytes, written in order: send every part that is complete."""
-        with self._lock:
-            while not self._aborted and size - self._sent >= part_size(len(self._parts) + 1):
-                self._add(size_=part_size(len(self._parts) + 1))
+    def appended(self, data: bytes) -> None:
+        """`data` was written at the end of the file: send every part that is now complete."""
+        with memoryview(data) as view:
+            self._hash(view)
         self._pump()
 
-    def _add(self, size_: int) -> None:
+    def _hash(self, view: memoryview) -> None:
+        from awscrt import checksums
+
+        with self._lock:
+            while len(view) and not self._aborted:
+                size = part_size(len(self._parts) + 1)
+                take = min(len(view), self._sent + size - self._end)
+                self._crc = checksums.crc32c(view[:take], self._crc)
+                self._end += take
+                view = view[take:]
+                if self._end - self._sent == size:
+                    self._add(size)
+
+    def _add(self, size: int) -> None:
+        """The next part, of `size` bytes from `sent` on, whose CRC32C is the running one; under the lock."""
         number = len(self._parts) + 1
         self._parts[number] = Future()
-        self._queue.append((number, self._sent, size_))
-        self._sent += size_
+        self._queue.append((number, self._sent, size, base64.b64encode(self._crc.to_bytes(4, "big")).decode()))
+        self._sent += size
+        self._crc = 0
 
     def _pump(self) -> None:
         jobs = []
@@ -73,10 +104,11 @@ class Stream:
         for job in jobs:
             self._pool.submit(self._send, *job)
 
-    def _send(self, number: int, offset: int, size: int) -> None:
+    def _send(self, number: int, offset: int, size: int, crc: str) -> None:
         fut = self._parts[number]
         try:
-            fut.set_result(self._objects.upload_part(self._path, self._upload_id, number, self._staged, offset, size))
+            part = self._objects.upload_part(self._path, self._upload_id, number, self._staged, offset, size, crc)
+            fut.set_result(part)
         except BaseException as e:  # noqa: BLE001 - handed to finish, which falls back to a whole upload
             fut.set_exception(e)
         with self._lock:
@@ -87,7 +119,7 @@ class Stream:
         """Send the rest and complete the upload; its ETag, or None when the whole file must be uploaded instead
         (the upload is then aborted)."""
         with self._lock:
-            usable = not self._aborted and meta == self.meta and size >= self._sent
+            usable = not self._aborted and meta == self.meta and size == self._end
             if usable and size > self._sent:
                 self._add(size - self._sent)
         if not usable:
@@ -108,7 +140,7 @@ class Stream:
             if self._aborted:
                 return
             self._aborted = True
-            for number, _, _ in self._queue:
+            for number, *_ in self._queue:
                 self._parts[number].cancel()
             self._queue.clear()
             pending = [f for f in self._parts.values() if not f.done()]
