@@ -77,6 +77,12 @@ class MetaCache:
             k = self._known.get(path)
             return k is not None and bool(etag) and k.etag == etag
 
+    def with_known_meta(self, path: str, entry: Entry) -> Entry | None:
+        """The listed file `entry` with the metadata known for its ETag; None if none is known."""
+        with self._lock:
+            k = self._known.get(path)
+            return replace(k, size=entry.size) if k is not None and entry.etag and k.etag == entry.etag else None
+
     def stale_listing_size(self, path: str) -> int | None:
         """How many names the last listing of `path` had, however old it is; None if it was never listed."""
         with self._lock:

@@ -131,8 +131,8 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         """(sure, entry) from one listing of the keys starting with the name (and the HEAD of a file whose metadata
         is not known); not sure when that listing cannot tell."""
         sure, found = self.o.probe(rel)
-        if found is not None and not found.is_dir and not self.cache.knows(rel, found.etag):
-            return True, self.o.head(rel)
+        if found is not None and not found.is_dir:
+            return True, self.cache.with_known_meta(rel, found) or self.o.head(rel)
         return sure, found
 
     def _shown(self, rel: str, entry: Entry | None) -> bool:
