@@ -28,7 +28,8 @@ from s3d.store import cache_index, ship_state
 from s3d.store.cache_index import Block
 from s3d.store.errors import NoSuchKey, ObjectChanged, RemoteUnavailable, SlowDown, StorageIOError
 from s3d.store.objects import Object
-from s3d.store.store import Store
+from s3d.store.ranges import OpenSpan
+from s3d.store.store import Store, close_spans
 
 READ_CHUNK = 1 << 20
 READ_AHEAD_BLOCKS = 1
@@ -135,7 +136,9 @@ class BlockCache:
         await self.store.committer.run(lambda c: cache_index.mark_validated(c, obj.bucket, obj.key, etag, now))
 
     # ---------- reading ----------
-    async def open(self, obj: Object, start: int, end: int) -> tuple[AsyncIterator[bytes] | bytes, str]:
+    async def open(
+        self, obj: Object, start: int, end: int
+    ) -> tuple[AsyncIterator[bytes] | bytes | list[OpenSpan | bytes], str]:
         """A stream of bytes [start, end] of a remote-only object, and how it was served (hit/miss/partial/stale)."""
         etag = self.remote_etag(obj)
         first, last = start // self.block_size, end // self.block_size
@@ -167,10 +170,15 @@ class BlockCache:
             bucket=obj.bucket, key=obj.key.decode(errors="replace"), bytes=end - start + 1,
         )  # fmt: skip
         self._read_ahead(obj, etag, start, end)
-        if complete and end - start + 1 <= SMALL_READ:
-            data = self._read_cached(start, end, cached)
-            if data is not None:
-                return data, status  # one write for headers and body, as for a small local object
+        if complete:
+            # served as a local object is: a small range in one write, a larger one by sendfile from the blocks
+            body: bytes | list[OpenSpan | bytes] | None = None
+            if end - start + 1 <= SMALL_READ:
+                body = self._read_cached(start, end, cached)
+            if body is None:
+                body = self._open_cached(start, end, cached)
+            if body is not None:
+                return body, status
         return self._stream(obj, etag, start, end, cached), status
 
     async def pass_through(self, obj: Object, start: int, end: int) -> AsyncIterator[bytes]:
@@ -211,6 +219,28 @@ class BlockCache:
         if touched:
             self.spawn(self._visit(touched))
         return b"".join(out)
+
+    def _open_cached(self, start: int, end: int, cached: dict[int, Block]) -> list[OpenSpan | bytes] | None:
+        """A fully cached range as open spans of its blocks (the server sends them with sendfile); None if a
+        block was evicted meanwhile."""
+        bs = self.block_size
+        out: list[OpenSpan | bytes] = []
+        touched = []
+        try:
+            for b in range(start // bs, end // bs + 1):
+                block = cached[b]
+                assert block.blob is not None
+                lo = max(start, b * bs) - b * bs
+                hi = min(end, (b + 1) * bs - 1) - b * bs
+                out.append(OpenSpan(self.store.blobs.open_read(block.blob), lo, hi - lo + 1))
+                if not block.visited:
+                    touched.append(block.id)
+        except FileNotFoundError:
+            close_spans(out)
+            return None
+        if touched:
+            self.spawn(self._visit(touched))
+        return out
 
     async def _visit(self, ids: list[int]) -> None:
         await self.store.committer.run(lambda c: cache_index.visit(c, ids))

@@ -47,6 +47,7 @@ class BlobDir:
         self.root = root
         self.tmp = root / "tmp"
         self.blobs = root / "blobs"
+        self._prefix = f"{self.blobs}{os.sep}"  # open_read is on every GET's path: no Path objects there
         created = False
         for d in (self.tmp, self.blobs, *(self.blobs / f"{i:02x}" for i in range(FANOUT))):
             if not d.is_dir():
@@ -69,7 +70,7 @@ class BlobDir:
         return self.blobs / blob[:2] / blob
 
     def open_read(self, blob: str) -> int:
-        return os.open(self.path(blob), os.O_RDONLY | os.O_CLOEXEC)
+        return os.open(f"{self._prefix}{blob[:2]}{os.sep}{blob}", os.O_RDONLY | os.O_CLOEXEC)
 
     def remove(self, blobs: list[str]) -> None:
         for b in blobs:
