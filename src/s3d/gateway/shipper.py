@@ -35,6 +35,7 @@ from s3d.crypto.segments import decrypt_inline
 from s3d.filters import gateway as filters
 from s3d.filters.evaluate import Filter
 from s3d.gateway.config import CONFLICT_KEEP_BOTH, CONFLICT_LAST_WRITER_WINS
+from s3d.gateway.early_parts import EarlyParts
 from s3d.observe import events
 from s3d.remote import NO_ANSWER, Piece, Remote, RemoteError, RemoteNotFound
 from s3d.store import buckets, cache_index, db, journal, objects, ship_state, state
@@ -42,6 +43,7 @@ from s3d.store.blobs import BlobDir
 from s3d.store.committer import Committer
 from s3d.store.journal import BUCKET_OPS, Record
 from s3d.store.objects import Object, Part
+from s3d.store.uploads import Upload
 
 log = logging.getLogger("s3d.shipper")
 
@@ -54,7 +56,7 @@ BACKOFF_BASE = 0.25
 BACKOFF_CAP = 30.0
 SLOW_RETRY = 60.0
 SLOW_RETRY_CAP = 900.0
-PART_CONCURRENCY = 4  # parts of one multipart object in flight at once
+PART_CONCURRENCY = 8  # parts of one multipart object in flight at once
 REPLACED_RETRY = 0.01  # seconds before shipping the version that replaced one being shipped
 ERROR_TEXT = 500  # characters of a remote error kept in status
 PRECONDITION_FAILED = 412
@@ -147,6 +149,8 @@ class Shipper:
         self.shipped_objects = 0
         self.shipped_bytes = 0
         self.keyring: Keyring | None = None  # decrypts SSE-S3/SSE-KMS objects for shipping
+        # parts of multipart uploads in progress go to the remote as they arrive (gateway/early_parts.py)
+        self.early = EarlyParts(self.conn, self.blobs, remote, self._bucket_ready, self._ships_early)
 
     # ---------- the loop ----------
     async def run(self) -> None:
@@ -180,6 +184,7 @@ class Shipper:
             t.cancel()
         if self.running:
             await asyncio.gather(*self.running, return_exceptions=True)
+        await self.early.stop()
         self._publish()
         self.committer.close()
         self.conn.close()
@@ -189,6 +194,8 @@ class Shipper:
         if room <= 0:
             return False
         records = journal.pending(self.conn, self.cursor, min(BATCH, room))
+        if not self.stopping:
+            self.early.poll()
         for r in records:
             self._track(r.lsn)
             self.cursor = r.lsn
@@ -218,7 +225,7 @@ class Shipper:
     def _dispatch_bucket_op(self, r: Record) -> None:
         """A bucket record waits only for what it depends on: earlier records of the same bucket."""
         if r.op == journal.Op.BUCKET_CONFIG:
-            self._mark_done([r.lsn])  # bucket configuration is not shipped
+            self._spawn(self._mark_done([r.lsn]))  # bucket configuration is not shipped
             return
         before = [t.task for (b, _), t in self.tasks.items() if b == r.bucket and t.task is not None]
         gate = self.bucket_gates.get(r.bucket)
@@ -237,7 +244,7 @@ class Shipper:
         if before:
             await asyncio.gather(*before, return_exceptions=True)
         await self._bucket_op(r)
-        self._mark_done([r.lsn])
+        await self._mark_done([r.lsn])
 
     def _track(self, lsn: int) -> None:
         self.order.append(lsn)
@@ -278,7 +285,7 @@ class Shipper:
                 continue
             self.remote_ok()
             attempt, failing_since, t.force = 0, None, False
-            self._mark_done(t.lsns)
+            await self._mark_done(t.lsns)
             if not t.next_lsns:
                 del self.tasks[(t.bucket, t.key)]
                 return
@@ -395,7 +402,7 @@ class Shipper:
             cache_index.add_own_bytes(c, t.bucket, t.key, obj.etag, obj.size)
             cache_index.mark_validated(c, t.bucket, t.key, obj.etag, time.time())  # the remote holds it as of now
 
-        self.committer.run_sync(shipped_now)
+        await self.committer.run(shipped_now)  # awaited: the shipper's other keys go on meanwhile
         self.shipped_objects += 1
         self.shipped_bytes += obj.size
 
@@ -462,6 +469,24 @@ class Shipper:
             await self.remote.ensure_bucket(bucket)
             self.ensured.add(bucket)
 
+    def _ships_early(self, u: Upload) -> bool:
+        """May an upload's parts go to the remote before it completes? Only when its object will surely ship as
+        it is: no upload filter (it may depend on the final size), no hold tag, not encrypted."""
+        tags = u.meta.get("tags") or []
+        return (
+            self.upload_filter is None
+            and SSE_META not in u.meta
+            and not any(tuple(t) == filters.HOLD_TAG for t in tags)
+            and self.reachable is not False
+        )
+
+    async def _bucket_ready(self, bucket: str) -> None:
+        """The bucket exists on the remote, after its own pending records (as for a key's first ship)."""
+        gate = self.bucket_gates.get(bucket)
+        if gate is not None:
+            await asyncio.gather(gate, return_exceptions=True)
+        await self._ensure_bucket(bucket)
+
     def _envelope(self, obj: Object) -> Envelope | None:
         raw = obj.meta.get(SSE_META)
         return Envelope.loads(raw) if raw else None
@@ -518,7 +543,11 @@ class Shipper:
                 )
                 return etag, f"remote refused tags ({e.code}); object shipped without them"
         else:
-            upload_id = await self.remote.create_multipart(obj.bucket, key, meta, obj.tags)
+            claim = await self.early.claim(obj, meta) if as_key is None and data_key is None else None
+            if claim is not None:
+                upload_id, early = claim.upload_id, claim.etags  # parts sent while the upload still arrived
+            else:
+                upload_id, early = await self.remote.create_multipart(obj.bucket, key, meta, obj.tags), {}
             try:
                 for p in obj.parts:
                     if not self.blobs.path(p.blob).exists():
@@ -526,6 +555,8 @@ class Shipper:
                 parallel = asyncio.Semaphore(PART_CONCURRENCY)
 
                 async def one(p: Part) -> str:
+                    if p.number in early:
+                        return early[p.number]
                     async with parallel:
                         piece = Piece(path=str(self.blobs.path(p.blob)), length=p.size, key=data_key)
                         return await self.remote.upload_part(
@@ -595,23 +626,25 @@ class Shipper:
         return buckets.exists(self.conn, bucket)
 
     # ---------- HWM ----------
-    def _mark_done(self, lsns: list[int]) -> None:
+    async def _mark_done(self, lsns: list[int]) -> None:
         """Applied records leave the journal at once (even above a stuck HWM), so the journal
-        holds exactly what is not yet on the remote; then HWM moves over the applied prefix."""
+        holds exactly what is not yet on the remote; then HWM moves over the applied prefix.
+
+        The commit is awaited, not waited for on the loop: the other keys ship meanwhile, and the stored HWM
+        is read when the commit runs, so commits finishing in any order never move it back."""
         self.done.update(lsns)
         advanced = False
         while self.order and self.order[0] in self.done:
             self.hwm = self.order.popleft()
             self.done.discard(self.hwm)
             advanced = True
-        hwm = self.hwm
 
         def op(c: sqlite3.Connection) -> None:
             journal.applied(c, lsns)
             if advanced:
-                state.put(c, state.HWM, hwm)
+                state.put(c, state.HWM, self.hwm)  # never below what an earlier commit stored: HWM only grows
 
-        self.committer.run_sync(op)
+        await self.committer.run(op)
 
     # ---------- health ----------
     def _record_error(self, t: KeyTask, e: RemoteError) -> None:

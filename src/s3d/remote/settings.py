@@ -18,7 +18,7 @@ class RemoteSettings:
     bucket_prefix: str = ""
     bucket_map: dict[str, str] = field(default_factory=dict)
     profile: str | None = None
-    concurrency: int = 16
+    concurrency: int = 32  # requests in flight (the shipper's keys, and parts of a multipart object)
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
 
