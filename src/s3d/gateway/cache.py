@@ -35,6 +35,8 @@ READ_CHUNK = 1 << 20
 READ_AHEAD_BLOCKS = 1
 SMALL_READ = 256 * 1024  # fully cached ranges up to this size are read at once and sent in one write
 MEMO_ENTRIES = 4096
+COMPLETE_FOR = 1.0  # seconds a worker trusts its memo that a range is fully cached (a block found gone drops it)
+MEMO_BYTES = 8 << 20  # at most this many bytes of small fully cached ranges kept in that memo, per worker
 
 
 class Capacity:
@@ -85,6 +87,11 @@ class BlockCache:
         # per-worker memos of rarely changing facts: (bucket, key, etag) -> remote ETag / last check
         self.remote_etags: dict[tuple[str, bytes, str], str] = {}
         self.validated: dict[tuple[str, bytes, str], float] = {}
+        # fully cached ranges read lately: (bucket, key, etag, first block, last block) -> (blocks, until), and
+        # the bytes of small ones: (bucket, key, etag, start, end) -> bytes (an ETag's bytes never change)
+        self.complete: dict[tuple[str, bytes, str, int, int], tuple[dict[int, Block], float]] = {}
+        self.small: dict[tuple[str, bytes, str, int, int], bytes] = {}
+        self.small_bytes = 0
 
     def spawn(self, coro: asyncio.Future[None] | asyncio.Task[None] | object) -> None:
         """Run background work (read-ahead, visits) without losing track of it."""
@@ -142,7 +149,10 @@ class BlockCache:
         """A stream of bytes [start, end] of a remote-only object, and how it was served (hit/miss/partial/stale)."""
         etag = self.remote_etag(obj)
         first, last = start // self.block_size, end // self.block_size
-        cached = self.cached_blocks(obj, etag, first, last)
+        memo = (obj.bucket, obj.key, etag, first, last)
+        cached = self._complete_blocks(memo)
+        if cached is None:
+            cached = self.cached_blocks(obj, etag, first, last)
         complete = len(cached) == last - first + 1
         stale = False
         if time.time() - self._validated_at(obj, etag) >= self.revalidate_after or not complete:
@@ -174,12 +184,46 @@ class BlockCache:
             # served as a local object is: a small range in one write, a larger one by sendfile from the blocks
             body: bytes | list[OpenSpan | bytes] | None = None
             if end - start + 1 <= SMALL_READ:
-                body = self._read_cached(start, end, cached)
+                span = (obj.bucket, obj.key, etag, start, end)
+                body = self.small.get(span) if memo in self.complete else None
+                if body is None:
+                    body = self._read_cached(start, end, cached)
+                    if body is not None:
+                        self._remember_small(span, body)
             if body is None:
                 body = self._open_cached(start, end, cached)
             if body is not None:
+                self._remember_complete(memo, cached)
                 return body, status
+            self.complete.pop(memo, None)  # a block was evicted meanwhile
         return self._stream(obj, etag, start, end, cached), status
+
+    def _complete_blocks(self, memo: tuple[str, bytes, str, int, int]) -> dict[int, Block] | None:
+        """The blocks of a range this worker found fully cached less than ``COMPLETE_FOR`` ago: no query.
+        (A block's visited mark, set by this worker, may be cleared by the eviction hand meanwhile: it is set
+        again once the memo expires, well before the hand comes round again.)"""
+        got = self.complete.get(memo)
+        if got is None:
+            return None
+        if got[1] < time.monotonic():
+            del self.complete[memo]
+            return None
+        return got[0]
+
+    def _remember_small(self, span: tuple[str, bytes, str, int, int], data: bytes) -> None:
+        self.small_bytes -= len(self.small.pop(span, b""))
+        if self.small_bytes + len(data) > MEMO_BYTES:
+            self.small.clear()
+            self.small_bytes = 0
+        self.small[span] = data
+        self.small_bytes += len(data)
+
+    def _remember_complete(self, memo: tuple[str, bytes, str, int, int], cached: dict[int, Block]) -> None:
+        if memo in self.complete:
+            return
+        if len(self.complete) > MEMO_ENTRIES:
+            self.complete.clear()
+        self.complete[memo] = (cached, time.monotonic() + COMPLETE_FOR)
 
     async def pass_through(self, obj: Object, start: int, end: int) -> AsyncIterator[bytes]:
         """Bytes [start, end] of a remote-only object straight from the remote, kept nowhere (cache_filter)."""
@@ -216,6 +260,7 @@ class BlockCache:
                 os.close(fd)
             if not block.visited:
                 touched.append(block.id)
+                block.visited = True  # the visit below marks it
         if touched:
             self.spawn(self._visit(touched))
         return b"".join(out)
@@ -235,6 +280,7 @@ class BlockCache:
                 out.append(OpenSpan(self.store.blobs.open_read(block.blob), lo, hi - lo + 1))
                 if not block.visited:
                     touched.append(block.id)
+                    block.visited = True  # the visit below marks it
         except FileNotFoundError:
             close_spans(out)
             return None
