@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.gateway.conftest import Gateway, start_gateway
+from tests.support.proxy import CountingProxy
+from tests.support.remotes import MOTO, Remote, RemoteServer
 
 MiB = 1024 * 1024
 WAIT = 20.0  # seconds allowed for the shipper to act on a part or an abort
@@ -48,26 +51,50 @@ def part(s3, bucket: str, key: str, uid: str, n: int, body: bytes) -> dict[str, 
     }
 
 
-def test_parts_reach_the_remote_before_the_upload_completes(moto_gateway: Gateway) -> None:
-    gw = moto_gateway
-    s3 = gw.client()
-    s3.create_bucket(Bucket="early")
-    assert gw.flush()["flushed"]
-    bodies = [os.urandom(5 * MiB), os.urandom(5 * MiB), os.urandom(1000)]
-    uid = s3.create_multipart_upload(Bucket="early", Key="big", ContentType="video/mp4")["UploadId"]
-    done = [part(s3, "early", "big", uid, n, b) for n, b in enumerate(bodies[:2], 1)]
-    wait_for(lambda: remote_part_numbers(gw, "early"), [1, 2])
-    assert "Contents" not in gw.remote.client().list_objects_v2(Bucket="early")  # no object before the Complete
-    done.append(part(s3, "early", "big", uid, 3, bodies[2]))
-    etag = s3.complete_multipart_upload(Bucket="early", Key="big", UploadId=uid, MultipartUpload={"Parts": done})[
-        "ETag"
-    ]
-    assert gw.flush()["flushed"]
-    got = gw.remote.client().get_object(Bucket="early", Key="big")
-    assert got["Body"].read() == b"".join(bodies)
-    assert got["ETag"] == etag
-    assert got["ContentType"] == "video/mp4"
-    assert remote_uploads(gw, "early") == []
+@dataclass
+class Via:
+    """The remote as s3d sees it: through a counting proxy."""
+
+    remote: Remote
+    proxy: CountingProxy
+
+    @property
+    def url(self) -> str:
+        return self.proxy.url
+
+    def env(self) -> dict[str, str]:
+        return self.remote.env()
+
+
+def test_parts_reach_the_remote_before_the_upload_completes_and_are_sent_once(tmp_path: Path) -> None:
+    remote = RemoteServer(MOTO, tmp_path / "moto-root").start()
+    proxy = CountingProxy(remote.port).start()
+    gw = Gateway(start_gateway(tmp_path, Via(remote, proxy)), remote)  # type: ignore[arg-type]
+    try:
+        s3 = gw.client()
+        s3.create_bucket(Bucket="early")
+        assert gw.flush()["flushed"]
+        bodies = [os.urandom(5 * MiB), os.urandom(5 * MiB), os.urandom(1000)]
+        uid = s3.create_multipart_upload(Bucket="early", Key="big", ContentType="video/mp4")["UploadId"]
+        done = [part(s3, "early", "big", uid, n, b) for n, b in enumerate(bodies[:2], 1)]
+        wait_for(lambda: remote_part_numbers(gw, "early"), [1, 2])
+        assert "Contents" not in remote.client().list_objects_v2(Bucket="early")  # no object before the Complete
+        done.append(part(s3, "early", "big", uid, 3, bodies[2]))
+        etag = s3.complete_multipart_upload(Bucket="early", Key="big", UploadId=uid, MultipartUpload={"Parts": done})[
+            "ETag"
+        ]
+        assert gw.flush()["flushed"]
+        got = remote.client().get_object(Bucket="early", Key="big")
+        assert got["Body"].read() == b"".join(bodies)
+        assert got["ETag"] == etag
+        assert got["ContentType"] == "video/mp4"
+        assert remote_uploads(gw, "early") == []
+        sent = [p for m, p in list(proxy.requests) if m == "PUT" and "/early/big?" in p and "partNumber=" in p]
+        assert len(sent) == len(bodies)  # the shipper completed the early upload: no part went twice
+    finally:
+        gw.s3d.stop()
+        proxy.stop()
+        remote.stop()
 
 
 def test_a_part_sent_again_ships_its_last_bytes(moto_gateway: Gateway) -> None:
