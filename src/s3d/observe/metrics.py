@@ -54,6 +54,8 @@ class Metrics:
         )
         self.events = Counter("s3d_events", "Shipper and cache events, by name.", ["event"], registry=r)
         self._event_counters: dict[str, Counter] = {}
+        self._request_counters: dict[tuple[str, int], Counter] = {}
+        self._durations: dict[str, Histogram] = {}
         # unlabelled counters exist (at 0) from the start; touch them so every process's file has them
         for c in (self.received, self.sent, self.cache_hits, self.cache_misses, self.cache_evictions):
             c.inc(0)
@@ -61,8 +63,14 @@ class Metrics:
 
     def request(self, rec: RequestRecord) -> None:
         op = rec.operation
-        self.requests.labels(op, str(rec.status)).inc()
-        self.duration.labels(op).observe(rec.duration_s)
+        counter = self._request_counters.get((op, rec.status))
+        if counter is None:  # labels() takes a lock and builds a key: once per operation and status
+            counter = self._request_counters[(op, rec.status)] = self.requests.labels(op, str(rec.status))
+        counter.inc()
+        histogram = self._durations.get(op)
+        if histogram is None:
+            histogram = self._durations[op] = self.duration.labels(op)
+        histogram.observe(rec.duration_s)
         if rec.bytes_in:
             self.received.inc(rec.bytes_in)
         if rec.bytes_out:
