@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from tests.gateway.conftest import Gateway, start_gateway
 from tests.support.proxy import CountingProxy
 from tests.support.remotes import MOTO, Remote, RemoteServer
@@ -21,7 +23,12 @@ WAIT = 20.0  # seconds allowed for the shipper to act on a part or an abort
 
 
 def remote_uploads(gw: Gateway, bucket: str) -> list[dict[str, Any]]:
-    return list(gw.remote.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []))
+    try:
+        return list(gw.remote.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []))
+    except ClientError as e:
+        if e.response["Error"]["Code"] == "NoSuchBucket":
+            return []  # the shipper has not made the bucket there yet
+        raise
 
 
 def remote_part_numbers(gw: Gateway, bucket: str) -> list[int]:
