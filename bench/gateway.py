@@ -293,19 +293,20 @@ def render(res: dict[str, Any]) -> str:
         "",
     ]
     lines += [
-        "| workload | remote | s3d gateway (write → on the remote) | aws CLI straight to the remote | ratio |",
-        "|---|---|---|---|---|",
+        "| workload | remote | s3d gateway (write → on the remote) | on the remote after the last write acknowledged "
+        "| aws CLI straight to the remote | ratio |",
+        "|---|---|---|---|---|---|",
     ]
     for remote, label in REMOTES:
         for name in ("small", "large"):
             r = res.get(remote, {}).get(name)
             if r is None:
                 continue
-            size = "1,000 x 64 KiB" if name == "small" else "4 x 256 MiB"
+            size = res.get("sizes", {}).get(name) or ("1,000 x 64 KiB" if name == "small" else "4 x 256 MiB")
             lines.append(
                 f"| {size} | {label} | {rate(r['bytes'], r['shipped_s'])} (writes acknowledged at "
-                f"{rate(r['bytes'], r['acked_s'])}) | {rate(r['bytes'], r['direct_s'])} | "
-                f"{r['direct_s'] / r['shipped_s']:.2f}× |"
+                f"{rate(r['bytes'], r['acked_s'])}) | {r['shipped_s'] - r['acked_s']:.2f} s | "
+                f"{rate(r['bytes'], r['direct_s'])} | {r['direct_s'] / r['shipped_s']:.2f}× |"
             )
     if "rgw" not in res:
         lines += ["", f"Ceph RGW rows: not run ({res.get('rgw_missing', 'Ceph not installed')})."]
@@ -328,6 +329,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="s3d-gwbench-", dir="/var/tmp"))
     small_n, large_n, large_size, secs = (200, 2, 32 * MiB, 2.0) if a.quick else (1000, 4, 256 * MiB, 8.0)
     res: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "quick": a.quick}
+    res["sizes"] = {"small": f"{small_n:,} x 64 KiB", "large": f"{large_n} x {large_size // MiB} MiB"}
     cluster: ceph.CephCluster | None = None
     try:
         remotes: dict[str, RemoteAt] = {"rclone": rclone_remote}
