@@ -5,8 +5,9 @@ the Complete left to send.
 Nothing shows on the remote before the shipper ships the completed object: a remote multipart upload holds no
 object until it is completed, and only the shipper completes one, through its usual path (in LSN order, with its
 conditional writes). So early parts change how soon an object is on the remote, never what is there. The shipper
-takes an early upload only when everything matches (key, metadata, tags, and per part the very blob it ships);
-it sends whatever part is missing, and an early upload it does not take is aborted on the remote: at once when
+takes the early upload of the upload its object came from when key, metadata and tags match; it keeps the parts
+sent early from the very blobs it ships and sends the others into the same remote upload (over any other bytes
+sent early under their numbers). An early upload it does not take is aborted on the remote: at once when
 the local upload is aborted, after ``UNCLAIMED_GRACE`` when it completed but its object was never shipped as such
 (it was replaced first, or held back). Uploads are kept in memory only: after a crash an early upload is left
 incomplete on the remote (invisible; a remote lifecycle rule AbortIncompleteMultipartUpload removes such uploads).
@@ -160,7 +161,7 @@ class EarlyParts:
         """The early upload of this completed object, if it matches it; the caller completes or aborts it."""
         if not obj.parts:
             return None
-        local_id = self.by_blob.get(obj.parts[0].blob)
+        local_id = self._upload_of(obj)
         up = self._forget(local_id) if local_id is not None else None
         if up is None:
             return None
@@ -176,6 +177,18 @@ class EarlyParts:
         etags = {p.number: up.parts[p.number][1] for p in obj.parts if up.parts.get(p.number, ("", ""))[0] == p.blob}
         self.reused_parts += len(etags)
         return Claim(upload_id, etags)
+
+    def _upload_of(self, obj: Object) -> str | None:
+        """The local upload an object was completed from: known by one of its parts' blobs, or else (its last
+        parts completed before they were noticed) the one finished upload of its key that has an early upload."""
+        for p in obj.parts or []:
+            local_id = self.by_blob.get(p.blob)
+            if local_id is not None:
+                return local_id
+        same_key = [i for i, up in self.uploads.items() if up.bucket == obj.bucket and up.key == obj.key]
+        still_open = uploads.open_ids(self.conn, same_key)
+        finished = [i for i in same_key if i not in still_open]
+        return finished[0] if len(finished) == 1 else None
 
     def _forget(self, local_id: str) -> EarlyUpload | None:
         up = self.uploads.pop(local_id, None)
