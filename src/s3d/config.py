@@ -60,6 +60,7 @@ class Settings:
     tls_key: Path | None = None  # its PEM private key
     tls_self_signed: bool = False  # generate a key and certificate into the data dir
     listen_tls: str | None = None  # a second listener for HTTPS; without it the main listener is HTTPS
+    console: bool = True  # the web console at /_s3d/console/ (docs/console.md)
 
     @property
     def tls(self) -> bool:
@@ -94,6 +95,7 @@ ENV_KEYS = {
     "tls_key": "S3D_TLS_KEY",
     "tls_self_signed": "S3D_TLS_SELF_SIGNED",
     "listen_tls": "S3D_LISTEN_TLS",
+    "console": "S3D_CONSOLE",
     **{f.setting: f.env for f in filter_setting.Feature},
     "master_key_file": "S3D_MASTER_KEY_FILE",
     "master_key": "S3D_MASTER_KEY",
@@ -113,7 +115,7 @@ def _coerce(name: str, value: Any) -> Any:
             return Path(value)
         if name == "kms_keys" and not isinstance(value, str | dict):
             raise TypeError(name)
-        if name == "tls_self_signed":
+        if name in ("tls_self_signed", "console"):
             return value if isinstance(value, bool) else str(value).strip().lower() in TRUE_WORDS
         if name in ("workers", "inline_max"):
             return int(value)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from s3d.admin import endpoints as admin
 from s3d.config import ConfigError, Settings
+from s3d.console import routes as console
 from s3d.crypto.setup import keyring_for
 from s3d.gateway.cache import BlockCache, Capacity
 from s3d.gateway.config import GatewaySettings
@@ -65,7 +66,8 @@ def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespac
 def open_app(settings: Settings, main_pid: int) -> tuple[S3App, Callable[[], None]]:
     obs = observability.install(settings, "worker")  # metrics, request logs, traces (after the fork)
     store, ns, gateway, close_services = open_services(settings)
-    app = S3App(settings, store, ns, gateway, admin=admin.handle)
+    admin_handler = console.mounted(settings, admin.handle) if settings.console else admin.handle
+    app = S3App(settings, store, ns, gateway, admin=admin_handler)
     scanning = None
     if settings.gateway is None and os.getpid() == main_pid:  # local mode: one process scans
         scanning = asyncio.get_running_loop().create_task(Scanner(store, settings.lifecycle_day_seconds).run())

@@ -24,7 +24,7 @@ GATEWAY_FLAGS = (
 )
 SETTINGS_FLAGS = (
     "config", "data", "listen", "workers", "region", "log_level", "log_format", "sync", "master_key_file", "lifecycle_day_seconds",
-    "tls_cert", "tls_key", "tls_self_signed", "listen_tls",
+    "tls_cert", "tls_key", "tls_self_signed", "listen_tls", "console",
     *(f.setting for f in Feature),
 )  # fmt: skip
 FILTER_HELP = {
@@ -63,6 +63,8 @@ def register(sub: Any) -> None:
         "--master-key-file",
         help="master keys for encryption at rest (also S3D_MASTER_KEY_FILE; default DATA/master-keys.json)",
     )
+    run.add_argument("--console", action=argparse.BooleanOptionalAction, default=None,
+                     help="the web console at /_s3d/console/ (also S3D_CONSOLE; default on)")  # fmt: skip
     tls = run.add_argument_group("HTTPS")
     tls.add_argument("--tls-cert", help="PEM certificate (chain) file: serve HTTPS (also S3D_TLS_CERT)")
     tls.add_argument("--tls-key", help="PEM private key file of --tls-cert (also S3D_TLS_KEY)")
