@@ -29,7 +29,7 @@ function h(tag, attrs, ...children) {
     else if (k === "text") el.textContent = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c);
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) el.append(c);
   return el;
 }
 function say(text) { live.textContent = text; }
@@ -570,7 +570,7 @@ function lagChart(samples) {
 function poll(render1) {
   const box = h("div", {});
   const tick = async () => {
-    try { box.replaceChildren(...[await render1()].flat()); } catch (e) { box.replaceChildren(errorBox(e)); }
+    try { box.replaceChildren(...[await render1()].flat(Infinity).filter((x) => x != null)); } catch (e) { box.replaceChildren(errorBox(e)); }
   };
   tick();
   timers.push(setInterval(tick, STATUS_POLL_MS));
@@ -663,7 +663,7 @@ async function render() {
   let content;
   try { content = await build(...args); } catch (e) { content = [h("h1", { text: "Something went wrong" }), errorBox(e)]; }
   if (mine !== rendering) return;
-  view.replaceChildren(...[content].flat());
+  view.replaceChildren(...[content].flat(Infinity).filter((x) => x != null));
   view.removeAttribute("aria-busy");
   document.querySelectorAll("header nav a").forEach((a) => {
     if (a.getAttribute("href") === `#/${name}`) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
