@@ -28,7 +28,9 @@ def start_console_daemon(root: Path, *args: str, workers: int = 2, env: dict[str
     root.mkdir(parents=True, exist_ok=True)
     config = root / "s3d.toml"
     config.write_text(users_toml(ALICE, BOB))
-    return S3dProcess(root / "data", workers=workers, args=["--config", str(config), *args], env_extra=env or {}).start()
+    return S3dProcess(
+        root / "data", workers=workers, args=["--config", str(config), *args], env_extra=env or {}
+    ).start()
 
 
 @pytest.fixture(scope="session")
