@@ -360,12 +360,14 @@ async function uploadOne(bucket, job, update) {
   job.uploadId = null;
   update(job, file.size);
 }
-async function cancelJob(bucket, job) {
-  job.cancelled = true;
+function cancelJob(job) {
+  job.cancelled = true; // uploadOne stops before its next part; the catch below aborts the multipart upload
   if (job.xhr) job.xhr.abort();
-  if (job.uploadId) {
-    try { await call({ method: "DELETE", bucket, key: job.key, query: { uploadId: job.uploadId } }); } catch { /* already gone */ }
-  }
+}
+async function abortUpload(bucket, job) {
+  if (!job.uploadId) return;
+  try { await call({ method: "DELETE", bucket, key: job.key, query: { uploadId: job.uploadId } }); } catch { /* already gone */ }
+  job.uploadId = null;
 }
 async function filesOf(dataTransfer) {
   const entries = [...dataTransfer.items].map((i) => i.webkitGetAsEntry && i.webkitGetAsEntry()).filter(Boolean);
@@ -405,13 +407,17 @@ function uploadPanel(bucket, prefix) {
       job.bar = h("progress", { max: 100, value: 0, "aria-label": `Upload progress of ${name}` });
       job.pct = h("span", { class: "pct", text: "0%" });
       job.state = h("span", { class: "state", text: "waiting" });
-      const cancel = h("button", { type: "button", text: "Cancel", "aria-label": `Cancel upload of ${name}`, onclick: () => cancelJob(bucket, job) });
+      const cancel = h("button", { type: "button", text: "Cancel", "aria-label": `Cancel upload of ${name}`, onclick: () => cancelJob(job) });
       list.append(h("li", { "data-key": job.key }, h("span", { class: "name", text: name }), job.bar, job.pct, job.state, cancel));
     }
     pool(jobs, FILES_AT_ONCE, async (job) => {
+      if (job.cancelled) { job.state.textContent = "cancelled"; return; }
       job.state.textContent = "uploading";
       try { await uploadOne(bucket, job, update); job.state.textContent = "done"; }
-      catch (e) { job.state.textContent = job.cancelled ? "cancelled" : `failed: ${e.message}`; if (!job.cancelled) await cancelJob(bucket, job); }
+      catch (e) {
+        await abortUpload(bucket, job); // the multipart upload is gone before the row says so
+        job.state.textContent = job.cancelled ? "cancelled" : `failed: ${e.message}`;
+      }
     }).then(() => { say("Uploads finished"); refreshListing(); });
   };
   pick.addEventListener("change", () => { start([...pick.files].map((f) => [f.name, f])); pick.value = ""; });
@@ -434,7 +440,16 @@ async function refreshListing() {
 
 // ---------- one object ----------
 async function objectView(bucket, key) {
-  const head = await call({ method: "HEAD", bucket, key });
+  const up = key.includes("/") ? key.slice(0, key.lastIndexOf("/") + 1) : "";
+  const back = h("p", { class: "crumbs" }, h("a", { href: `#/browse/${encodeURIComponent(bucket)}/${encodeURIComponent(up)}`, text: `Back to ${bucket}/${up}` }));
+  let head;
+  try {
+    head = await call({ method: "HEAD", bucket, key });
+  } catch (e) {
+    if (e.status !== 404) throw e;
+    return [h("h1", { text: key }), back, h("p", { text: "There is no current version: the key was deleted (its newest version is a delete marker) or never written." }),
+      section("Versions", await versionsTable(bucket, key))];
+  }
   const metaRows = [];
   head.headers.forEach((v, k) => { if (k.startsWith("x-amz-meta-")) metaRows.push([k.slice("x-amz-meta-".length), v]); });
   const facts = [["Size", fmtBytes(head.headers.get("content-length"))], ["ETag", head.headers.get("etag")],
@@ -452,8 +467,7 @@ async function objectView(bucket, key) {
     await call({ method: "PUT", bucket, key, headers });
   }, META_WORDS);
   const versions = await versionsTable(bucket, key);
-  const up = key.includes("/") ? key.slice(0, key.lastIndexOf("/") + 1) : "";
-  return [h("h1", { text: key }), h("p", { class: "crumbs" }, h("a", { href: `#/browse/${encodeURIComponent(bucket)}/${encodeURIComponent(up)}`, text: `Back to ${bucket}/${up}` })),
+  return [h("h1", { text: key }), back,
     h("dl", {}, facts.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v || "" })])),
     h("div", { class: "row" },
       h("button", { type: "button", text: "Download", onclick: () => download(bucket, key) }),
@@ -536,7 +550,7 @@ async function settingsView(bucket) {
   });
   const pretty = policy ? JSON.stringify(JSON.parse(policy), null, 2) : "";
   return [h("h1", { text: `Settings of ${bucket}` }), h("p", { class: "crumbs" }, h("a", { href: `#/browse/${encodeURIComponent(bucket)}/`, text: `Browse ${bucket}` })),
-    section("Versioning", h("div", { class: "row" }, h("label", { for: "versioning", text: "Versioning" }), sel, saveVer), vnote),
+    section("Versioning", h("div", { class: "row" }, h("label", { for: "versioning", text: "Versioning status" }), sel, saveVer), vnote),
     section("Bucket tags", tagForm),
     section("Lifecycle rules", textEditor("lifecycle", "Lifecycle configuration (XML)", life || "", [
       ["Save lifecycle", async (v) => {
