@@ -55,7 +55,11 @@ def _client(server: S3d) -> Any:
 def _fill(client: Any, keys: int) -> None:
     client.create_bucket(Bucket=BUCKET)
     with ThreadPoolExecutor(PUT_THREADS) as pool:
-        list(pool.map(lambda i: client.put_object(Bucket=BUCKET, Key=f"{PREFIX}object-{i:06d}.txt", Body=b"x"), range(keys)))
+        list(
+            pool.map(
+                lambda i: client.put_object(Bucket=BUCKET, Key=f"{PREFIX}object-{i:06d}.txt", Body=b"x"), range(keys)
+            )
+        )
 
 
 def _measure(server: S3d, keys: int, rounds: int) -> dict[str, dict[str, float]]:
@@ -88,7 +92,11 @@ def _measure(server: S3d, keys: int, rounds: int) -> dict[str, dict[str, float]]
                     following.append(page.evaluate(TIME_TO_RENDERED, ["nav button:nth-of-type(3)", rows]) / 1000)
             out[f"page_{size}"] = {"rows": rows, "median_s": statistics.median(first), "best_s": min(first)}
             if following:
-                out[f"next_page_{size}"] = {"rows": rows, "median_s": statistics.median(following), "best_s": min(following)}
+                out[f"next_page_{size}"] = {
+                    "rows": rows,
+                    "median_s": statistics.median(following),
+                    "best_s": min(following),
+                }
         browser.close()
     return out
 

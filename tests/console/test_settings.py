@@ -57,7 +57,10 @@ def test_bucket_settings_and_versions(console_server: S3dProcess, context: Any, 
     page.get_by_label("Bucket policy (JSON)").fill('{"Version": "2012-10-17", "Statement": [')
     page.get_by_role("button", name="Save policy").click()
     page.get_by_text("Not JSON").wait_for()
-    no_principal = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    no_principal = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    }
     page.get_by_label("Bucket policy (JSON)").fill(json.dumps(no_principal))
     page.get_by_role("button", name="Save policy").click()
     page.get_by_text("Statement 1: Principal is missing").wait_for()

@@ -519,8 +519,11 @@ function validatePolicy(raw) {
   });
   return JSON.stringify(p);
 }
-function textEditor(id, label, value, actions) {
-  const area = h("textarea", { id, rows: 12, cols: 80, spellcheck: "false" });
+const LIFECYCLE_EXAMPLE = `<LifecycleConfiguration xmlns="${S3_NS}">
+  <Rule><ID>expire-tmp</ID><Status>Enabled</Status><Filter><Prefix>tmp/</Prefix></Filter><Expiration><Days>7</Days></Expiration></Rule>
+</LifecycleConfiguration>`;
+function textEditor(id, label, value, actions, placeholder) {
+  const area = h("textarea", { id, rows: 12, cols: 80, spellcheck: "false", placeholder });
   area.value = value;
   const note = h("p", { class: "note", role: "status" });
   const buttons = actions.map(([name, run]) => h("button", { type: "button", text: name, onclick: async () => {
@@ -558,7 +561,7 @@ async function settingsView(bucket) {
         if (doc.getElementsByTagName("parsererror").length) throw new Error("Not well-formed XML");
         await call({ method: "PUT", bucket, query: { lifecycle: "" } }, v); return "Lifecycle saved";
       }],
-      ["Remove lifecycle", async () => { await call({ method: "DELETE", bucket, query: { lifecycle: "" } }); return "Lifecycle removed"; }]])),
+      ["Remove lifecycle", async () => { await call({ method: "DELETE", bucket, query: { lifecycle: "" } }); return "Lifecycle removed"; }]], `For example:\n${LIFECYCLE_EXAMPLE}`)),
     section("Bucket policy", textEditor("policy", "Bucket policy (JSON)", pretty, [
       ["Validate policy", async (v) => { validatePolicy(v); return "The policy is valid JSON with well-formed statements"; }],
       ["Save policy", async (v) => { await call({ method: "PUT", bucket, query: { policy: "" } }, validatePolicy(v)); return "Policy saved"; }],
