@@ -101,7 +101,7 @@ def test_main_pages_have_no_serious_accessibility_violations(console_server: S3d
         "settings": ("#/settings/a11y", "Settings of a11y"),
         "status": ("#/status", "Status"),
         "queue": ("#/queue", "Queue"),
-        "sync": ("#/sync", "Sync and filters"),
+        "sync": ("#/sync", "Sync, mounts and filters"),
     }
     try:
         for name, (route, heading) in pages.items():

@@ -46,7 +46,7 @@ _SHELL = Template("""<body>
 <a href="#/buckets">Buckets</a>
 <a href="#/status">Status</a>
 <a href="#/queue">Queue</a>
-<a href="#/sync">Sync and filters</a>
+<a href="#/sync">Sync, mounts and filters</a>
 </nav>
 <span class="who">Signed in as <strong>$user</strong>$role</span>
 <form method="post" action="${prefix}signout">

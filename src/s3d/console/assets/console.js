@@ -647,7 +647,7 @@ function syncView() {
       out.replaceChildren(h("pre", { text: JSON.stringify(w, null, 2) }));
     } catch (err) { out.replaceChildren(errorBox(err)); }
   });
-  return [h("h1", { text: "Sync and filters" }),
+  return [h("h1", { text: "Sync, mounts and filters" }),
     section("Sync pairs", poll(async () => {
       const s = await callJson({ method: "GET", admin: "/_s3d/sync" });
       if (!s.pairs.length) return h("p", { text: s.configured ? "No state published yet." : "No sync pairs are configured." });
@@ -655,6 +655,15 @@ function syncView() {
       return h("table", { class: "list" }, h("caption", { text: `${s.pairs.length} sync pairs` }),
         h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col", text: c })))),
         h("tbody", {}, s.pairs.map((p) => h("tr", {}, cols.map((c) => h("td", { text: typeof p[c] === "object" ? JSON.stringify(p[c]) : String(p[c] ?? "") }))))));
+    })),
+    section("Mounts", poll(async () => {
+      const m = await callJson({ method: "GET", admin: "/_s3d/mounts" });
+      if (!m.mounts.length) return h("p", { text: m.configured ? "No mount of your buckets is configured." : "No mounts are configured." });
+      return h("table", { class: "list", id: "mounts" }, h("caption", { text: `${m.mounts.length} mounts` }),
+        h("thead", {}, h("tr", {}, ["Source", "Mountpoint", "Mode", "Filter", "State"].map((c) => h("th", { scope: "col", text: c })))),
+        h("tbody", {}, m.mounts.map((x) => h("tr", {}, h("td", { text: x.source }), h("td", { text: x.mountpoint }),
+          h("td", { text: x.read_only ? "read-only" : "read-write" }), h("td", { text: x.filter || "" }),
+          h("td", { text: x.mounted ? "mounted" : "not mounted" })))));
     })),
     section("Why is a key filtered?", form, out)];
 }
