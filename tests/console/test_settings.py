@@ -135,6 +135,20 @@ def test_drop_upload_cancel_and_presigned_link(
     with pytest.raises(ClientError, match="404"):
         s3.head_object(Bucket=name, Key="big.bin")
 
+    # user metadata, saved by a copy of the object onto itself (its type and tags stay)
+    s3.put_object_tagging(Bucket=name, Key="two.txt", Tagging={"TagSet": [{"Key": "keep", "Value": "me"}]})
+    page.get_by_role("link", name="two.txt").click()
+    page.get_by_role("heading", name="two.txt").wait_for()
+    page.get_by_role("button", name="Add metadata field").click()
+    page.get_by_label("Metadata field 1 key").fill("author")
+    page.get_by_label("Metadata field 1 value").fill("alice")
+    page.get_by_role("button", name="Save metadata").click()
+    page.get_by_text("Metadata saved", exact=True).first.wait_for()
+    head = s3.head_object(Bucket=name, Key="two.txt")
+    assert (head["Metadata"], head["ContentType"]) == ({"author": "alice"}, "text/plain")
+    assert s3.get_object_tagging(Bucket=name, Key="two.txt")["TagSet"] == [{"Key": "keep", "Value": "me"}]
+    page.go_back()
+
     # a presigned link with a chosen lifetime
     page.get_by_role("button", name="Presigned link to one.txt").click()
     dialog = page.get_by_role("dialog", name="Presigned link")
