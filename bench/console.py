@@ -33,6 +33,7 @@ PAGE_SIZES = (100, 1000)
 TARGET_S = 1.0
 PUT_THREADS = 8
 TIMEOUT_MS = 60_000
+NEXT_PAGE = "nav[aria-label=Pages] button:nth-of-type(3)"
 # navigate (a hash change, or a click), then wait for the frame in which the table holds `rows` rows
 TIME_TO_RENDERED = """async ([action, rows]) => {
   const t0 = performance.now();
@@ -89,7 +90,8 @@ def _measure(server: S3d, keys: int, rounds: int) -> dict[str, dict[str, float]]
                 page.wait_for_selector("h1:text-is('Buckets')")
                 first.append(page.evaluate(TIME_TO_RENDERED, [listing, rows]) / 1000)
                 if keys > size:
-                    following.append(page.evaluate(TIME_TO_RENDERED, ["nav button:nth-of-type(3)", rows]) / 1000)
+                    following.append(page.evaluate(TIME_TO_RENDERED, [NEXT_PAGE, rows]) / 1000)
+                    assert page.inner_text("nav[aria-label=Pages] span") == "Page 2", "the next page did not open"
             out[f"page_{size}"] = {"rows": rows, "median_s": statistics.median(first), "best_s": min(first)}
             if following:
                 out[f"next_page_{size}"] = {

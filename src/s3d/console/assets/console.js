@@ -254,8 +254,9 @@ async function deleteBucket(name) {
 
 // ---------- object browser ----------
 const browse = { bucket: "", prefix: "", tokens: [""], page: 0, size: PAGE_SIZES[0], sort: "name-asc", filter: "" };
-async function browseView(bucket, prefix) {
-  if (browse.bucket !== bucket || browse.prefix !== prefix) Object.assign(browse, { bucket, prefix, tokens: [""], page: 0, filter: "" });
+async function browseView(bucket, prefix, stay = previousView === "browse") {
+  // the page, filter and tokens hold while the user stays in this listing; entering it starts at its first page
+  if (!stay || browse.bucket !== bucket || browse.prefix !== prefix) Object.assign(browse, { bucket, prefix, tokens: [""], page: 0, filter: "" });
   const query = { "list-type": "2", delimiter: "/", prefix: prefix + browse.filter, "max-keys": String(browse.size) };
   if (browse.tokens[browse.page]) query["continuation-token"] = browse.tokens[browse.page];
   const doc = await callXml({ method: "GET", bucket, query });
@@ -434,7 +435,7 @@ async function refreshListing() {
   if (!table) return;
   const parsed = route();
   if (parsed[0] !== "browse") return;
-  const fresh = (await browseView(parsed[1], parsed[2])).find((el) => el.id === "objects");
+  const fresh = (await browseView(parsed[1], parsed[2], true)).find((el) => el.id === "objects");
   if (fresh) table.replaceWith(fresh);
 }
 
@@ -680,9 +681,12 @@ function route() {
 }
 const VIEWS = { buckets: bucketsView, browse: browseView, object: objectView, settings: settingsView, status: statusView, queue: queueView, sync: syncView };
 let rendering = 0;
+let previousView = null; // the view shown before this render
+let currentView = null;
 async function render() {
   timers.forEach(clearInterval); timers = [];
   const [name, ...args] = route();
+  previousView = currentView; currentView = name;
   const build = VIEWS[name] || bucketsView;
   const mine = ++rendering;
   view.setAttribute("aria-busy", "true");
