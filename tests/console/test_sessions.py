@@ -17,7 +17,8 @@ import pytest
 
 from s3d.console.limiter import MAX_FAILURES
 from s3d.console.sessions import SessionStore
-from tests.console.conftest import ALICE, start_console_daemon
+from tests.conftest import client_for
+from tests.console.conftest import ALICE, BOB, start_console_daemon
 from tests.support.server import S3dProcess, free_port
 
 CONSOLE = "/_s3d/console/"
@@ -222,3 +223,33 @@ def test_the_console_can_be_turned_off(tmp_path: Path) -> None:
         assert b"<Code>NotImplemented</Code>" in r.body
     finally:
         proc.stop()
+
+
+def test_signed_urls_carry_any_key_and_are_authorized_as_the_user(daemon: tuple[S3dProcess, int]) -> None:
+    proc = daemon[0]
+    alice = client_for(proc.endpoint, ALICE[0], ALICE[1])
+    alice.create_bucket(Bucket="alice-keys")
+    key = "dir/é ü+%#?.txt"
+    try:
+        b = Browserless(proc.port)
+        b.sign_in(ALICE[0], ALICE[1])
+        r = b.sign({"requests": [{"method": "PUT", "bucket": "alice-keys", "key": key,
+                                  "headers": {"x-amz-meta-origin": "console"}}]}, b.csrf())  # fmt: skip
+        (url,) = json.loads(r.body)["urls"]
+        put = Browserless(proc.port).send("PUT", url, b"any key", {"x-amz-meta-origin": "console"})
+        assert put.status == 200, put.body
+        got = alice.get_object(Bucket="alice-keys", Key=key)
+        assert (got["Body"].read(), got["Metadata"]) == (b"any key", {"origin": "console"})
+        # a signed header must be sent as signed
+        assert Browserless(proc.port).send("PUT", url, b"other", {"x-amz-meta-origin": "forged"}).status == 403
+        # bob's session signs with bob's keys: alice's bucket refuses him
+        bob = Browserless(proc.port)
+        bob.sign_in(BOB[0], BOB[1])
+        (bob_url,) = json.loads(
+            bob.sign({"requests": [{"method": "GET", "bucket": "alice-keys", "key": key}]}, bob.csrf()).body
+        )["urls"]
+        denied = Browserless(proc.port).send("GET", bob_url)
+        assert denied.status == 403 and b"<Code>AccessDenied</Code>" in denied.body
+    finally:
+        alice.delete_object(Bucket="alice-keys", Key=key)
+        alice.delete_bucket(Bucket="alice-keys")
