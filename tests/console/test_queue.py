@@ -46,6 +46,9 @@ def test_retry_a_failed_record_from_the_queue_page(tmp_path: Path, context: Any)
         page.get_by_role("link", name="Status").click()
         page.get_by_text("Failed records").wait_for()
         screenshot(page, "status")
+        lag = page.evaluate("async () => (await fetch('/_s3d/console/api/lag')).json()")
+        assert lag["available"] is True
+        assert lag["samples"][-1]["records"] >= 1  # the refused key's record is still pending
 
         proxy.set_rules()  # the remote takes the key again
         page.get_by_role("link", name="Queue").click()

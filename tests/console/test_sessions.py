@@ -253,3 +253,11 @@ def test_signed_urls_carry_any_key_and_are_authorized_as_the_user(daemon: tuple[
     finally:
         alice.delete_object(Bucket="alice-keys", Key=key)
         alice.delete_bucket(Bucket="alice-keys")
+
+
+def test_the_lag_series_is_for_gateway_mode(daemon: tuple[S3dProcess, int]) -> None:
+    b = Browserless(daemon[0].port)
+    assert b.send("GET", CONSOLE + "api/lag").status == 401
+    b.sign_in(ALICE[0], ALICE[1])
+    r = b.send("GET", CONSOLE + "api/lag")
+    assert (r.status, json.loads(r.body)) == (200, {"samples": [], "available": False})

@@ -571,19 +571,23 @@ async function settingsView(bucket) {
 
 // ---------- the daemon ----------
 function factsList(pairs) { return h("dl", { class: "facts" }, pairs.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v === null || v === undefined ? "—" : String(v) })])); }
-function lagChart(samples) {
-  const W = 600, H = 160;
-  if (samples.length < 2) return h("p", { class: "note", text: "The lag chart fills in as samples arrive (one every 10 s)." });
-  const t0 = samples[0].t, t1 = samples[samples.length - 1].t || t0 + 1, top = Math.max(1, ...samples.map((s) => s.records));
-  const pts = samples.map((s) => `${((s.t - t0) / (t1 - t0 || 1)) * W},${H - (s.records / top) * H}`).join(" ");
+const LAG_SERIES = [["records", "Pending records", (v) => String(v)], ["bytes", "Pending bytes", fmtBytes], ["oldest_s", "Oldest pending record", (v) => `${Math.round(v)} s`]];
+function lagChart(samples, field, label, fmt) {
+  const W = 600, H = 120;
+  const t0 = samples[0].t, t1 = samples[samples.length - 1].t, top = Math.max(1, ...samples.map((s) => s[field]));
+  const pts = samples.map((s) => `${((s.t - t0) / (t1 - t0 || 1)) * W},${H - (s[field] / top) * H}`).join(" ");
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`); svg.setAttribute("role", "img"); svg.setAttribute("class", "chart");
   const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
-  title.textContent = `Pending records over the last ${Math.round((t1 - t0) / 60)} minutes, peak ${top}, now ${samples[samples.length - 1].records}`;
+  title.textContent = `${label} over the last ${Math.max(1, Math.round((t1 - t0) / 60))} minutes: peak ${fmt(top)}, now ${fmt(samples[samples.length - 1][field])}`;
   const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
   line.setAttribute("points", pts); line.setAttribute("fill", "none"); line.setAttribute("stroke", "currentColor"); line.setAttribute("stroke-width", "2");
   svg.append(title, line);
   return h("figure", {}, svg, h("figcaption", { text: title.textContent }));
+}
+function lagCharts(samples) {
+  if (samples.length < 2) return h("p", { class: "note", text: "The lag charts fill in as samples arrive (one every 10 s)." });
+  return h("div", { class: "charts" }, LAG_SERIES.map(([field, label, fmt]) => lagChart(samples, field, label, fmt)));
 }
 function poll(render1) {
   const box = h("div", {});
@@ -609,7 +613,7 @@ function statusView() {
     const out = [factsList(facts)];
     if (s.mode === "gateway" && IS_ADMIN) {
       const lag = await (await fetch(CONSOLE + "api/lag", { credentials: "same-origin" })).json();
-      out.push(section("Lag over the last hour", lagChart(lag.samples)));
+      out.push(section("Lag over the last hour", lagCharts(lag.samples)));
     }
     return out;
   })];
