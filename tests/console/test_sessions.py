@@ -199,7 +199,7 @@ def test_an_expired_session_is_gone(tmp_path: Path) -> None:
 
 
 def test_failed_sign_ins_are_rate_limited_and_logged(tmp_path: Path) -> None:
-    proc = start_console_daemon(tmp_path, workers=1)
+    proc = start_console_daemon(tmp_path)  # two workers: the count is the daemon's, not one worker's
     try:
         b = Browserless(proc.port)
         for _ in range(MAX_FAILURES):

@@ -89,7 +89,7 @@ class Console:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.sessions = SessionStore(settings.data)
-        self.limiter = SignInLimiter()
+        self.limiter = SignInLimiter(settings.data)
         self.lag = LagRing()
         self.users = {u.access_key: u for u in settings.users}
 
