@@ -52,3 +52,7 @@ def test_a_cross_site_form_post_is_refused(console_server: S3dProcess, context: 
     page.goto(console_server.endpoint + "/_s3d/console/")
     page.get_by_role("heading", name="Buckets", exact=True).wait_for()
     assert page.get_by_text("Signed in as").is_visible()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in").wait_for()
+    page.goto(console_server.endpoint + "/_s3d/console/")
+    page.get_by_role("heading", name="Sign in").wait_for()  # the session is gone

@@ -110,6 +110,11 @@ def test_main_pages_have_no_serious_accessibility_violations(console_server: S3d
             page.wait_for_function("() => !document.getElementById('view').hasAttribute('aria-busy')")
             found[name] = severe_violations(page)
             screenshot(page, name)
+        # the filters' `why` for a key, on the page left open last
+        page.get_by_label("Bucket", exact=True).fill("a11y")
+        page.get_by_label("Key", exact=True).fill("readme.md")
+        page.get_by_role("button", name="Why?").click()
+        page.locator("#why-result pre").get_by_text("no upload_filter: everything is included").wait_for()
     finally:
         for key in ("notes/today.txt", "readme.md"):
             s3.delete_object(Bucket="a11y", Key=key)
