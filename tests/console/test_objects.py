@@ -16,6 +16,10 @@ from tests.support.server import S3dProcess
 BIG = 20 * 1024 * 1024  # more than two parts: uploads as multipart
 
 
+def names(s3: Any) -> list[str]:
+    return [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
 def test_upload_browse_download_tag_delete(console_server: S3dProcess, context: Any, tmp_path: Path) -> None:
     ak, sk, _ = ALICE
     s3 = client_for(console_server.endpoint, ak, sk)
@@ -26,7 +30,7 @@ def test_upload_browse_download_tag_delete(console_server: S3dProcess, context: 
     page.get_by_label("New bucket name").fill("photos")
     page.get_by_role("button", name="Create bucket").click()
     page.get_by_role("link", name="photos", exact=True).wait_for()
-    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["photos"]
+    assert "photos" in names(s3)
 
     # upload into the prefix docs/ (the browser's view of an empty folder)
     data = os.urandom(BIG)
@@ -84,8 +88,8 @@ def test_upload_browse_download_tag_delete(console_server: S3dProcess, context: 
     dialog = page.get_by_role("dialog", name="Bucket not empty")
     dialog.get_by_role("button", name="Delete everything").click()
     assert dialog.is_visible()  # the name was not typed: nothing happens
-    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["photos"]
+    assert "photos" in names(s3)
     dialog.get_by_label("Type photos to confirm").fill("photos")
     dialog.get_by_role("button", name="Delete everything").click()
     page.get_by_text("Bucket photos deleted").wait_for()
-    assert s3.list_buckets()["Buckets"] == []
+    assert "photos" not in names(s3)
