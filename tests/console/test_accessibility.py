@@ -49,7 +49,8 @@ def axe_context(browser: Any) -> Any:
 def test_keyboard_only_sign_in_and_create_bucket(console_server: S3dProcess, context: Any) -> None:
     page = context.new_page()
     page.goto(console_server.endpoint + "/_s3d/console/")
-    page.keyboard.type(ALICE[0])  # the access key field has the focus
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'access_key'")
+    page.keyboard.type(ALICE[0])  # the access key field has the focus (autofocus)
     page.keyboard.press("Tab")
     page.keyboard.type(ALICE[1])
     page.keyboard.press("Enter")
