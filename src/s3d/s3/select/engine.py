@@ -1,0 +1,311 @@
+"""One query: DuckDB in a worker thread, its results handed to the event loop as event-stream messages.
+
+The thread opens its own DuckDB connection (one thread, a memory limit, no extension loading),
+registers the object as a filesystem (``source``), creates the base view (``inputs``), asks DuckDB
+for the records' shape, renders the query (``translate``) and streams its rows: Records events of
+at most ``RECORDS_BYTES`` go into a bounded queue, so a slow client slows the scan instead of
+filling memory. Errors before the first message are the request's S3 error (an HTTP status);
+errors after it are an error event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bz2
+import concurrent.futures
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from s3d.s3.errors import S3Error
+from s3d.s3.select import events, inputs, outputs, translate
+from s3d.s3.select import request as rq
+from s3d.s3.select import tree as t
+from s3d.s3.select.source import BLOCK, Counter, Piece, RangeReader, View, ViewFileSystem, scan_window
+
+log = logging.getLogger("s3d.select")
+
+RECORDS_BYTES = 256 * 1024  # one Records event holds about this much
+FETCH_ROWS = 2048  # rows taken from DuckDB at a time
+QUEUE_MESSAGES = 8  # messages waiting for the client, at most
+KEEPALIVE = 1.0  # seconds without a message before a Cont event (and Progress, if asked for)
+PUT_WAIT = 1.0  # seconds between checks for a cancelled query while the queue is full
+MEMORY_LIMIT = "256MB"  # one query's DuckDB memory
+DUCKDB_CONFIG = {
+    "threads": 1,
+    "memory_limit": MEMORY_LIMIT,
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+}
+TIME_ZONE = "SET TimeZone = 'UTC'"  # timestamps are UTC, as S3 Select's are
+# DuckDB's error classes, as S3 Select's error codes (input parsing errors depend on the format)
+PARSING_ERROR = {rq.CsvInput: "CSVParsingError", rq.JsonInput: "JSONParsingError", rq.ParquetInput: "ParquetParsingError"}
+ERROR_CODES: tuple[tuple[type[Exception], str], ...] = (
+    (duckdb.ConversionException, "CastFailed"),
+    (duckdb.OutOfRangeException, "IntegerOverflow"),
+    (duckdb.BinderException, "InvalidDataType"),
+    (duckdb.OutOfMemoryException, "OverMaxRecordSize"),
+    (duckdb.InterruptException, "InternalError"),
+)
+
+
+class _Done:
+    """The end of the stream: the counts for Stats."""
+
+    def __init__(self, scanned: int, processed: int, returned: int) -> None:
+        self.scanned, self.processed, self.returned = scanned, processed, returned
+
+
+class _Failed:
+    def __init__(self, error: S3Error) -> None:
+        self.error = error
+
+
+Item = bytes | _Done | _Failed
+
+
+class Cancelled(Exception):
+    """The client went away: the thread stops."""
+
+
+def s3_error(e: Exception, req: rq.SelectRequest) -> S3Error:
+    if isinstance(e, S3Error):
+        return e
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    for cls, code in ERROR_CODES:
+        if isinstance(e, cls):
+            return S3Error(code, text)
+    if isinstance(e, duckdb.InvalidInputException | duckdb.IOException | UnicodeDecodeError | EOFError | OSError):
+        return S3Error(PARSING_ERROR[type(req.input)], text)
+    if isinstance(e, duckdb.Error):
+        return S3Error("InvalidQuery", text, status=400)
+    log.exception("select query failed")
+    return S3Error("InternalError")
+
+
+def shape_of(kind: Any) -> translate.Shape:
+    """A DuckDB type (DuckDBPyType) as far as paths need it."""
+    kind_id = getattr(kind, "id", "")
+    if kind_id == "struct":
+        return translate.Shape(translate.STRUCT, tuple((n, shape_of(c)) for n, c in kind.children))
+    if kind_id == "list":
+        return translate.Shape(translate.LIST, element=shape_of(kind.children[0][1]))
+    return translate.ANY
+
+
+@dataclass
+class Query:
+    """What the handler hands over: the request, its parsed SQL and the object's bytes."""
+
+    req: rq.SelectRequest
+    sql: t.Query
+    read: RangeReader
+    size: int
+    spool_dir: Path
+
+
+class Job:
+    def __init__(self, query: Query) -> None:
+        self.q = query
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[Item] = asyncio.Queue(QUEUE_MESSAGES)
+        self.ready: asyncio.Future[None] = self.loop.create_future()
+        self.cancelled = threading.Event()
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.counter = Counter()
+        self.processed = 0
+        self.view_size = 0  # bytes DuckDB reads: the object, its ScanRange window or its decompressed spool
+        self.signalled = False  # the thread's own record of having settled ``ready``
+
+    # ---------- the event loop's side ----------
+    async def start(self) -> None:
+        """Runs the query up to its first rows; the request's S3Error if it cannot run."""
+        threading.Thread(target=self._run, name="s3d-select", daemon=True).start()
+        try:
+            await self.ready
+        except BaseException:
+            self.cancel()
+            raise
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        con = self.con
+        if con is not None:
+            try:
+                con.interrupt()
+            except duckdb.Error:
+                pass
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        try:
+            while True:
+                try:
+                    item = await asyncio.wait_for(self.queue.get(), KEEPALIVE)
+                except TimeoutError:
+                    yield events.cont()
+                    if self.q.req.progress:
+                        yield events.progress(self._scanned(), self._processed(), 0)
+                    continue
+                if isinstance(item, bytes):
+                    yield item
+                elif isinstance(item, _Failed):
+                    yield events.error(item.error.code, item.error.message)
+                    return
+                else:
+                    if self.q.req.progress:
+                        yield events.progress(item.scanned, item.processed, item.returned)
+                    yield events.stats(item.scanned, item.processed, item.returned)
+                    yield events.end()
+                    return
+        finally:
+            self.cancel()
+
+    def _scanned(self) -> int:
+        """Bytes of the object read; a part DuckDB read twice (sniffing, then scanning) counts once."""
+        return min(self.counter.value, self.view_size) if self.view_size else self.counter.value
+
+    def _processed(self) -> int:
+        return self.processed or self._scanned()
+
+    # ---------- the thread's side ----------
+    def _put(self, item: Item) -> None:
+        fut = asyncio.run_coroutine_threadsafe(self.queue.put(item), self.loop)
+        while True:
+            try:
+                fut.result(PUT_WAIT)
+                return
+            except concurrent.futures.TimeoutError:
+                if self.cancelled.is_set():
+                    fut.cancel()
+                    raise Cancelled from None
+
+    def _signal(self, error: BaseException | None) -> None:
+        self.signalled = True
+
+        def settle() -> None:
+            if self.ready.done():
+                return
+            if error is None:
+                self.ready.set_result(None)
+            else:
+                self.ready.set_exception(error)
+
+        self.loop.call_soon_threadsafe(settle)
+
+    def _run(self) -> None:
+        spool = None
+        try:
+            view, spool = self._view()
+            self.view_size = self.q.size if self.q.req.compression == rq.BZIP2 else view.size
+            with duckdb.connect(config=DUCKDB_CONFIG) as con:
+                self.con = con
+                if self.cancelled.is_set():
+                    raise Cancelled
+                rel = self._prepare(con, view)
+                self._stream(rel)
+        except Cancelled:
+            self._signal(S3Error("InternalError", "cancelled"))
+        except Exception as e:  # noqa: BLE001 - every failure is reported to the client
+            err = s3_error(e, self.q.req)
+            if not self.signalled:
+                self._signal(err)
+            else:
+                try:
+                    self._put(_Failed(err))
+                except Cancelled:
+                    pass
+        finally:
+            self.con = None
+            if spool is not None:
+                spool.close()
+
+    def _view(self) -> tuple[View, Any]:
+        """The bytes DuckDB reads: the object, its ScanRange window, or its BZIP2-decompressed spool."""
+        req, read, size = self.q.req, self.q.read, self.q.size
+        if req.compression == rq.BZIP2:
+            spool = tempfile.TemporaryFile(dir=self.q.spool_dir)
+            self.processed = self._decompress(spool.fileno())
+            fd = spool.fileno()
+            return View(lambda off, n: os.pread(fd, n, off), [Piece(0, self.processed)], Counter()), spool
+        pieces = [Piece(0, size)]
+        scan = req.scan_range
+        if scan is not None:
+            inp = req.input
+            delimiter = (inp.record_delimiter if isinstance(inp, rq.CsvInput) else "\n")[-1:].encode()
+            first, stop = scan_window(read, size, scan.start, scan.end, delimiter)
+            pieces = [Piece(first, stop - first)]
+            if first > 0 and isinstance(inp, rq.CsvInput) and inp.header != rq.NONE:
+                header_end = scan_window(read, size, 0, 0, delimiter)[1]
+                pieces.insert(0, Piece(0, min(header_end, first)))
+        return View(read, pieces, self.counter), None
+
+    def _decompress(self, fd: int) -> int:
+        d = bz2.BZ2Decompressor()
+        offset = written = 0
+        while offset < self.q.size:
+            if self.cancelled.is_set():
+                raise Cancelled
+            chunk = self.q.read(offset, BLOCK)
+            if not chunk:
+                break
+            offset += len(chunk)
+            self.counter.add(len(chunk))
+            while chunk:
+                data = d.decompress(chunk)
+                os.write(fd, data)
+                written += len(data)
+                if d.eof:  # several bzip2 streams in one file: each is a stream of the same data
+                    chunk, d = d.unused_data, bz2.BZ2Decompressor()
+                else:
+                    chunk = b""
+        return written
+
+    def _prepare(self, con: duckdb.DuckDBPyConnection, view: View) -> duckdb.DuckDBPyRelation:
+        con.execute(TIME_ZONE)
+        con.register_filesystem(ViewFileSystem(view))
+        con.execute(inputs.base_view(self.q.req))
+        base = con.sql(f"SELECT * FROM {translate.BASE}")
+        by_value = isinstance(self.q.req.input, rq.JsonInput)
+        columns = tuple((name, shape_of(kind)) for name, kind in zip(base.columns, base.types, strict=True))
+        records = translate.Records(columns, isinstance(self.q.req.input, rq.CsvInput), by_value)
+        star_names = self._star_names(base.columns)
+        self.rendered = translate.render(self.q.sql, records, star_names)
+        return con.sql(self.rendered.sql)
+
+    def _star_names(self, columns: list[str]) -> list[str]:
+        inp = self.q.req.input
+        if isinstance(inp, rq.CsvInput) and inp.header != rq.USE:
+            return [f"{translate.POSITIONAL}{i}" for i in range(1, len(columns) + 1)]
+        return list(columns)
+
+    def _stream(self, rel: duckdb.DuckDBPyRelation) -> None:
+        write = outputs.writer(self.q.req.output, self.rendered.names, self.rendered.star_record)
+        returned = 0
+        pending: list[bytes] = []
+        pending_bytes = 0
+        rows = rel.fetchmany(FETCH_ROWS)
+        self._signal(None)
+        while rows:
+            if self.cancelled.is_set():
+                raise Cancelled
+            chunk = write(rows)
+            pending.append(chunk)
+            pending_bytes += len(chunk)
+            if pending_bytes >= RECORDS_BYTES:
+                payload = b"".join(pending)
+                returned += len(payload)
+                self._put(events.records(payload))
+                pending, pending_bytes = [], 0
+            rows = rel.fetchmany(FETCH_ROWS)
+        if pending:
+            payload = b"".join(pending)
+            returned += len(payload)
+            self._put(events.records(payload))
+        self._put(_Done(self._scanned(), self._processed(), returned))
