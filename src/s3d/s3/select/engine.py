@@ -38,7 +38,7 @@ QUEUE_MESSAGES = 8  # messages waiting for the client, at most
 KEEPALIVE = 1.0  # seconds without a message before a Cont event (and Progress, if asked for)
 PUT_WAIT = 1.0  # seconds between checks for a cancelled query while the queue is full
 MEMORY_LIMIT = "256MB"  # one query's DuckDB memory
-DUCKDB_CONFIG = {
+DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "threads": 1,
     "memory_limit": MEMORY_LIMIT,
     "autoload_known_extensions": False,
@@ -46,7 +46,11 @@ DUCKDB_CONFIG = {
 }
 TIME_ZONE = "SET TimeZone = 'UTC'"  # timestamps are UTC, as S3 Select's are
 # DuckDB's error classes, as S3 Select's error codes (input parsing errors depend on the format)
-PARSING_ERROR = {rq.CsvInput: "CSVParsingError", rq.JsonInput: "JSONParsingError", rq.ParquetInput: "ParquetParsingError"}
+PARSING_ERROR = {
+    rq.CsvInput: "CSVParsingError",
+    rq.JsonInput: "JSONParsingError",
+    rq.ParquetInput: "ParquetParsingError",
+}
 ERROR_CODES: tuple[tuple[type[Exception], str], ...] = (
     (duckdb.ConversionException, "CastFailed"),
     (duckdb.OutOfRangeException, "IntegerOverflow"),

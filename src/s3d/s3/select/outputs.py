@@ -50,7 +50,7 @@ def _jsonable(value: Any) -> Any:
     return scalar_text(value)
 
 
-Writer = Callable[[list[Row]], bytes]
+Writer = Callable[[Sequence[Row]], bytes]
 
 
 def csv_writer(out: rq.CsvOutput) -> Writer:
@@ -66,7 +66,7 @@ def csv_writer(out: rq.CsvOutput) -> Writer:
     if not doubled:
         options["escapechar"] = out.quote_escape
 
-    def write(rows: list[Row]) -> bytes:
+    def write(rows: Sequence[Row]) -> bytes:
         buf = io.StringIO()
         w = csv.writer(buf, **options)
         w.writerows([scalar_text(v) for v in row] for row in rows)
@@ -85,7 +85,7 @@ def json_writer(out: rq.JsonOutput, names: list[str], whole_record: bool) -> Wri
             return _jsonable(value) if isinstance(value, dict) else {"_1": _jsonable(value)}
         return {name: _jsonable(v) for name, v in zip(names, row, strict=False)}
 
-    def write(rows: list[Row]) -> bytes:
+    def write(rows: Sequence[Row]) -> bytes:
         return "".join(json.dumps(record(row), separators=(",", ":")) + delimiter for row in rows).encode()
 
     return write
@@ -102,7 +102,7 @@ def writer(out: rq.Output, names: list[str], whole_record: bool) -> Writer:
 def _record_as_csv(inner: Writer) -> Writer:
     """SELECT * of JSON records to CSV: each record's values, in order."""
 
-    def write(rows: list[Row]) -> bytes:
+    def write(rows: Sequence[Row]) -> bytes:
         flat: list[Row] = [list(r[0].values()) if isinstance(r[0], dict) else [r[0]] for r in rows]
         return inner(flat)
 

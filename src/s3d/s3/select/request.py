@@ -131,6 +131,7 @@ def _choice(el: ET.Element, name: str, choices: tuple[str, ...], default: str, c
     raise S3Error(code, f"{name} must be one of {', '.join(choices)}.")
 
 
+CR_REFERENCE = b"&#13;"
 RECORD_DELIMITERS = ("\n", "\r\n", "\r")  # what the CSV reader splits records on
 
 
@@ -181,7 +182,8 @@ def _scan_range(el: ET.Element | None) -> ScanRange | None:
 def parse(body: bytes) -> SelectRequest:
     if not body:
         raise S3Error("MissingRequestBodyError", "Request Body is empty")
-    root = xml.parse(body)
+    # an XML parser reads a raw CR as LF; SDKs send delimiters such as "\r\n" raw, so keep them as written
+    root = xml.parse(body.replace(b"\r", CR_REFERENCE))
     if root.tag != ROOT:
         raise S3Error("MalformedXML")
     expression = xml.text(root, "Expression")

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem  # type: ignore[import-untyped]
 
 PROTOCOL = "s3dselect"
 BLOCK = 1 << 20  # bytes per read of the object
@@ -111,9 +111,7 @@ def first_record_at_or_after(read: RangeReader, size: int, position: int, delimi
     return size
 
 
-def scan_window(
-    read: RangeReader, size: int, start: int | None, end: int | None, delimiter: bytes
-) -> tuple[int, int]:
+def scan_window(read: RangeReader, size: int, start: int | None, end: int | None, delimiter: bytes) -> tuple[int, int]:
     """ScanRange's rule: the records that start within [start, end] (inclusive), as [first, stop)."""
     if start is None:  # only End: the last End bytes of the object
         assert end is not None

@@ -67,7 +67,14 @@ TYPES = {
     "NUMERIC": "DOUBLE",
     "TIMESTAMP": "TIMESTAMP",
 }
-DATE_PARTS = {"YEAR": "years", "MONTH": "months", "DAY": "days", "HOUR": "hours", "MINUTE": "minutes", "SECOND": "seconds"}
+DATE_PARTS = {
+    "YEAR": "years",
+    "MONTH": "months",
+    "DAY": "days",
+    "HOUR": "hours",
+    "MINUTE": "minutes",
+    "SECOND": "seconds",
+}
 EXTRACT_PARTS = {*DATE_PARTS, "TIMEZONE_HOUR", "TIMEZONE_MINUTE"}
 TRIMS = {"BOTH": "trim", "LEADING": "ltrim", "TRAILING": "rtrim"}
 DEFAULT_TRIM = " "
@@ -132,7 +139,9 @@ class _Renderer:
         if not isinstance(step, t.Name):
             return False
         names = {BASE} if self.alias is None else {self.alias.text.lower()}
-        return step.text.lower() in names if not step.quoted else step.text in ({self.alias.text} if self.alias else set())
+        return (
+            step.text.lower() in names if not step.quoted else step.text in ({self.alias.text} if self.alias else set())
+        )
 
     def path(self, p: t.Path) -> str:
         steps = p.steps
