@@ -12,7 +12,8 @@ JSON_FORMATS = {rq.DOCUMENT: "unstructured", rq.LINES: "newline_delimited"}
 # GZIP is DuckDB's own; BZIP2 is decompressed before DuckDB reads it (see engine.py)
 # RecordDelimiter as read_csv's new_line (written escaped); "\n" is left to DuckDB, which also reads "\r\n" then
 NEW_LINE = {"\r\n": "\\r\\n", "\r": "\\r"}
-DUCKDB_COMPRESSION = {rq.NONE: "none", rq.GZIP: "gzip", rq.BZIP2: "none"}
+CSV_COMPRESSION = {rq.NONE: "none", rq.GZIP: "gzip", rq.BZIP2: "none"}
+JSON_COMPRESSION = {rq.NONE: "uncompressed", rq.GZIP: "gzip", rq.BZIP2: "uncompressed"}
 
 
 def _option(name: str, value: str | bool) -> str:
@@ -24,7 +25,6 @@ def _option(name: str, value: str | bool) -> str:
 def base_view(req: rq.SelectRequest) -> str:
     """CREATE VIEW s3object: one row per record (CSV, Parquet: its columns; JSON: one column, VALUE)."""
     inp = req.input
-    compression = DUCKDB_COMPRESSION[req.compression]
     if isinstance(inp, rq.CsvInput):
         options = [
             _option("all_varchar", True),
@@ -32,7 +32,7 @@ def base_view(req: rq.SelectRequest) -> str:
             _option("delim", inp.field_delimiter),
             _option("quote", inp.quote),
             _option("escape", inp.quote_escape),
-            _option("compression", compression),
+            _option("compression", CSV_COMPRESSION[req.compression]),
             _option("nullstr", NO_NULL_FIELD),
             _option("null_padding", True),
             _option("strict_mode", False),
@@ -46,7 +46,7 @@ def base_view(req: rq.SelectRequest) -> str:
         options = [
             _option("format", JSON_FORMATS[inp.type]),
             _option("records", False),
-            _option("compression", compression),
+            _option("compression", JSON_COMPRESSION[req.compression]),
         ]
         body = f"SELECT json AS {quote_ident(VALUE)} FROM read_json({quote_string(URL)}, {', '.join(options)})"
     else:

@@ -9,6 +9,7 @@ the header line in front when the window does not start at 0.
 
 from __future__ import annotations
 
+import datetime
 import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -88,11 +89,15 @@ class ViewFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def info(self, path: str, **_kwargs: Any) -> dict[str, Any]:
         return {"name": path, "size": self.view.size, "type": "file"}
 
+    def modified(self, path: str) -> datetime.datetime:
+        return UNCHANGED  # one query reads the one version it looked up
+
     def ls(self, path: str, detail: bool = True, **_kwargs: Any) -> list[Any]:
         return [self.info(path)] if detail else [path]
 
 
 URL = f"{PROTOCOL}://object"
+UNCHANGED = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 def first_record_at_or_after(read: RangeReader, size: int, position: int, delimiter: bytes) -> int:
