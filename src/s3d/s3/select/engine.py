@@ -45,19 +45,19 @@ DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
 }
 TIME_ZONE = "SET TimeZone = 'UTC'"  # timestamps are UTC, as S3 Select's are
-# DuckDB's error classes, as S3 Select's error codes (input parsing errors depend on the format)
-PARSING_ERROR = {
-    rq.CsvInput: "CSVParsingError",
-    rq.JsonInput: "JSONParsingError",
-    rq.ParquetInput: "ParquetParsingError",
+# DuckDB's errors (by the kind that starts their message), as S3 Select's error codes; input parsing errors
+# are the format's. A failure while rows stream is reported as a failed pending result, with the original
+# error on a later line ("Error: Conversion Error: ...").
+PARSING_ERROR = {rq.CsvInput: "CSVParsingError", rq.JsonInput: "JSONParsingError", rq.ParquetInput: "ParquetParsingError"}
+INPUT_KIND = "Invalid Input Error"
+ERROR_KINDS = {
+    "Conversion Error": "CastFailed",
+    "Out of Range Error": "IntegerOverflow",
+    "Binder Error": "InvalidDataType",
+    "Out of Memory Error": "OverMaxRecordSize",
 }
-ERROR_CODES: tuple[tuple[type[Exception], str], ...] = (
-    (duckdb.ConversionException, "CastFailed"),
-    (duckdb.OutOfRangeException, "IntegerOverflow"),
-    (duckdb.BinderException, "InvalidDataType"),
-    (duckdb.OutOfMemoryException, "OverMaxRecordSize"),
-    (duckdb.InterruptException, "InternalError"),
-)
+INNER_ERROR = "Error: "
+FALLBACK_CODE = "InvalidQuery"  # any other DuckDB error: the query cannot run on this object
 
 
 class _Done:
@@ -79,17 +79,23 @@ class Cancelled(Exception):
     """The client went away: the thread stops."""
 
 
+def _duckdb_error(text: str, req: rq.SelectRequest) -> S3Error:
+    lines = text.splitlines() or [text]
+    inner = [line[len(INNER_ERROR) :] for line in lines[1:] if line.startswith(INNER_ERROR)]
+    first = inner[0] if inner else lines[0]
+    kind = first.partition(":")[0]
+    if kind == INPUT_KIND:
+        return S3Error(PARSING_ERROR[type(req.input)], first)
+    return S3Error(ERROR_KINDS.get(kind, FALLBACK_CODE), first, status=400)
+
+
 def s3_error(e: Exception, req: rq.SelectRequest) -> S3Error:
     if isinstance(e, S3Error):
         return e
-    text = str(e).splitlines()[0] if str(e) else type(e).__name__
-    for cls, code in ERROR_CODES:
-        if isinstance(e, cls):
-            return S3Error(code, text)
-    if isinstance(e, duckdb.InvalidInputException | duckdb.IOException | UnicodeDecodeError | EOFError | OSError):
-        return S3Error(PARSING_ERROR[type(req.input)], text)
     if isinstance(e, duckdb.Error):
-        return S3Error("InvalidQuery", text, status=400)
+        return _duckdb_error(str(e), req)
+    if isinstance(e, UnicodeDecodeError | EOFError | OSError):
+        return S3Error(PARSING_ERROR[type(req.input)], str(e) or type(e).__name__)
     log.exception("select query failed")
     return S3Error("InternalError")
 
