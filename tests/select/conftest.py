@@ -22,7 +22,9 @@ def people() -> list[tuple[str, ...]]:
     for i in range(PEOPLE_ROWS):
         note = "" if i % 7 == 0 else f"  note {i} with 50% off_{i % 3}  "
         joined = f"20{10 + i % 15:02d}-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z"
-        out.append((f"Person{i}", str(18 + (i * 7) % 60), CITIES[i % len(CITIES)], joined, f"{(i * 37) % 1000 / 10}", note))
+        out.append(
+            (f"Person{i}", str(18 + (i * 7) % 60), CITIES[i % len(CITIES)], joined, f"{(i * 37) % 1000 / 10}", note)
+        )
     return out
 
 

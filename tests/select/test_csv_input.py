@@ -30,7 +30,9 @@ def test_select_star_with_limit(s3: Any, bucket: str, people_file: Path) -> None
     assert csv_rows(got) == duck(f"SELECT * FROM {read_csv(people_file)} LIMIT 5")
 
 
-def test_header_none_uses_positions_and_reads_the_first_line_as_a_record(s3: Any, bucket: str, people_file: Path) -> None:
+def test_header_none_uses_positions_and_reads_the_first_line_as_a_record(
+    s3: Any, bucket: str, people_file: Path
+) -> None:
     s3.put_object(Bucket=bucket, Key="p.csv", Body=people_file.read_bytes())
     got, _ = select(s3, bucket, "p.csv", "SELECT _1, _3 FROM S3Object LIMIT 3", {"CSV": {"FileHeaderInfo": "NONE"}})
     assert csv_rows(got) == [("name", "city"), *[(r[0], r[2]) for r in people()[:2]]]
@@ -38,7 +40,9 @@ def test_header_none_uses_positions_and_reads_the_first_line_as_a_record(s3: Any
 
 def test_header_ignore_skips_the_first_line(s3: Any, bucket: str, people_file: Path) -> None:
     s3.put_object(Bucket=bucket, Key="p.csv", Body=people_file.read_bytes())
-    got, _ = select(s3, bucket, "p.csv", "SELECT _1 FROM S3Object s WHERE s._3 = 'Oslo'", {"CSV": {"FileHeaderInfo": "IGNORE"}})
+    got, _ = select(
+        s3, bucket, "p.csv", "SELECT _1 FROM S3Object s WHERE s._3 = 'Oslo'", {"CSV": {"FileHeaderInfo": "IGNORE"}}
+    )
     assert csv_rows(got) == duck(f"SELECT name FROM {read_csv(people_file)} WHERE city = 'Oslo'")
 
 
@@ -51,7 +55,15 @@ def test_column_names_ignore_case_unless_quoted(s3: Any, bucket: str) -> None:
 def test_delimiters_quotes_and_comments(s3: Any, bucket: str, tmp_path: Path) -> None:
     body = b"a;b\n# a comment line\n'x;1';2\n'it''s';3\n"
     s3.put_object(Bucket=bucket, Key="d.csv", Body=body)
-    inp = {"CSV": {"FileHeaderInfo": "USE", "FieldDelimiter": ";", "QuoteCharacter": "'", "QuoteEscapeCharacter": "'", "Comments": "#"}}
+    inp = {
+        "CSV": {
+            "FileHeaderInfo": "USE",
+            "FieldDelimiter": ";",
+            "QuoteCharacter": "'",
+            "QuoteEscapeCharacter": "'",
+            "Comments": "#",
+        }
+    }
     got, _ = select(s3, bucket, "d.csv", "SELECT s.a, s.b FROM S3Object s", inp)
     assert csv_rows(got) == [("x;1", "2"), ("it's", "3")]
 
@@ -85,7 +97,15 @@ def test_gzip_and_bzip2(s3: Any, bucket: str, people_file: Path) -> None:
 
 def test_csv_output_options(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="o.csv", Body=b'a,b\nx,"y""z"\n')
-    out = {"CSV": {"QuoteFields": "ALWAYS", "FieldDelimiter": "|", "RecordDelimiter": ";\n", "QuoteCharacter": "'", "QuoteEscapeCharacter": "'"}}
+    out = {
+        "CSV": {
+            "QuoteFields": "ALWAYS",
+            "FieldDelimiter": "|",
+            "RecordDelimiter": ";\n",
+            "QuoteCharacter": "'",
+            "QuoteEscapeCharacter": "'",
+        }
+    }
     got, _ = select(s3, bucket, "o.csv", "SELECT s.a, s.b FROM S3Object s", USE, out)
     assert got == b"'x'|'y\"z';\n"
 
@@ -98,7 +118,14 @@ def test_csv_output_quotes_as_needed(s3: Any, bucket: str) -> None:
 
 def test_json_output_names_fields_by_column_or_alias(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="o.csv", Body=b"a,b\n1,2\n")
-    got, _ = select(s3, bucket, "o.csv", "SELECT s.a, s.b AS bee, UPPER(s.a) FROM S3Object s", USE, {"JSON": {"RecordDelimiter": "\r\n"}})
+    got, _ = select(
+        s3,
+        bucket,
+        "o.csv",
+        "SELECT s.a, s.b AS bee, UPPER(s.a) FROM S3Object s",
+        USE,
+        {"JSON": {"RecordDelimiter": "\r\n"}},
+    )
     assert got == b'{"a":"1","bee":"2","_3":"1"}\r\n'
 
 

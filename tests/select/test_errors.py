@@ -63,7 +63,10 @@ def test_input_serialization_errors(s3: Any, csv_bucket: str, inp: dict[str, Any
 
 
 def test_unsupported_record_delimiter_is_501(s3: Any, csv_bucket: str) -> None:
-    assert error_of(s3, csv_bucket, "SELECT * FROM S3Object", {"CSV": {"RecordDelimiter": ";"}}) == (501, "NotImplemented")
+    assert error_of(s3, csv_bucket, "SELECT * FROM S3Object", {"CSV": {"RecordDelimiter": ";"}}) == (
+        501,
+        "NotImplemented",
+    )
 
 
 def test_scan_range_on_compressed_input_is_refused(s3: Any, csv_bucket: str) -> None:

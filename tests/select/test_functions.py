@@ -89,12 +89,21 @@ def test_function_family_matches_duckdb(s3: Any, bucket: str, people_file: Path,
 def test_utcnow_is_now(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="one.csv", Body=b"a\n1\n")
     got, _ = select(s3, bucket, "one.csv", "SELECT EXTRACT(YEAR FROM UTCNOW()) FROM S3Object", USE)
-    assert got.strip() in {str(datetime.datetime.now(datetime.UTC).year).encode(), str(datetime.datetime.now(datetime.UTC).year - 1).encode()}
+    assert got.strip() in {
+        str(datetime.datetime.now(datetime.UTC).year).encode(),
+        str(datetime.datetime.now(datetime.UTC).year - 1).encode(),
+    }
 
 
 def test_timestamp_forms(s3: Any, bucket: str) -> None:
-    s3.put_object(Bucket=bucket, Key="t.csv", Body=b"t\n2007T\n2007-02T\n2007-02-23T\n2007-02-23T12:14Z\n2007-02-23T12:14:33.079-08:00\n")
-    got, _ = select(s3, bucket, "t.csv", "SELECT TO_STRING(TO_TIMESTAMP(s.t), 'yyyy-MM-dd''T''HH:mm:ss') FROM S3Object s", USE)
+    s3.put_object(
+        Bucket=bucket,
+        Key="t.csv",
+        Body=b"t\n2007T\n2007-02T\n2007-02-23T\n2007-02-23T12:14Z\n2007-02-23T12:14:33.079-08:00\n",
+    )
+    got, _ = select(
+        s3, bucket, "t.csv", "SELECT TO_STRING(TO_TIMESTAMP(s.t), 'yyyy-MM-dd''T''HH:mm:ss') FROM S3Object s", USE
+    )
     assert got.decode().split() == [
         "2007-01-01T00:00:00", "2007-02-01T00:00:00", "2007-02-23T00:00:00", "2007-02-23T12:14:00", "2007-02-23T20:14:33",
     ]  # fmt: skip

@@ -26,9 +26,16 @@ def test_json_lines_nested_paths(s3: Any, bucket: str, tmp_path: Path) -> None:
     path = json_file(tmp_path)
     s3.put_object(Bucket=bucket, Key="p.json", Body=path.read_bytes())
     got, _ = select(
-        s3, bucket, "p.json", "SELECT s.name, s.address.city, s.tags[1] FROM S3Object[*] s WHERE s.age > 70", LINES, {"JSON": {}}
+        s3,
+        bucket,
+        "p.json",
+        "SELECT s.name, s.address.city, s.tags[1] FROM S3Object[*] s WHERE s.age > 70",
+        LINES,
+        {"JSON": {}},
     )
-    want = duck(f"SELECT name, address.city, tags[2] FROM read_json('{path}', format='newline_delimited') WHERE age > 70")
+    want = duck(
+        f"SELECT name, address.city, tags[2] FROM read_json('{path}', format='newline_delimited') WHERE age > 70"
+    )
     assert [(r["name"], r["city"], r["_3"]) for r in json_rows(got)] == want
     assert len(want) > 5
 
@@ -43,7 +50,9 @@ def test_json_select_star_gives_the_records(s3: Any, bucket: str, tmp_path: Path
 def test_json_missing_field_is_missing(s3: Any, bucket: str, tmp_path: Path) -> None:
     path = json_file(tmp_path)
     s3.put_object(Bucket=bucket, Key="p.json", Body=path.read_bytes())
-    got, _ = select(s3, bucket, "p.json", "SELECT COUNT(*) FROM S3Object s WHERE s.note IS NULL AND s.nothing IS NULL", LINES)
+    got, _ = select(
+        s3, bucket, "p.json", "SELECT COUNT(*) FROM S3Object s WHERE s.note IS NULL AND s.nothing IS NULL", LINES
+    )
     want = duck(f"SELECT count(*) FROM read_json('{path}', format='newline_delimited') WHERE note IS NULL")
     assert csv_rows(got) == want
 
@@ -51,7 +60,9 @@ def test_json_missing_field_is_missing(s3: Any, bucket: str, tmp_path: Path) -> 
 def test_json_document_with_a_path_into_arrays(s3: Any, bucket: str) -> None:
     doc = {"rules": [{"id": "a", "n": 1}, {"id": "b", "n": 5}, {"id": "c", "n": 9}]}
     s3.put_object(Bucket=bucket, Key="d.json", Body=json.dumps(doc, indent=2).encode())
-    got, _ = select(s3, bucket, "d.json", "SELECT r.id FROM S3Object[*].rules[*] r WHERE r.n > 2", DOCUMENT, {"JSON": {}})
+    got, _ = select(
+        s3, bucket, "d.json", "SELECT r.id FROM S3Object[*].rules[*] r WHERE r.n > 2", DOCUMENT, {"JSON": {}}
+    )
     assert json_rows(got) == [{"id": "b"}, {"id": "c"}]
 
 
@@ -85,10 +96,14 @@ def test_parquet_columns_and_aggregates(s3: Any, bucket: str, tmp_path: Path) ->
     path = parquet_file(tmp_path)
     s3.put_object(Bucket=bucket, Key="t.parquet", Body=path.read_bytes())
     inp = {"Parquet": {}}
-    got, _ = select(s3, bucket, "t.parquet", "SELECT s.id, s.name, s.info.k FROM S3Object s WHERE s.bucket = 3 AND s.id < 200", inp)
+    got, _ = select(
+        s3, bucket, "t.parquet", "SELECT s.id, s.name, s.info.k FROM S3Object s WHERE s.bucket = 3 AND s.id < 200", inp
+    )
     want = duck(f"SELECT id, name, info.k FROM read_parquet('{path}') WHERE bucket = 3 AND id < 200")
     assert csv_rows(got) == want
-    got, _ = select(s3, bucket, "t.parquet", "SELECT COUNT(*), SUM(s.price), MAX(s.name) FROM S3Object s WHERE s.bucket > 6", inp)
+    got, _ = select(
+        s3, bucket, "t.parquet", "SELECT COUNT(*), SUM(s.price), MAX(s.name) FROM S3Object s WHERE s.bucket > 6", inp
+    )
     assert csv_rows(got) == duck(f"SELECT count(*), sum(price), max(name) FROM read_parquet('{path}') WHERE bucket > 6")
 
 

@@ -48,7 +48,11 @@ TIME_ZONE = "SET TimeZone = 'UTC'"  # timestamps are UTC, as S3 Select's are
 # DuckDB's errors (by the kind that starts their message), as S3 Select's error codes; input parsing errors
 # are the format's. A failure while rows stream is reported as a failed pending result, with the original
 # error on a later line ("Error: Conversion Error: ...").
-PARSING_ERROR = {rq.CsvInput: "CSVParsingError", rq.JsonInput: "JSONParsingError", rq.ParquetInput: "ParquetParsingError"}
+PARSING_ERROR = {
+    rq.CsvInput: "CSVParsingError",
+    rq.JsonInput: "JSONParsingError",
+    rq.ParquetInput: "ParquetParsingError",
+}
 INPUT_KIND = "Invalid Input Error"
 ERROR_KINDS = {
     "Conversion Error": "CastFailed",
