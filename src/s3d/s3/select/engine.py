@@ -33,8 +33,9 @@ from s3d.s3.select.source import BLOCK, Counter, Piece, RangeReader, View, ViewF
 log = logging.getLogger("s3d.select")
 
 RECORDS_BYTES = 256 * 1024  # one Records event holds about this much
-FETCH_ROWS = 2048  # rows taken from DuckDB at a time
+FETCH_ROWS = 2048  # rows taken from DuckDB at a time, at most
 QUEUE_MESSAGES = 8  # messages waiting for the client, at most
+READY_WAIT = 5.0  # seconds a query may prepare before the response starts anyway
 KEEPALIVE = 1.0  # seconds without a message before a Cont event (and Progress, if asked for)
 PUT_WAIT = 1.0  # seconds between checks for a cancelled query while the queue is full
 MEMORY_LIMIT = "256MB"  # one query's DuckDB memory
@@ -77,6 +78,12 @@ class _Failed:
 
 
 Item = bytes | _Done | _Failed
+
+
+def _consume(fut: asyncio.Future[None]) -> None:
+    """A late query's failure is reported as an event; its future's exception is read here, once."""
+    if not fut.cancelled():
+        fut.exception()
 
 
 class Cancelled(Exception):
@@ -140,10 +147,14 @@ class Job:
 
     # ---------- the event loop's side ----------
     async def start(self) -> None:
-        """Runs the query up to its first rows; the request's S3Error if it cannot run."""
+        """Runs the query up to its first rows (READY_WAIT seconds at most); the request's S3Error if it
+        cannot run. A query still preparing then (a large BZIP2 object) answers 200 and reports any
+        failure as an error event."""
         threading.Thread(target=self._run, name="s3d-select", daemon=True).start()
         try:
-            await self.ready
+            await asyncio.wait_for(asyncio.shield(self.ready), READY_WAIT)
+        except TimeoutError:
+            self.ready.add_done_callback(_consume)
         except BaseException:
             self.cancel()
             raise
@@ -230,11 +241,10 @@ class Job:
             err = s3_error(e, self.q.req)
             if not self.signalled:
                 self._signal(err)
-            else:
-                try:
-                    self._put(_Failed(err))
-                except Cancelled:
-                    pass
+            try:  # read by the stream if the response has started (or starts late); else dropped with the job
+                self._put(_Failed(err))
+            except Cancelled:
+                pass
         finally:
             self.con = None
             if spool is not None:
@@ -304,7 +314,8 @@ class Job:
         returned = 0
         pending: list[bytes] = []
         pending_bytes = 0
-        rows = rel.fetchmany(FETCH_ROWS)
+        batch = FETCH_ROWS
+        rows = rel.fetchmany(batch)
         self._signal(None)
         while rows:
             if self.cancelled.is_set():
@@ -312,12 +323,14 @@ class Job:
             chunk = write(rows)
             pending.append(chunk)
             pending_bytes += len(chunk)
+            # wide rows: take fewer at a time, so one batch stays near one Records event
+            batch = max(1, min(FETCH_ROWS, RECORDS_BYTES * len(rows) // max(1, len(chunk))))
             if pending_bytes >= RECORDS_BYTES:
                 payload = b"".join(pending)
                 returned += len(payload)
                 self._put(events.records(payload))
                 pending, pending_bytes = [], 0
-            rows = rel.fetchmany(FETCH_ROWS)
+            rows = rel.fetchmany(batch)
         if pending:
             payload = b"".join(pending)
             returned += len(payload)

@@ -12,13 +12,16 @@ JSON_FORMATS = {rq.DOCUMENT: "unstructured", rq.LINES: "newline_delimited"}
 # GZIP is DuckDB's own; BZIP2 is decompressed before DuckDB reads it (see engine.py)
 # RecordDelimiter as read_csv's new_line (written escaped); "\n" is left to DuckDB, which also reads "\r\n" then
 NEW_LINE = {"\r\n": "\\r\\n", "\r": "\\r"}
+CSV_BUFFER = 8 * 1024 * 1024  # bytes per CSV read: scans faster through the filesystem than DuckDB's 32 MB
 CSV_COMPRESSION = {rq.NONE: "none", rq.GZIP: "gzip", rq.BZIP2: "none"}
 JSON_COMPRESSION = {rq.NONE: "uncompressed", rq.GZIP: "gzip", rq.BZIP2: "uncompressed"}
 
 
-def _option(name: str, value: str | bool) -> str:
+def _option(name: str, value: str | bool | int) -> str:
     if isinstance(value, bool):
         return f"{name}={'true' if value else 'false'}"
+    if isinstance(value, int):
+        return f"{name}={value}"
     return f"{name}={quote_string(value)}"
 
 
@@ -36,6 +39,7 @@ def base_view(req: rq.SelectRequest) -> str:
             _option("nullstr", NO_NULL_FIELD),
             _option("null_padding", True),
             _option("strict_mode", False),
+            _option("buffer_size", CSV_BUFFER),
         ]
         if inp.record_delimiter in NEW_LINE:
             options.append(_option("new_line", NEW_LINE[inp.record_delimiter]))
