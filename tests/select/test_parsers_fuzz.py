@@ -4,6 +4,7 @@ and any query that parses runs in DuckDB or fails with an error that maps to a 4
 from __future__ import annotations
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,14 +49,30 @@ CSV_REQUEST = request.SelectRequest(
 )
 
 
+def confined() -> duckdb.DuckDBPyConnection:
+    """A connection set up as a query's is: the object's filesystem and nothing else."""
+    con = duckdb.connect(config=engine.DUCKDB_CONFIG)
+    con.execute(engine.TIME_ZONE)
+    for statement in engine.CONFINE:
+        con.execute(statement)
+    con.register_filesystem(
+        ViewFileSystem(View(lambda o, n: CSV_DATA[o : o + n], [Piece(0, len(CSV_DATA))], Counter()))
+    )
+    return con
+
+
+def test_a_query_connection_reaches_no_local_file() -> None:
+    con = confined()
+    with pytest.raises(duckdb.PermissionException):
+        con.sql("SELECT * FROM read_csv('/etc/hostname')").fetchall()
+    with pytest.raises(duckdb.Error):
+        con.execute("SET enable_external_access = true")
+
+
 def run(text: str) -> list[tuple[object, ...]]:
     query = syntax.parse(text)
-    con = duckdb.connect(config=engine.DUCKDB_CONFIG)
+    con = confined()
     try:
-        con.execute(engine.TIME_ZONE)
-        con.register_filesystem(
-            ViewFileSystem(View(lambda o, n: CSV_DATA[o : o + n], [Piece(0, len(CSV_DATA))], Counter()))
-        )
         con.execute(base_view(CSV_REQUEST))
         base = con.sql(f"SELECT * FROM {translate.BASE}")
         records = translate.Records(tuple((c, translate.ANY) for c in base.columns), True, False)

@@ -28,7 +28,7 @@ from s3d.s3.errors import S3Error
 from s3d.s3.select import events, inputs, outputs, translate
 from s3d.s3.select import request as rq
 from s3d.s3.select import tree as t
-from s3d.s3.select.source import BLOCK, Counter, Piece, RangeReader, View, ViewFileSystem, scan_window
+from s3d.s3.select.source import BLOCK, PROTOCOL, Counter, Piece, RangeReader, View, ViewFileSystem, scan_window
 
 log = logging.getLogger("s3d.select")
 
@@ -46,6 +46,13 @@ DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
 }
 TIME_ZONE = "SET TimeZone = 'UTC'"  # timestamps are UTC, as S3 Select's are
+# the query sees the object and nothing else of the machine (the SQL is rendered from a syntax tree
+# anyway: this is the second wall), and cannot change that
+CONFINE = (
+    f"SET allowed_directories = ['{PROTOCOL}://']",
+    "SET enable_external_access = false",
+    "SET lock_configuration = true",
+)
 # DuckDB's errors (by the kind that starts their message), as S3 Select's error codes; input parsing errors
 # are the format's. A failure while rows stream is reported as a failed pending result, with the original
 # error on a later line ("Error: Conversion Error: ...").
@@ -293,6 +300,8 @@ class Job:
 
     def _prepare(self, con: duckdb.DuckDBPyConnection, view: View) -> duckdb.DuckDBPyRelation:
         con.execute(TIME_ZONE)
+        for statement in CONFINE:
+            con.execute(statement)
         con.register_filesystem(ViewFileSystem(view))
         con.execute(inputs.base_view(self.q.req))
         base = con.sql(f"SELECT * FROM {translate.BASE}")
