@@ -77,7 +77,7 @@ def run(text: str) -> list[tuple[object, ...]]:
         base = con.sql(f"SELECT * FROM {translate.BASE}")
         records = translate.Records(tuple((c, translate.ANY) for c in base.columns), True, False)
         rendered = translate.render(query, records, list(base.columns))
-        return con.sql(rendered.sql).fetchall()
+        return con.sql(rendered).fetchall()
     finally:
         con.close()
 

@@ -28,12 +28,14 @@ from s3d.s3.errors import S3Error
 from s3d.s3.select import events, inputs, outputs, translate
 from s3d.s3.select import request as rq
 from s3d.s3.select import tree as t
+from s3d.s3.select.sink import PROTOCOL as SINK_PROTOCOL
+from s3d.s3.select.sink import URL as SINK_URL
+from s3d.s3.select.sink import SinkFileSystem
 from s3d.s3.select.source import BLOCK, PROTOCOL, Counter, Piece, RangeReader, View, ViewFileSystem, scan_window
 
 log = logging.getLogger("s3d.select")
 
 RECORDS_BYTES = 256 * 1024  # one Records event holds about this much
-FETCH_ROWS = 2048  # rows taken from DuckDB at a time, at most
 QUEUE_MESSAGES = 8  # messages waiting for the client, at most
 READY_WAIT = 5.0  # seconds a query may prepare before the response starts anyway
 KEEPALIVE = 1.0  # seconds without a message before a Cont event (and Progress, if asked for)
@@ -49,7 +51,7 @@ TIME_ZONE = "SET TimeZone = 'UTC'"  # timestamps are UTC, as S3 Select's are
 # the query sees the object and nothing else of the machine (the SQL is rendered from a syntax tree
 # anyway: this is the second wall), and cannot change that
 CONFINE = (
-    f"SET allowed_directories = ['{PROTOCOL}://']",
+    f"SET allowed_directories = ['{PROTOCOL}://', '{SINK_PROTOCOL}://']",
     "SET enable_external_access = false",
     "SET lock_configuration = true",
 )
@@ -151,6 +153,10 @@ class Job:
         self.processed = 0
         self.view_size = 0  # bytes DuckDB reads: the object, its ScanRange window or its decompressed spool
         self.signalled = False  # the thread's own record of having settled ``ready``
+        self.pending: list[bytes] = []  # records written by DuckDB, not yet sent
+        self.pending_bytes = 0
+        self.returned = 0
+        self.json_delimiter: bytes | None = None
 
     # ---------- the event loop's side ----------
     async def start(self) -> None:
@@ -240,8 +246,7 @@ class Job:
                 self.con = con
                 if self.cancelled.is_set():
                     raise Cancelled
-                rel = self._prepare(con, view)
-                self._stream(rel)
+                self._run_query(con, self._prepare(con, view))
         except Cancelled:
             self._signal(S3Error("InternalError", "cancelled"))
         except Exception as e:  # noqa: BLE001 - every failure is reported to the client
@@ -298,19 +303,19 @@ class Job:
                     chunk = b""
         return written
 
-    def _prepare(self, con: duckdb.DuckDBPyConnection, view: View) -> duckdb.DuckDBPyRelation:
+    def _prepare(self, con: duckdb.DuckDBPyConnection, view: View) -> str:
+        """The connection confined to the object and the result, the base view made, the query rendered."""
         con.execute(TIME_ZONE)
         for statement in CONFINE:
             con.execute(statement)
         con.register_filesystem(ViewFileSystem(view))
+        con.register_filesystem(SinkFileSystem(self._write))
         con.execute(inputs.base_view(self.q.req))
         base = con.sql(f"SELECT * FROM {translate.BASE}")
         by_value = isinstance(self.q.req.input, rq.JsonInput)
         columns = tuple((name, shape_of(kind)) for name, kind in zip(base.columns, base.types, strict=True))
         records = translate.Records(columns, isinstance(self.q.req.input, rq.CsvInput), by_value)
-        star_names = self._star_names(base.columns)
-        self.rendered = translate.render(self.q.sql, records, star_names)
-        return con.sql(self.rendered.sql)
+        return translate.render(self.q.sql, records, self._star_names(base.columns))
 
     def _star_names(self, columns: list[str]) -> list[str]:
         inp = self.q.req.input
@@ -318,30 +323,30 @@ class Job:
             return [f"{translate.POSITIONAL}{i}" for i in range(1, len(columns) + 1)]
         return list(columns)
 
-    def _stream(self, rel: duckdb.DuckDBPyRelation) -> None:
-        write = outputs.writer(self.q.req.output, self.rendered.names, self.rendered.star_record)
-        returned = 0
-        pending: list[bytes] = []
-        pending_bytes = 0
-        batch = FETCH_ROWS
-        rows = rel.fetchmany(batch)
-        self._signal(None)
-        while rows:
-            if self.cancelled.is_set():
-                raise Cancelled
-            chunk = write(rows)
-            pending.append(chunk)
-            pending_bytes += len(chunk)
-            # wide rows: take fewer at a time, so one batch stays near one Records event
-            batch = max(1, min(FETCH_ROWS, RECORDS_BYTES * len(rows) // max(1, len(chunk))))
-            if pending_bytes >= RECORDS_BYTES:
-                payload = b"".join(pending)
-                returned += len(payload)
-                self._put(events.records(payload))
-                pending, pending_bytes = [], 0
-            rows = rel.fetchmany(batch)
-        if pending:
-            payload = b"".join(pending)
-            returned += len(payload)
-            self._put(events.records(payload))
-        self._put(_Done(self._scanned(), self._processed(), returned))
+    def _run_query(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:
+        """DuckDB writes the records (sink.py -> _write); the first write starts the response."""
+        self.json_delimiter = outputs.json_delimiter(self.q.req.output)
+        con.execute(f"COPY ({sql}) TO {translate.quote_string(SINK_URL)} ({outputs.copy_options(self.q.req.output)})")
+        self._flush()
+        self._signal(None)  # no records at all
+        self._put(_Done(self._scanned(), self._processed(), self.returned))
+
+    def _write(self, chunk: bytes) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled
+        if self.json_delimiter is not None:
+            chunk = chunk.replace(outputs.JSON_LINE_END, self.json_delimiter)
+        self.pending.append(chunk)
+        self.pending_bytes += len(chunk)
+        if self.pending_bytes >= RECORDS_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        payload = b"".join(self.pending)
+        self.pending, self.pending_bytes = [], 0
+        self.returned += len(payload)
+        if not self.signalled:
+            self._signal(None)
+        self._put(events.records(payload))

@@ -40,13 +40,6 @@ class Records:
     by_value: bool  # JSON: each record is the value in column VALUE
 
 
-@dataclass(slots=True)
-class Rendered:
-    sql: str
-    names: list[str]  # the output field names (JSON output), in order
-    star_record: bool = False  # SELECT * on JSON: each row is one record value, output as it is
-
-
 AGGREGATES = {"COUNT": "count", "SUM": "sum", "AVG": "avg", "MIN": "min", "MAX": "max"}
 PLAIN = {  # S3 Select function -> DuckDB function, same arguments
     "CHAR_LENGTH": ("length", 1),
@@ -374,8 +367,9 @@ def _output_name(item: t.Item, position: int) -> str:
     return f"{POSITIONAL}{position}"
 
 
-def render(query: t.Query, records: Records, star_names: list[str]) -> Rendered:
-    """The DuckDB query for an S3 Select query over these records (``star_names``: SELECT *'s output names)."""
+def render(query: t.Query, records: Records, star_names: list[str]) -> str:
+    """The DuckDB query for an S3 Select query over these records, its columns named as the output names
+    them (``star_names``: the names of SELECT * over CSV or Parquet columns)."""
     source, shape = _source(query, records)
     r = _Renderer(records, query.source.alias, shape)
     try:
@@ -384,29 +378,34 @@ def render(query: t.Query, records: Records, star_names: list[str]) -> Rendered:
         raise S3Error("ParseExpressionTooComplex", "The SQL expression nests too deeply.") from None
 
 
-def _render(query: t.Query, records: Records, star_names: list[str], source: str, r: _Renderer) -> Rendered:
+def _star(records: Records, star_names: list[str], shape: Shape) -> str:
+    if records.by_value:  # each JSON record as it is: its fields, or a value that is not an object as _1
+        value = quote_ident(VALUE)
+        return f"{value}.*" if shape.kind == STRUCT and shape.fields else f"{value} AS {quote_ident(POSITIONAL + '1')}"
+    return ", ".join(
+        f"{quote_ident(column)} AS {quote_ident(name)}"
+        for (column, _), name in zip(records.columns, star_names, strict=True)
+    )
+
+
+def _render(query: t.Query, records: Records, star_names: list[str], source: str, r: _Renderer) -> str:
     if isinstance(query.items, t.Star):
-        if records.by_value:
-            select, names, whole = quote_ident(VALUE), [], True
-        else:
-            select, names, whole = "*", list(star_names), False
+        select = _star(records, star_names, r.value_shape)
     else:
         parts: list[str] = []
-        names = []
         plain = 0
         for i, item in enumerate(query.items, 1):
             before = r.aggregates
-            parts.append(f"{r.expr(item.expr)} AS {quote_ident(f'c{i}')}")
+            parts.append(f"{r.expr(item.expr)} AS {quote_ident(_output_name(item, i))}")
             if r.aggregates == before and not isinstance(item.expr, t.Literal):
                 plain += 1
-            names.append(_output_name(item, i))
         if r.aggregates and plain:
             raise unsupported("Aggregate and non-aggregate expressions cannot be mixed in the SELECT list.")
-        select, whole = ", ".join(parts), False
+        select = ", ".join(parts)
     sql = f"SELECT {select} FROM {source}"
     if query.where is not None:
         r.aggregates = -1
         sql += f" WHERE {r.expr(query.where)}"
     if query.limit is not None:
         sql += f" LIMIT {query.limit}"
-    return Rendered(sql, names, whole)
+    return sql
