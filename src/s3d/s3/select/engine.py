@@ -1,11 +1,12 @@
 """One query: DuckDB in a worker thread, its results handed to the event loop as event-stream messages.
 
-The thread opens its own DuckDB connection (one thread, a memory limit, no extension loading),
-registers the object as a filesystem (``source``), creates the base view (``inputs``), asks DuckDB
-for the records' shape, renders the query (``translate``) and streams its rows: Records events of
-at most ``RECORDS_BYTES`` go into a bounded queue, so a slow client slows the scan instead of
-filling memory. Errors before the first message are the request's S3 error (an HTTP status);
-errors after it are an error event.
+The thread opens its own DuckDB connection (one thread, a memory limit, no extension loading, no
+file but the object's and the result's), registers the object as a filesystem (``source``), creates
+the base view (``inputs``), asks DuckDB for the records' shape, renders the query (``translate``)
+and has DuckDB write the records (``COPY ... TO`` the ``sink``, options from ``outputs``): Records
+events of about ``RECORDS_BYTES`` go into a bounded queue, so a slow client slows the scan instead
+of filling memory. Errors before the first records are the request's S3 error (an HTTP status);
+errors after them are an error event.
 """
 
 from __future__ import annotations
