@@ -114,3 +114,15 @@ def test_parquet_reads_only_what_the_query_needs(s3: Any, bucket: str, tmp_path:
     _, evs = select(s3, bucket, "t.parquet", "SELECT MAX(s.id) FROM S3Object s", {"Parquet": {}})
     stats = next(e["Stats"]["Details"] for e in evs if "Stats" in e)
     assert 0 < stats["BytesScanned"] < size  # one column of five, and the footer
+
+
+def test_json_document_that_is_an_array_is_iterated_by_the_star(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="a.json", Body=b'[{"a": 1}, {"a": 2}, {"a": 3}]')
+    got, _ = select(s3, bucket, "a.json", "SELECT s.a FROM S3Object[*] s WHERE s.a > 1", DOCUMENT, {"JSON": {}})
+    assert json_rows(got) == [{"a": 2}, {"a": 3}]
+
+
+def test_is_missing(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="m.json", Body=b'{"a":1,"b":2}\n{"a":2}\n')
+    got, _ = select(s3, bucket, "m.json", "SELECT s.a FROM S3Object s WHERE s.b IS MISSING", LINES, {"JSON": {}})
+    assert json_rows(got) == [{"a": 2}]

@@ -33,6 +33,8 @@ from s3d.s3.select.sink import PROTOCOL as SINK_PROTOCOL
 from s3d.s3.select.sink import URL as SINK_URL
 from s3d.s3.select.sink import SinkFileSystem
 from s3d.s3.select.source import BLOCK, PROTOCOL, Counter, Piece, RangeReader, View, ViewFileSystem, scan_window
+from s3d.s3.store_errors import to_s3
+from s3d.store.errors import ObjectChanged, StoreError
 
 log = logging.getLogger("s3d.select")
 
@@ -121,6 +123,18 @@ def s3_error(e: Exception, req: rq.SelectRequest) -> S3Error:
     return S3Error("InternalError")
 
 
+def read_failure(e: Exception) -> S3Error:
+    """The object could not be read: the store's own error, or the object replaced while it was read."""
+    if isinstance(e, S3Error):
+        return e
+    if isinstance(e, StoreError) and not isinstance(e, ObjectChanged):
+        return to_s3(e)
+    if isinstance(e, FileNotFoundError | ObjectChanged):
+        return S3Error("ServiceUnavailable", "The object was replaced while it was being read: retry the query.")
+    log.error("select: reading the object failed: %r", e)
+    return S3Error("InternalError", "The object could not be read.")
+
+
 def shape_of(kind: Any) -> translate.Shape:
     """A DuckDB type (DuckDBPyType) as far as paths need it."""
     kind_id = getattr(kind, "id", "")
@@ -158,6 +172,7 @@ class Job:
         self.pending_bytes = 0
         self.returned = 0
         self.json_delimiter: bytes | None = None
+        self.read_error: Exception | None = None  # a failure reading the object, as it was (not DuckDB's wrapping)
 
     # ---------- the event loop's side ----------
     async def start(self) -> None:
@@ -251,7 +266,7 @@ class Job:
         except Cancelled:
             self._signal(S3Error("InternalError", "cancelled"))
         except Exception as e:  # noqa: BLE001 - every failure is reported to the client
-            err = s3_error(e, self.q.req)
+            err = read_failure(self.read_error) if self.read_error is not None else s3_error(e, self.q.req)
             if not self.signalled:
                 self._signal(err)
             try:  # read by the stream if the response has started (or starts late); else dropped with the job
@@ -263,9 +278,16 @@ class Job:
             if spool is not None:
                 spool.close()
 
+    def _read(self, offset: int, length: int) -> bytes:
+        try:
+            return self.q.read(offset, length)
+        except Exception as e:
+            self.read_error = e
+            raise
+
     def _view(self) -> tuple[View, Any]:
         """The bytes DuckDB reads: the object, its ScanRange window, or its BZIP2-decompressed spool."""
-        req, read, size = self.q.req, self.q.read, self.q.size
+        req, read, size = self.q.req, self._read, self.q.size
         if req.compression == rq.BZIP2:
             spool = tempfile.TemporaryFile(dir=self.q.spool_dir)
             self.processed = self._decompress(spool.fileno())
@@ -289,7 +311,7 @@ class Job:
         while offset < self.q.size:
             if self.cancelled.is_set():
                 raise Cancelled
-            chunk = self.q.read(offset, BLOCK)
+            chunk = self._read(offset, BLOCK)
             if not chunk:
                 break
             offset += len(chunk)

@@ -329,14 +329,16 @@ def strftime_pattern(pattern: str) -> str:
 def _source(query: t.Query, records: Records) -> tuple[str, Shape]:
     """The FROM clause (S3Object[*].a[*] ...) and the shape of each record it yields."""
     steps = list(query.source.steps)
-    while steps and steps[0] is None:
-        steps.pop(0)  # S3Object[*] is each record of the object
     if not records.by_value:
+        while steps and steps[0] is None:
+            steps.pop(0)  # S3Object[*] is each record of the object
         if steps:
             raise unsupported("A path after S3Object is only supported for JSON objects.")
         return BASE, ANY
     sql = BASE
     shape = records.columns[0][1]
+    if steps and steps[0] is None and shape.kind != LIST:
+        steps.pop(0)  # S3Object[*] is each record, unless the record is an array: then each of its elements
     value = quote_ident(VALUE)
     for step in steps:
         if step is None:
