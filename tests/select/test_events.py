@@ -42,3 +42,8 @@ def test_prelude_and_message_crcs() -> None:
     assert int.from_bytes(msg[:4], "big") == len(msg)
     assert int.from_bytes(msg[8:12], "big") == zlib.crc32(msg[:8])
     assert int.from_bytes(msg[-4:], "big") == zlib.crc32(msg[:-4])
+
+
+def test_a_long_error_message_is_cut_at_a_character() -> None:
+    [(headers, _)] = decode(events.error("InvalidQuery", "é" * 40000))
+    assert headers[":error-message"] == "é" * (events.MAX_HEADER_VALUE // 2)

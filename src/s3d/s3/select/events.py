@@ -21,7 +21,8 @@ TEXT_XML = "text/xml"
 
 
 def _header(name: str, value: str) -> bytes:
-    raw_name, raw_value = name.encode(), value.encode()[:MAX_HEADER_VALUE]
+    raw_name = name.encode()
+    raw_value = value.encode()[:MAX_HEADER_VALUE].decode("utf-8", "ignore").encode()  # whole characters only
     return bytes([len(raw_name)]) + raw_name + bytes([STRING_TYPE]) + struct.pack(">H", len(raw_value)) + raw_value
 
 
