@@ -154,3 +154,9 @@ def test_large_result_comes_in_several_records_events(s3: Any, bucket: str, tmp_
     got, evs = select(s3, bucket, "big.csv", "SELECT s.n, s.pad FROM S3Object s", USE)
     assert got == body[len(b"n,pad\n") :]
     assert sum(1 for e in evs if "Records" in e) > 1
+
+
+def test_json_output_names_a_repeated_field_by_position(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="o.csv", Body=b"a,b\n1,2\n")
+    got, _ = select(s3, bucket, "o.csv", "SELECT s.a, s.a FROM S3Object s", USE, {"JSON": {}})
+    assert json_rows(got) == [{"a": "1", "_2": "1"}]

@@ -115,3 +115,14 @@ def test_expression_type_must_be_sql(server: Any, csv_bucket: str) -> None:
 def test_select_type_must_be_2(server: Any, csv_bucket: str) -> None:
     r = call(server, "POST", f"/{csv_bucket}/p.csv", query="select&select-type=1")
     assert (r.status, r.error_code) == (400, "InvalidArgument")
+
+
+@pytest.mark.parametrize("kind", ["GZIP", "BZIP2"])
+def test_an_object_that_does_not_decompress(s3: Any, csv_bucket: str, kind: str) -> None:
+    inp = {"CSV": {}, "CompressionType": kind}
+    assert error_of(s3, csv_bucket, "SELECT * FROM S3Object", inp) == (400, "InvalidCompressionFormat")
+
+
+def test_malformed_json(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="p.csv", Body=b'{"a": 1}\n{not json\n')
+    assert error_of(s3, bucket, "SELECT * FROM S3Object", {"JSON": {"Type": "LINES"}}) == (400, "JSONParsingError")

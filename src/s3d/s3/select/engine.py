@@ -67,6 +67,7 @@ PARSING_ERROR = {
     rq.ParquetInput: "ParquetParsingError",
 }
 INPUT_KIND = "Invalid Input Error"
+IO_KIND = "IO Error"
 ERROR_KINDS = {
     "Conversion Error": "CastFailed",
     "Out of Range Error": "IntegerOverflow",
@@ -109,6 +110,8 @@ def _duckdb_error(text: str, req: rq.SelectRequest) -> S3Error:
     kind = first.partition(":")[0]
     if kind == INPUT_KIND:
         return S3Error(PARSING_ERROR[type(req.input)], first)
+    if kind == IO_KIND and req.compression == rq.GZIP:  # reading the object itself failed otherwise (read_error)
+        return S3Error("InvalidCompressionFormat", first)
     return S3Error(ERROR_KINDS.get(kind, FALLBACK_CODE), first, status=400)
 
 
@@ -317,7 +320,10 @@ class Job:
             offset += len(chunk)
             self.counter.add(len(chunk))
             while chunk:
-                data = d.decompress(chunk)
+                try:
+                    data = d.decompress(chunk)
+                except OSError as e:
+                    raise S3Error("InvalidCompressionFormat", f"The object is not BZIP2 data: {e}.") from None
                 os.write(fd, data)
                 written += len(data)
                 if d.eof:  # several bzip2 streams in one file: each is a stream of the same data

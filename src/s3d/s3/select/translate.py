@@ -395,10 +395,14 @@ def _render(query: t.Query, records: Records, star_names: list[str], source: str
         select = _star(records, star_names, r.value_shape)
     else:
         parts: list[str] = []
+        used: set[str] = set()
         plain = 0
         for i, item in enumerate(query.items, 1):
             before = r.aggregates
-            parts.append(f"{r.expr(item.expr)} AS {quote_ident(_output_name(item, i))}")
+            name = _output_name(item, i)
+            name = f"{POSITIONAL}{i}" if name in used else name  # a JSON record names each field once
+            used.add(name)
+            parts.append(f"{r.expr(item.expr)} AS {quote_ident(name)}")
             if r.aggregates == before and not isinstance(item.expr, t.Literal):
                 plain += 1
         if r.aggregates and plain:
