@@ -126,3 +126,10 @@ def test_is_missing(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="m.json", Body=b'{"a":1,"b":2}\n{"a":2}\n')
     got, _ = select(s3, bucket, "m.json", "SELECT s.a FROM S3Object s WHERE s.b IS MISSING", LINES, {"JSON": {}})
     assert json_rows(got) == [{"a": 2}]
+
+
+def test_a_field_that_first_appears_late_is_found(s3: Any, bucket: str) -> None:
+    lines = [json.dumps({"n": i}) for i in range(30000)] + [json.dumps({"n": 30000, "late": "here"})]
+    s3.put_object(Bucket=bucket, Key="late.json", Body="\n".join(lines).encode())
+    got, _ = select(s3, bucket, "late.json", "SELECT s.n FROM S3Object s WHERE s.late = 'here'", LINES, {"JSON": {}})
+    assert json_rows(got) == [{"n": 30000}]

@@ -73,7 +73,7 @@ def run(text: str) -> list[tuple[object, ...]]:
     query = syntax.parse(text)
     con = confined()
     try:
-        con.execute(base_view(CSV_REQUEST))
+        con.execute(base_view(CSV_REQUEST, len(CSV_DATA)))
         base = con.sql(f"SELECT * FROM {translate.BASE}")
         records = translate.Records(tuple((c, translate.ANY) for c in base.columns), True, False)
         rendered = translate.render(query, records, list(base.columns))

@@ -339,7 +339,7 @@ class Job:
             con.execute(statement)
         con.register_filesystem(ViewFileSystem(view))
         con.register_filesystem(SinkFileSystem(self._write))
-        con.execute(inputs.base_view(self.q.req))
+        con.execute(inputs.base_view(self.q.req, view.size))
         base = con.sql(f"SELECT * FROM {translate.BASE}")
         by_value = isinstance(self.q.req.input, rq.JsonInput)
         columns = tuple((name, shape_of(kind)) for name, kind in zip(base.columns, base.types, strict=True))

@@ -12,6 +12,9 @@ JSON_FORMATS = {rq.DOCUMENT: "unstructured", rq.LINES: "newline_delimited"}
 # GZIP is DuckDB's own; BZIP2 is decompressed before DuckDB reads it (see engine.py)
 # RecordDelimiter as read_csv's new_line (written escaped); "\n" is left to DuckDB, which also reads "\r\n" then
 NEW_LINE = {"\r\n": "\\r\\n", "\r": "\\r"}
+JSON_WHOLE_SCHEMA = 64 * 1024 * 1024  # bytes of JSON whose every record shapes the schema
+JSON_SAMPLE = 20480  # records that shape the schema of a larger JSON object (DuckDB's default)
+EVERY_RECORD = -1
 CSV_BUFFER = 8 * 1024 * 1024  # bytes per CSV read: scans faster through the filesystem than DuckDB's 32 MB
 CSV_COMPRESSION = {rq.NONE: "none", rq.GZIP: "gzip", rq.BZIP2: "none"}
 JSON_COMPRESSION = {rq.NONE: "uncompressed", rq.GZIP: "gzip", rq.BZIP2: "uncompressed"}
@@ -25,8 +28,12 @@ def _option(name: str, value: str | bool | int) -> str:
     return f"{name}={quote_string(value)}"
 
 
-def base_view(req: rq.SelectRequest) -> str:
-    """CREATE VIEW s3object: one row per record (CSV, Parquet: its columns; JSON: one column, VALUE)."""
+def base_view(req: rq.SelectRequest, size: int) -> str:
+    """CREATE VIEW s3object: one row per record (CSV, Parquet: its columns; JSON: one column, VALUE).
+
+    ``size``: the bytes DuckDB reads; a JSON object up to JSON_WHOLE_SCHEMA has its fields learned
+    from every record, a larger one from the first JSON_SAMPLE records (a second pass would double
+    the scan)."""
     inp = req.input
     if isinstance(inp, rq.CsvInput):
         options = [
@@ -51,6 +58,7 @@ def base_view(req: rq.SelectRequest) -> str:
             _option("format", JSON_FORMATS[inp.type]),
             _option("records", False),
             _option("compression", JSON_COMPRESSION[req.compression]),
+            _option("sample_size", EVERY_RECORD if size <= JSON_WHOLE_SCHEMA else JSON_SAMPLE),
         ]
         body = f"SELECT json AS {quote_ident(VALUE)} FROM read_json({quote_string(URL)}, {', '.join(options)})"
     else:
