@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from botocore.eventstream import EventStreamBuffer
 
+from s3d.s3.errors import S3Error
 from s3d.s3.select import engine, request, syntax
 
 DATA = b"a,b\n1,x\n2,y\n"
@@ -72,3 +73,26 @@ def test_a_late_query_reports_its_failure_as_an_error_event(monkeypatch: pytest.
     buf.add_data(b"".join(asyncio.run(scenario())))
     errors = [dict(m.headers) for m in buf if dict(m.headers)[":message-type"] == "error"]
     assert [e[":error-code"] for e in errors] == ["CastFailed"]
+
+
+def test_queries_beyond_the_limit_are_slowed_down(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(engine, "READY_WAIT", 0.05)
+    monkeypatch.setattr(engine, "RUNNING", threading.BoundedSemaphore(1))
+    gate = threading.Event()
+
+    def read(offset: int, length: int) -> bytes:
+        gate.wait(60)
+        return DATA[offset : offset + length]
+
+    async def scenario() -> tuple[str, list[bytes]]:
+        first = engine.Job(engine.Query(REQUEST, syntax.parse(REQUEST.expression), read, len(DATA), tmp_path))
+        await first.start()
+        second = engine.Job(engine.Query(REQUEST, syntax.parse(REQUEST.expression), read, len(DATA), tmp_path))
+        with pytest.raises(S3Error) as e:
+            await second.start()
+        gate.set()
+        return e.value.code, [chunk async for chunk in first.stream()]
+
+    code, chunks = asyncio.run(scenario())
+    assert code == "SlowDown"
+    assert event_types(chunks)[-2:] == ["Stats", "End"]

@@ -44,6 +44,8 @@ READY_WAIT = 5.0  # seconds a query may prepare before the response starts anywa
 KEEPALIVE = 1.0  # seconds without a message before a Cont event (and Progress, if asked for)
 PUT_WAIT = 1.0  # seconds between checks for a cancelled query while the queue is full
 MEMORY_LIMIT = "256MB"  # one query's DuckDB memory
+MAX_QUERIES = 4  # queries running at once in one worker process (so at most 4 x MEMORY_LIMIT); more: SlowDown
+RUNNING = threading.BoundedSemaphore(MAX_QUERIES)
 DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "threads": 1,
     "memory_limit": MEMORY_LIMIT,
@@ -182,6 +184,8 @@ class Job:
         """Runs the query up to its first rows (READY_WAIT seconds at most); the request's S3Error if it
         cannot run. A query still preparing then (a large BZIP2 object) answers 200 and reports any
         failure as an error event."""
+        if not RUNNING.acquire(blocking=False):
+            raise S3Error("SlowDown", "Too many S3 Select queries are running here: retry.", status=503)
         threading.Thread(target=self._run, name="s3d-select", daemon=True).start()
         try:
             await asyncio.wait_for(asyncio.shield(self.ready), READY_WAIT)
@@ -280,6 +284,7 @@ class Job:
             self.con = None
             if spool is not None:
                 spool.close()
+            RUNNING.release()
 
     def _read(self, offset: int, length: int) -> bytes:
         try:
