@@ -12,6 +12,7 @@ errors after them are an error event.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import bz2
 import concurrent.futures
 import logging
@@ -46,6 +47,7 @@ PUT_WAIT = 1.0  # seconds between checks for a cancelled query while the queue i
 MEMORY_LIMIT = "256MB"  # one query's DuckDB memory
 MAX_QUERIES = 4  # queries running at once in one worker process (so at most 4 x MEMORY_LIMIT); more: SlowDown
 RUNNING = threading.BoundedSemaphore(MAX_QUERIES)
+STOP_WAIT = 5.0  # seconds a stopping process waits for each interrupted query
 DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "threads": 1,
     "memory_limit": MEMORY_LIMIT,
@@ -99,6 +101,20 @@ def _consume(fut: asyncio.Future[None]) -> None:
     """A late query's failure is reported as an event; its future's exception is read here, once."""
     if not fut.cancelled():
         fut.exception()
+
+
+LIVE: set[Job] = set()  # queries whose thread is running
+
+
+@atexit.register
+def _stop_queries() -> None:
+    """A process that exits interrupts its queries and waits for their threads: a thread still inside
+    DuckDB while the interpreter finalizes would abort the process."""
+    jobs = list(LIVE)
+    for job in jobs:
+        job.cancel()
+    for job in jobs:
+        job.thread.join(STOP_WAIT)
 
 
 class Cancelled(Exception):
@@ -170,6 +186,7 @@ class Job:
         self.cancelled = threading.Event()
         self.con: duckdb.DuckDBPyConnection | None = None
         self.counter = Counter()
+        self.thread = threading.Thread(target=self._run, name="s3d-select", daemon=True)
         self.processed = 0
         self.view_size = 0  # bytes DuckDB reads: the object, its ScanRange window or its decompressed spool
         self.signalled = False  # the thread's own record of having settled ``ready``
@@ -186,7 +203,8 @@ class Job:
         failure as an error event."""
         if not RUNNING.acquire(blocking=False):
             raise S3Error("SlowDown", "Too many S3 Select queries are running here: retry.", status=503)
-        threading.Thread(target=self._run, name="s3d-select", daemon=True).start()
+        LIVE.add(self)
+        self.thread.start()
         try:
             await asyncio.wait_for(asyncio.shield(self.ready), READY_WAIT)
         except TimeoutError:
@@ -237,7 +255,12 @@ class Job:
 
     # ---------- the thread's side ----------
     def _put(self, item: Item) -> None:
-        fut = asyncio.run_coroutine_threadsafe(self.queue.put(item), self.loop)
+        put = self.queue.put(item)
+        try:
+            fut = asyncio.run_coroutine_threadsafe(put, self.loop)
+        except RuntimeError:  # the event loop is closed: the process is stopping
+            put.close()
+            raise Cancelled from None
         while True:
             try:
                 fut.result(PUT_WAIT)
@@ -258,7 +281,10 @@ class Job:
             else:
                 self.ready.set_exception(error)
 
-        self.loop.call_soon_threadsafe(settle)
+        try:
+            self.loop.call_soon_threadsafe(settle)
+        except RuntimeError:  # the event loop is closed: the process is stopping
+            pass
 
     def _run(self) -> None:
         spool = None
@@ -284,6 +310,7 @@ class Job:
             self.con = None
             if spool is not None:
                 spool.close()
+            LIVE.discard(self)
             RUNNING.release()
 
     def _read(self, offset: int, length: int) -> bytes:
