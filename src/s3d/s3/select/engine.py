@@ -201,7 +201,8 @@ class Job:
         """Runs the query up to its first rows (READY_WAIT seconds at most); the request's S3Error if it
         cannot run. A query still preparing then (a large BZIP2 object) answers 200 and reports any
         failure as an error event."""
-        if not RUNNING.acquire(blocking=False):
+        self.slots = RUNNING  # released by the thread, into the pool it came from
+        if not self.slots.acquire(blocking=False):
             raise S3Error("SlowDown", "Too many S3 Select queries are running here: retry.", status=503)
         LIVE.add(self)
         self.thread.start()
@@ -311,7 +312,7 @@ class Job:
             if spool is not None:
                 spool.close()
             LIVE.discard(self)
-            RUNNING.release()
+            self.slots.release()
 
     def _read(self, offset: int, length: int) -> bytes:
         try:
