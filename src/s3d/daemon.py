@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 from s3d.admin import endpoints as admin
 from s3d.config import ConfigError, Settings
@@ -30,6 +31,8 @@ from s3d.observe import setup as observability
 from s3d.remote.botocore_remote import BotocoreRemote
 from s3d.s3.app import S3App
 from s3d.server import run as server
+from s3d.store.blobs import BlobDir, BlobStore
+from s3d.store.erasure.pool import ErasurePool
 from s3d.store.lifecycle import Scanner
 from s3d.store.namespace import LocalNamespace, Namespace
 from s3d.store.recovery import lock_data_dir, recover
@@ -45,9 +48,17 @@ def default_owner(settings: Settings) -> str:
     return settings.users[0].name if settings.users else DEFAULT_OWNER
 
 
+def blob_store(settings: Settings) -> Callable[[Path], BlobStore]:
+    """Where blobs live: the data dir itself, or the erasure-coded pool of --drives."""
+    layout = settings.layout
+    if layout is None:
+        return BlobDir
+    return lambda root: ErasurePool(root, layout)
+
+
 def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespace | None, Callable[[], None]]:
     """A worker's store and namespace (and the gateway's, in gateway mode), and what closes them."""
-    store = Store(settings.data, inline_max=settings.inline_max)
+    store = Store(settings.data, inline_max=settings.inline_max, blobs=blob_store(settings))
     g = settings.gateway
     if g is None:
         return store, LocalNamespace(store), None, store.close
@@ -127,7 +138,7 @@ def run(settings: Settings) -> int:
     try:
         observability.prepare(settings)  # log format; a clean metrics dir for every process, set before forking
         keyring_for(settings)  # the master key file is made (or found wanting) before any worker forks
-        r = recover(settings.data)
+        r = recover(settings.data, settings.drives)
         if r.tmp_removed or r.orphans_removed:
             log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)
         g = settings.gateway

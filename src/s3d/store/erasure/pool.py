@@ -1,0 +1,102 @@
+"""ErasurePool: the BlobStore of a pool of drives. Each blob is K data + M parity shard files, one per
+drive (layout.py), written through StripedFile (sink.py) and read through BlobReader (reader.py).
+
+Damage found by any process (a read, a write that lost a shard) is queued as an empty file
+DATA/heal/<blob>, so it survives restarts and reaches the healer (heal.py) in the main process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from s3d.store.blobs import Reading, check_room
+from s3d.store.erasure.codec import Codec
+from s3d.store.erasure.drives import Drive
+from s3d.store.erasure.layout import HEAL_QUEUE, Layout
+from s3d.store.erasure.reader import BlobReader
+from s3d.store.erasure.sink import StripedFile
+
+log = logging.getLogger("s3d.erasure")
+MEMFD_NAME = "s3d-blob"
+
+
+@dataclass(slots=True)
+class Counters:
+    damaged_fragments: int = 0  # fragments that failed their checksum or could not be read
+    unreadable: int = 0  # reads that found more damage than parity covers
+    queued: int = 0  # blobs queued for healing by this process
+
+
+class ErasurePool:
+    by_fd = False  # bytes come decoded (read), not from one file: no sendfile of a blob
+
+    def __init__(self, root: Path, layout: Layout) -> None:
+        self.root = root
+        self.layout = layout
+        self.codec = Codec(layout.k, layout.m)
+        self.fragment_size = self.codec.fragment_size(layout.stripe_size)
+        self.drives = [Drive(p) for p in layout.drives]
+        for d in self.drives:
+            d.prepare()
+        self.heal_queue = root / HEAL_QUEUE
+        self.heal_queue.mkdir(parents=True, exist_ok=True)
+        self.reserve = 0
+        self.counters = Counters()
+
+    # ---------- the BlobStore interface ----------
+    def check_space(self, fd_or_path: int | Path, more: int) -> None:
+        """Room for bytes kept with the metadata (inline objects) on the data dir."""
+        check_room(fd_or_path, more, 0)
+
+    def new_file(self) -> StripedFile:
+        return StripedFile(self)
+
+    def open_read(self, blob: str) -> int:
+        """The whole blob, decoded into an anonymous memory file (for readers that need an fd)."""
+        reading = self.read(blob, 0, None)
+        fd = os.memfd_create(MEMFD_NAME, os.MFD_CLOEXEC)
+        try:
+            for chunk in reading:
+                os.write(fd, chunk)
+        except BaseException:
+            os.close(fd)
+            raise
+        finally:
+            reading.close()
+        return fd
+
+    def read(self, blob: str, offset: int, length: int | None) -> Reading:
+        """Bytes [offset, offset+length) of a blob (to its end with None), verified, decoded as needed.
+        FileNotFoundError at once if the blob is gone; DataUnavailable if too much of it is lost."""
+        r = BlobReader(self, blob)
+        return Reading(r.read(offset, r.size - offset if length is None else length), r.close)
+
+    def remove(self, blobs: list[str]) -> None:
+        for b in blobs:
+            for d in self.placement(b):
+                try:
+                    os.unlink(d.shard_path(b))
+                except OSError:
+                    pass  # gone already, or its drive is out: recovery and scrub see to it
+
+    # ---------- the pool ----------
+    def placement(self, blob: str) -> list[Drive]:
+        return [self.drives[i] for i in self.layout.placement(blob)]
+
+    def damaged(self, blob: str, why: str) -> None:
+        """Queue a blob for healing."""
+        log.warning("blob %s queued for healing: %s", blob, why)
+        self.counters.queued += 1
+        try:
+            (self.heal_queue / blob).touch()
+        except OSError as e:
+            log.error("cannot queue blob %s for healing: %s", blob, e.strerror)
+
+    def queued(self) -> list[str]:
+        try:
+            return sorted(e.name for e in os.scandir(self.heal_queue))
+        except OSError:
+            return []
