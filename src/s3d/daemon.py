@@ -33,6 +33,7 @@ from s3d.s3.app import S3App
 from s3d.server import run as server
 from s3d.store.blobs import BlobDir, BlobStore
 from s3d.store.erasure.pool import ErasurePool
+from s3d.store.erasure.service import Healer
 from s3d.store.lifecycle import Scanner
 from s3d.store.namespace import LocalNamespace, Namespace
 from s3d.store.recovery import lock_data_dir, recover
@@ -77,13 +78,18 @@ def open_app(settings: Settings, main_pid: int) -> tuple[S3App, Callable[[], Non
     obs = observability.install(settings, "worker")  # metrics, request logs, traces (after the fork)
     store, ns, gateway, close_services = open_services(settings)
     app = S3App(settings, store, ns, gateway, admin=admin.handle)
-    scanning = None
+    scanning = healing = None
     if settings.gateway is None and os.getpid() == main_pid:  # local mode: one process scans
         scanning = asyncio.get_running_loop().create_task(Scanner(store, settings.lifecycle_day_seconds).run())
+        if isinstance(store.blobs, ErasurePool):  # and heals and scrubs the pool
+            healer = Healer(store.blobs, store.db_path, settings.scrub_bytes_per_second)
+            healing = asyncio.get_running_loop().create_task(healer.run())
 
     def close() -> None:
         if scanning is not None:
             scanning.cancel()
+        if healing is not None:
+            healing.cancel()
         close_services()
         obs.close()
 

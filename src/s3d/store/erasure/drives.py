@@ -18,6 +18,7 @@ from s3d.store.blobs import FANOUT, fsync_dir, reserve_for
 
 log = logging.getLogger("s3d.erasure")
 TMP = "tmp"
+PROBE_FILE = "probe"
 BLOBS = "blobs"
 
 
@@ -62,6 +63,28 @@ class Drive:
             self.reserve = reserve_for(self.path)
         except OSError as e:
             self.take_out(DriveState.MISSING, e)
+
+    def probe(self) -> bool:
+        """Back in service if its directories can be made and a synced file written there (a replaced or
+        remounted drive); out of service otherwise."""
+        self.state = DriveState.OK
+        self.prepare()
+        if not self.in_service:
+            return False
+        probe = self.tmp / PROBE_FILE
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, PROBE_FILE.encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.unlink(probe)
+        except OSError as e:
+            self.failed_write(e)
+            return False
+        self.reason = ""
+        return True
 
     def has_room(self, more: int) -> bool:
         st = os.statvfs(self.path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from s3d.store.erasure.sink import StripedFile
 
 log = logging.getLogger("s3d.erasure")
 MEMFD_NAME = "s3d-blob"
+PROBE_INTERVAL = 10.0  # seconds between attempts to bring a drive back into service
 
 
 @dataclass(slots=True)
@@ -45,6 +47,7 @@ class ErasurePool:
         self.heal_queue.mkdir(parents=True, exist_ok=True)
         self.reserve = 0
         self.counters = Counters()
+        self._probed = time.monotonic()
 
     # ---------- the BlobStore interface ----------
     def check_space(self, fd_or_path: int | Path, more: int) -> None:
@@ -52,6 +55,8 @@ class ErasurePool:
         check_room(fd_or_path, more, 0)
 
     def new_file(self) -> StripedFile:
+        if time.monotonic() - self._probed > PROBE_INTERVAL:
+            self.probe()
         return StripedFile(self)
 
     def open_read(self, blob: str) -> int:
@@ -85,6 +90,17 @@ class ErasurePool:
     # ---------- the pool ----------
     def placement(self, blob: str) -> list[Drive]:
         return [self.drives[i] for i in self.layout.placement(blob)]
+
+    def probe(self) -> None:
+        """Try every drive out of service again."""
+        self._probed = time.monotonic()
+        for d in self.drives:
+            if not d.in_service and d.probe():
+                log.info("drive %s is back in service", d.path)
+
+    @property
+    def degraded(self) -> bool:
+        return any(not d.in_service for d in self.drives)
 
     def damaged(self, blob: str, why: str) -> None:
         """Queue a blob for healing."""

@@ -23,9 +23,11 @@ class BlobReader:
     """The open shards of one blob (close it). FileNotFoundError when no shard of it exists at all
     (the blob went: its object was replaced or deleted meanwhile)."""
 
-    def __init__(self, pool: ErasurePool, blob: str) -> None:
+    def __init__(self, pool: ErasurePool, blob: str, report: bool = True) -> None:
+        """``report``: queue the blob for healing when damage is found (the healer itself does not)."""
         self.pool = pool
         self.blob = blob
+        self.report = report
         self.bad: set[int] = set()  # shards found missing or damaged
         self.fds: dict[int, int] = {}
         self.headers: dict[int, Header] = {}
@@ -129,5 +131,5 @@ class BlobReader:
         for fd in self.fds.values():
             os.close(fd)
         self.fds.clear()
-        if self.bad:
+        if self.bad and self.report:
             self.pool.damaged(self.blob, f"shards {sorted(self.bad)} missing or damaged")
