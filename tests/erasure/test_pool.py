@@ -8,7 +8,18 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.erasure.conftest import HEADER_SIZE, K, M, RECORD_HEAD, drive_of, flip_bit, pool_status, shards, wait_for, wipe
+from tests.erasure.conftest import (
+    HEADER_SIZE,
+    RECORD_HEAD,
+    K,
+    M,
+    drive_of,
+    flip_bit,
+    pool_status,
+    shards,
+    wait_for,
+    wipe,
+)
 from tests.support.server import S3dProcess
 
 BUCKET = "pool"
@@ -98,4 +109,7 @@ def test_bit_rot_beyond_parity_never_serves_wrong_bytes(  # type: ignore[no-unty
         pool_s3.get_object(Bucket=BUCKET, Key="k", Range="bytes=0-99")
     assert e.value.response["Error"]["Code"] == "InternalError"
     # stripes the damage does not reach still read
-    assert pool_s3.get_object(Bucket=BUCKET, Key="k", Range="bytes=2097152-2097251")["Body"].read() == data[2097152:2097252]
+    assert (
+        pool_s3.get_object(Bucket=BUCKET, Key="k", Range="bytes=2097152-2097251")["Body"].read()
+        == data[2097152:2097252]
+    )
