@@ -66,6 +66,7 @@ class Settings:
     erasure: str | None = None  # K+M of that pool, e.g. "4+2"
     scrub_bytes_per_second: int = 64 << 20  # the pool's background scrub reads at most this much
     layout: Layout | None = None  # the pool, checked (set by load when drives are given)
+    mirrors: list[Path] = field(default_factory=list)  # metadata mirrors in use (set at start, store/mirror.py)
 
     @property
     def tls(self) -> bool:

@@ -31,6 +31,7 @@ from s3d.observe import setup as observability
 from s3d.remote.botocore_remote import BotocoreRemote
 from s3d.s3.app import S3App
 from s3d.server import run as server
+from s3d.store import mirror
 from s3d.store.blobs import BlobDir, BlobStore
 from s3d.store.erasure.pool import ErasurePool
 from s3d.store.erasure.service import Healer
@@ -59,7 +60,7 @@ def blob_store(settings: Settings) -> Callable[[Path], BlobStore]:
 
 def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespace | None, Callable[[], None]]:
     """A worker's store and namespace (and the gateway's, in gateway mode), and what closes them."""
-    store = Store(settings.data, inline_max=settings.inline_max, blobs=blob_store(settings))
+    store = Store(settings.data, inline_max=settings.inline_max, blobs=blob_store(settings), mirrors=settings.mirrors)
     g = settings.gateway
     if g is None:
         return store, LocalNamespace(store), None, store.close
@@ -133,6 +134,18 @@ def _supervisor(settings: Settings, g: GatewaySettings) -> server.Supervise:
     return run
 
 
+def restore_metadata(settings: Settings) -> None:
+    """A pool's data dir that lost its database takes a mirror's (before anything else is made there)."""
+    layout = settings.layout
+    if layout is None:
+        return
+    lock_fd = lock_data_dir(settings.data)
+    try:
+        mirror.restore(settings.data, mirror.mirror_dirs(layout.drives, layout.m))
+    finally:
+        os.close(lock_fd)
+
+
 def run(settings: Settings) -> int:
     """`s3d run`: lock and recover the data dir, then serve until SIGTERM/SIGINT."""
     # Held (and inherited by the workers) until the last process exits: a second
@@ -147,6 +160,10 @@ def run(settings: Settings) -> int:
         r = recover(settings.data, settings.drives)
         if r.tmp_removed or r.orphans_removed:
             log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)
+        if settings.layout is not None:  # the metadata on M more drives: M+1 copies (store/mirror.py)
+            settings.mirrors = mirror.resync(
+                settings.data, mirror.mirror_dirs(settings.layout.drives, settings.layout.m)
+            )
         g = settings.gateway
         if g is not None:
             release_held(settings.data, settings.upload_filter)  # before any worker serves or a flush is asked

@@ -189,9 +189,10 @@ def run_command(args: argparse.Namespace) -> int:
                 raise config.ConfigError(
                     "an erasure-coded pool (--drives) does not work in gateway mode (--remote) yet"
                 )
-        from s3d.daemon import run
+        from s3d.daemon import restore_metadata, run
 
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        restore_metadata(settings)  # before credentials are looked for in the data dir
         new = config.ensure_credentials(settings)
         if new is not None:
             print(

@@ -44,8 +44,15 @@ DeletePrecondition = Callable[[Object | None], None]
 
 
 class Store:
-    def __init__(self, root: Path, inline_max: int = 64 * 1024, blobs: Callable[[Path], BlobStore] = BlobDir) -> None:
-        """``blobs`` makes the store's BlobStore for the data dir (default: blobs in the data dir itself)."""
+    def __init__(
+        self,
+        root: Path,
+        inline_max: int = 64 * 1024,
+        blobs: Callable[[Path], BlobStore] = BlobDir,
+        mirrors: Sequence[Path] = (),
+    ) -> None:
+        """``blobs`` makes the store's BlobStore for the data dir (default: blobs in the data dir itself);
+        ``mirrors``: directories holding copies of the metadata that every commit updates (store/mirror.py)."""
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.db_path = str(root / "meta.db")
@@ -53,7 +60,7 @@ class Store:
         self.blobs: BlobStore = blobs(root)
         self.inline_max = inline_max
         self.reader = db.connect(self.db_path)
-        self.committer = Committer(self.db_path)
+        self.committer = Committer(self.db_path, mirrors=mirrors)
         self._hot: dict[tuple[str, bytes], tuple[Bucket | None, Object | None]] = {}
         self._hot_version = -1
 

@@ -13,7 +13,7 @@ from s3d.store.erasure.pool import ErasurePool
 from s3d.store.erasure.service import referenced_blobs
 from s3d.store.recovery import lock_data_dir
 
-OWN_ENTRIES = {"tmp", "blobs"}  # what a drive of the pool holds
+OWN_ENTRIES = {"tmp", "blobs", "meta"}  # what a drive of the pool holds
 
 
 class ReplaceError(Exception):
