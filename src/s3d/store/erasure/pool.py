@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from s3d.store.blobs import Reading, check_room
+from s3d.store.erasure.base import Counters
 from s3d.store.erasure.codec import Codec
 from s3d.store.erasure.drives import Drive
 from s3d.store.erasure.layout import HEAL_QUEUE, Layout
@@ -23,13 +23,6 @@ from s3d.store.erasure.sink import StripedFile
 log = logging.getLogger("s3d.erasure")
 MEMFD_NAME = "s3d-blob"
 PROBE_INTERVAL = 10.0  # seconds between attempts to bring a drive back into service
-
-
-@dataclass(slots=True)
-class Counters:
-    damaged_fragments: int = 0  # fragments that failed their checksum or could not be read
-    unreadable: int = 0  # reads that found more damage than parity covers
-    queued: int = 0  # blobs queued for healing by this process
 
 
 class ErasurePool:

@@ -8,13 +8,10 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
+from s3d.store.erasure.base import PoolParts
 from s3d.store.erasure.shard import Header, ShardDamaged, read_fragment, read_header
 from s3d.store.errors import DataUnavailable
-
-if TYPE_CHECKING:
-    from s3d.store.erasure.pool import ErasurePool
 
 log = logging.getLogger("s3d.erasure")
 
@@ -23,7 +20,7 @@ class BlobReader:
     """The open shards of one blob (close it). FileNotFoundError when no shard of it exists at all
     (the blob went: its object was replaced or deleted meanwhile)."""
 
-    def __init__(self, pool: ErasurePool, blob: str, report: bool = True) -> None:
+    def __init__(self, pool: PoolParts, blob: str, report: bool = True) -> None:
         """``report``: queue the blob for healing when damage is found (the healer itself does not)."""
         self.pool = pool
         self.blob = blob

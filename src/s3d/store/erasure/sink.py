@@ -9,15 +9,12 @@ import errno
 import os
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from s3d.store.blobs import fsync_dir
+from s3d.store.erasure.base import PoolParts
 from s3d.store.erasure.drives import Drive
 from s3d.store.erasure.shard import HEADER_SIZE, Header, record
 from s3d.store.errors import InsufficientStorage
-
-if TYPE_CHECKING:
-    from s3d.store.erasure.pool import ErasurePool
 
 READ_CHUNK = 1 << 20
 
@@ -66,7 +63,7 @@ class ShardOut:
 
 
 class StripedFile:
-    def __init__(self, pool: ErasurePool, blob: str | None = None) -> None:
+    def __init__(self, pool: PoolParts, blob: str | None = None) -> None:
         self.pool = pool
         self.blob = blob or uuid.uuid4().hex
         self.size = 0
