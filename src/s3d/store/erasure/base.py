@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +23,7 @@ class PoolParts(Protocol):
     codec: Codec
     fragment_size: int
     counters: Counters
+    encoder: ThreadPoolExecutor  # encodes and writes stripes off the event loop
 
     def placement(self, blob: str) -> list[Drive]: ...
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from s3d.store.blobs import Reading, check_room
@@ -40,6 +41,7 @@ class ErasurePool:
         self.heal_queue.mkdir(parents=True, exist_ok=True)
         self.reserve = 0
         self.counters = Counters()
+        self.encoder = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="s3d-encode")
         self._probed = time.monotonic()
 
     # ---------- the BlobStore interface ----------

@@ -50,7 +50,12 @@ class Header:
         return -(-self.data_size // self.stripe_size)
 
     def record_offset(self, stripe: int) -> int:
-        return HEADER_SIZE + stripe * (RECORD_HEAD.size + self.fragment_size)
+        return record_offset(stripe, self.fragment_size)
+
+
+def record_offset(stripe: int, fragment_size: int) -> int:
+    """Where stripe ``stripe``'s record starts in a shard file (every full stripe's record has one length)."""
+    return HEADER_SIZE + stripe * (RECORD_HEAD.size + fragment_size)
 
 
 def unpack_header(raw: bytes) -> Header:
