@@ -46,8 +46,9 @@ def register(sub: Any) -> None:
     )
     s.set_defaults(func=scrub_command)
 
-    r = sub.add_parser("drive", help="`s3d drive replace OLD NEW`: rebuild a replaced drive")
-    inner = r.add_subparsers(dest="drive_command", metavar="COMMAND", required=True)
+    r = sub.add_parser("drive", help="`s3d drive replace OLD NEW`: rebuild a replaced drive",
+                       description="Manage the erasure-coded pool's drives: `s3d drive replace OLD NEW`.")  # fmt: skip
+    inner = r.add_subparsers(dest="drive_command", metavar="COMMAND", required=True, help="replace")
     rep = inner.add_parser(
         "replace", help="rebuild OLD's shards onto NEW (daemon stopped)", description=REPLACE_DESCRIPTION
     )

@@ -17,16 +17,22 @@ from s3d.store.writer import ObjectWriter
 
 
 async def _rest(first: bytes | None, chunks: Generator[bytes]) -> AsyncIterator[bytes]:
+    """The chunks, each next one decoding in a thread while the one before is being sent."""
     loop = asyncio.get_running_loop()
+    ahead = loop.run_in_executor(None, next, chunks, None) if first is not None else None
     try:
         if first is not None:
             yield first
         while True:
-            chunk = await loop.run_in_executor(None, next, chunks, None)
+            chunk = await (ahead if ahead is not None else loop.run_in_executor(None, next, chunks, None))
+            ahead = None
             if chunk is None:
                 return
+            ahead = loop.run_in_executor(None, next, chunks, None)
             yield chunk
     finally:
+        if ahead is not None:
+            await asyncio.gather(ahead, return_exceptions=True)  # the generator is not closed while running
         chunks.close()
 
 
