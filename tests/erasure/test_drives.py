@@ -27,6 +27,7 @@ from tests.erasure.conftest import (
     wait_for,
     wipe,
 )
+from tests.observe.scrape import scrape, value
 from tests.support.server import S3dProcess
 
 BUCKET = "drives"
@@ -61,6 +62,9 @@ def test_failing_drive_taken_out_writes_go_on(pool_s3, pool_server: S3dProcess, 
     doc = json.loads(out.stdout)
     assert doc["drives"][2]["state"] != "ok"
     assert [d["state"] for i, d in enumerate(doc["drives"]) if i != 2] == ["ok"] * 5
+    samples = scrape(pool_server.endpoint)
+    assert value(samples, "s3d_pool_drives_in_service") == 5
+    assert value(samples, "s3d_pool_degraded") == 1
 
 
 def test_too_few_drives_refuses_writes(pool_s3, drives: list[Path]) -> None:  # type: ignore[no-untyped-def]
