@@ -52,27 +52,27 @@ class Drive:
     def prepare(self) -> None:
         """Make tmp/ and blobs/<xx>/ (synced); a drive that cannot is out of service from the start."""
         try:
-            created = False
-            for d in (self.tmp, self.path / BLOBS, *(self.path / BLOBS / f"{i:02x}" for i in range(FANOUT))):
-                if not d.is_dir():
-                    d.mkdir(parents=True, exist_ok=True)
-                    created = True
-            if created:
-                fsync_dir(self.path / BLOBS)
-                fsync_dir(self.path)
-            self.reserve = reserve_for(self.path)
+            self._make_dirs()
         except OSError as e:
             self.take_out(DriveState.MISSING, e)
 
+    def _make_dirs(self) -> None:
+        created = False
+        for d in (self.tmp, self.path / BLOBS, *(self.path / BLOBS / f"{i:02x}" for i in range(FANOUT))):
+            if not d.is_dir():
+                d.mkdir(parents=True, exist_ok=True)
+                created = True
+        if created:
+            fsync_dir(self.path / BLOBS)
+            fsync_dir(self.path)
+        self.reserve = reserve_for(self.path)
+
     def probe(self) -> bool:
         """Back in service if its directories can be made and a synced file written there (a replaced or
-        remounted drive); out of service otherwise."""
-        self.state = DriveState.OK
-        self.prepare()
-        if not self.in_service:
-            return False
+        remounted drive); it stays out otherwise."""
         probe = self.tmp / PROBE_FILE
         try:
+            self._make_dirs()
             fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
             try:
                 os.write(fd, PROBE_FILE.encode())
@@ -83,6 +83,7 @@ class Drive:
         except OSError as e:
             self.failed_write(e)
             return False
+        self.state = DriveState.OK
         self.reason = ""
         return True
 

@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from s3d.store.blobs import Reading, check_room
+from s3d.store.blobs import Reading, check_room, reserve_for
 from s3d.store.erasure.base import Counters
 from s3d.store.erasure.codec import Codec
 from s3d.store.erasure.drives import Drive
@@ -39,7 +39,7 @@ class ErasurePool:
             d.prepare()
         self.heal_queue = root / HEAL_QUEUE
         self.heal_queue.mkdir(parents=True, exist_ok=True)
-        self.reserve = 0
+        self.reserve = reserve_for(root)  # kept free on the data dir for the metadata (as BlobDir does)
         self.counters = Counters()
         self.encoder = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="s3d-encode")
         self._probed = time.monotonic()
@@ -47,7 +47,7 @@ class ErasurePool:
     # ---------- the BlobStore interface ----------
     def check_space(self, fd_or_path: int | Path, more: int) -> None:
         """Room for bytes kept with the metadata (inline objects) on the data dir."""
-        check_room(fd_or_path, more, 0)
+        check_room(fd_or_path, more, self.reserve)
 
     def new_file(self) -> StripedFile:
         if time.monotonic() - self._probed > PROBE_INTERVAL:
@@ -86,11 +86,15 @@ class ErasurePool:
     def placement(self, blob: str) -> list[Drive]:
         return [self.drives[i] for i in self.layout.placement(blob)]
 
-    def probe(self) -> None:
-        """Try every drive out of service again."""
+    def probe(self, every: bool = False) -> None:
+        """Try every drive out of service again (``every``: the drives in service too, so a drive that
+        failed under another process's writes, or under none, is seen)."""
         self._probed = time.monotonic()
         for d in self.drives:
-            if not d.in_service and d.probe():
+            if d.in_service and not every:
+                continue
+            was = d.in_service
+            if d.probe() and not was:
                 log.info("drive %s is back in service", d.path)
 
     @property
@@ -98,11 +102,14 @@ class ErasurePool:
         return any(not d.in_service for d in self.drives)
 
     def damaged(self, blob: str, why: str) -> None:
-        """Queue a blob for healing."""
+        """Queue a blob for healing (once: a blob read again before it is healed is not logged again)."""
+        entry = self.heal_queue / blob
+        if entry.exists():
+            return
         log.warning("blob %s queued for healing: %s", blob, why)
         self.counters.queued += 1
         try:
-            (self.heal_queue / blob).touch()
+            entry.touch()
         except OSError as e:
             log.error("cannot queue blob %s for healing: %s", blob, e.strerror)
 

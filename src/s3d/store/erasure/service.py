@@ -23,7 +23,7 @@ from typing import Any
 from s3d.store import objects, uploads, versions
 from s3d.store.db import connect
 from s3d.store.erasure.heal import Outcome, heal
-from s3d.store.erasure.pool import ErasurePool
+from s3d.store.erasure.pool import PROBE_INTERVAL, ErasurePool
 
 log = logging.getLogger("s3d.erasure")
 POOL_STATUS = "pool-status.json"
@@ -65,6 +65,7 @@ class Healer:
         self.scrub = ScrubState()
         self.heals = HealState()
         self._written = 0.0
+        self._probed = 0.0
         self._pending: list[str] = []
 
     async def run(self) -> None:
@@ -73,6 +74,9 @@ class Healer:
         try:
             while True:
                 try:
+                    if time.monotonic() - self._probed > PROBE_INTERVAL:
+                        self._probed = time.monotonic()
+                        await loop.run_in_executor(None, self.pool.probe, True)
                     busy = await self._heal_queue(loop)
                     busy = await self._scrub_step(loop, conn) or busy
                     self._status(force=not busy)
