@@ -33,6 +33,7 @@ from s3d.s3.app import S3App
 from s3d.server import run as server
 from s3d.store import mirror
 from s3d.store.blobs import BlobDir, BlobStore
+from s3d.store.erasure import identity
 from s3d.store.erasure.pool import ErasurePool
 from s3d.store.erasure.service import Healer
 from s3d.store.lifecycle import Scanner
@@ -157,6 +158,10 @@ def run(settings: Settings) -> int:
     try:
         observability.prepare(settings)  # log format; a clean metrics dir for every process, set before forking
         keyring_for(settings)  # the master key file is made (or found wanting) before any worker forks
+        if settings.layout is None:
+            identity.refuse_without_pool(settings.data)
+        else:
+            identity.check(settings.data, settings.layout)
         r = recover(settings.data, settings.drives)
         if r.tmp_removed or r.orphans_removed:
             log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)

@@ -172,3 +172,19 @@ def test_pool_settings_refused(tmp_path: Path, args: list[str], message: str) ->
     out = s3d("run", "--data", str(tmp_path / "data"), *args)
     assert out.returncode == 2
     assert message in out.stderr
+
+
+def test_a_pool_run_with_other_drives_or_shape_is_refused(tmp_path: Path, drives: list[Path]) -> None:
+    data = tmp_path / "data"
+    proc = S3dProcess(data, workers=1, args=pool_args(drives)).start()
+    client_for(proc.endpoint, proc.access_key, proc.secret_key).create_bucket(Bucket=BUCKET)
+    proc.stop()
+    swapped = [drives[1], drives[0], *drives[2:]]
+    for args, message in (
+        (pool_args(swapped), "give the drives in their order"),
+        (pool_args(drives, "3+3"), "holds a pool of 4+2"),
+        ([], "holds an erasure-coded pool"),
+    ):
+        out = s3d("run", "--data", str(data), "--listen", "127.0.0.1:0", *args)
+        assert out.returncode == 2, out.stderr
+        assert message in out.stderr

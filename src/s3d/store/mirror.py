@@ -27,7 +27,8 @@ from s3d.store.blobs import fsync_dir
 log = logging.getLogger("s3d.mirror")
 META_DB = "meta.db"
 MIRROR_DIR = "meta"  # on a mirror drive: DRIVE/meta/meta.db
-KEY_FILES = ("credentials.json", "master-keys.json")  # copied with the database: the data dir's own secrets
+KEY_FILES = ("credentials.json", "master-keys.json", "pool.json")  # copied with the database: the data dir's
+# own secrets, and the pool's identity (store/erasure/identity.py)
 READS = ("SELECT", "PRAGMA")
 
 

@@ -7,13 +7,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from s3d.store import db
+from s3d.store.erasure import identity
 from s3d.store.erasure.heal import heal
 from s3d.store.erasure.layout import Layout
 from s3d.store.erasure.pool import ErasurePool
 from s3d.store.erasure.service import referenced_blobs
 from s3d.store.recovery import lock_data_dir
 
-OWN_ENTRIES = {"tmp", "blobs", "meta"}  # what a drive of the pool holds
+OWN_ENTRIES = {"tmp", "blobs", "meta", identity.DRIVE_FILE}  # what a drive of the pool holds
+
+
+def _pool_id(data: Path) -> str:
+    found = identity.read_pool(data)
+    if found is None:
+        raise ReplaceError(f"{data} holds no pool (no {identity.POOL_FILE})")
+    return found
 
 
 class ReplaceError(Exception):
@@ -39,6 +47,8 @@ def replace_drive(data: Path, layout: Layout, old: Path, new: Path) -> Replaced:
     drives[at] = new
     lock = lock_data_dir(data)
     try:
+        pool_id = identity.check(data, layout) if old.is_dir() else _pool_id(data)
+        identity.claim(new, pool_id, at)
         pool = ErasurePool(data, replace(layout, drives=tuple(drives)))
         if not pool.drives[at].in_service:
             raise ReplaceError(f"{new} cannot be used: {pool.drives[at].reason}")
