@@ -86,16 +86,19 @@ class ErasurePool:
     def placement(self, blob: str) -> list[Drive]:
         return [self.drives[i] for i in self.layout.placement(blob)]
 
-    def probe(self, every: bool = False) -> None:
+    def probe(self, every: bool = False) -> int:
         """Try every drive out of service again (``every``: the drives in service too, so a drive that
-        failed under another process's writes, or under none, is seen)."""
+        failed under another process's writes, or under none, is seen). Returns how many came back."""
         self._probed = time.monotonic()
+        back = 0
         for d in self.drives:
             if d.in_service and not every:
                 continue
             was = d.in_service
             if d.probe() and not was:
                 log.info("drive %s is back in service", d.path)
+                back += 1
+        return back
 
     @property
     def degraded(self) -> bool:

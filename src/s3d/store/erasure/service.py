@@ -30,6 +30,7 @@ POOL_STATUS = "pool-status.json"
 SCRUB_REQUEST = "scrub-request"
 IDLE_WAIT = 1.0  # seconds between looks at the queue when there is nothing to do
 STATUS_EVERY = 1.0  # seconds between status file writes while busy
+RETRY_WAIT = 60.0  # seconds before a queued blob that could not be healed whole is tried again
 PASS_PAUSE = 24 * 3600.0  # seconds between the end of a scrub pass and the next, unless one is asked for
 
 
@@ -67,6 +68,7 @@ class Healer:
         self._written = 0.0
         self._probed = 0.0
         self._pending: list[str] = []
+        self._tried: dict[str, float] = {}  # queued blobs healed only in part (a drive out), and when
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -76,7 +78,8 @@ class Healer:
                 try:
                     if time.monotonic() - self._probed > PROBE_INTERVAL:
                         self._probed = time.monotonic()
-                        await loop.run_in_executor(None, self.pool.probe, True)
+                        if await loop.run_in_executor(None, self.pool.probe, True):
+                            self._tried.clear()  # a drive is back: what waited for it heals now
                     busy = await self._heal_queue(loop)
                     busy = await self._scrub_step(loop, conn) or busy
                     self._status(force=not busy)
@@ -100,13 +103,19 @@ class Healer:
         queued = self.pool.queued()
         if not queued:
             return False
-        await loop.run_in_executor(None, self.pool.probe)
+        if await loop.run_in_executor(None, self.pool.probe):
+            self._tried.clear()
         progress = False
+        now = time.monotonic()
         for blob in queued:
+            if now - self._tried.get(blob, -RETRY_WAIT) < RETRY_WAIT:
+                continue
             out = await loop.run_in_executor(None, heal, self.pool, blob)
             self._account(blob, out)
             if out.healed < out.bad and not out.lost:
-                continue  # a drive to write to is out of service: keep it queued for later
+                self._tried[blob] = now  # a drive to write to is out of service: again later
+                continue
+            self._tried.pop(blob, None)
             progress = True
             try:
                 os.unlink(self.pool.heal_queue / blob)
