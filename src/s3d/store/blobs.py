@@ -83,6 +83,10 @@ class BlobStore(Protocol):
         """Bytes [offset, offset+length) of a blob (to its end with None). FileNotFoundError at once if it is gone."""
         ...
 
+    def open_random(self, blob: str) -> RandomRead:
+        """Random reads of a blob (the reader closes it). FileNotFoundError at once if it is gone."""
+        ...
+
     def remove(self, blobs: list[str]) -> None: ...
 
 
@@ -118,6 +122,9 @@ class BlobDir:
     def open_read(self, blob: str) -> int:
         return os.open(self.path(blob), os.O_RDONLY | os.O_CLOEXEC)
 
+    def open_random(self, blob: str) -> RandomRead:
+        return FdRead(self.open_read(blob))
+
     def read(self, blob: str, offset: int, length: int | None) -> Reading:
         fd = self.open_read(blob)
         return Reading(_read_fd(fd, offset, length), lambda: os.close(fd))
@@ -131,6 +138,25 @@ class BlobDir:
 
 
 READ_CHUNK = 1 << 20
+
+
+class RandomRead(Protocol):
+    def read_at(self, offset: int, length: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class FdRead:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        return os.pread(self.fd, length, offset)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 class Reading:

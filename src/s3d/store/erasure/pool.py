@@ -18,7 +18,7 @@ from s3d.store.erasure.base import Counters
 from s3d.store.erasure.codec import Codec
 from s3d.store.erasure.drives import Drive
 from s3d.store.erasure.layout import HEAL_QUEUE, Layout
-from s3d.store.erasure.reader import BlobReader
+from s3d.store.erasure.reader import BlobReader, StripeRead
 from s3d.store.erasure.sink import StripedFile
 
 log = logging.getLogger("s3d.erasure")
@@ -67,6 +67,9 @@ class ErasurePool:
         finally:
             reading.close()
         return fd
+
+    def open_random(self, blob: str) -> StripeRead:
+        return StripeRead(BlobReader(self, blob))
 
     def read(self, blob: str, offset: int, length: int | None) -> Reading:
         """Bytes [offset, offset+length) of a blob (to its end with None), verified, decoded as needed.

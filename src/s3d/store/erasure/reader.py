@@ -130,3 +130,33 @@ class BlobReader:
         self.fds.clear()
         if self.bad and self.report:
             self.pool.damaged(self.blob, f"shards {sorted(self.bad)} missing or damaged")
+
+
+class StripeRead:
+    """Random reads of a blob, decoding the stripes they touch (the last one kept for the next read)."""
+
+    def __init__(self, reader: BlobReader) -> None:
+        self.reader = reader
+        self._cached: tuple[int, bytes] | None = None
+
+    def _stripe(self, n: int) -> bytes:
+        if self._cached is None or self._cached[0] != n:
+            self._cached = (n, self.reader.stripe(n))
+        return self._cached[1]
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        end = min(offset + length, self.reader.size)
+        size = self.reader.header.stripe_size
+        out: list[bytes] = []
+        at = offset
+        while at < end:
+            n = at // size
+            data = self._stripe(n)
+            lo = at - n * size
+            piece = data[lo : min(len(data), end - n * size)]
+            out.append(piece)
+            at += len(piece)
+        return b"".join(out)
+
+    def close(self) -> None:
+        self.reader.close()
