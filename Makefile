@@ -47,6 +47,7 @@ BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.gateway $(BENCH_ARGS)
+	$(BIN)/python -m bench.fleet $(BENCH_ARGS)
 	$(BIN)/python -m bench.tls $(BENCH_ARGS)
 	$(BIN)/python -m bench.mount $(BENCH_ARGS)
 	$(BIN)/python -m bench.filters $(BENCH_ARGS)

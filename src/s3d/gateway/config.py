@@ -97,6 +97,8 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> GatewaySet
         bucket_prefix=pick("remote_bucket_prefix", "S3D_REMOTE_BUCKET_PREFIX") or "",
         bucket_map=parse_bucket_map(pick("remote_bucket_map", "S3D_REMOTE_BUCKET_MAP") or ""),
         profile=env.get("AWS_PROFILE") or None,
+        sse=pick("remote_sse", "S3D_REMOTE_SSE") or None,
+        sse_kms_key_id=pick("remote_sse_kms_key_id", "S3D_REMOTE_SSE_KMS_KEY_ID") or None,
     )
     read_timeout = pick("remote_read_timeout", "S3D_REMOTE_READ_TIMEOUT")
     if read_timeout is not None:

@@ -34,6 +34,7 @@ from s3d.crypto.keys import Keyring
 from s3d.crypto.segments import decrypt_inline
 from s3d.filters import gateway as filters
 from s3d.filters.evaluate import Filter
+from s3d.gateway.conditional import honours_conditional_writes
 from s3d.gateway.config import CONFLICT_KEEP_BOTH, CONFLICT_LAST_WRITER_WINS
 from s3d.observe import events
 from s3d.remote import NO_ANSWER, Piece, Remote, RemoteError, RemoteNotFound
@@ -122,6 +123,7 @@ class Shipper:
         self.root = root
         self.conflict = conflict
         self.conflicts = 0
+        self.conditional_writes: bool | None = None  # does the remote honour If-Match / If-None-Match (probed)
         self.max_attempts = max_attempts
         self.fail_after = fail_after
         self.settle = settle
@@ -373,12 +375,14 @@ class Shipper:
                 await self._ship_tags(obj, shipped.remote_etag)
             return
         await self._ensure_bucket(t.bucket)
-        # conflict detection: overwrite only what this daemon last saw there (a repair overwrites whatever is there)
+        # conflict detection: overwrite only what this daemon last saw there, or create the key only if it is
+        # still absent when this daemon saw none (a repair, or a key an admin discarded, writes whatever is there)
         last_seen = None if t.force or shipped is None else shipped.remote_etag
+        absent = not t.force and (shipped is None or shipped.remote_etag is None)
         if last_seen == ship_state.DISCARDED:
             last_seen = None
         try:
-            etag, note = await self._ship_object(obj, if_match=last_seen)
+            etag, note = await self._ship_object(obj, if_match=last_seen, if_absent=absent)
         except RemoteError as e:
             if e.ambiguous:  # this version may still land later: refresh must know it for ours
                 self.committer.run_sync(lambda c: ship_state.uncertain(c, t.bucket, t.key, obj.etag))
@@ -402,6 +406,10 @@ class Shipper:
     async def _conflict(self, obj: Object) -> tuple[str, str | None] | None:
         """Another writer changed the key on the remote since this daemon last shipped it: the conflict policy
         decides. Returns what was shipped for the key, or None when the remote's version was kept."""
+        head = await self.remote.head_object(obj.bucket, obj.key.decode())
+        if head is not None and head.etag == obj.etag:
+            # the remote already holds these very bytes: an earlier attempt of ours landed, or the same write
+            return head.etag, None
         key = obj.key.decode(errors="replace")
         observe.get().event(events.SHIP_CONFLICT, "warning", bucket=obj.bucket, key=key, policy=self.conflict)
         self.conflicts += 1
@@ -414,7 +422,6 @@ class Shipper:
         if self.conflict == CONFLICT_KEEP_BOTH:
             derived = f"{obj.key.decode()}.conflict-{obj.version}"
             await self._ship_object(obj, as_key=derived)
-        head = await self.remote.head_object(obj.bucket, obj.key.decode())
         kept = (
             "kept under " + f"{obj.key.decode()}.conflict-{obj.version}"
             if self.conflict == CONFLICT_KEEP_BOTH
@@ -461,6 +468,11 @@ class Shipper:
         if bucket not in self.ensured:
             await self.remote.ensure_bucket(bucket)
             self.ensured.add(bucket)
+            if self.conditional_writes is None:
+                self.conditional_writes = await honours_conditional_writes(self.remote, bucket)
+                if self.conditional_writes is not None:
+                    honoured = self.conditional_writes
+                    self.committer.run_sync(lambda c: state.put(c, state.REMOTE_CONDITIONAL_WRITES, honoured))
 
     def _envelope(self, obj: Object) -> Envelope | None:
         raw = obj.meta.get(SSE_META)
@@ -495,10 +507,11 @@ class Shipper:
         return [Piece(path=str(path), length=obj.size, key=data_key)]
 
     async def _ship_object(
-        self, obj: Object, if_match: str | None = None, as_key: str | None = None
+        self, obj: Object, if_match: str | None = None, as_key: str | None = None, if_absent: bool = False
     ) -> tuple[str, str | None]:
         """Upload one object version (under its own key, or ``as_key``); returns the remote ETag and a note on any
-        difference. ``if_match``: only over the remote ETag this daemon last saw (412 if another writer moved it)."""
+        difference. ``if_match``: only over the remote ETag this daemon last saw (412 if another writer moved it);
+        ``if_absent``: only if the key does not exist there (412 if another writer created it)."""
         key = as_key or obj.key.decode()
         meta = {k: v for k, v in obj.meta.items() if k != "x-amz-storage-class"}
         data_key = self._data_key(obj)
@@ -508,13 +521,27 @@ class Shipper:
         if not obj.parts:
             try:
                 etag = await self.remote.put_object(
-                    obj.bucket, key, self._pieces(obj, data_key), meta, obj.tags, md5=md5, if_match=if_match
+                    obj.bucket,
+                    key,
+                    self._pieces(obj, data_key),
+                    meta,
+                    obj.tags,
+                    md5=md5,
+                    if_match=if_match,
+                    if_absent=if_absent,
                 )
             except RemoteError as e:
                 if not obj.tags or not lacks_feature(e):
                     raise
                 etag = await self.remote.put_object(
-                    obj.bucket, key, self._pieces(obj, data_key), meta, None, md5=md5, if_match=if_match
+                    obj.bucket,
+                    key,
+                    self._pieces(obj, data_key),
+                    meta,
+                    None,
+                    md5=md5,
+                    if_match=if_match,
+                    if_absent=if_absent,
                 )
                 return etag, f"remote refused tags ({e.code}); object shipped without them"
         else:
@@ -539,6 +566,7 @@ class Shipper:
                     upload_id,
                     [(p.number, e) for p, e in zip(obj.parts, etags, strict=True)],
                     if_match=if_match,
+                    if_absent=if_absent,
                 )
             except BaseException:
                 try:
