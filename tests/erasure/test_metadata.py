@@ -64,3 +64,27 @@ def test_lose_the_database_drive_and_one_more(tmp_path: Path, drives: list[Path]
         assert s3.get_object(Bucket=BUCKET, Key="after")["Body"].read() == b"still writable"
     finally:
         proc.stop()
+
+
+def dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
+    finally:
+        conn.close()
+
+
+def test_mirrors_hold_the_same_rows_as_the_primary(pool_s3, pool_server: S3dProcess, drives: list[Path]) -> None:  # type: ignore[no-untyped-def]
+    pool_s3.create_bucket(Bucket=BUCKET)
+    pool_s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    for i in range(5):
+        pool_s3.put_object(Bucket=BUCKET, Key=f"k{i % 2}", Body=os.urandom(100 + i * 70000))
+    pool_s3.delete_object(Bucket=BUCKET, Key="k0")
+    up = pool_s3.create_multipart_upload(Bucket=BUCKET, Key="mp")["UploadId"]
+    pool_s3.upload_part(Bucket=BUCKET, Key="mp", UploadId=up, PartNumber=1, Body=b"part")
+    pool_s3.put_object_tagging(Bucket=BUCKET, Key="k1", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]})
+    primary = dump(pool_server.data / "meta.db")
+    assert primary["journal"]
+    for d in drives[:M]:
+        assert dump(d / "meta" / "meta.db") == primary  # clock readings and random ids included

@@ -18,6 +18,7 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -68,27 +69,43 @@ class Mirrors:
                 self.conns[d] = db.connect(str(d / META_DB))
             except sqlite3.Error as e:
                 log.error("metadata mirror %s cannot be opened, dropped until restart: %s", d, e)
+        # the mirrors commit side by side: one fsync's wait for all of them, not one each
+        self._threads = ThreadPoolExecutor(max_workers=max(1, len(self.conns)), thread_name_prefix="s3d-mirror")
 
     def replay(self, statements: list[tuple[str, Any, bool]]) -> None:
         """Apply one transaction to every mirror (each committed on its own; a failing mirror is dropped)."""
-        for d, conn in list(self.conns.items()):
+        runs = {d: self._threads.submit(_apply, conn, statements) for d, conn in self.conns.items()}
+        for d, run in runs.items():
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                for sql, params, many in statements:
-                    (conn.executemany if many else conn.execute)(sql, params)
-                conn.execute("COMMIT")
+                run.result()
             except sqlite3.Error as e:
                 log.error("metadata mirror %s failed a transaction, dropped until restart: %s", d, e)
                 try:
-                    conn.close()
+                    self.conns[d].close()
                 except sqlite3.Error:
                     pass
                 del self.conns[d]
 
     def close(self) -> None:
+        self._threads.shutdown(wait=True)
         for conn in self.conns.values():
             conn.close()
         self.conns.clear()
+
+
+def _apply(conn: sqlite3.Connection, statements: list[tuple[str, Any, bool]]) -> None:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for sql, params, many in statements:
+            (conn.executemany if many else conn.execute)(sql, params)
+        conn.execute("COMMIT")
+    except sqlite3.Error:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the mirror is dropped anyway
+        raise
 
 
 def _lsn(path: Path) -> int | None:
