@@ -19,6 +19,7 @@ from s3d.store.blobs import FANOUT, fsync_dir, reserve_for
 log = logging.getLogger("s3d.erasure")
 TMP = "tmp"
 PROBE_FILE = "probe"
+REFILL_MARGIN = 64 << 20  # a full drive is back in service once this much is free above its reserve
 BLOBS = "blobs"
 
 
@@ -69,9 +70,11 @@ class Drive:
 
     def probe(self) -> bool:
         """Back in service if its directories can be made and a synced file written there (a replaced or
-        remounted drive); it stays out otherwise."""
+        remounted drive); it stays out otherwise, and a full one until REFILL_MARGIN is free again."""
         probe = self.tmp / PROBE_FILE
         try:
+            if self.state == DriveState.FULL and not self.has_room(REFILL_MARGIN):
+                return False
             self._make_dirs()
             fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
             try:
