@@ -30,7 +30,6 @@ POOL_STATUS = "pool-status.json"
 SCRUB_REQUEST = "scrub-request"
 IDLE_WAIT = 1.0  # seconds between looks at the queue when there is nothing to do
 STATUS_EVERY = 1.0  # seconds between status file writes while busy
-RETRY_WAIT = 60.0  # seconds before a queued blob that could not be healed whole is tried again
 PASS_PAUSE = 24 * 3600.0  # seconds between the end of a scrub pass and the next, unless one is asked for
 
 
@@ -68,7 +67,7 @@ class Healer:
         self._written = 0.0
         self._probed = 0.0
         self._pending: list[str] = []
-        self._tried: dict[str, float] = {}  # queued blobs healed only in part (a drive out), and when
+        self._tried: set[str] = set()  # queued blobs healed only in part (a drive out): again when one is back
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -106,16 +105,14 @@ class Healer:
         if await loop.run_in_executor(None, self.pool.probe):
             self._tried.clear()
         progress = False
-        now = time.monotonic()
         for blob in queued:
-            if now - self._tried.get(blob, -RETRY_WAIT) < RETRY_WAIT:
+            if blob in self._tried:
                 continue
             out = await loop.run_in_executor(None, heal, self.pool, blob)
             self._account(blob, out)
             if out.healed < out.bad and not out.lost:
-                self._tried[blob] = now  # a drive to write to is out of service: again later
+                self._tried.add(blob)  # a drive to write to is out of service
                 continue
-            self._tried.pop(blob, None)
             progress = True
             try:
                 os.unlink(self.pool.heal_queue / blob)
