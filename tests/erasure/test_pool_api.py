@@ -1,4 +1,4 @@
-"""S3 on an erasure-coded pool: multipart uploads, copies (read by decoding) and encryption at rest."""
+"""S3 on an erasure-coded pool: multipart uploads, copies (read by decoding), encryption at rest, other clients."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import io
 import os
 
 from boto3.s3.transfer import TransferConfig
+
+from tests.support.clients import AwsCli, Rclone
 
 BUCKET = "api"
 MIB = 1 << 20
@@ -52,3 +54,18 @@ def test_encrypted_at_rest(pool_s3) -> None:  # type: ignore[no-untyped-def]
     pool_s3.put_object(Bucket=BUCKET, Key="sse", Body=data, ServerSideEncryption="AES256")
     assert pool_s3.get_object(Bucket=BUCKET, Key="sse")["Body"].read() == data
     assert pool_s3.get_object(Bucket=BUCKET, Key="sse", Range="bytes=1000-2000000")["Body"].read() == data[1000:2000001]
+
+
+def test_aws_cli_and_rclone_round_trip(pool_s3, pool_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Other clients, unchanged: the aws CLI (multipart, default checksums) and rclone, up and down."""
+    pool_s3.create_bucket(Bucket=BUCKET)
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(9 * MIB + 5))
+    aws = AwsCli(pool_server, tmp_path / "aws-home")
+    aws.run("s3", "cp", str(src), f"s3://{BUCKET}/aws.bin")
+    aws.run("s3", "cp", f"s3://{BUCKET}/aws.bin", str(tmp_path / "aws-down.bin"))
+    assert (tmp_path / "aws-down.bin").read_bytes() == src.read_bytes()
+    rclone = Rclone(pool_server, tmp_path / "rclone-home")
+    rclone.run("copyto", str(src), f"{Rclone.REMOTE}:{BUCKET}/rclone.bin")
+    rclone.run("copyto", f"{Rclone.REMOTE}:{BUCKET}/rclone.bin", str(tmp_path / "rclone-down.bin"))
+    assert (tmp_path / "rclone-down.bin").read_bytes() == src.read_bytes()
