@@ -158,7 +158,7 @@ async def head_object(ctx: Ctx) -> Response:
     return await _read(ctx, head=True)
 
 
-async def _find_for_read(ctx: Ctx) -> tuple[Object, list[tuple[str, str]]]:
+async def find_for_read(ctx: Ctx) -> tuple[Object, list[tuple[str, str]]]:
     """The version a GET or HEAD reads (the current one, or ``versionId``'s) and its version headers."""
     name = ctx.bucket or ""
     version_id = requested_version(ctx)
@@ -194,7 +194,7 @@ async def _find_for_read(ctx: Ctx) -> tuple[Object, list[tuple[str, str]]]:
 async def _read(ctx: Ctx, head: bool) -> Response:
     q = ctx.query
     for attempt in range(5):
-        obj, version_headers = await _find_for_read(ctx)
+        obj, version_headers = await find_for_read(ctx)
         env = sse.envelope_of(obj.meta)
         presented: sse.CustomerKey | None = None
         data_key: bytes | None = None
