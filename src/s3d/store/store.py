@@ -37,6 +37,7 @@ __all__ = ["Bucket", "Conditions", "Draft", "Object", "Part", "Store"]
 T = TypeVar("T")
 HOT_ENTRIES = 1024  # rows remembered per worker for repeated GETs (see find_with_bucket)
 HOT_MAX_SIZE = 256 * 1024
+SCRATCH = "tmp"  # under the data dir; emptied of leftovers by recovery at start
 
 
 # a conditional delete's test of the object it would remove (None: there is none); raises to refuse
@@ -58,6 +59,8 @@ class Store:
         self.db_path = str(root / "meta.db")
         db.init(self.db_path)
         self.blobs: BlobStore = blobs(root)
+        self.scratch = root / SCRATCH  # working files of no lasting value (e.g. a decompressed object to query)
+        self.scratch.mkdir(exist_ok=True)
         self.inline_max = inline_max
         self.reader = db.connect(self.db_path)
         self.committer = Committer(self.db_path, mirrors=mirrors)

@@ -80,7 +80,7 @@ async def select_object_content(ctx: Ctx) -> Response:
         read = _plaintext_reader(ctx, obj, data_key)
     else:
         read = _namespace_reader(ctx.ns, obj, loop)
-    job = engine.Job(engine.Query(req, query, read, obj.size, ctx.store.blobs.tmp))
+    job = engine.Job(engine.Query(req, query, read, obj.size, ctx.store.scratch))
     await job.start()
     return Response(200, [("Content-Type", EVENT_STREAM)], job.stream())
 
