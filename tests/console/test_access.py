@@ -56,3 +56,42 @@ def test_a_cross_site_form_post_is_refused(console_server: S3dProcess, context: 
     page.get_by_role("heading", name="Sign in").wait_for()
     page.goto(console_server.endpoint + "/_s3d/console/")
     page.get_by_role("heading", name="Sign in").wait_for()  # the session is gone
+
+
+def test_an_html_object_opened_in_the_browser_cannot_act_as_the_signed_in_user(
+    console_server: S3dProcess, context: Any
+) -> None:
+    """An uploaded page shares the console's origin: its script must not run with the console's session."""
+    a = client_for(console_server.endpoint, ALICE[0], ALICE[1])
+    a.create_bucket(Bucket="alice-pages")
+    planted = (
+        b"<html><head><title>planted</title></head><body><script>"
+        b'fetch("/_s3d/console/").then(r => { document.title = "read the console: " + r.status })'
+        b"</script></body></html>"
+    )
+    a.put_object(Bucket="alice-pages", Key="page.html", Body=planted, ContentType="text/html")
+    try:
+        page = context.new_page()
+        sign_in(page, console_server.endpoint, ALICE[0], ALICE[1])
+        url = a.generate_presigned_url("get_object", Params={"Bucket": "alice-pages", "Key": "page.html"})
+        with page.expect_response(lambda r: "page.html" in r.url) as answer:
+            page.goto(url)
+        assert answer.value.headers.get("content-security-policy") == "sandbox"
+        page.wait_for_timeout(500)  # time for a script that would run to finish its fetch
+        assert page.title() == "planted"
+    finally:
+        a.delete_object(Bucket="alice-pages", Key="page.html")
+        a.delete_bucket(Bucket="alice-pages")
+
+
+def test_an_object_read_by_an_s3_client_carries_no_sandbox(console_server: S3dProcess) -> None:
+    a = client_for(console_server.endpoint, ALICE[0], ALICE[1])
+    a.create_bucket(Bucket="alice-plain")
+    a.put_object(Bucket="alice-plain", Key="page.html", Body=b"<html></html>", ContentType="text/html")
+    try:
+        got = a.get_object(Bucket="alice-plain", Key="page.html")
+        assert "content-security-policy" not in got["ResponseMetadata"]["HTTPHeaders"]
+        assert got["Body"].read() == b"<html></html>"
+    finally:
+        a.delete_object(Bucket="alice-plain", Key="page.html")
+        a.delete_bucket(Bucket="alice-plain")

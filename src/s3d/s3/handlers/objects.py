@@ -52,6 +52,7 @@ MAX_DELETE_BODY = 2 * 1024 * 1024
 DEFAULT_CHECKSUM = "CRC64NVME"
 CACHE_HEADER = "x-s3d-cache"  # gateway mode: how a GET or HEAD was served
 COPY_ATTEMPTS = 5  # a source replaced while being copied is looked up again, this often
+BROWSER_DOCUMENTS = frozenset({"document", "iframe", "frame", "embed", "object"})  # Sec-Fetch-Dest of a page load
 
 
 # ---------- receiving data ----------
@@ -229,6 +230,10 @@ async def _read(ctx: Ctx, head: bool) -> Response:
                     )
                 headers = [(k, v) for k, v in headers if k.lower() != name.lower()]
                 headers.append((name, q[param]))
+        if ctx.settings.console and ctx.headers.get("sec-fetch-dest", "") in BROWSER_DOCUMENTS:
+            # opened in a browser tab on the console's origin: the object's own scripts run sandboxed, in an
+            # origin of their own, so they cannot act as the user signed in to the console (docs/console.md)
+            headers.append(("Content-Security-Policy", "sandbox"))
         length = max(0, end - start + 1)
         if head or length == 0:
             how = ctx.ns.served_from(obj)
