@@ -17,6 +17,8 @@ from s3d.filters.evaluate import Filter
 from s3d.gateway.config import GatewaySettings
 from s3d.mount import settings as mount_settings
 from s3d.mount.settings import MountSettings
+from s3d.store.erasure.layout import Layout, LayoutError
+from s3d.store.erasure.layout import parse as parse_layout
 from s3d.sync import config as sync_config
 
 
@@ -60,6 +62,12 @@ class Settings:
     tls_key: Path | None = None  # its PEM private key
     tls_self_signed: bool = False  # generate a key and certificate into the data dir
     listen_tls: str | None = None  # a second listener for HTTPS; without it the main listener is HTTPS
+    drives: list[Path] = field(default_factory=list)  # an erasure-coded pool's drives (docs/erasure.md)
+    erasure: str | None = None  # K+M of that pool, e.g. "4+2"
+    scrub_bytes_per_second: int = 64 << 20  # the pool's background scrub reads at most this much
+    layout: Layout | None = None  # the pool, checked (set by load when drives are given)
+    mirrors: list[Path] = field(default_factory=list)  # metadata mirrors in use (set at start, store/mirror.py)
+    console: bool = True  # the web console at /_s3d/console/ (docs/console.md)
 
     @property
     def tls(self) -> bool:
@@ -94,10 +102,14 @@ ENV_KEYS = {
     "tls_key": "S3D_TLS_KEY",
     "tls_self_signed": "S3D_TLS_SELF_SIGNED",
     "listen_tls": "S3D_LISTEN_TLS",
+    "console": "S3D_CONSOLE",
     **{f.setting: f.env for f in filter_setting.Feature},
     "master_key_file": "S3D_MASTER_KEY_FILE",
     "master_key": "S3D_MASTER_KEY",
     "kms_keys": "S3D_KMS_KEYS",
+    "drives": "S3D_DRIVES",
+    "erasure": "S3D_ERASURE",
+    "scrub_bytes_per_second": "S3D_SCRUB_BYTES_PER_SECOND",
 }
 TRUE_WORDS = ("1", "true", "yes", "on")
 
@@ -113,9 +125,12 @@ def _coerce(name: str, value: Any) -> Any:
             return Path(value)
         if name == "kms_keys" and not isinstance(value, str | dict):
             raise TypeError(name)
-        if name == "tls_self_signed":
+        if name in ("tls_self_signed", "console"):
             return value if isinstance(value, bool) else str(value).strip().lower() in TRUE_WORDS
-        if name in ("workers", "inline_max"):
+        if name == "drives":
+            listed = value.split(",") if isinstance(value, str) else list(value)
+            return [Path(str(d).strip()) for d in listed if str(d).strip()]
+        if name in ("workers", "inline_max", "scrub_bytes_per_second"):
             return int(value)
         if name == "lifecycle_day_seconds":
             seconds = float(value)
@@ -164,6 +179,7 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> Settings:
         raise ConfigError("workers must be at least 1")
     s.host_port  # noqa: B018 - validates the listen address
     _check_tls(s)
+    _check_pool(s)
     ak, sk = env.get("S3D_ACCESS_KEY"), env.get("S3D_SECRET_KEY")
     if ak and sk:
         s.users.append(User(ak, sk, ak, admin=True))  # the operator's own key, as the generated one would be
@@ -185,6 +201,19 @@ def _check_tls(s: Settings) -> None:
         host, _, port = s.listen_tls.rpartition(":")
         if not host or not port.isdigit():
             raise ConfigError(f"listen_tls address must be HOST:PORT, got {s.listen_tls!r}")
+
+
+def _check_pool(s: Settings) -> None:
+    if not s.drives and s.erasure is None:
+        return
+    if not s.drives or s.erasure is None:
+        raise ConfigError("an erasure-coded pool needs both drives (--drives) and erasure (--erasure K+M)")
+    if s.scrub_bytes_per_second < 1:
+        raise ConfigError("scrub_bytes_per_second must be at least 1")
+    try:
+        s.layout = parse_layout(s.erasure, s.drives)
+    except LayoutError as e:
+        raise ConfigError(str(e)) from None
 
 
 def _sync_pairs(flags: dict[str, Any], env: dict[str, str], tables: Any) -> list[sync_config.SyncPair]:

@@ -18,9 +18,11 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 from s3d.admin import endpoints as admin
 from s3d.config import ConfigError, Settings
+from s3d.console import routes as console
 from s3d.crypto.setup import keyring_for
 from s3d.gateway.cache import BlockCache, Capacity
 from s3d.gateway.config import GatewaySettings
@@ -30,6 +32,11 @@ from s3d.observe import setup as observability
 from s3d.remote.botocore_remote import BotocoreRemote
 from s3d.s3.app import S3App
 from s3d.server import run as server
+from s3d.store import mirror
+from s3d.store.blobs import BlobDir, BlobStore
+from s3d.store.erasure import identity
+from s3d.store.erasure.pool import ErasurePool
+from s3d.store.erasure.service import Healer
 from s3d.store.lifecycle import Scanner
 from s3d.store.namespace import LocalNamespace, Namespace
 from s3d.store.recovery import lock_data_dir, recover
@@ -45,9 +52,17 @@ def default_owner(settings: Settings) -> str:
     return settings.users[0].name if settings.users else DEFAULT_OWNER
 
 
+def blob_store(settings: Settings) -> Callable[[Path], BlobStore]:
+    """Where blobs live: the data dir itself, or the erasure-coded pool of --drives."""
+    layout = settings.layout
+    if layout is None:
+        return BlobDir
+    return lambda root: ErasurePool(root, layout)
+
+
 def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespace | None, Callable[[], None]]:
     """A worker's store and namespace (and the gateway's, in gateway mode), and what closes them."""
-    store = Store(settings.data, inline_max=settings.inline_max)
+    store = Store(settings.data, inline_max=settings.inline_max, blobs=blob_store(settings), mirrors=settings.mirrors)
     g = settings.gateway
     if g is None:
         return store, LocalNamespace(store), None, store.close
@@ -65,14 +80,20 @@ def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespac
 def open_app(settings: Settings, main_pid: int) -> tuple[S3App, Callable[[], None]]:
     obs = observability.install(settings, "worker")  # metrics, request logs, traces (after the fork)
     store, ns, gateway, close_services = open_services(settings)
-    app = S3App(settings, store, ns, gateway, admin=admin.handle)
-    scanning = None
+    admin_handler = console.mounted(settings, admin.handle) if settings.console else admin.handle
+    app = S3App(settings, store, ns, gateway, admin=admin_handler)
+    scanning = healing = None
     if settings.gateway is None and os.getpid() == main_pid:  # local mode: one process scans
         scanning = asyncio.get_running_loop().create_task(Scanner(store, settings.lifecycle_day_seconds).run())
+        if isinstance(store.blobs, ErasurePool):  # and heals and scrubs the pool
+            healer = Healer(store.blobs, store.db_path, settings.scrub_bytes_per_second)
+            healing = asyncio.get_running_loop().create_task(healer.run())
 
     def close() -> None:
         if scanning is not None:
             scanning.cancel()
+        if healing is not None:
+            healing.cancel()
         close_services()
         obs.close()
 
@@ -116,6 +137,18 @@ def _supervisor(settings: Settings, g: GatewaySettings) -> server.Supervise:
     return run
 
 
+def restore_metadata(settings: Settings) -> None:
+    """A pool's data dir that lost its database takes a mirror's (before anything else is made there)."""
+    layout = settings.layout
+    if layout is None:
+        return
+    lock_fd = lock_data_dir(settings.data)
+    try:
+        mirror.restore(settings.data, mirror.mirror_dirs(layout.drives, layout.m))
+    finally:
+        os.close(lock_fd)
+
+
 def run(settings: Settings) -> int:
     """`s3d run`: lock and recover the data dir, then serve until SIGTERM/SIGINT."""
     # Held (and inherited by the workers) until the last process exits: a second
@@ -127,9 +160,17 @@ def run(settings: Settings) -> int:
     try:
         observability.prepare(settings)  # log format; a clean metrics dir for every process, set before forking
         keyring_for(settings)  # the master key file is made (or found wanting) before any worker forks
-        r = recover(settings.data)
+        if settings.layout is None:
+            identity.refuse_without_pool(settings.data)
+        else:
+            identity.check(settings.data, settings.layout)
+        r = recover(settings.data, settings.drives)
         if r.tmp_removed or r.orphans_removed:
             log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)
+        if settings.layout is not None:  # the metadata on M more drives: M+1 copies (store/mirror.py)
+            settings.mirrors = mirror.resync(
+                settings.data, mirror.mirror_dirs(settings.layout.drives, settings.layout.m)
+            )
         g = settings.gateway
         if g is not None:
             release_held(settings.data, settings.upload_filter)  # before any worker serves or a flush is asked

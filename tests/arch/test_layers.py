@@ -13,7 +13,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 PACKAGE = "s3d"
 # lower layers that must never reach up into the S3 or server layers (or the wiring)
 LOWER = ("s3d.store", "s3d.gateway", "s3d.remote", "s3d.observe", "s3d.sync")
-UPPER = ("s3d.s3", "s3d.server", "s3d.admin", "s3d.daemon", "s3d.cli")
+UPPER = ("s3d.s3", "s3d.server", "s3d.admin", "s3d.console", "s3d.daemon", "s3d.cli")
 
 
 def module_name(path: Path) -> str:

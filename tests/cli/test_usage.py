@@ -19,7 +19,7 @@ from tests.cli.conftest import Cli, clean_env, cli_for
 from tests.support.server import S3dProcess, free_port
 
 COMMANDS = ["run", "credentials", "rotate-key", "status", "flush", "ls", "put", "get", "cp", "rm", "tag", "mb", "rb",
-            "prefetch", "pin", "filter", "speedtest", "mount", "umount", "sync", "help"]  # fmt: skip
+            "prefetch", "pin", "filter", "speedtest", "mount", "umount", "sync", "drives", "scrub", "drive", "help"]  # fmt: skip
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:

@@ -274,3 +274,49 @@ def test_prefetch_warms_a_prefix_and_stops_at_capacity(remote_server: Remote, tm
         gw.remote.start()
         code, body = gw.admin("POST", "/_s3d/prefetch?bucket=warm&prefix=big/")
         assert code == 200 and body["stopped_at_capacity"] is True and body["objects"] < 8
+
+
+def requests_for(proxy: CountingProxy, *keys: str) -> list[tuple[str, str]]:
+    """The requests s3d sent the remote about these keys (the shipper's and refresh's own are left out)."""
+    return [(m, p) for m, p in list(proxy.requests) if any(f"/{k}" in p for k in keys)]
+
+
+def test_a_fully_cached_object_is_served_with_no_remote_request_while_fresh(
+    remote_server: Remote, tmp_path: Path
+) -> None:
+    for setup in _setup(remote_server, tmp_path, "--cache-max-bytes", "64M", "--cache-revalidate-after", "3600"):
+        s3 = setup.gw.client()
+        s3.create_bucket(Bucket="fresh")
+        setup.gw.flush()
+        small, big = os.urandom(4096), os.urandom(3 * BLOCK + 5)  # one block; four (served from open blocks)
+        put_remote(setup, "fresh", "small", small)
+        put_remote(setup, "fresh", "big", big)
+        assert s3.get_object(Bucket="fresh", Key="small")["Body"].read() == small
+        assert s3.get_object(Bucket="fresh", Key="big")["Body"].read() == big
+        setup.proxy.reset()
+        for _ in range(5):
+            for key, body in (("small", small), ("big", big)):
+                r = s3.get_object(Bucket="fresh", Key=key)
+                assert r["Body"].read() == body
+                assert cache_header(r) == "hit"
+            r = s3.get_object(Bucket="fresh", Key="big", Range=f"bytes={BLOCK - 3}-{2 * BLOCK + 2}")
+            assert r["Body"].read() == big[BLOCK - 3 : 2 * BLOCK + 3]
+        assert requests_for(setup.proxy, "small", "big") == []
+
+
+def test_a_fully_cached_object_is_checked_again_after_cache_revalidate_after(
+    remote_server: Remote, tmp_path: Path
+) -> None:
+    revalidate = 1.0
+    for setup in _setup(remote_server, tmp_path, "--cache-revalidate-after", str(revalidate)):
+        s3 = setup.gw.client()
+        s3.create_bucket(Bucket="recheck")
+        setup.gw.flush()
+        old, new = os.urandom(4096), os.urandom(4096)
+        put_remote(setup, "recheck", "k", old)
+        for _ in range(4):  # both workers read it, from the cache once fetched
+            assert s3.get_object(Bucket="recheck", Key="k")["Body"].read() == old
+        put_remote(setup, "recheck", "k", new)  # behind s3d's back, same size
+        time.sleep(revalidate + 0.5)
+        for _ in range(4):
+            assert s3.get_object(Bucket="recheck", Key="k")["Body"].read() == new

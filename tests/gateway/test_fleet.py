@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.cli.conftest import cli_for
 from tests.gateway.conftest import Gateway
 from tests.support.remotes import MOTO, RCLONE, RGW, Remote, RemoteServer, on_remotes
 from tests.support.server import S3dProcess
@@ -38,17 +39,6 @@ def fleet(tmp_path: Path, remote: Remote, env: dict[str, str] | None = None) -> 
     finally:
         for p in started:
             p.stop()
-
-
-@contextmanager
-def moto_fleet(tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[tuple[Gateway, Gateway]]:
-    """Conditional writes need a remote that honours If-Match: moto does, rclone serve s3 does not."""
-    remote = RemoteServer(MOTO, tmp_path / "remote-root").start()
-    try:
-        with fleet(tmp_path, remote, env) as pair:
-            yield pair
-    finally:
-        remote.stop()
 
 
 def body_of(gw: Gateway, bucket: str, key: str) -> bytes:
@@ -127,11 +117,19 @@ def test_create_if_absent_through_one_daemon_sees_a_key_the_other_shipped(
         assert body_of(b, "shared", "lock") == b"A holds it"
 
 
+def ship_one(gw: Gateway, key: str, body: bytes) -> None:
+    """Through ``gw``: bucket ``shared`` with one object, flushed to the remote."""
+    gw.client().create_bucket(Bucket="shared")
+    gw.client().put_object(Bucket="shared", Key=key, Body=body)
+    assert gw.flush()["flushed"]
+
+
 def conflicting_writes(a: Gateway, b: Gateway) -> None:
-    """A ships k, B overwrites it, then A writes k again without having seen B's version."""
+    """A ships k, B reads it and overwrites it, then A writes k again without having seen B's version."""
     a.client().create_bucket(Bucket="shared")
     a.client().put_object(Bucket="shared", Key="k", Body=b"v1 from A")
     assert a.flush()["flushed"]
+    assert body_of(b, "shared", "k") == b"v1 from A"
     b.client().put_object(Bucket="shared", Key="k", Body=b"v2 from B")
     assert b.flush()["flushed"]
     a.client().put_object(Bucket="shared", Key="k", Body=b"v3 from A")
@@ -146,28 +144,80 @@ def conflict_events(gw: Gateway) -> float:
     return 0.0
 
 
-def test_a_lost_update_is_detected_and_the_last_writer_wins_by_default(tmp_path: Path) -> None:
-    with moto_fleet(tmp_path) as (a, b):
+@on_remotes(MOTO, RGW)
+def test_a_lost_update_is_detected_and_the_last_writer_wins_by_default(remote_server: Remote, tmp_path: Path) -> None:
+    with fleet(tmp_path, remote_server) as (a, b):
         conflicting_writes(a, b)
         assert a.remote.client().get_object(Bucket="shared", Key="k")["Body"].read() == b"v3 from A"
         assert conflict_events(a) == 1
+        assert conflict_events(b) == 0  # B overwrote the version it had read: no conflict
         code, queue = a.admin("GET", "/_s3d/queue")
         assert any(n["key"] == "k" and n["note"].startswith("conflict") for n in queue["notes"])
 
 
-def test_remote_wins_keeps_the_other_writers_version(tmp_path: Path) -> None:
-    with moto_fleet(tmp_path, env={"S3D_CONFLICT": "remote-wins"}) as (a, b):
+@on_remotes(MOTO, RGW)
+def test_remote_wins_keeps_the_other_writers_version(remote_server: Remote, tmp_path: Path) -> None:
+    with fleet(tmp_path, remote_server, {"S3D_CONFLICT": "remote-wins"}) as (a, b):
         conflicting_writes(a, b)
         assert a.remote.client().get_object(Bucket="shared", Key="k")["Body"].read() == b"v2 from B"
         assert body_of(a, "shared", "k") == b"v2 from B"
         assert conflict_events(a) == 1
 
 
-def test_keep_both_ships_the_loser_under_a_derived_key(tmp_path: Path) -> None:
-    with moto_fleet(tmp_path, env={"S3D_CONFLICT": "keep-both"}) as (a, b):
+@on_remotes(MOTO, RGW)
+def test_keep_both_ships_the_loser_under_a_derived_key(remote_server: Remote, tmp_path: Path) -> None:
+    with fleet(tmp_path, remote_server, {"S3D_CONFLICT": "keep-both"}) as (a, b):
         conflicting_writes(a, b)
         rc = a.remote.client()
         assert rc.get_object(Bucket="shared", Key="k")["Body"].read() == b"v2 from B"
         derived = [o["Key"] for o in rc.list_objects_v2(Bucket="shared")["Contents"] if o["Key"] != "k"]
         assert len(derived) == 1 and derived[0].startswith("k.conflict-")
         assert rc.get_object(Bucket="shared", Key=derived[0])["Body"].read() == b"v3 from A"
+
+
+@on_remotes(MOTO, RGW)
+def test_a_blind_first_write_over_a_key_another_daemon_created_is_a_conflict(
+    remote_server: Remote, tmp_path: Path
+) -> None:
+    """B never saw k (its refresh has not listed it yet): its first ship must not overwrite A's silently."""
+    env = {"S3D_CONFLICT": "remote-wins", "S3D_REMOTE_REFRESH": "3600"}
+    with fleet(tmp_path, remote_server, env) as (a, b):
+        ship_one(a, "k", b"created by A")
+        b.client().put_object(Bucket="shared", Key="k", Body=b"written blind by B")
+        assert b.flush()["flushed"]
+        assert a.remote.client().get_object(Bucket="shared", Key="k")["Body"].read() == b"created by A"
+        assert body_of(b, "shared", "k") == b"created by A", b.admin("GET", "/_s3d/queue")
+        assert conflict_events(b) == 1
+
+
+@on_remotes(MOTO, RGW)
+def test_a_new_key_ships_when_no_other_writer_created_it(remote_server: Remote, tmp_path: Path) -> None:
+    with fleet(tmp_path, remote_server, {"S3D_CONFLICT": "remote-wins"}) as (a, _b):
+        ship_one(a, "fresh", b"only A")
+        assert a.remote.client().get_object(Bucket="shared", Key="fresh")["Body"].read() == b"only A"
+        assert conflict_events(a) == 0
+
+
+@on_remotes(MOTO, RGW)
+def test_status_says_the_remote_detects_conflicts_when_it_honours_conditional_writes(
+    remote_server: Remote, tmp_path: Path
+) -> None:
+    with fleet(tmp_path, remote_server) as (a, _b):
+        ship_one(a, "k", b"x")
+        assert a.status()["remote_conditional_writes"] is True
+        assert [o["Key"] for o in a.remote.client().list_objects_v2(Bucket="shared")["Contents"]] == ["k"]
+
+
+def test_status_says_conflicts_cannot_be_detected_on_a_remote_that_ignores_conditional_writes(
+    tmp_path: Path,
+) -> None:
+    remote = RemoteServer(RCLONE, tmp_path / "remote-root").start()
+    try:
+        with fleet(tmp_path, remote) as (a, _b):
+            ship_one(a, "k", b"x")
+            assert a.status()["remote_conditional_writes"] is False
+            assert [o["Key"] for o in a.remote.client().list_objects_v2(Bucket="shared")["Contents"]] == ["k"]
+            shown = cli_for(a.s3d, tmp_path).ok("status").out
+            assert "conflicts  cannot be detected" in shown
+    finally:
+        remote.stop()

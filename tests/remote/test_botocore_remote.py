@@ -11,7 +11,7 @@ import pytest
 
 from s3d.remote import Piece, RemoteError
 from s3d.remote.botocore_remote import BotocoreRemote, ConfigError, RemoteSettings
-from tests.support.remotes import RGW, RemoteServer
+from tests.support.remotes import RCLONE, RGW, RemoteServer
 
 
 @pytest.fixture
@@ -97,3 +97,23 @@ def test_dead_remote_raises_retryable_error(remote_server, remote) -> None:  # t
 def test_bad_url_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         BotocoreRemote(RemoteSettings("ftp:/nowhere"))
+
+
+def test_conditional_writes_match_the_etag_held_and_refuse_another(remote, remote_kind: str) -> None:  # type: ignore[no-untyped-def]
+    if remote_kind == RCLONE:
+        pytest.skip("rclone serve s3 ignores conditional writes")
+
+    async def go() -> None:
+        await remote.ensure_bucket("cond")
+        first = await remote.put_object("cond", "k", [Piece(data=b"v1")], {}, None)
+        second = await remote.put_object("cond", "k", [Piece(data=b"v2")], {}, None, if_match=first)
+        with pytest.raises(RemoteError) as e:
+            await remote.put_object("cond", "k", [Piece(data=b"v3")], {}, None, if_match=first)
+        assert e.value.status == 412
+        with pytest.raises(RemoteError) as e:
+            await remote.put_object("cond", "k", [Piece(data=b"v4")], {}, None, if_absent=True)
+        assert e.value.status == 412
+        obj, it = await remote.get_object("cond", "k")
+        assert (await _collect(it), obj.etag) == (b"v2", second)
+
+    run(go())

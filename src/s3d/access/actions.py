@@ -12,6 +12,7 @@ ACTIONS: dict[str, str] = {
     "ListObjectVersions": "s3:ListBucketVersions",
     "ListMultipartUploads": "s3:ListBucketMultipartUploads",
     "HeadObject": "s3:GetObject",
+    "SelectObjectContent": "s3:GetObject",
     "CreateMultipartUpload": "s3:PutObject",
     "UploadPart": "s3:PutObject",
     "UploadPartCopy": "s3:PutObject",

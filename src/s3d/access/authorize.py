@@ -58,7 +58,7 @@ class Ctx(Protocol):
 SELF_AUTHORIZED = frozenset({"PostObject", "PreflightBucket", "PreflightObject"})
 COPY_OPERATIONS = frozenset({"CopyObject", "UploadPartCopy"})
 PER_KEY = frozenset({"DeleteObjects"})  # authorized key by key in the handler (check_key)
-READS = frozenset({"GetObject", "HeadObject"})
+READS = frozenset({"GetObject", "HeadObject", "SelectObjectContent"})
 LIST_KEYS = {"s3:prefix": "prefix", "s3:delimiter": "delimiter", "s3:max-keys": "max-keys"}
 S3_HEADER_KEYS = "s3:x-amz-"
 SIGV2 = "AWS"

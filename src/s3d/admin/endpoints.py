@@ -10,6 +10,7 @@ from typing import Any
 from s3d.admin import gauges
 from s3d.admin.common import json_response
 from s3d.admin.filter_why import filter_why
+from s3d.admin.mount_status import mount_status
 from s3d.admin.scope import Scope, caller_scope
 from s3d.admin.sync_status import sync_status
 from s3d.gateway.namespace import GatewayNamespace
@@ -211,6 +212,7 @@ SIGNED = {
     ("POST", "/_s3d/pin"): pin,
     ("GET", "/_s3d/filter/why"): filter_why,
     ("GET", "/_s3d/sync"): sync_status,
+    ("GET", "/_s3d/mounts"): mount_status,
 }
 
 

@@ -6,8 +6,10 @@ import os
 import time
 
 from s3d.gateway.namespace import GatewayNamespace
-from s3d.observe.gauges import GatewayGauges, StoreGauges
+from s3d.observe.gauges import GatewayGauges, PoolGauges, StoreGauges
 from s3d.store import journal, ship_state, state
+from s3d.store.erasure.drives import DriveState
+from s3d.store.erasure.service import read_status
 from s3d.store.store import Store
 
 
@@ -15,6 +17,7 @@ def read(store: Store, gateway: GatewayNamespace | None) -> StoreGauges:
     conn = store.reader
     st = os.statvfs(store.root)
     out = StoreGauges(lsn=journal.current_lsn(conn), disk_free_bytes=st.f_bavail * st.f_frsize)
+    out.pool = _pool(store)
     if gateway is None:
         return out
     lag = journal.lag(conn)
@@ -33,3 +36,23 @@ def read(store: Store, gateway: GatewayNamespace | None) -> StoreGauges:
         held=ship_state.held_summary(conn),
     )
     return out
+
+
+def _pool(store: Store) -> PoolGauges | None:
+    """From the status the pool's healer keeps in the data dir (None without a pool)."""
+    if store.blobs.by_fd:
+        return None
+    doc = read_status(store.root)
+    if doc is None:
+        return None
+    drives = doc["drives"]
+    return PoolGauges(
+        drives=len(drives),
+        drives_in_service=sum(d["state"] == DriveState.OK for d in drives),
+        degraded=bool(doc["degraded"]),
+        heal_queue=int(doc["queued"]),
+        damaged_shards=int(doc["heal"]["damaged_shards"]),
+        healed_shards=int(doc["heal"]["healed_shards"]),
+        lost_blobs=len(doc["heal"]["lost_blobs"]),
+        scrub_passes=int(doc["scrub"]["passes"]),
+    )

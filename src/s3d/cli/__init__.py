@@ -12,7 +12,7 @@ import os
 import sys
 import textwrap
 
-from s3d.cli import cache, daemon, filters, listing, manage, mount, speedtest, status, sync, transfer
+from s3d.cli import cache, daemon, drives, filters, listing, manage, mount, speedtest, status, sync, transfer
 from s3d.cli.connect import resolve, translate
 from s3d.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, NoDaemon, UsageError
 
@@ -22,7 +22,7 @@ http://127.0.0.1:9000), and sign with S3D_ACCESS_KEY/S3D_SECRET_KEY or the crede
 data dir (--data, S3D_DATA, default ./s3d-data). Objects are named bucket/key (or s3://bucket/key).
 Exit codes: 0 ok, 1 the operation failed, 2 usage error. `s3d help COMMAND` describes a command."""
 
-MODULES = (daemon, status, listing, transfer, manage, cache, filters, speedtest, mount, sync)
+MODULES = (daemon, status, listing, transfer, manage, cache, filters, speedtest, mount, sync, drives)
 
 
 class ParagraphFormatter(argparse.HelpFormatter):

@@ -24,7 +24,7 @@ GATEWAY_FLAGS = (
 )
 SETTINGS_FLAGS = (
     "config", "data", "listen", "workers", "region", "log_level", "log_format", "sync", "master_key_file", "lifecycle_day_seconds",
-    "tls_cert", "tls_key", "tls_self_signed", "listen_tls",
+    "tls_cert", "tls_key", "tls_self_signed", "listen_tls", "drives", "erasure", "scrub_bytes_per_second", "console",
     *(f.setting for f in Feature),
 )  # fmt: skip
 FILTER_HELP = {
@@ -63,12 +63,22 @@ def register(sub: Any) -> None:
         "--master-key-file",
         help="master keys for encryption at rest (also S3D_MASTER_KEY_FILE; default DATA/master-keys.json)",
     )
+    run.add_argument("--console", action=argparse.BooleanOptionalAction, default=None,
+                     help="the web console at /_s3d/console/ (also S3D_CONSOLE; default on)")  # fmt: skip
     tls = run.add_argument_group("HTTPS")
     tls.add_argument("--tls-cert", help="PEM certificate (chain) file: serve HTTPS (also S3D_TLS_CERT)")
     tls.add_argument("--tls-key", help="PEM private key file of --tls-cert (also S3D_TLS_KEY)")
     tls.add_argument("--tls-self-signed", action="store_true", default=None,
                      help="generate a key and self-signed certificate in the data dir and serve HTTPS with them")  # fmt: skip
     tls.add_argument("--listen-tls", help="HOST:PORT of a second, HTTPS listener; --listen then stays plain HTTP")
+    pool = run.add_argument_group("erasure-coded pool (docs/erasure.md)")
+    pool.add_argument("--drives", metavar="DIR1,DIR2,...", help="the pool's drives (also S3D_DRIVES)")
+    pool.add_argument("--erasure", metavar="K+M", help="data and parity shards per blob, e.g. 4+2 (also S3D_ERASURE)")
+    pool.add_argument(
+        "--scrub-bytes-per-second",
+        type=int,
+        help="the background scrub's read budget (default 64 MiB/s; also S3D_SCRUB_BYTES_PER_SECOND)",
+    )
     gw = run.add_argument_group("gateway mode (ship every change to a remote S3)")
     gw.add_argument(
         "--remote", help="remote S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com (also S3D_REMOTE)"
@@ -177,9 +187,14 @@ def run_command(args: argparse.Namespace) -> int:
                 raise config.ConfigError(f"setting {feature.setting} needs gateway mode (--remote)")
         if settings.gateway is not None:
             settings.gateway.cache_filter = settings.cache_filter
-        from s3d.daemon import run
+            if settings.layout is not None:
+                raise config.ConfigError(
+                    "an erasure-coded pool (--drives) does not work in gateway mode (--remote) yet"
+                )
+        from s3d.daemon import restore_metadata, run
 
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        restore_metadata(settings)  # before credentials are looked for in the data dir
         new = config.ensure_credentials(settings)
         if new is not None:
             print(

@@ -100,6 +100,8 @@ def render(s: dict[str, Any], endpoint: str) -> str:
     rows: list[tuple[str, str]] = []
     if gateway:
         rows.append(("remote", _remote_line(s)))
+        if s.get("remote_conditional_writes") is False:
+            rows.append(("conflicts", "cannot be detected: the remote ignores conditional writes (last writer wins)"))
         rows.append(("journal", f"LSN {s.get('lsn')}, HWM {s.get('hwm')}"))
         rows.append(("lag", _lag(s)))
         rows.append(("failed", plural(int(s.get("failed_records", 0)), "record")))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -22,25 +21,33 @@ def decrypt_spans(spans: list[Span], data_key: bytes, open_blob: OpenBlob) -> It
     """Plaintext of the spans' ranges, in order. Every blob is opened before the first chunk, so a blob
     replaced meanwhile raises FileNotFoundError before anything is yielded; a TamperError may come at any chunk.
     """
-    fds: list[int] = []
+    opened: list[BlobRead] = []
     try:
         readers = []
         for s in spans:
             if isinstance(s.source, bytes):
                 readers.append(bytes_reader(s.source))
             else:
-                fd = open_blob(s.source)
-                fds.append(fd)
-                readers.append(fd_reader(fd))
+                blob = open_blob(s.source)
+                opened.append(blob)
+                readers.append(blob.read_at)
         for s, read in zip(spans, readers, strict=True):
             yield from Decryptor(data_key, read, s.size).read_range(s.lo, s.hi)
     finally:
-        for fd in fds:
-            os.close(fd)
+        for blob in opened:
+            blob.close()
+
+
+class BlobRead(Protocol):
+    """Random reads of one stored blob (a file, or an erasure-coded blob decoded stripe by stripe)."""
+
+    def read_at(self, offset: int, length: int) -> bytes: ...
+
+    def close(self) -> None: ...
 
 
 class OpenBlob(Protocol):
-    def __call__(self, blob: str) -> int: ...
+    def __call__(self, blob: str) -> BlobRead: ...
 
 
 class PlainReader:

@@ -28,12 +28,15 @@ from s3d.store import cache_index, ship_state
 from s3d.store.cache_index import Block
 from s3d.store.errors import NoSuchKey, ObjectChanged, RemoteUnavailable, SlowDown, StorageIOError
 from s3d.store.objects import Object
-from s3d.store.store import Store
+from s3d.store.ranges import OpenSpan
+from s3d.store.store import Store, close_spans
 
 READ_CHUNK = 1 << 20
 READ_AHEAD_BLOCKS = 1
 SMALL_READ = 256 * 1024  # fully cached ranges up to this size are read at once and sent in one write
 MEMO_ENTRIES = 4096
+COMPLETE_FOR = 1.0  # seconds a worker trusts its memo that a range is fully cached (a block found gone drops it)
+MEMO_BYTES = 8 << 20  # at most this many bytes of small fully cached ranges kept in that memo, per worker
 
 
 class Capacity:
@@ -84,6 +87,11 @@ class BlockCache:
         # per-worker memos of rarely changing facts: (bucket, key, etag) -> remote ETag / last check
         self.remote_etags: dict[tuple[str, bytes, str], str] = {}
         self.validated: dict[tuple[str, bytes, str], float] = {}
+        # fully cached ranges read lately: (bucket, key, etag, first block, last block) -> (blocks, until), and
+        # the bytes of small ones: (bucket, key, etag, start, end) -> bytes (an ETag's bytes never change)
+        self.complete: dict[tuple[str, bytes, str, int, int], tuple[dict[int, Block], float]] = {}
+        self.small: dict[tuple[str, bytes, str, int, int], bytes] = {}
+        self.small_bytes = 0
 
     def spawn(self, coro: asyncio.Future[None] | asyncio.Task[None] | object) -> None:
         """Run background work (read-ahead, visits) without losing track of it."""
@@ -135,11 +143,16 @@ class BlockCache:
         await self.store.committer.run(lambda c: cache_index.mark_validated(c, obj.bucket, obj.key, etag, now))
 
     # ---------- reading ----------
-    async def open(self, obj: Object, start: int, end: int) -> tuple[AsyncIterator[bytes] | bytes, str]:
+    async def open(
+        self, obj: Object, start: int, end: int
+    ) -> tuple[AsyncIterator[bytes] | bytes | list[OpenSpan | bytes], str]:
         """A stream of bytes [start, end] of a remote-only object, and how it was served (hit/miss/partial/stale)."""
         etag = self.remote_etag(obj)
         first, last = start // self.block_size, end // self.block_size
-        cached = self.cached_blocks(obj, etag, first, last)
+        memo = (obj.bucket, obj.key, etag, first, last)
+        cached = self._complete_blocks(memo)
+        if cached is None:
+            cached = self.cached_blocks(obj, etag, first, last)
         complete = len(cached) == last - first + 1
         stale = False
         if time.time() - self._validated_at(obj, etag) >= self.revalidate_after or not complete:
@@ -167,11 +180,50 @@ class BlockCache:
             bucket=obj.bucket, key=obj.key.decode(errors="replace"), bytes=end - start + 1,
         )  # fmt: skip
         self._read_ahead(obj, etag, start, end)
-        if complete and end - start + 1 <= SMALL_READ:
-            data = self._read_cached(start, end, cached)
-            if data is not None:
-                return data, status  # one write for headers and body, as for a small local object
+        if complete:
+            # served as a local object is: a small range in one write, a larger one by sendfile from the blocks
+            body: bytes | list[OpenSpan | bytes] | None = None
+            if end - start + 1 <= SMALL_READ:
+                span = (obj.bucket, obj.key, etag, start, end)
+                body = self.small.get(span) if memo in self.complete else None
+                if body is None:
+                    body = self._read_cached(start, end, cached)
+                    if body is not None:
+                        self._remember_small(span, body)
+            if body is None:
+                body = self._open_cached(start, end, cached)
+            if body is not None:
+                self._remember_complete(memo, cached)
+                return body, status
+            self.complete.pop(memo, None)  # a block was evicted meanwhile
         return self._stream(obj, etag, start, end, cached), status
+
+    def _complete_blocks(self, memo: tuple[str, bytes, str, int, int]) -> dict[int, Block] | None:
+        """The blocks of a range this worker found fully cached less than ``COMPLETE_FOR`` ago: no query.
+        (A block's visited mark, set by this worker, may be cleared by the eviction hand meanwhile: it is set
+        again once the memo expires, well before the hand comes round again.)"""
+        got = self.complete.get(memo)
+        if got is None:
+            return None
+        if got[1] < time.monotonic():
+            del self.complete[memo]
+            return None
+        return got[0]
+
+    def _remember_small(self, span: tuple[str, bytes, str, int, int], data: bytes) -> None:
+        self.small_bytes -= len(self.small.pop(span, b""))
+        if self.small_bytes + len(data) > MEMO_BYTES:
+            self.small.clear()
+            self.small_bytes = 0
+        self.small[span] = data
+        self.small_bytes += len(data)
+
+    def _remember_complete(self, memo: tuple[str, bytes, str, int, int], cached: dict[int, Block]) -> None:
+        if memo in self.complete:
+            return
+        if len(self.complete) > MEMO_ENTRIES:
+            self.complete.clear()
+        self.complete[memo] = (cached, time.monotonic() + COMPLETE_FOR)
 
     async def pass_through(self, obj: Object, start: int, end: int) -> AsyncIterator[bytes]:
         """Bytes [start, end] of a remote-only object straight from the remote, kept nowhere (cache_filter)."""
@@ -208,9 +260,33 @@ class BlockCache:
                 os.close(fd)
             if not block.visited:
                 touched.append(block.id)
+                block.visited = True  # the visit below marks it
         if touched:
             self.spawn(self._visit(touched))
         return b"".join(out)
+
+    def _open_cached(self, start: int, end: int, cached: dict[int, Block]) -> list[OpenSpan | bytes] | None:
+        """A fully cached range as open spans of its blocks (the server sends them with sendfile); None if a
+        block was evicted meanwhile."""
+        bs = self.block_size
+        out: list[OpenSpan | bytes] = []
+        touched = []
+        try:
+            for b in range(start // bs, end // bs + 1):
+                block = cached[b]
+                assert block.blob is not None
+                lo = max(start, b * bs) - b * bs
+                hi = min(end, (b + 1) * bs - 1) - b * bs
+                out.append(OpenSpan(self.store.blobs.open_read(block.blob), lo, hi - lo + 1))
+                if not block.visited:
+                    touched.append(block.id)
+                    block.visited = True  # the visit below marks it
+        except FileNotFoundError:
+            close_spans(out)
+            return None
+        if touched:
+            self.spawn(self._visit(touched))
+        return out
 
     async def _visit(self, ids: list[int]) -> None:
         await self.store.committer.run(lambda c: cache_index.visit(c, ids))

@@ -56,7 +56,7 @@ class GatewaySettings:
     capacity: int = 10 * 1024**3  # dirty bytes accepted before writes get 503 SlowDown
     drain_timeout: float = 30.0
     remote_refresh: float = 60.0
-    concurrency: int = 8
+    concurrency: int = 16  # keys shipped at once (a remote's latency, not its bandwidth, bounds small objects)
     block_size: int = 8 * 1024**2  # the read cache's unit of fetching and eviction
     revalidate_after: float = 60.0  # seconds before a cached remote object is checked again (0: every read)
     ship_max_attempts: int = 5  # a key the remote keeps refusing moves to the failed set after this many tries
@@ -97,6 +97,8 @@ def load(flags: dict[str, Any], env: dict[str, str] | None = None) -> GatewaySet
         bucket_prefix=pick("remote_bucket_prefix", "S3D_REMOTE_BUCKET_PREFIX") or "",
         bucket_map=parse_bucket_map(pick("remote_bucket_map", "S3D_REMOTE_BUCKET_MAP") or ""),
         profile=env.get("AWS_PROFILE") or None,
+        sse=pick("remote_sse", "S3D_REMOTE_SSE") or None,
+        sse_kms_key_id=pick("remote_sse_kms_key_id", "S3D_REMOTE_SSE_KMS_KEY_ID") or None,
     )
     read_timeout = pick("remote_read_timeout", "S3D_REMOTE_READ_TIMEOUT")
     if read_timeout is not None:

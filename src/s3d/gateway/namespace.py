@@ -167,6 +167,12 @@ class GatewayNamespace:
         if isinstance(stream, bytes):
             writer.write(stream)
             return
+        if isinstance(stream, list):  # every byte is cached: copied from the blocks
+            try:
+                await writer.copy(stream)
+            finally:
+                close_spans(stream)
+            return
         async for chunk in stream:
             writer.write(chunk)
 
@@ -212,7 +218,9 @@ class GatewayNamespace:
         if obj.size == 0:
             return True
         stream, _ = await self.cache.open(obj, 0, obj.size - 1)
-        if not isinstance(stream, bytes):  # bytes: it was all here already
+        if isinstance(stream, list):  # it was all here already
+            close_spans(stream)
+        elif not isinstance(stream, bytes):
             async for _chunk in stream:
                 pass
         etag = self.cache.remote_etag(obj)

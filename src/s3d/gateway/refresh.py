@@ -17,12 +17,16 @@ import time
 from dataclasses import dataclass, field
 
 from s3d import observe
+from s3d.gateway.conditional import PROBE_PREFIX
 from s3d.observe import events
 from s3d.remote import Remote, RemoteError, RemoteNotFound, RemoteObject
 from s3d.store import buckets, journal, objects, ship_state
 from s3d.store.committer import Committer
 
 log = logging.getLogger("s3d.refresh")
+
+
+LISTED_MTIME_GRANULARITY = 1.0  # seconds: S3 listings give LastModified in whole seconds
 
 
 @dataclass(slots=True)
@@ -37,7 +41,9 @@ def _stale(o: RemoteObject, shipped: ship_state.Shipped) -> bool:
     """The remote copy is one of our own older writes (landed late, or never overwritten), not someone else's."""
     if shipped.uncertain_etag is not None and o.etag == shipped.uncertain_etag:
         return True  # a PUT of ours whose outcome was unknown, landed after the log moved on
-    return bool(o.mtime and shipped.shipped_at and o.mtime <= shipped.shipped_at)
+    # older than our own ship by more than a listing's whole-second granularity: a write another daemon made
+    # just after ours, within the same second, is not taken for a stale copy and reverted
+    return bool(o.mtime and shipped.shipped_at and o.mtime + LISTED_MTIME_GRANULARITY < shipped.shipped_at)
 
 
 def _diverged(c: sqlite3.Connection, bucket: str, key: bytes, o: RemoteObject, local_etag: str | None) -> bool:
@@ -83,6 +89,8 @@ async def _refresh_bucket(
         def apply(c: sqlite3.Connection, listed: list[RemoteObject] = page.objects) -> int:
             added = 0
             for o in listed:
+                if o.key.startswith(PROBE_PREFIX):
+                    continue  # another daemon's conditional-write probe, deleted as soon as it is written
                 key = o.key.encode()
                 seen.add(key)
                 if journal.has_pending(c, bucket, key) or ship_state.shipped_since(c, bucket, key, started):

@@ -34,7 +34,9 @@ from s3d.crypto.keys import Keyring
 from s3d.crypto.segments import decrypt_inline
 from s3d.filters import gateway as filters
 from s3d.filters.evaluate import Filter
+from s3d.gateway.conditional import honours_conditional_writes
 from s3d.gateway.config import CONFLICT_KEEP_BOTH, CONFLICT_LAST_WRITER_WINS
+from s3d.gateway.early_parts import EarlyParts
 from s3d.observe import events
 from s3d.remote import NO_ANSWER, Piece, Remote, RemoteError, RemoteNotFound
 from s3d.store import buckets, cache_index, db, journal, objects, ship_state, state
@@ -42,6 +44,7 @@ from s3d.store.blobs import BlobDir
 from s3d.store.committer import Committer
 from s3d.store.journal import BUCKET_OPS, Record
 from s3d.store.objects import Object, Part
+from s3d.store.uploads import Upload
 
 log = logging.getLogger("s3d.shipper")
 
@@ -54,7 +57,7 @@ BACKOFF_BASE = 0.25
 BACKOFF_CAP = 30.0
 SLOW_RETRY = 60.0
 SLOW_RETRY_CAP = 900.0
-PART_CONCURRENCY = 4  # parts of one multipart object in flight at once
+PART_CONCURRENCY = 8  # parts of one multipart object in flight at once
 REPLACED_RETRY = 0.01  # seconds before shipping the version that replaced one being shipped
 ERROR_TEXT = 500  # characters of a remote error kept in status
 PRECONDITION_FAILED = 412
@@ -122,6 +125,7 @@ class Shipper:
         self.root = root
         self.conflict = conflict
         self.conflicts = 0
+        self.conditional_writes: bool | None = None  # does the remote honour If-Match / If-None-Match (probed)
         self.max_attempts = max_attempts
         self.fail_after = fail_after
         self.settle = settle
@@ -147,6 +151,8 @@ class Shipper:
         self.shipped_objects = 0
         self.shipped_bytes = 0
         self.keyring: Keyring | None = None  # decrypts SSE-S3/SSE-KMS objects for shipping
+        # parts of multipart uploads in progress go to the remote as they arrive (gateway/early_parts.py)
+        self.early = EarlyParts(self.conn, self.blobs, remote, self._bucket_ready, self._ships_early)
 
     # ---------- the loop ----------
     async def run(self) -> None:
@@ -180,6 +186,7 @@ class Shipper:
             t.cancel()
         if self.running:
             await asyncio.gather(*self.running, return_exceptions=True)
+        await self.early.stop()
         self._publish()
         self.committer.close()
         self.conn.close()
@@ -189,6 +196,8 @@ class Shipper:
         if room <= 0:
             return False
         records = journal.pending(self.conn, self.cursor, min(BATCH, room))
+        if not self.stopping:
+            self.early.poll()
         for r in records:
             self._track(r.lsn)
             self.cursor = r.lsn
@@ -218,7 +227,7 @@ class Shipper:
     def _dispatch_bucket_op(self, r: Record) -> None:
         """A bucket record waits only for what it depends on: earlier records of the same bucket."""
         if r.op == journal.Op.BUCKET_CONFIG:
-            self._mark_done([r.lsn])  # bucket configuration is not shipped
+            self._spawn(self._mark_done([r.lsn]))  # bucket configuration is not shipped
             return
         before = [t.task for (b, _), t in self.tasks.items() if b == r.bucket and t.task is not None]
         gate = self.bucket_gates.get(r.bucket)
@@ -237,7 +246,7 @@ class Shipper:
         if before:
             await asyncio.gather(*before, return_exceptions=True)
         await self._bucket_op(r)
-        self._mark_done([r.lsn])
+        await self._mark_done([r.lsn])
 
     def _track(self, lsn: int) -> None:
         self.order.append(lsn)
@@ -278,7 +287,7 @@ class Shipper:
                 continue
             self.remote_ok()
             attempt, failing_since, t.force = 0, None, False
-            self._mark_done(t.lsns)
+            await self._mark_done(t.lsns)
             if not t.next_lsns:
                 del self.tasks[(t.bucket, t.key)]
                 return
@@ -373,12 +382,14 @@ class Shipper:
                 await self._ship_tags(obj, shipped.remote_etag)
             return
         await self._ensure_bucket(t.bucket)
-        # conflict detection: overwrite only what this daemon last saw there (a repair overwrites whatever is there)
+        # conflict detection: overwrite only what this daemon last saw there, or create the key only if it is
+        # still absent when this daemon saw none (a repair, or a key an admin discarded, writes whatever is there)
         last_seen = None if t.force or shipped is None else shipped.remote_etag
+        absent = not t.force and (shipped is None or shipped.remote_etag is None)
         if last_seen == ship_state.DISCARDED:
             last_seen = None
         try:
-            etag, note = await self._ship_object(obj, if_match=last_seen)
+            etag, note = await self._ship_object(obj, if_match=last_seen, if_absent=absent)
         except RemoteError as e:
             if e.ambiguous:  # this version may still land later: refresh must know it for ours
                 self.committer.run_sync(lambda c: ship_state.uncertain(c, t.bucket, t.key, obj.etag))
@@ -395,13 +406,17 @@ class Shipper:
             cache_index.add_own_bytes(c, t.bucket, t.key, obj.etag, obj.size)
             cache_index.mark_validated(c, t.bucket, t.key, obj.etag, time.time())  # the remote holds it as of now
 
-        self.committer.run_sync(shipped_now)
+        await self.committer.run(shipped_now)  # awaited: the shipper's other keys go on meanwhile
         self.shipped_objects += 1
         self.shipped_bytes += obj.size
 
     async def _conflict(self, obj: Object) -> tuple[str, str | None] | None:
         """Another writer changed the key on the remote since this daemon last shipped it: the conflict policy
         decides. Returns what was shipped for the key, or None when the remote's version was kept."""
+        head = await self.remote.head_object(obj.bucket, obj.key.decode())
+        if head is not None and head.etag == obj.etag:
+            # the remote already holds these very bytes: an earlier attempt of ours landed, or the same write
+            return head.etag, None
         key = obj.key.decode(errors="replace")
         observe.get().event(events.SHIP_CONFLICT, "warning", bucket=obj.bucket, key=key, policy=self.conflict)
         self.conflicts += 1
@@ -414,7 +429,6 @@ class Shipper:
         if self.conflict == CONFLICT_KEEP_BOTH:
             derived = f"{obj.key.decode()}.conflict-{obj.version}"
             await self._ship_object(obj, as_key=derived)
-        head = await self.remote.head_object(obj.bucket, obj.key.decode())
         kept = (
             "kept under " + f"{obj.key.decode()}.conflict-{obj.version}"
             if self.conflict == CONFLICT_KEEP_BOTH
@@ -461,6 +475,29 @@ class Shipper:
         if bucket not in self.ensured:
             await self.remote.ensure_bucket(bucket)
             self.ensured.add(bucket)
+            if self.conditional_writes is None:
+                self.conditional_writes = await honours_conditional_writes(self.remote, bucket)
+                if self.conditional_writes is not None:
+                    honoured = self.conditional_writes
+                    self.committer.run_sync(lambda c: state.put(c, state.REMOTE_CONDITIONAL_WRITES, honoured))
+
+    def _ships_early(self, u: Upload) -> bool:
+        """May an upload's parts go to the remote before it completes? Only when its object will surely ship as
+        it is: no upload filter (it may depend on the final size), no hold tag, not encrypted."""
+        tags = u.meta.get("tags") or []
+        return (
+            self.upload_filter is None
+            and SSE_META not in u.meta
+            and not any(tuple(t) == filters.HOLD_TAG for t in tags)
+            and self.reachable is not False
+        )
+
+    async def _bucket_ready(self, bucket: str) -> None:
+        """The bucket exists on the remote, after its own pending records (as for a key's first ship)."""
+        gate = self.bucket_gates.get(bucket)
+        if gate is not None:
+            await asyncio.gather(gate, return_exceptions=True)
+        await self._ensure_bucket(bucket)
 
     def _envelope(self, obj: Object) -> Envelope | None:
         raw = obj.meta.get(SSE_META)
@@ -495,10 +532,11 @@ class Shipper:
         return [Piece(path=str(path), length=obj.size, key=data_key)]
 
     async def _ship_object(
-        self, obj: Object, if_match: str | None = None, as_key: str | None = None
+        self, obj: Object, if_match: str | None = None, as_key: str | None = None, if_absent: bool = False
     ) -> tuple[str, str | None]:
         """Upload one object version (under its own key, or ``as_key``); returns the remote ETag and a note on any
-        difference. ``if_match``: only over the remote ETag this daemon last saw (412 if another writer moved it)."""
+        difference. ``if_match``: only over the remote ETag this daemon last saw (412 if another writer moved it);
+        ``if_absent``: only if the key does not exist there (412 if another writer created it)."""
         key = as_key or obj.key.decode()
         meta = {k: v for k, v in obj.meta.items() if k != "x-amz-storage-class"}
         data_key = self._data_key(obj)
@@ -508,17 +546,35 @@ class Shipper:
         if not obj.parts:
             try:
                 etag = await self.remote.put_object(
-                    obj.bucket, key, self._pieces(obj, data_key), meta, obj.tags, md5=md5, if_match=if_match
+                    obj.bucket,
+                    key,
+                    self._pieces(obj, data_key),
+                    meta,
+                    obj.tags,
+                    md5=md5,
+                    if_match=if_match,
+                    if_absent=if_absent,
                 )
             except RemoteError as e:
                 if not obj.tags or not lacks_feature(e):
                     raise
                 etag = await self.remote.put_object(
-                    obj.bucket, key, self._pieces(obj, data_key), meta, None, md5=md5, if_match=if_match
+                    obj.bucket,
+                    key,
+                    self._pieces(obj, data_key),
+                    meta,
+                    None,
+                    md5=md5,
+                    if_match=if_match,
+                    if_absent=if_absent,
                 )
                 return etag, f"remote refused tags ({e.code}); object shipped without them"
         else:
-            upload_id = await self.remote.create_multipart(obj.bucket, key, meta, obj.tags)
+            claim = await self.early.claim(obj, meta) if as_key is None and data_key is None else None
+            if claim is not None:
+                upload_id, early = claim.upload_id, claim.etags  # parts sent while the upload still arrived
+            else:
+                upload_id, early = await self.remote.create_multipart(obj.bucket, key, meta, obj.tags), {}
             try:
                 for p in obj.parts:
                     if not self.blobs.path(p.blob).exists():
@@ -526,6 +582,8 @@ class Shipper:
                 parallel = asyncio.Semaphore(PART_CONCURRENCY)
 
                 async def one(p: Part) -> str:
+                    if p.number in early:
+                        return early[p.number]
                     async with parallel:
                         piece = Piece(path=str(self.blobs.path(p.blob)), length=p.size, key=data_key)
                         return await self.remote.upload_part(
@@ -539,6 +597,7 @@ class Shipper:
                     upload_id,
                     [(p.number, e) for p, e in zip(obj.parts, etags, strict=True)],
                     if_match=if_match,
+                    if_absent=if_absent,
                 )
             except BaseException:
                 try:
@@ -595,23 +654,25 @@ class Shipper:
         return buckets.exists(self.conn, bucket)
 
     # ---------- HWM ----------
-    def _mark_done(self, lsns: list[int]) -> None:
+    async def _mark_done(self, lsns: list[int]) -> None:
         """Applied records leave the journal at once (even above a stuck HWM), so the journal
-        holds exactly what is not yet on the remote; then HWM moves over the applied prefix."""
+        holds exactly what is not yet on the remote; then HWM moves over the applied prefix.
+
+        The commit is awaited, not waited for on the loop: the other keys ship meanwhile, and the stored HWM
+        is read when the commit runs, so commits finishing in any order never move it back."""
         self.done.update(lsns)
         advanced = False
         while self.order and self.order[0] in self.done:
             self.hwm = self.order.popleft()
             self.done.discard(self.hwm)
             advanced = True
-        hwm = self.hwm
 
         def op(c: sqlite3.Connection) -> None:
             journal.applied(c, lsns)
             if advanced:
-                state.put(c, state.HWM, hwm)
+                state.put(c, state.HWM, self.hwm)  # never below what an earlier commit stored: HWM only grows
 
-        self.committer.run_sync(op)
+        await self.committer.run(op)
 
     # ---------- health ----------
     def _record_error(self, t: KeyTask, e: RemoteError) -> None:

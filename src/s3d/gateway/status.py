@@ -23,10 +23,12 @@ def queue_summary(conn: sqlite3.Connection, bucket: str | None = None) -> dict[s
 def remote_health(conn: sqlite3.Connection, url: str) -> dict[str, Any]:
     reachable = state.get(conn, state.REMOTE_REACHABLE)
     down_since = state.get(conn, state.REMOTE_DOWN_SINCE)
+    conditional = state.get(conn, state.REMOTE_CONDITIONAL_WRITES)  # unknown until the shipper probed it
     return {
         "remote": url,
         "remote_reachable": None if reachable is None else bool(reachable),
         "remote_error": state.get(conn, state.REMOTE_ERROR),
         "remote_down_since": down_since,
         "remote_down_for_s": round(time.time() - down_since, 1) if down_since else None,
+        "remote_conditional_writes": None if conditional is None else bool(conditional),
     }

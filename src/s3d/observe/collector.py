@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from s3d.observe.gauges import GatewayGauges, StoreGauges
+from s3d.observe.gauges import GatewayGauges, PoolGauges, StoreGauges
 
 
 def _version() -> str:
@@ -48,6 +48,22 @@ class StoreCollector(Collector):
         )
         if g.gateway is not None:
             yield from self._gateway(g.gateway)
+        if g.pool is not None:
+            yield from self._pool(g.pool)
+
+    def _pool(self, p: PoolGauges) -> Iterator[Metric]:
+        yield _gauge("s3d_pool_drives", "Drives of the erasure-coded pool.", p.drives)
+        yield _gauge("s3d_pool_drives_in_service", "Drives of the pool in service.", p.drives_in_service)
+        yield _gauge(
+            "s3d_pool_degraded", "1 while a drive is out of service or blobs wait for healing.", int(p.degraded)
+        )
+        yield _gauge("s3d_pool_heal_queue", "Blobs queued for healing.", p.heal_queue)
+        yield _gauge(
+            "s3d_pool_damaged_shards", "Shards found missing or damaged since the daemon started.", p.damaged_shards
+        )
+        yield _gauge("s3d_pool_healed_shards", "Shards rebuilt since the daemon started.", p.healed_shards)
+        yield _gauge("s3d_pool_lost_blobs", "Blobs too damaged to rebuild.", p.lost_blobs)
+        yield _gauge("s3d_pool_scrub_passes", "Full scrub passes finished since the daemon started.", p.scrub_passes)
 
     def _gateway(self, g: GatewayGauges) -> Iterator[Metric]:
         yield _gauge(

@@ -25,7 +25,22 @@ class GatewayGauges:
 
 
 @dataclass(slots=True)
+class PoolGauges:
+    """An erasure-coded pool's state, as its healer last wrote it (docs/erasure.md)."""
+
+    drives: int
+    drives_in_service: int
+    degraded: bool
+    heal_queue: int
+    damaged_shards: int
+    healed_shards: int
+    lost_blobs: int
+    scrub_passes: int
+
+
+@dataclass(slots=True)
 class StoreGauges:
     lsn: int
     disk_free_bytes: int
     gateway: GatewayGauges | None = None
+    pool: PoolGauges | None = None

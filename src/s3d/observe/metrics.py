@@ -53,6 +53,9 @@ class Metrics:
             "s3d_cache_evicted_bytes", "Bytes evicted from the local read cache.", registry=r
         )
         self.events = Counter("s3d_events", "Shipper and cache events, by name.", ["event"], registry=r)
+        self._event_counters: dict[str, Counter] = {}
+        self._request_counters: dict[tuple[str, int], Counter] = {}
+        self._durations: dict[str, Histogram] = {}
         # unlabelled counters exist (at 0) from the start; touch them so every process's file has them
         for c in (self.received, self.sent, self.cache_hits, self.cache_misses, self.cache_evictions):
             c.inc(0)
@@ -60,8 +63,14 @@ class Metrics:
 
     def request(self, rec: RequestRecord) -> None:
         op = rec.operation
-        self.requests.labels(op, str(rec.status)).inc()
-        self.duration.labels(op).observe(rec.duration_s)
+        counter = self._request_counters.get((op, rec.status))
+        if counter is None:  # labels() takes a lock and builds a key: once per operation and status
+            counter = self._request_counters[(op, rec.status)] = self.requests.labels(op, str(rec.status))
+        counter.inc()
+        histogram = self._durations.get(op)
+        if histogram is None:
+            histogram = self._durations[op] = self.duration.labels(op)
+        histogram.observe(rec.duration_s)
         if rec.bytes_in:
             self.received.inc(rec.bytes_in)
         if rec.bytes_out:
@@ -74,7 +83,10 @@ class Metrics:
             self.remote_errors.labels(error_code).inc()
 
     def event(self, name: str, fields: dict[str, object]) -> None:
-        self.events.labels(name).inc()
+        counter = self._event_counters.get(name)
+        if counter is None:  # labels() takes a lock and builds a key: once per event name, not per event
+            counter = self._event_counters[name] = self.events.labels(name)
+        counter.inc()
         if name == events.CACHE_HIT:
             self.cache_hits.inc()
         elif name == events.CACHE_MISS:

@@ -81,7 +81,13 @@ class Remote(Protocol):
         tags: list[tuple[str, str]] | None,
         md5: str | None = None,
         if_match: str | None = None,
-    ) -> str: ...
+        if_absent: bool = False,
+    ) -> str:
+        """``if_match``: only over that remote ETag; ``if_absent``: only if the key does not exist there
+        (``If-None-Match: *``). RemoteError with status 412 when the remote refuses; a remote that ignores
+        conditional writes just writes."""
+        ...
+
     async def create_multipart(
         self, bucket: str, key: str, meta: dict[str, str], tags: list[tuple[str, str]] | None
     ) -> str: ...
@@ -89,9 +95,15 @@ class Remote(Protocol):
         self, bucket: str, key: str, upload_id: str, number: int, body: list[Piece], md5: str | None = None
     ) -> str: ...
     async def complete_multipart(
-        self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]], if_match: str | None = None
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: list[tuple[int, str]],
+        if_match: str | None = None,
+        if_absent: bool = False,
     ) -> str:
-        """``if_match``: only if the remote still holds that ETag (RemoteError with status 412 otherwise)."""
+        """``if_match`` / ``if_absent``: as for put_object."""
         ...
 
     async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None: ...

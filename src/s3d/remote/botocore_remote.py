@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -25,9 +26,12 @@ from s3d.remote.settings import ConfigError, RemoteSettings
 __all__ = ["BotocoreRemote", "ConfigError", "RemoteSettings"]
 
 T = TypeVar("T")
+log = logging.getLogger("s3d.remote")
 READ_CHUNK = 1 << 20
 READ_ATTEMPTS = 3
 WRITE_ATTEMPTS = 1
+ANY_ETAG = "*"  # If-None-Match: * -- write only if the key does not exist
+PRECONDITION_FAILED = 412
 RETRYABLE_CODES = {
     "SlowDown",
     "RequestTimeout",
@@ -199,6 +203,7 @@ class BotocoreRemote:
         self.client = client(READ_ATTEMPTS)
         self.writer = client(WRITE_ATTEMPTS)
         self.pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="s3d-remote")
+        self.bare_if_match = False  # learnt: the remote matches If-Match only without the ETag's quotes
         self.calls = 0
         self.bytes_in = 0
         self.bytes_out = 0
@@ -278,6 +283,38 @@ class BotocoreRemote:
 
         return await self._run(call, "head_bucket")
 
+    def _write_condition(self, if_match: str | None, if_absent: bool) -> dict[str, str]:
+        """The conditional-write parameters of PutObject / CompleteMultipartUpload."""
+        if if_match:
+            return {"IfMatch": if_match if self.bare_if_match else f'"{if_match}"'}
+        return {"IfNoneMatch": ANY_ETAG} if if_absent else {}
+
+    async def _conditional(
+        self, bucket: str, key: str, if_match: str | None, write: Callable[[], Awaitable[str]]
+    ) -> str:
+        """``write()``; on a 412 to ``If-Match`` while the remote does hold that very ETag, the remote compared the
+        header with its quotes (Ceph RGW 16 does): retry once with the bare ETag, and send it bare from then on."""
+        try:
+            return await write()
+        except RemoteError as e:
+            if e.status != PRECONDITION_FAILED or not if_match or self.bare_if_match:
+                raise
+            held = await self.head_object(bucket, key)
+            if held is None or held.etag != if_match:
+                raise
+        self.bare_if_match = True
+        log.info("remote %s compares If-Match with the bare ETag: sending it unquoted", self.settings.url)
+        return await write()
+
+    def _remote_sse(self) -> dict[str, str]:
+        """The remote's own encryption of what s3d ships, when the settings ask for it (remote_sse)."""
+        if self.settings.sse is None:
+            return {}
+        params = {"ServerSideEncryption": self.settings.sse}
+        if self.settings.sse_kms_key_id:
+            params["SSEKMSKeyId"] = self.settings.sse_kms_key_id
+        return params
+
     # ---------- writes ----------
     async def put_object(
         self,
@@ -288,6 +325,7 @@ class BotocoreRemote:
         tags: list[tuple[str, str]] | None,
         md5: str | None = None,
         if_match: str | None = None,
+        if_absent: bool = False,
     ) -> str:
         def call() -> str:
             reader = PieceReader(body)
@@ -295,22 +333,21 @@ class BotocoreRemote:
                 kwargs = {"Bucket": self.bucket(bucket), "Key": key, "Body": reader, "ContentLength": reader.total}
                 if md5:
                     kwargs["ContentMD5"] = base64.b64encode(bytes.fromhex(md5)).decode()
-                if if_match:
-                    kwargs["IfMatch"] = f'"{if_match}"'
-                r = self.writer.put_object(**kwargs, **_meta_params(meta, tags))
+                kwargs.update(self._write_condition(if_match, if_absent))
+                r = self.writer.put_object(**kwargs, **_meta_params(meta, tags), **self._remote_sse())
                 self.bytes_out += reader.total
                 return str(r["ETag"]).strip('"')
             finally:
                 reader.close()
 
-        return await self._run(call, "put_object")
+        return await self._conditional(bucket, key, if_match, lambda: self._run(call, "put_object"))
 
     async def create_multipart(
         self, bucket: str, key: str, meta: dict[str, str], tags: list[tuple[str, str]] | None
     ) -> str:
         r = await self._run(
             lambda: self.writer.create_multipart_upload(
-                Bucket=self.bucket(bucket), Key=key, **_meta_params(meta, tags)
+                Bucket=self.bucket(bucket), Key=key, **_meta_params(meta, tags), **self._remote_sse()
             ),
             "create_multipart_upload",
         )
@@ -337,17 +374,26 @@ class BotocoreRemote:
         return await self._run(call, "upload_part")
 
     async def complete_multipart(
-        self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]], if_match: str | None = None
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: list[tuple[int, str]],
+        if_match: str | None = None,
+        if_absent: bool = False,
     ) -> str:
-        condition = {"IfMatch": f'"{if_match}"'} if if_match else {}
-        r = await self._run(
-            lambda: self.writer.complete_multipart_upload(
-                Bucket=self.bucket(bucket), Key=key, UploadId=upload_id,
-                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e}"'} for n, e in parts]}, **condition,
-            ),
-            "complete_multipart_upload",
-        )  # fmt: skip
-        return str(r["ETag"]).strip('"')
+        async def complete() -> str:
+            condition = self._write_condition(if_match, if_absent)
+            r = await self._run(
+                lambda: self.writer.complete_multipart_upload(
+                    Bucket=self.bucket(bucket), Key=key, UploadId=upload_id,
+                    MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e}"'} for n, e in parts]}, **condition,
+                ),
+                "complete_multipart_upload",
+            )  # fmt: skip
+            return str(r["ETag"]).strip('"')
+
+        return await self._conditional(bucket, key, if_match, complete)
 
     async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         await self._run(

@@ -37,7 +37,7 @@ def spans(obj: Object, start: int, end: int) -> list[Span]:
 
 
 def plaintext(store: Store, obj: Object, data_key: bytes, start: int, end: int) -> Iterator[bytes]:
-    return decrypt_spans(spans(obj, start, end), data_key, store.blobs.open_read)
+    return decrypt_spans(spans(obj, start, end), data_key, store.blobs.open_random)
 
 
 async def _stream(obj: Object, first: list[bytes], rest: Iterator[bytes]) -> AsyncIterator[bytes]:

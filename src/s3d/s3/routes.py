@@ -156,6 +156,7 @@ NOTES = {
     "PreflightBucket": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
     "PreflightObject": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
     "PutBucketEncryption": "SSE-S3 and SSE-KMS (a local keyring); aws:kms:dsse is 501. See docs/encryption.md.",
+    "SelectObjectContent": "S3 Select SQL over CSV, JSON and Parquet, run by DuckDB (docs/select.md); 501 for a CSV RecordDelimiter other than \\n, \\r\\n or \\r and for ScanRange on Parquet.",
 }
 
 

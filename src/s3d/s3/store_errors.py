@@ -72,6 +72,7 @@ MAPPING: dict[type[st.StoreError], Callable[[st.StoreError], S3Error]] = {
     st.PartChanged: _part_changed,
     st.InsufficientStorage: lambda e: S3Error("InsufficientStorage"),
     st.StorageIOError: lambda e: S3Error("InternalError", e.message or None),
+    st.DataUnavailable: lambda e: S3Error("InternalError", e.message or None),
     st.SlowDown: _slow_down,
     st.RemoteUnavailable: _remote,
     st.ObjectChanged: lambda e: S3Error("InternalError", "the object changed too often while being read"),

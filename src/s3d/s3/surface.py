@@ -283,6 +283,10 @@ SURFACE: dict[str, Table] = {
     "PutObjectTagging": {**BUCKET_CONFIG_PUT, **REQUEST_PAYER, **VERSION_ID},
     "DeleteObjectTagging": {**EXPECTED_OWNER, **VERSION_ID},
     "PutPublicAccessBlock": BUCKET_CONFIG_PUT,
+    "SelectObjectContent": {
+        **SSE_C, **EXPECTED_OWNER,
+        "select-type": only("2, as in every SelectObjectContent request", "2", code="InvalidArgument"),
+    },
     "UploadPart": {
         **UPLOAD_ID, **PART_NUMBER, "content-length": ok("the body's length"), **MD5, **SDK_CHECKSUM,
         **BODY_CHECKSUMS, **SSE_C, **REQUEST_PAYER, **EXPECTED_OWNER,
@@ -298,7 +302,7 @@ SURFACE: dict[str, Table] = {
 QUERY_PARAMETERS = frozenset({
     "versionId", "uploadId", "partNumber", "list-type", "delimiter", "encoding-type", "max-keys", "prefix", "marker",
     "continuation-token", "fetch-owner", "start-after", "key-marker", "max-uploads", "upload-id-marker", "max-parts",
-    "part-number-marker", "max-buckets", "bucket-region", "version-id-marker",
+    "part-number-marker", "max-buckets", "bucket-region", "version-id-marker", "select-type",
     *(f"response-{h}" for h in (
         "cache-control", "content-disposition", "content-encoding", "content-language", "content-type", "expires")),
 })  # fmt: skip

@@ -148,6 +148,7 @@ class FileRange:
     close: bool = True
 
 
+LAST_CHUNK = b"0\r\n\r\n"  # ends a chunked body
 BodyT = bytes | FileRange | AsyncIterator[bytes] | list[FileRange | bytes]
 
 
@@ -441,9 +442,14 @@ class HttpConnection(asyncio.Protocol):
                 self.body_sent = len(body)
             t.write(b"".join(head))
             return
-        if resp.content_length is None:
-            raise ValueError("streamed responses need content_length")
-        head.append(b"Content-Length: %d\r\n\r\n" % resp.content_length)
+        # a stream of unknown length (content_length None) goes out in chunks
+        chunked = resp.content_length is None and not isinstance(body, FileRange | list)
+        if chunked:
+            head.append(b"Transfer-Encoding: chunked\r\n\r\n")
+        elif resp.content_length is None:
+            raise ValueError("file bodies need content_length")
+        else:
+            head.append(b"Content-Length: %d\r\n\r\n" % resp.content_length)
         t.write(b"".join(head))
         if head_only:
             _close_fds(body)
@@ -457,6 +463,11 @@ class HttpConnection(asyncio.Protocol):
                         await self._write(piece)
                     else:
                         await self._send_file(piece)
+            elif chunked:
+                async for chunk in body:
+                    if chunk:
+                        await self._write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                await self._write(LAST_CHUNK)
             else:
                 async for chunk in body:
                     await self._write(chunk)

@@ -19,7 +19,9 @@ import asyncio
 import errno
 import os
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 from s3d.store.errors import InsufficientStorage, StorageIOError, StoreError
 
@@ -42,11 +44,60 @@ def reserve_for(path: Path) -> int:
     return max(RESERVE_MIN, min(RESERVE_MAX, st.f_blocks * st.f_frsize // 100))
 
 
+def check_room(fd_or_path: int | Path, more: int, reserve: int) -> None:
+    """InsufficientStorage if writing ``more`` bytes would eat into ``reserve``."""
+    st = os.fstatvfs(fd_or_path) if isinstance(fd_or_path, int) else os.statvfs(fd_or_path)
+    if st.f_bavail * st.f_frsize - more < reserve:
+        raise InsufficientStorage()
+
+
+class BlobSink(Protocol):
+    """One blob being written; the object writer (writer.py) decides when it is placed."""
+
+    def write(self, data: bytes | memoryview) -> None: ...
+
+    def copy_range_from(self, fd: int, offset: int, length: int) -> None: ...
+
+    async def place(self) -> str:
+        """Steps 2-4 of the durable order; returns the blob's name."""
+        ...
+
+    def discard(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    """Where blobs live: one directory (BlobDir), or an erasure-coded pool of drives (store/erasure/)."""
+
+    root: Path  # the data dir (the metadata lives there)
+    by_fd: bool  # a blob is one plain file: readers may open it and sendfile/copy_file_range it
+
+    def check_space(self, fd_or_path: int | Path, more: int) -> None: ...
+
+    def new_file(self) -> BlobSink: ...
+
+    def open_read(self, blob: str) -> int:
+        """An fd holding the blob's bytes from offset 0 (the reader closes it)."""
+        ...
+
+    def read(self, blob: str, offset: int, length: int | None) -> Reading:
+        """Bytes [offset, offset+length) of a blob (to its end with None). FileNotFoundError at once if it is gone."""
+        ...
+
+    def open_random(self, blob: str) -> RandomRead:
+        """Random reads of a blob (the reader closes it). FileNotFoundError at once if it is gone."""
+        ...
+
+    def remove(self, blobs: list[str]) -> None: ...
+
+
 class BlobDir:
+    by_fd = True
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = root / "tmp"
         self.blobs = root / "blobs"
+        self._prefix = f"{self.blobs}{os.sep}"  # open_read is on every GET's path: no Path objects there
         created = False
         for d in (self.tmp, self.blobs, *(self.blobs / f"{i:02x}" for i in range(FANOUT))):
             if not d.is_dir():
@@ -61,15 +112,23 @@ class BlobDir:
 
     def check_space(self, fd_or_path: int | Path, more: int) -> None:
         """InsufficientStorage if writing ``more`` bytes would eat into the metadata reserve."""
-        st = os.fstatvfs(fd_or_path) if isinstance(fd_or_path, int) else os.statvfs(fd_or_path)
-        if st.f_bavail * st.f_frsize - more < self.reserve:
-            raise InsufficientStorage()
+        check_room(fd_or_path, more, self.reserve)
+
+    def new_file(self) -> BlobFile:
+        return BlobFile(self)
 
     def path(self, blob: str) -> Path:
         return self.blobs / blob[:2] / blob
 
     def open_read(self, blob: str) -> int:
-        return os.open(self.path(blob), os.O_RDONLY | os.O_CLOEXEC)
+        return os.open(f"{self._prefix}{blob[:2]}{os.sep}{blob}", os.O_RDONLY | os.O_CLOEXEC)
+
+    def open_random(self, blob: str) -> RandomRead:
+        return FdRead(self.open_read(blob))
+
+    def read(self, blob: str, offset: int, length: int | None) -> Reading:
+        fd = self.open_read(blob)
+        return Reading(_read_fd(fd, offset, length), lambda: os.close(fd))
 
     def remove(self, blobs: list[str]) -> None:
         for b in blobs:
@@ -77,6 +136,57 @@ class BlobDir:
                 os.unlink(self.path(b))
             except FileNotFoundError:
                 pass
+
+
+READ_CHUNK = 1 << 20
+
+
+class RandomRead(Protocol):
+    def read_at(self, offset: int, length: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class FdRead:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        return os.pread(self.fd, length, offset)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class Reading:
+    """An opened read of a blob: iterate for its chunks; close() lets go of what it holds, iterated or not."""
+
+    def __init__(self, chunks: Iterator[bytes], release: Callable[[], None]) -> None:
+        self._chunks = chunks
+        self._release: Callable[[], None] | None = release
+
+    def __iter__(self) -> Reading:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+
+def _read_fd(fd: int, offset: int, length: int | None) -> Iterator[bytes]:
+    end = os.fstat(fd).st_size if length is None else offset + length
+    while offset < end:
+        chunk = os.pread(fd, min(READ_CHUNK, end - offset), offset)
+        if not chunk:
+            raise OSError(errno.EIO, "blob is shorter than its metadata says")
+        offset += len(chunk)
+        yield chunk
 
 
 def storage_error(e: OSError) -> StoreError:

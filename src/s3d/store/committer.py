@@ -22,13 +22,15 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from s3d import observe
 from s3d.store.db import connect
 from s3d.store.errors import CommitDiskFull, CommitError, InsufficientStorage
+from s3d.store.mirror import Mirrors, Recording
 
 T = TypeVar("T")
 MAX_BATCH = 512
@@ -65,9 +67,11 @@ def _batch_error(e: Exception, committing: bool) -> CommitError:
 
 
 class Committer:
-    def __init__(self, db_path: str, synchronous: str = "FULL") -> None:
-        """``synchronous=NORMAL`` only for bookkeeping that may be redone after a power cut (the shipper's)."""
+    def __init__(self, db_path: str, synchronous: str = "FULL", mirrors: Sequence[Path] = ()) -> None:
+        """``synchronous=NORMAL`` only for bookkeeping that may be redone after a power cut (the shipper's).
+        ``mirrors``: directories whose copy of the database gets every transaction too (store/mirror.py)."""
         self.db_path = db_path
+        self.mirrors = Mirrors(mirrors) if mirrors else None
         self.q: queue.SimpleQueue[Op | None] = queue.SimpleQueue()
         # opened here, not in the thread, so a store that cannot be opened fails
         # loudly at start instead of leaving every later write waiting forever
@@ -102,8 +106,7 @@ class Committer:
         while True:
             first = self.q.get()
             if first is None:
-                conn.close()
-                os.close(self.lock_fd)
+                self._close()
                 return
             batch = [first]
             stop = False
@@ -137,15 +140,22 @@ class Committer:
             finally:
                 fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
             if stop:
-                conn.close()
-                os.close(self.lock_fd)
+                self._close()
                 return
 
-    def _commit(self, conn: sqlite3.Connection, batch: list[Op]) -> None:
+    def _close(self) -> None:
+        self.conn.close()
+        if self.mirrors is not None:
+            self.mirrors.close()
+        os.close(self.lock_fd)
+
+    def _commit(self, primary: sqlite3.Connection, batch: list[Op]) -> None:
         results: list[tuple[Any, BaseException | None]] = []
         committing = False
+        recording = Recording(primary) if self.mirrors is not None else None
+        conn = cast(sqlite3.Connection, recording) if recording is not None else primary
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            primary.execute("BEGIN IMMEDIATE")
             for fn, _ in batch:
                 conn.execute("SAVEPOINT op")
                 try:
@@ -162,12 +172,14 @@ class Committer:
                     continue
                 conn.execute("RELEASE op")
                 results.append((r, None))
+            if self.mirrors is not None and recording is not None:
+                self.mirrors.replay(recording.statements)  # every mirror has it before the primary does
             committing = True
-            conn.execute("COMMIT")
+            primary.execute("COMMIT")
         except Exception as e:  # noqa: BLE001 - the whole batch failed to commit
-            if conn.in_transaction:
+            if primary.in_transaction:
                 try:
-                    conn.execute("ROLLBACK")
+                    primary.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
             failed = _batch_error(e, committing)

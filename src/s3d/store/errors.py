@@ -108,3 +108,7 @@ class CommitDiskFull(CommitError, InsufficientStorage):
 
     def __init__(self, message: str, settled: bool) -> None:
         super().__init__(message, settled, disk_full=True)
+
+
+class DataUnavailable(StoreError):
+    """An erasure-coded blob lost more shards than parity can rebuild: its bytes cannot be served."""

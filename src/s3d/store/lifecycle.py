@@ -244,7 +244,7 @@ class Scanner:
                 return versions.delete_current(conn, obj.bucket, obj.key, state).blobs
             objects.delete(conn, obj.bucket, obj.key)
             journal.append(conn, journal.Op.DELETE, obj.bucket, obj.key)
-            return objects.replaced_blobs(objects.Current(now_row.etag, now_row.blobs()), None)
+            return objects.replaced_blobs(objects.Current(now_row.etag, now_row.blobs(), now_row.is_remote), None)
 
         return action
 

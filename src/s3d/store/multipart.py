@@ -143,3 +143,11 @@ def _remember_completed(conn: sqlite3.Connection, upload_id: str, parts: list[Pa
         (upload_id, obj.bucket, obj.key, _parts_digest([(p.number, p.etag) for p in parts]), obj.size, obj.etag,
          json.dumps(obj.checksum) if obj.checksum else None, now),
     )  # fmt: skip
+
+
+def completed_ids(conn: sqlite3.Connection, upload_ids: list[str]) -> set[str]:
+    """Which of these uploads were completed (recently): the others that are gone were aborted."""
+    if not upload_ids:
+        return set()
+    q = ",".join("?" * len(upload_ids))
+    return {r[0] for r in conn.execute(f"SELECT upload_id FROM completed_uploads WHERE upload_id IN ({q})", upload_ids)}

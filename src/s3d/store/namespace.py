@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from s3d.store import decoded
 from s3d.store.buckets import Bucket
 from s3d.store.objects import Object
 from s3d.store.ranges import Body
@@ -78,12 +79,17 @@ class LocalNamespace:
         return None  # local mode: the store is every bucket there is
 
     async def open_range(self, obj: Object, start: int, end: int) -> tuple[Body, str | None]:
+        if not self.store.blobs.by_fd:
+            return await decoded.open_body(self.store, obj, start, end), None
         return self.store.open_range(obj, start, end), None
 
     def served_from(self, obj: Object) -> str | None:
         return None
 
     async def read_into(self, obj: Object, start: int, end: int, writer: ObjectWriter) -> None:
+        if not self.store.blobs.by_fd:
+            await decoded.read_into(self.store, obj, start, end, writer)
+            return
         pieces = self.store.open_range(obj, start, end)
         try:
             await writer.copy(pieces)

@@ -154,14 +154,17 @@ class Current:
 
     etag: str
     blobs: list[str]
+    is_remote: bool  # a row made from what the remote said (gateway mode), no local write made it
 
 
 def current(conn: sqlite3.Connection, bucket: str, key: bytes) -> Current | None:
-    row = conn.execute("SELECT etag, blob, parts FROM objects WHERE bucket=? AND key=?", (bucket, key)).fetchone()
+    row = conn.execute(
+        "SELECT etag, blob, parts, version FROM objects WHERE bucket=? AND key=?", (bucket, key)
+    ).fetchone()
     if row is None:
         return None
     blobs = [row[1]] if row[1] else [p.blob for p in parts_from_json(row[2])] if row[2] else []
-    return Current(row[0], blobs)
+    return Current(row[0], blobs, row[3] == REMOTE_VERSION)
 
 
 def replaced_blobs(old: Current | None, new: Object | None) -> list[str]:

@@ -17,11 +17,13 @@ import fcntl
 import os
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from s3d.store import cache_index, db, objects, uploads, versions
 from s3d.store.blobs import FANOUT
+from s3d.store.erasure.layout import HEAL_QUEUE
 
 LOCK_FILE = "lock"
 LOCK_WAIT = 3.0  # a daemon killed a moment ago may still be letting go of the lock
@@ -116,8 +118,9 @@ def _remove(path: str) -> bool:
     return True
 
 
-def recover(root: Path) -> Recovered:
-    """Make the data dir consistent. The caller must hold ``lock_data_dir(root)``."""
+def recover(root: Path, drives: Sequence[Path] = ()) -> Recovered:
+    """Make the data dir (and an erasure-coded pool's drives) consistent. The caller must hold
+    ``lock_data_dir(root)``; a pool's drives hold blobs (shards) and tmp/ laid out as in the data dir."""
     check_data_dir(root)
     path = str(root / "meta.db")
     conn = _open_checked(path)
@@ -127,13 +130,25 @@ def recover(root: Path) -> Recovered:
         raise DataDirError(f"metadata store {path} is damaged: {e}") from None
     finally:
         conn.close()
-    tmp_removed = 0
-    tmp = root / "tmp"
+    tmp_removed = orphans = 0
+    for place in (root, *drives):
+        try:
+            t, o = _sweep(place, referenced)
+        except OSError:
+            continue  # a drive that cannot be read: the pool takes it out of service
+        tmp_removed += t
+        orphans += o
+    return Recovered(tmp_removed, orphans)
+
+
+def _sweep(place: Path, referenced: set[str]) -> tuple[int, int]:
+    """Temporary files and unreferenced blobs (or shards) under one directory."""
+    tmp_removed = orphans = 0
+    tmp = place / "tmp"
     if tmp.is_dir():
         for entry in os.scandir(tmp):
             tmp_removed += _remove(entry.path)
-    orphans = 0
-    blobs = root / "blobs"
+    blobs = place / "blobs"
     if blobs.is_dir():
         for i in range(FANOUT):
             sub = blobs / f"{i:02x}"
@@ -142,4 +157,9 @@ def recover(root: Path) -> Recovered:
             for entry in os.scandir(sub):
                 if entry.name not in referenced and entry.is_file(follow_symlinks=False):
                     orphans += _remove(entry.path)
-    return Recovered(tmp_removed, orphans)
+    heal = place / HEAL_QUEUE
+    if heal.is_dir():
+        for entry in os.scandir(heal):
+            if entry.name not in referenced:
+                _remove(entry.path)
+    return tmp_removed, orphans

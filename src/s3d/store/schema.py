@@ -10,8 +10,8 @@ Each table family has one owner module that reads and writes it:
 | ``journal`` | ``store/journal.py`` |
 | ``uploads``, ``parts``, ``completed_uploads`` | ``store/multipart.py`` |
 | ``state`` (named values: ``schema``, ``hwm``, remote health) | ``store/state.py`` |
-| ``ship_state`` | ``gateway/ship_state.py`` |
-| ``cache_entries``, ``cache_reservations``, ``cache_pins``, ``cache_validated`` | ``gateway/cache_index.py`` |
+| ``ship_state`` | ``store/ship_state.py`` |
+| ``cache_entries``, ``cache_reservations``, ``cache_pins``, ``cache_validated`` | ``store/cache_index.py`` |
 | ``sync_pairs``, ``sync_files`` | ``store/sync_state.py`` |
 
 Keys are stored as BLOBs (their UTF-8 bytes): SQLite then orders them byte-wise, which is S3's

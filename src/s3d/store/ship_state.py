@@ -74,6 +74,15 @@ def applied(
     )
 
 
+def seen(conn: sqlite3.Connection, bucket: str, key: bytes, remote_etag: str) -> None:
+    """A local write replaces what the remote was seen to hold: its ship overwrites only that ETag (If-Match)."""
+    conn.execute(
+        "INSERT INTO ship_state (bucket, key, remote_etag) VALUES (?, ?, ?) "
+        "ON CONFLICT (bucket, key) DO UPDATE SET remote_etag=excluded.remote_etag",
+        (bucket, key, remote_etag),
+    )
+
+
 def failed(conn: sqlite3.Connection, bucket: str, key: bytes, code: str, message: str, status: int) -> None:
     err = json.dumps({"code": code, "message": message, "status": status})
     conn.execute(

@@ -9,6 +9,7 @@ HWM = "hwm"
 REMOTE_REACHABLE = "remote_reachable"
 REMOTE_ERROR = "remote_error"
 REMOTE_DOWN_SINCE = "remote_down_since"
+REMOTE_CONDITIONAL_WRITES = "remote_conditional_writes"  # True/False once probed (gateway/conditional.py)
 DIRTY_BYTES = "dirty_bytes"
 SIEVE_HAND = "sieve_hand"
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from s3d.store import buckets, db, journal, objects, uploads, versions
-from s3d.store.blobs import BlobDir
+from s3d.store.blobs import BlobDir, BlobStore, Reading
 from s3d.store.buckets import Bucket
 from s3d.store.committer import Committer
 from s3d.store.errors import (
@@ -37,6 +37,7 @@ __all__ = ["Bucket", "Conditions", "Draft", "Object", "Part", "Store"]
 T = TypeVar("T")
 HOT_ENTRIES = 1024  # rows remembered per worker for repeated GETs (see find_with_bucket)
 HOT_MAX_SIZE = 256 * 1024
+SCRATCH = "tmp"  # under the data dir; emptied of leftovers by recovery at start
 
 
 # a conditional delete's test of the object it would remove (None: there is none); raises to refuse
@@ -44,15 +45,25 @@ DeletePrecondition = Callable[[Object | None], None]
 
 
 class Store:
-    def __init__(self, root: Path, inline_max: int = 64 * 1024) -> None:
+    def __init__(
+        self,
+        root: Path,
+        inline_max: int = 64 * 1024,
+        blobs: Callable[[Path], BlobStore] = BlobDir,
+        mirrors: Sequence[Path] = (),
+    ) -> None:
+        """``blobs`` makes the store's BlobStore for the data dir (default: blobs in the data dir itself);
+        ``mirrors``: directories holding copies of the metadata that every commit updates (store/mirror.py)."""
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.db_path = str(root / "meta.db")
         db.init(self.db_path)
-        self.blobs = BlobDir(root)
+        self.blobs: BlobStore = blobs(root)
+        self.scratch = root / SCRATCH  # working files of no lasting value (e.g. a decompressed object to query)
+        self.scratch.mkdir(exist_ok=True)
         self.inline_max = inline_max
         self.reader = db.connect(self.db_path)
-        self.committer = Committer(self.db_path)
+        self.committer = Committer(self.db_path, mirrors=mirrors)
         self._hot: dict[tuple[str, bytes], tuple[Bucket | None, Object | None]] = {}
         self._hot_version = -1
 
@@ -171,6 +182,20 @@ class Store:
             close_spans(out)
             raise
         return out
+
+    def read_range(self, obj: Object, start: int, end: int) -> Generator[bytes]:
+        """Bytes [start, end] of an object with local bytes, as chunks (for BlobStores read by decoding).
+        Every blob is opened before the first chunk: FileNotFoundError at once if one moved meanwhile."""
+        opened: list[Reading | bytes] = []
+        try:
+            for piece in spans(obj, start, end):
+                opened.append(
+                    self.blobs.read(piece.blob, piece.offset, piece.length) if isinstance(piece, BlobSpan) else piece
+                )
+        except BaseException:
+            close_readings(opened)
+            raise
+        return _chunks(opened)
 
     # ---------- objects: writes ----------
     def writer(
@@ -319,3 +344,21 @@ def close_spans(pieces: Sequence[OpenSpan | bytes]) -> None:
     for piece in pieces:
         if isinstance(piece, OpenSpan):
             os.close(piece.fd)
+
+
+def close_readings(pieces: Sequence[Reading | bytes]) -> None:
+    for piece in pieces:
+        if isinstance(piece, Reading):
+            piece.close()
+
+
+def _chunks(pieces: list[Reading | bytes]) -> Generator[bytes]:
+    try:
+        for piece in pieces:
+            if isinstance(piece, bytes):
+                yield piece
+            else:
+                yield from piece
+                piece.close()
+    finally:
+        close_readings(pieces)

@@ -114,3 +114,35 @@ def part_blobs(conn: sqlite3.Connection) -> set[str]:
 
 def part_bytes(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT coalesce(sum(size), 0) FROM parts").fetchone()[0])
+
+
+@dataclass(slots=True)
+class NewPart:
+    """A part as the gateway's early shipping sees it: which upload it belongs to, and where it stands."""
+
+    seq: int  # the row's rowid: parts recorded (or replaced) later have higher ones
+    upload: Upload
+    part: StoredPart
+
+
+def parts_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[NewPart]:
+    """Parts recorded after ``seq`` (a replaced part gets a new row, so it comes again), oldest first."""
+    cols = (
+        ", ".join(f"u.{c.strip()}" for c in UPLOAD_COLUMNS.split(","))
+        + ", "
+        + ", ".join(f"p.{c.strip()}" for c in PART_COLUMNS.split(","))
+    )
+    rows = conn.execute(
+        f"SELECT p.rowid, {cols} FROM parts p JOIN uploads u ON p.upload_id=u.upload_id WHERE p.rowid>? "
+        "ORDER BY p.rowid LIMIT ?",
+        (seq, limit),
+    ).fetchall()
+    return [NewPart(r[0], _upload(r[1:7]), _part(r[7:])) for r in rows]
+
+
+def open_ids(conn: sqlite3.Connection, upload_ids: list[str]) -> set[str]:
+    """Which of these uploads are still in progress."""
+    if not upload_ids:
+        return set()
+    q = ",".join("?" * len(upload_ids))
+    return {r[0] for r in conn.execute(f"SELECT upload_id FROM uploads WHERE upload_id IN ({q})", upload_ids)}

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from s3d.store import journal, locks, objects
+from s3d.store import journal, locks, objects, ship_state
 from s3d.store.buckets import WriteState
 from s3d.store.listing import successor
 from s3d.store.objects import Conditions, Object, check_conditions, parts_from_json, parts_to_json
@@ -196,11 +196,15 @@ def write_current(conn: sqlite3.Connection, obj: Object, cond: Conditions | None
     if state is None:
         old_current = objects.current(conn, obj.bucket, obj.key)
         check_conditions(old_current.etag if old_current else None, cond)
+        if old_current is not None and old_current.is_remote:
+            ship_state.seen(conn, obj.bucket, obj.key, old_current.etag)
         obj.version = journal.append(conn, journal.Op.PUT, obj.bucket, obj.key, obj.size)
         objects.put(conn, obj)
         return objects.replaced_blobs(old_current, obj)
     old = objects.get(conn, obj.bucket, obj.key)
     check_conditions(old.etag if old else None, cond)
+    if old is not None and old.is_remote:
+        ship_state.seen(conn, obj.bucket, obj.key, old.etag)
     obj.version = journal.append(conn, journal.Op.PUT, obj.bucket, obj.key, obj.size)
     obj.version_id = new_version_id() if state == ENABLED else None
     gone = _supersede(conn, obj.bucket, obj.key, old, state)

@@ -19,7 +19,8 @@ reached disk but whose row did not commit is an orphan; start-up recovery delete
 certainly rolled back drops its new blob at once; after an uncertain one (an I/O error during
 COMMIT) the blob stays for recovery to judge, since the row may be on disk.
 
-Encryption at rest, versioning and erasure coding plug in here.
+Encryption at rest, versioning and erasure coding plug in here. With an erasure-coded pool
+(store/erasure/, docs/erasure.md) steps 1-4 happen for each shard on its own drive, all before step 5.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Protocol, TypeVar
 
 from s3d.crypto.segments import Encryptor
 from s3d.store import buckets, objects, uploads, versions
-from s3d.store.blobs import BlobDir, BlobFile, storage_error
+from s3d.store.blobs import BlobSink, BlobStore, storage_error
 from s3d.store.committer import Committer
 from s3d.store.errors import CommitError, NoSuchBucket, NotBucketOwner
 from s3d.store.objects import Conditions, Object
@@ -65,7 +66,7 @@ class Draft:
 class ObjectWriter:
     def __init__(
         self,
-        blobs: BlobDir,
+        blobs: BlobStore,
         committer: Committer,
         inline_max: int,
         expected_size: int | None,
@@ -80,7 +81,7 @@ class ObjectWriter:
         # encryption at rest: what is kept (inline or in the blob) is the at-rest format of crypto/segments.py
         self._encryptor = Encryptor(data_key) if data_key is not None else None
         self._memory: list[bytes] | None = [] if expected_size is not None and expected_size <= inline_max else None
-        self._file: BlobFile | None = None if self._memory is not None else BlobFile(blobs)
+        self._file: BlobSink | None = None if self._memory is not None else blobs.new_file()
         self._done = False
 
     # ---------- bytes in ----------
@@ -107,7 +108,7 @@ class ObjectWriter:
     def _spill(self) -> None:
         """More bytes than announced: move to a blob file after all."""
         assert self._memory is not None
-        self._file = BlobFile(self.blobs)
+        self._file = self.blobs.new_file()
         data, self._memory = b"".join(self._memory), None
         self._file.write(data)
 

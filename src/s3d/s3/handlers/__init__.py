@@ -16,6 +16,7 @@ from s3d.s3.handlers import (
     objects,
     policies,
     post,
+    select,
     sse,
     tagging,
     versioning,
@@ -39,4 +40,5 @@ HANDLERS: dict[str, Callable[[Ctx], Awaitable[Response]]] = {
     **lifecycle.HANDLERS,
     **policies.HANDLERS,
     **acls.HANDLERS,
+    **select.HANDLERS,
 }

@@ -52,6 +52,7 @@ MAX_DELETE_BODY = 2 * 1024 * 1024
 DEFAULT_CHECKSUM = "CRC64NVME"
 CACHE_HEADER = "x-s3d-cache"  # gateway mode: how a GET or HEAD was served
 COPY_ATTEMPTS = 5  # a source replaced while being copied is looked up again, this often
+BROWSER_DOCUMENTS = frozenset({"document", "iframe", "frame", "embed", "object"})  # Sec-Fetch-Dest of a page load
 
 
 # ---------- receiving data ----------
@@ -158,7 +159,7 @@ async def head_object(ctx: Ctx) -> Response:
     return await _read(ctx, head=True)
 
 
-async def _find_for_read(ctx: Ctx) -> tuple[Object, list[tuple[str, str]]]:
+async def find_for_read(ctx: Ctx) -> tuple[Object, list[tuple[str, str]]]:
     """The version a GET or HEAD reads (the current one, or ``versionId``'s) and its version headers."""
     name = ctx.bucket or ""
     version_id = requested_version(ctx)
@@ -194,7 +195,7 @@ async def _find_for_read(ctx: Ctx) -> tuple[Object, list[tuple[str, str]]]:
 async def _read(ctx: Ctx, head: bool) -> Response:
     q = ctx.query
     for attempt in range(5):
-        obj, version_headers = await _find_for_read(ctx)
+        obj, version_headers = await find_for_read(ctx)
         env = sse.envelope_of(obj.meta)
         presented: sse.CustomerKey | None = None
         data_key: bytes | None = None
@@ -229,6 +230,10 @@ async def _read(ctx: Ctx, head: bool) -> Response:
                     )
                 headers = [(k, v) for k, v in headers if k.lower() != name.lower()]
                 headers.append((name, q[param]))
+        if ctx.settings.console and ctx.headers.get("sec-fetch-dest", "") in BROWSER_DOCUMENTS:
+            # opened in a browser tab on the console's origin: the object's own scripts run sandboxed, in an
+            # origin of their own, so they cannot act as the user signed in to the console (docs/console.md)
+            headers.append(("Content-Security-Policy", "sandbox"))
         length = max(0, end - start + 1)
         if head or length == 0:
             how = ctx.ns.served_from(obj)

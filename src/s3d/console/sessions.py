@@ -1,0 +1,79 @@
+"""Console sessions: a random token in an HttpOnly cookie, its record in DATA/console/sessions/.
+
+Records live in files (not in one worker's memory) because every worker process serves the console: a session
+made by one worker is read by the others, and signing out deletes the record for all of them. A record is named by
+the token's SHA-256, so the directory's listing never holds a usable token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SESSION_SECONDS = 8 * 3600  # a session's lifetime from sign-in; the cookie's Max-Age is the same
+TOKEN_BYTES = 32
+SESSIONS_DIR = Path("console") / "sessions"
+RECORD_SUFFIX = ".json"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    access_key: str
+    csrf: str  # the token every state-changing request must carry (a form field or the X-CSRF-Token header)
+    expires: float
+
+
+class SessionStore:
+    def __init__(self, data: Path) -> None:
+        self.dir = data / SESSIONS_DIR
+
+    def _path(self, token: str) -> Path:
+        return self.dir / (hashlib.sha256(token.encode()).hexdigest() + RECORD_SUFFIX)
+
+    def create(self, access_key: str, now: float | None = None) -> tuple[str, Session]:
+        now = time.time() if now is None else now
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.sweep(now)
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        session = Session(access_key, secrets.token_urlsafe(TOKEN_BYTES), now + SESSION_SECONDS)
+        path = self._path(token)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"access_key": session.access_key, "csrf": session.csrf, "expires": session.expires}, f)
+        os.replace(tmp, path)
+        return token, session
+
+    def get(self, token: str, now: float | None = None) -> Session | None:
+        """The live session of a token; None for an unknown, malformed or expired one."""
+        if not token or len(token) > 4 * TOKEN_BYTES:
+            return None
+        try:
+            raw = json.loads(self._path(token).read_text())
+            session = Session(str(raw["access_key"]), str(raw["csrf"]), float(raw["expires"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if session.expires <= (time.time() if now is None else now):
+            self.drop(token)
+            return None
+        return session
+
+    def drop(self, token: str) -> None:
+        try:
+            self._path(token).unlink()
+        except (FileNotFoundError, ValueError):
+            pass
+
+    def sweep(self, now: float) -> None:
+        """Remove expired records (called at each sign-in, so the directory stays small)."""
+        for p in self.dir.glob("*" + RECORD_SUFFIX):
+            try:
+                if float(json.loads(p.read_text())["expires"]) <= now:
+                    p.unlink()
+            except (OSError, ValueError, KeyError, TypeError):
+                continue

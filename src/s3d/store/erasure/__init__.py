@@ -1,0 +1,1 @@
+"""Erasure-coded blobs over several drives (docs/erasure.md): another BlobStore beside the one-directory BlobDir."""
