@@ -77,23 +77,26 @@ def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespac
     return store, gateway, gateway, close
 
 
+def housekeeping(store: Store, settings: Settings) -> list[asyncio.Task[None]]:
+    """The tasks one process runs for the whole data dir: the lifecycle scanner, and the pool's healer."""
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(Scanner(store, settings.lifecycle_day_seconds).run())]
+    if isinstance(store.blobs, ErasurePool):  # heals and scrubs the pool
+        tasks.append(loop.create_task(Healer(store.blobs, store.db_path, settings.scrub_bytes_per_second).run()))
+    return tasks
+
+
 def open_app(settings: Settings, main_pid: int) -> tuple[S3App, Callable[[], None]]:
     obs = observability.install(settings, "worker")  # metrics, request logs, traces (after the fork)
     store, ns, gateway, close_services = open_services(settings)
     admin_handler = console.mounted(settings, admin.handle) if settings.console else admin.handle
     app = S3App(settings, store, ns, gateway, admin=admin_handler)
-    scanning = healing = None
-    if settings.gateway is None and os.getpid() == main_pid:  # local mode: one process scans
-        scanning = asyncio.get_running_loop().create_task(Scanner(store, settings.lifecycle_day_seconds).run())
-        if isinstance(store.blobs, ErasurePool):  # and heals and scrubs the pool
-            healer = Healer(store.blobs, store.db_path, settings.scrub_bytes_per_second)
-            healing = asyncio.get_running_loop().create_task(healer.run())
+    # local mode: one process scans (heals); in gateway mode the supervisor does
+    background = housekeeping(store, settings) if settings.gateway is None and os.getpid() == main_pid else []
 
     def close() -> None:
-        if scanning is not None:
-            scanning.cancel()
-        if healing is not None:
-            healing.cancel()
+        for task in background:
+            task.cancel()
         close_services()
         obs.close()
 
@@ -117,14 +120,17 @@ def _supervisor(settings: Settings, g: GatewaySettings) -> server.Supervise:
             obs = observability.install(settings, "gateway")  # the shipper's remote calls and events
             remote = BotocoreRemote(g.remote)
             owner = default_owner(settings)
-            store = Store(settings.data, inline_max=settings.inline_max)
-            scanning = asyncio.create_task(Scanner(store, settings.lifecycle_day_seconds).run())
+            store = Store(
+                settings.data, inline_max=settings.inline_max, blobs=blob_store(settings), mirrors=settings.mirrors
+            )
+            background = housekeeping(store, settings)
             syncing = asyncio.create_task(run_sync(settings)) if settings.sync else None
             try:
-                return await supervise(settings, g, remote, owner, children)
+                return await supervise(settings, g, remote, owner, children, blob_store(settings))
             finally:
-                scanning.cancel()
-                await asyncio.gather(scanning, return_exceptions=True)
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
                 if syncing is not None:
                     syncing.cancel()
                     await asyncio.gather(syncing, return_exceptions=True)
@@ -173,7 +179,9 @@ def run(settings: Settings) -> int:
             )
         g = settings.gateway
         if g is not None:
-            release_held(settings.data, settings.upload_filter)  # before any worker serves or a flush is asked
+            release_held(
+                settings.data, settings.upload_filter, settings.mirrors
+            )  # before any worker serves or a flush is asked
         main_pid = os.getpid()
         if g is not None:
             return server.run(settings, lambda: open_app(settings, main_pid), _supervisor(settings, g))

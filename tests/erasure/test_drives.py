@@ -167,7 +167,6 @@ def test_scrub_now_finds_and_heals_a_damaged_parity_shard(  # type: ignore[no-un
         (["--erasure", "4+2"], "needs both drives"),
         (["--drives", "a,b,c", "--erasure", "4+2"], "needs at least 6 drives"),
         (["--drives", "a,b,c", "--erasure", "two"], "must be K+M"),
-        (["--drives", "a,b,c", "--erasure", "2+1", "--remote", "http://127.0.0.1:1"], "gateway mode"),
     ],
 )
 def test_pool_settings_refused(tmp_path: Path, args: list[str], message: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from s3d.remote import Piece, RemoteError
 from s3d.remote.botocore_remote import BotocoreRemote, ConfigError, RemoteSettings
+from s3d.store.blobs import FdRead
 from tests.support.remotes import RCLONE, RGW, RemoteServer
 
 
@@ -34,7 +35,7 @@ async def _collect(it) -> bytes:  # type: ignore[no-untyped-def]
 def test_put_pieces_then_get_and_range(remote, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     f = tmp_path / "blob"
     f.write_bytes(b"0123456789" * 1000)
-    pieces = [Piece(data=b"head-"), Piece(path=str(f), offset=10, length=5000)]
+    pieces = [Piece(data=b"head-"), Piece(source=lambda: FdRead(os.open(f, os.O_RDONLY)), offset=10, length=5000)]
     body = b"head-" + f.read_bytes()[10:5010]
 
     async def go() -> None:

@@ -187,10 +187,6 @@ def run_command(args: argparse.Namespace) -> int:
                 raise config.ConfigError(f"setting {feature.setting} needs gateway mode (--remote)")
         if settings.gateway is not None:
             settings.gateway.cache_filter = settings.cache_filter
-            if settings.layout is not None:
-                raise config.ConfigError(
-                    "an erasure-coded pool (--drives) does not work in gateway mode (--remote) yet"
-                )
         from s3d.daemon import restore_metadata, run
 
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
-from s3d.crypto.segments import READ_BATCH, SEGMENT_SIZE, Decryptor, bytes_reader, fd_reader, segment_count
+from s3d.crypto.segments import READ_BATCH, SEGMENT_SIZE, Decryptor, Read, bytes_reader, segment_count
 
 
 class Span:
@@ -56,8 +56,8 @@ class PlainReader:
     The last batch of decrypted segments is kept, so sequential small reads decrypt each segment once.
     """
 
-    def __init__(self, fd: int, data_key: bytes, plain_size: int) -> None:
-        self.decryptor = Decryptor(data_key, fd_reader(fd), plain_size)
+    def __init__(self, read: Read, data_key: bytes, plain_size: int) -> None:
+        self.decryptor = Decryptor(data_key, read, plain_size)
         self.size = plain_size
         self._base = 0
         self._cached = b""

@@ -26,9 +26,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from s3d.remote import Piece, Remote, RemoteError
+from s3d.gateway.pieces import blob_piece
+from s3d.remote import Remote, RemoteError
 from s3d.store import multipart, uploads
-from s3d.store.blobs import BlobDir
+from s3d.store.blobs import BlobStore
 from s3d.store.objects import Object
 from s3d.store.uploads import NewPart, StoredPart, Upload
 
@@ -78,7 +79,7 @@ class EarlyParts:
     def __init__(
         self,
         conn: sqlite3.Connection,
-        blobs: BlobDir,
+        blobs: BlobStore,
         remote: Remote,
         ensure_bucket: Callable[[str], Awaitable[None]],
         wanted: Callable[[Upload], bool],
@@ -142,7 +143,7 @@ class EarlyParts:
             return
         async with self.sem:
             try:
-                piece = Piece(path=str(self.blobs.path(p.blob)), length=p.size)
+                piece = blob_piece(self.blobs, p.blob, p.size)
                 etag = await self.remote.upload_part(
                     up.bucket, up.key.decode(), upload_id, p.number, [piece], md5=p.etag
                 )

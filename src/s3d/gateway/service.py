@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from s3d.config import Settings
@@ -23,6 +24,7 @@ from s3d.gateway.refresh import refresh_loop
 from s3d.gateway.shipper import Shipper
 from s3d.gateway.status import queue_summary
 from s3d.remote import Remote, RemoteError
+from s3d.store.blobs import BlobDir, BlobStore
 from s3d.store.committer import Committer
 
 log = logging.getLogger("s3d.gateway")
@@ -30,10 +32,10 @@ WORKER_STOP_SECONDS = 30.0
 REAP_EVERY = 0.2
 
 
-def release_held(data: Path, upload_filter: Filter | None) -> int:
+def release_held(data: Path, upload_filter: Filter | None, mirrors: Sequence[Path] = ()) -> int:
     """At start, before any worker serves: objects the upload filter held and (as it may have changed since the
     last start) now includes get a journal record, so the shipper ships them and a flush waits for them."""
-    committer = Committer(str(data / "meta.db"))
+    committer = Committer(str(data / "meta.db"), mirrors=mirrors)
     try:
         return committer.run_sync(lambda c: filters.release_held(c, upload_filter))
     finally:
@@ -64,12 +66,21 @@ async def _probe(shipper: Shipper, remote: Remote, url: str) -> None:
         log.warning("remote %s is not usable: %s", url, e)
 
 
-async def supervise(settings: Settings, g: GatewaySettings, remote: Remote, owner: str, children: list[int]) -> int:
-    """Ship and refresh until SIGTERM/SIGINT or a worker dies; then stop the workers and drain."""
+async def supervise(
+    settings: Settings,
+    g: GatewaySettings,
+    remote: Remote,
+    owner: str,
+    children: list[int],
+    blobs: Callable[[Path], BlobStore] = BlobDir,
+) -> int:
+    """Ship and refresh until SIGTERM/SIGINT or a worker dies; then stop the workers and drain. ``blobs``: where
+    the store keeps blobs (one directory, or an erasure-coded pool)."""
     region = settings.region
     shipper = Shipper(
         settings.data, remote, concurrency=g.concurrency, upload_filter=settings.upload_filter,
         max_attempts=g.ship_max_attempts, fail_after=g.ship_fail_after, settle=g.ship_settle, conflict=g.conflict,
+        blobs=blobs, mirrors=settings.mirrors,
     )  # fmt: skip
     shipper.keyring = keyring_for(settings)  # encrypted objects ship decrypted
     loop = asyncio.get_running_loop()

@@ -23,7 +23,7 @@ import random
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,10 +37,11 @@ from s3d.filters.evaluate import Filter
 from s3d.gateway.conditional import honours_conditional_writes
 from s3d.gateway.config import CONFLICT_KEEP_BOTH, CONFLICT_LAST_WRITER_WINS
 from s3d.gateway.early_parts import EarlyParts
+from s3d.gateway.pieces import blob_piece
 from s3d.observe import events
 from s3d.remote import NO_ANSWER, Piece, Remote, RemoteError, RemoteNotFound
 from s3d.store import buckets, cache_index, db, journal, objects, ship_state, state
-from s3d.store.blobs import BlobDir
+from s3d.store.blobs import BlobDir, BlobStore
 from s3d.store.committer import Committer
 from s3d.store.journal import BUCKET_OPS, Record
 from s3d.store.objects import Object, Part
@@ -121,7 +122,10 @@ class Shipper:
         fail_after: float = 300.0,
         settle: float = 2.0,
         conflict: str = CONFLICT_LAST_WRITER_WINS,
+        blobs: Callable[[Path], BlobStore] = BlobDir,
+        mirrors: Sequence[Path] = (),
     ) -> None:
+        """``blobs`` and ``mirrors``: the store's own (daemon.py): where blobs live, and the metadata's mirrors."""
         self.root = root
         self.conflict = conflict
         self.conflicts = 0
@@ -134,8 +138,8 @@ class Shipper:
         self.conn = db.connect(str(root / "meta.db"))  # reads only; every write goes through the committer
         # Losing the last few ship_state/HWM updates in a power cut only means shipping those
         # records again (idempotent), so the shipper's writes need not fsync every small update.
-        self.committer = Committer(str(root / "meta.db"), synchronous="NORMAL")
-        self.blobs = BlobDir(root)
+        self.committer = Committer(str(root / "meta.db"), synchronous="NORMAL", mirrors=mirrors)
+        self.blobs = blobs(root)
         self.remote = remote
         self.sem = asyncio.Semaphore(concurrency)
         self.hwm = state.hwm(self.conn)
@@ -526,10 +530,7 @@ class Shipper:
         if obj.data is not None:
             return [Piece(data=decrypt_inline(data_key, obj.data, obj.size) if data_key else obj.data)]
         assert obj.blob is not None
-        path = self.blobs.path(obj.blob)
-        if not path.exists():
-            raise FileNotFoundError(path)
-        return [Piece(path=str(path), length=obj.size, key=data_key)]
+        return [blob_piece(self.blobs, obj.blob, obj.size, data_key)]
 
     async def _ship_object(
         self, obj: Object, if_match: str | None = None, as_key: str | None = None, if_absent: bool = False
@@ -576,16 +577,13 @@ class Shipper:
             else:
                 upload_id, early = await self.remote.create_multipart(obj.bucket, key, meta, obj.tags), {}
             try:
-                for p in obj.parts:
-                    if not self.blobs.path(p.blob).exists():
-                        raise FileNotFoundError(self.blobs.path(p.blob))
                 parallel = asyncio.Semaphore(PART_CONCURRENCY)
 
                 async def one(p: Part) -> str:
                     if p.number in early:
                         return early[p.number]
                     async with parallel:
-                        piece = Piece(path=str(self.blobs.path(p.blob)), length=p.size, key=data_key)
+                        piece = blob_piece(self.blobs, p.blob, p.size, data_key)
                         return await self.remote.upload_part(
                             obj.bucket, key, upload_id, p.number, [piece], md5=p.etag if md5_etags else None
                         )

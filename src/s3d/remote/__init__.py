@@ -6,7 +6,7 @@ the one real implementation (as httpx puts transports behind handle_request).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -38,15 +38,24 @@ class RemoteNotFound(RemoteError):
         super().__init__(code, message, 404, retryable=False)
 
 
+class BlobSource(Protocol):
+    """Random reads of one stored blob (a file, or an erasure-coded blob decoded stripe by stripe)."""
+
+    def read_at(self, offset: int, length: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(slots=True)
 class Piece:
-    """A span of a local file (path, offset, length; plaintext offsets when ``key`` is set) or literal bytes, to upload."""
+    """A span of a stored blob (``source`` opens it; offset, length: plaintext offsets when ``key`` is set) or
+    literal bytes, to upload."""
 
-    path: str | None = None
+    source: Callable[[], BlobSource] | None = None  # opened when the upload first reads it, closed after
     offset: int = 0
     length: int = 0
     data: bytes | None = None
-    key: bytes | None = None  # the file is in the at-rest encrypted format: read it with this data key
+    key: bytes | None = None  # the blob is in the at-rest encrypted format: read it with this data key
 
     @property
     def size(self) -> int:

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import io
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError,
 
 from s3d import observe
 from s3d.crypto.stream import PlainReader
-from s3d.remote import NO_ANSWER, ListPage, Piece, RemoteError, RemoteNotFound, RemoteObject
+from s3d.remote import NO_ANSWER, BlobSource, ListPage, Piece, RemoteError, RemoteNotFound, RemoteObject
 from s3d.remote.settings import ConfigError, RemoteSettings
 
 __all__ = ["BotocoreRemote", "ConfigError", "RemoteSettings"]
@@ -56,8 +55,8 @@ class PieceReader(io.RawIOBase):
         self.pieces = pieces
         self.total = sum(p.size for p in pieces)
         self.pos = 0
-        self.fds: dict[str, int] = {}
-        self.plain: dict[str, PlainReader] = {}
+        self.sources: dict[int, BlobSource] = {}  # by piece index: opened at its first read
+        self.plain: dict[int, PlainReader] = {}
 
     def readable(self) -> bool:
         return True
@@ -81,32 +80,33 @@ class PieceReader(io.RawIOBase):
             n = self.total - self.pos
         out = bytearray()
         off = 0
-        for p in self.pieces:
+        for i, p in enumerate(self.pieces):
             if len(out) >= n:
                 break
             if self.pos < off + p.size:
                 inner = self.pos - off
                 want = min(p.size - inner, n - len(out))
-                if p.data is not None:
-                    chunk = p.data[inner : inner + want]
-                else:
-                    assert p.path is not None
-                    fd = self.fds.get(p.path)
-                    if fd is None:
-                        fd = self.fds[p.path] = os.open(p.path, os.O_RDONLY | os.O_CLOEXEC)
-                    if p.key is not None:
-                        plain = self.plain.get(p.path)
-                        if plain is None:
-                            plain = self.plain[p.path] = PlainReader(fd, p.key, p.offset + p.length)
-                        chunk = plain.read(p.offset + inner, want)
-                    else:
-                        chunk = os.pread(fd, want, p.offset + inner)
-                    if len(chunk) != want:
-                        raise OSError(f"{p.path} is shorter than expected")
+                chunk = p.data[inner : inner + want] if p.data is not None else self._read_blob(i, p, inner, want)
                 out += chunk
                 self.pos += len(chunk)
             off += p.size
         return bytes(out)
+
+    def _read_blob(self, i: int, p: Piece, inner: int, want: int) -> bytes:
+        source = self.sources.get(i)
+        if source is None:
+            assert p.source is not None
+            source = self.sources[i] = p.source()
+        if p.key is not None:
+            plain = self.plain.get(i)
+            if plain is None:
+                plain = self.plain[i] = PlainReader(source.read_at, p.key, p.offset + p.length)
+            chunk = plain.read(p.offset + inner, want)
+        else:
+            chunk = source.read_at(p.offset + inner, want)
+        if len(chunk) != want:
+            raise OSError(f"a blob is shorter than expected ({len(chunk)} of {want} bytes at {p.offset + inner})")
+        return chunk
 
     def readinto(self, b: Any) -> int:
         data = self.read(len(b))
@@ -114,9 +114,9 @@ class PieceReader(io.RawIOBase):
         return len(data)
 
     def close(self) -> None:
-        for fd in self.fds.values():
-            os.close(fd)
-        self.fds.clear()
+        for source in self.sources.values():
+            source.close()
+        self.sources.clear()
         self.plain.clear()
         super().close()
 
