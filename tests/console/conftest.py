@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +44,43 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3dProc
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One chromium for the whole session; each test opens its own context (cookies of its own)."""
+def _playwright() -> Iterator[tuple[Any, asyncio.AbstractEventLoop]]:
+    """One chromium for the whole session, and the event loop Playwright's sync API drives it with."""
     if shutil.which(CHROMIUM) is None:
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        loop = asyncio.get_running_loop()
+        _let_go_of(loop)
+        yield b, loop
+        with _holding(loop):
+            b.close()
+        asyncio._set_running_loop(loop)  # sync_playwright's exit stops the loop it expects to find running
+
+
+def _let_go_of(loop: asyncio.AbstractEventLoop) -> None:
+    """Playwright's sync API leaves its loop marked as running in this thread after every call; other tests
+    sharing this xdist worker (asyncio.run, a logger flushing on the loop) would find it there."""
+    if asyncio._get_running_loop() is loop:
+        asyncio._set_running_loop(None)
+
+
+@contextmanager
+def _holding(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    asyncio._set_running_loop(loop)
+    try:
+        yield
+    finally:
+        _let_go_of(loop)
+
+
+@pytest.fixture
+def browser(_playwright: tuple[Any, asyncio.AbstractEventLoop]) -> Iterator[Any]:
+    """The session's chromium, for one test: Playwright's loop is this thread's only while the test runs."""
+    b, loop = _playwright
+    with _holding(loop):
         yield b
-        b.close()
 
 
 @pytest.fixture

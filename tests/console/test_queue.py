@@ -44,7 +44,7 @@ def test_retry_a_failed_record_from_the_queue_page(tmp_path: Path, context: Any)
         page.get_by_text("1 failed records").wait_for(timeout=SETTLE_WAIT * 1000)
         screenshot(page, "queue")
         page.get_by_role("link", name="Status").click()
-        page.get_by_text("Failed records").wait_for()
+        page.get_by_text("Failed records", exact=True).wait_for()
         screenshot(page, "status")
         lag = page.evaluate("async () => (await fetch('/_s3d/console/api/lag')).json()")
         assert lag["available"] is True

@@ -21,7 +21,7 @@ def test_plain_reader_any_reads(size: int, data: st.DataObject) -> None:
     with tempfile.TemporaryFile() as f:
         f.write(encrypt(KEY, plain))
         f.flush()
-        reader = PlainReader(f.fileno(), KEY, size)
+        reader = PlainReader(lambda off, n: os.pread(f.fileno(), n, off), KEY, size)
         for _ in range(5):
             off = data.draw(st.integers(0, size))
             n = data.draw(st.integers(0, 3 * SEGMENT_SIZE))
@@ -33,6 +33,6 @@ def test_plain_reader_sequential_small_reads() -> None:
     with tempfile.TemporaryFile() as f:
         f.write(encrypt(KEY, plain))
         f.flush()
-        reader = PlainReader(f.fileno(), KEY, len(plain))
+        reader = PlainReader(lambda off, n: os.pread(f.fileno(), n, off), KEY, len(plain))
         got = b"".join(reader.read(off, 8192) for off in range(0, len(plain), 8192))
     assert got == plain
