@@ -49,6 +49,8 @@ def register(sub: Any) -> None:
                    help="wait up to this long for the daemon to answer (default 0: it must be running)")  # fmt: skip
     p.add_argument("--read-cache", metavar="MIB", default=str(DEFAULT_READ_CACHE // MIB),
                    help=f"memory the read caches of open files may use together, in MiB (default {DEFAULT_READ_CACHE // MIB})")  # fmt: skip
+    p.add_argument("--no-local-read", dest="local_read", action="store_false",
+                   help="always read over HTTP, even when the daemon's files are on this machine (docs/mount.md)")  # fmt: skip
     p.add_argument(
         "--staging",
         metavar="DIR",
@@ -77,6 +79,7 @@ def settings_from(args: argparse.Namespace) -> MountSettings:
             attr_cache=seconds("--attr-cache", args.attr_cache),
             timeout=seconds("--timeout", args.timeout, positive=True),
             read_cache=mebibytes("--read-cache", args.read_cache),
+            local_read=args.local_read,
             staging=Path(args.staging) if args.staging else None,
             filter=filter_,
             filter_text=args.filter,

@@ -31,6 +31,8 @@ def command(settings: Settings, m: MountSettings) -> list[str]:
             "--read-cache", str(m.read_cache // MIB)]  # fmt: skip
     if m.read_only:
         args.append("--read-only")
+    if not m.local_read:
+        args.append("--no-local-read")
     rules = m.filter_text or (settings.mount_filter.source if settings.mount_filter is not None else "")
     if rules:
         args += ["--filter", rules]

@@ -40,6 +40,7 @@ UNCHANGED_ID = -1  # chown's "leave as is"
 RELIST_MAX = 1000  # a stale listing this small is fetched again rather than asking about one name
 CREATING_WINDOW = 5.0  # seconds after a create in a directory during which its unknown names are probed
 CREATED_DIRS_MAX = 10_000  # directories remembered for that
+PAGE_CACHED_MAX = 100_000  # paths whose cached version is remembered (forgetting one only costs a re-read)
 BACKGROUND_THREADS = 16  # read-ahead and fill GETs, uploads of parts, directory-rename copies
 DIR_TYPE = {"st_mode": stat.S_IFDIR}
 FILE_TYPE = {"st_mode": stat.S_IFREG}
@@ -87,6 +88,8 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         self._root = Entry(True, mtime_ns=time.time_ns())
         self._read_ahead_set = False
         self._created_in: dict[str, float] = {}  # directory -> when a file was last created in it here
+        self._page_cached: dict[str, str] = {}  # path -> the ETag the kernel's page cache of it holds
+        self._stale_pages: set[int] = set()  # handles opened on a version the kernel's page cache may not hold
 
     # helpers
 
@@ -324,18 +327,38 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         with self._lock:
             of = self._open.get(rel)
         if of is None:
-            head = self.o.head_with_etag(rel)  # close-to-open: every open sees the current version
+            head = self.o.head_to_read(rel)  # close-to-open: every open sees the current version
             if head is None:
                 self.cache.put(rel, None)
                 raise MountError(errno.ENOENT)
-            entry, etag = head
+            entry, etag, local = head
             self.cache.put(rel, entry)
             with self._lock:
-                of = self._open.setdefault(rel, OpenFile(rel, entry, etag, self.o, self.staging_dir, self.pool))
+                of = self._open.setdefault(rel, OpenFile(rel, entry, etag, self.o, self.staging_dir, self.pool, local))
         fh = self._register(of)
+        self._page_cache_of(rel, of.etag, fh)
         if flags & os.O_TRUNC:
             of.truncate(0)
         return fh
+
+    def _page_cache_of(self, rel: str, etag: str | None, fh: int) -> None:
+        """The kernel keeps a file's pages from one open to the next only while the version is the same (a
+        new one may have the same size and, to the second, the same mtime)."""
+        with self._lock:
+            if etag is None or self._page_cached.get(rel) != etag:
+                self._stale_pages.add(fh)
+            if len(self._page_cached) >= PAGE_CACHED_MAX:
+                self._page_cached.clear()
+            if etag is not None:
+                self._page_cached[rel] = etag
+
+    def keeps_page_cache(self, fh: int) -> bool:
+        """For the FUSE layer, once per open: may the kernel keep the pages it has of this file?"""
+        with self._lock:
+            if fh in self._stale_pages:
+                self._stale_pages.discard(fh)
+                return False
+            return True
 
     @op
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
@@ -390,6 +413,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
     @op
     def release(self, path: str, fh: int) -> int:
         with self._lock:
+            self._stale_pages.discard(fh)
             of = self._handles.pop(fh, None)
             if of is None:
                 return 0

@@ -28,6 +28,12 @@ class Fuse(mfusepy.FUSE):  # type: ignore[misc]
     def _path(self, path: bytes | None) -> str | None:
         return None if path is None else path.decode(self.encoding, self.errors)
 
+    def open(self, path: bytes, fip: Any) -> int:
+        fi = fip.contents
+        fi.fh = self.operations.open(path.decode(self.encoding, self.errors), fi.flags)
+        fi.keep_cache = 1 if self.operations.keeps_page_cache(fi.fh) else 0
+        return 0
+
     def read(self, path: bytes | None, buf: Any, size: int, offset: int, fip: Any) -> int:
         address = ctypes.cast(buf, ctypes.c_void_p).value
         if not size or address is None:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import errno
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
+from s3d import local_read
+from s3d.local_read import LocalSpan
 from s3d.mount.attrs import Entry, from_head, from_listing
 from s3d.mount.errors import MountError
 from s3d.mount.http import Requests
@@ -94,6 +97,13 @@ class Objects:
         self.target: Target = settings.target
         self.bucket = settings.target.bucket
         self.fast = Requests(client, settings.timeout)
+        self._asking = threading.local()  # set while this thread's HEAD asks where the bytes lie
+        if settings.local_read:
+            client.meta.events.register("before-sign.s3.HeadObject", self._ask_local)
+
+    def _ask_local(self, request: Any, **_: Any) -> None:
+        if getattr(self._asking, "on", False):
+            request.headers[local_read.HEADER] = local_read.ASK
 
     # names
 
@@ -121,13 +131,28 @@ class Objects:
             raise
 
     def head_with_etag(self, path: str) -> tuple[Entry, str] | None:
+        h = self._head(path)
+        return None if h is None else (from_head(h), str(h.get("ETag", "")))
+
+    def head_to_read(self, path: str) -> tuple[Entry, str, tuple[LocalSpan, ...] | None] | None:
+        """`head_with_etag`, and the daemon's blob files holding that version if it named them (s3d.local_read)."""
+        self._asking.on = True
         try:
-            h = self.s3.head_object(Bucket=self.bucket, Key=self.key(path))
+            h = self._head(path)
+        finally:
+            self._asking.on = False
+        if h is None:
+            return None
+        named = h.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get(local_read.HEADER)
+        return from_head(h), str(h.get("ETag", "")), local_read.decode(named) if named else None
+
+    def _head(self, path: str) -> Any:
+        try:
+            return self.s3.head_object(Bucket=self.bucket, Key=self.key(path))
         except Exception as e:
             if _error_code(e) in NOT_FOUND:
                 return None
             raise
-        return from_head(h), str(h.get("ETag", ""))
 
     def lookup_dir(self, path: str) -> Entry | None:
         """The directory `path` if any key lies under it (its marker included); mtime from the marker if any."""

@@ -71,7 +71,6 @@ def serve(settings: MountSettings, client: Any) -> None:
         "attr_timeout": ttl,
         "entry_timeout": ttl,
         "negative_timeout": ttl,
-        "auto_cache": True,  # keep the page cache across opens while size and mtime are unchanged
         "hard_remove": True,  # unlink means delete, also while open (no .fuse_hidden objects)
     }
     if settings.read_only:

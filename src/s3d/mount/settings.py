@@ -56,17 +56,18 @@ class MountSettings:
     read_block: int = DEFAULT_READ_BLOCK
     read_ahead: int = DEFAULT_READ_AHEAD
     read_cache: int = DEFAULT_READ_CACHE
+    local_read: bool = True  # read the daemon's blob files directly when it names them (s3d.local_read)
     staging: Path | None = None  # where writes are staged; None: a private temporary directory
     filter: Filter | None = None  # which objects the mount shows (mount/filtering.py)
     filter_text: str = ""  # the filter as given (rules or @PATH), passed on to a mount process
 
 
-TOML_KEYS = {"source", "mountpoint", "read_only", "attr_cache", "timeout", "read_cache", "filter"}
+TOML_KEYS = {"source", "mountpoint", "read_only", "attr_cache", "timeout", "read_cache", "local_read", "filter"}
 
 
 def from_toml(i: int, raw: Any) -> MountSettings:
     """One `[[mount]]` table: source = "bucket[/prefix]", mountpoint = "/mnt/x", read_only, attr_cache, timeout,
-    read_cache (MiB), filter (rules or @PATH; checked by the mount process when it starts)."""
+    read_cache (MiB), local_read, filter (rules or @PATH; checked by the mount process when it starts)."""
     where = f"mount[{i}]"
     if not isinstance(raw, dict):
         raise MountConfigError(f"{where} must be a table")
@@ -82,9 +83,10 @@ def from_toml(i: int, raw: Any) -> MountSettings:
     filter_text = raw.get("filter", "")
     if not isinstance(filter_text, str):
         raise MountConfigError(f"{where}: filter must be text (rules, or @PATH)")
-    read_only = raw.get("read_only", False)
-    if not isinstance(read_only, bool):
-        raise MountConfigError(f"{where}: read_only must be true or false")
+    read_only, local_read = raw.get("read_only", False), raw.get("local_read", True)
+    for name, value in (("read_only", read_only), ("local_read", local_read)):
+        if not isinstance(value, bool):
+            raise MountConfigError(f"{where}: {name} must be true or false")
     return MountSettings(
         Target.parse(source),
         mountpoint,
@@ -92,6 +94,7 @@ def from_toml(i: int, raw: Any) -> MountSettings:
         attr_cache=seconds(f"{where}: attr_cache", raw.get("attr_cache", DEFAULT_ATTR_CACHE)),
         timeout=seconds(f"{where}: timeout", raw.get("timeout", DEFAULT_TIMEOUT), positive=True),
         read_cache=mebibytes(f"{where}: read_cache", raw.get("read_cache", DEFAULT_READ_CACHE // MIB)),
+        local_read=local_read,
         filter_text=filter_text,
     )
 

@@ -17,7 +17,9 @@ from concurrent.futures import Executor
 from dataclasses import replace
 from pathlib import Path
 
+from s3d.local_read import LocalSpan
 from s3d.mount.attrs import META_MTIME, Entry
+from s3d.mount.local import LocalReader, open_local
 from s3d.mount.objects import Objects
 from s3d.mount.reader import BlockCache, BlockPool, ReaderClosed, ReadSettings
 from s3d.mount.stream import PART_SIZE, Stream
@@ -34,6 +36,7 @@ class OpenFile:
         objects: Objects,
         staging_dir: Path,
         pool: Executor | None = None,  # given: a file written from empty in order goes up while written (stream.py)
+        local: tuple[LocalSpan, ...] | None = None,  # the daemon's files holding this version (mount/local.py)
     ) -> None:
         self.path = path
         self.entry = entry
@@ -46,7 +49,8 @@ class OpenFile:
         self._dir = staging_dir
         self._fd: int | None = None
         self._staged: Path | None = None
-        self._reader: BlockCache | None = None
+        self._reader: BlockCache | LocalReader | None = None
+        self._local = local
         self._pool = pool
         self._may_stream = True  # no streamed upload was given up since the last upload
         self._stream: Stream | None = None
@@ -82,6 +86,9 @@ class OpenFile:
             with self.lock:
                 if self._fd is not None:
                     return os.preadv(self._fd, [out], offset)
+                if self._reader is None and self._local is not None:
+                    self._reader = open_local(self._local, self.entry.size)
+                    self._local = None  # tried once: if the files did not open, the daemon is not beside us
                 if self._reader is None:
                     self._reader = BlockCache(
                         functools.partial(self._objects.get_range_into, self.path, etag=self.etag or ""),

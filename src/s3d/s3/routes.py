@@ -160,6 +160,23 @@ NOTES = {
 }
 
 
+EXTENSIONS = (  # (header, direction, operations, what it does): s3d's own, not S3's
+    (
+        "x-s3d-local-read",
+        "request: `1`; answer: the files",
+        "GetObject, HeadObject",
+        "asked by a mount beside the daemon: the answer names the object's blob files (absolute path, length; "
+        "only from a loopback address, for plain unencrypted blobs); docs/mount.md",
+    ),
+    (
+        "x-s3d-cache",
+        "answer",
+        "GetObject, HeadObject",
+        "gateway mode: how the read was served (hit, miss, partial, stale, bypass); README.md",
+    ),
+)
+
+
 def compatibility_markdown() -> str:
     """docs/compatibility.md, generated from ROUTES and the handler table."""
     from s3d.s3 import surface
@@ -186,6 +203,9 @@ def compatibility_markdown() -> str:
         )
     done = sum(1 for r in ROUTES if r.operation in HANDLERS)
     lines += ["", f"{done} of {len(ROUTES)} operations implemented.", ""]
+    lines += ["## s3d's own headers", "", "| header | sent in | operations | what it does |", "|---|---|---|---|"]
+    lines += [f"| `{name}` | {how} | {ops} | {what} |" for name, how, ops, what in EXTENSIONS]
+    lines.append("")
     lines += surface.documentation()
     return "\n".join(lines)
 

@@ -79,6 +79,10 @@ class BlobStore(Protocol):
         """An fd holding the blob's bytes from offset 0 (the reader closes it)."""
         ...
 
+    def local_path(self, blob: str) -> str | None:
+        """The one plain file holding the blob's bytes from offset 0, for local readers; None if there is none."""
+        ...
+
     def read(self, blob: str, offset: int, length: int | None) -> Reading:
         """Bytes [offset, offset+length) of a blob (to its end with None). FileNotFoundError at once if it is gone."""
         ...
@@ -121,7 +125,10 @@ class BlobDir:
         return self.blobs / blob[:2] / blob
 
     def open_read(self, blob: str) -> int:
-        return os.open(f"{self._prefix}{blob[:2]}{os.sep}{blob}", os.O_RDONLY | os.O_CLOEXEC)
+        return os.open(self.local_path(blob), os.O_RDONLY | os.O_CLOEXEC)
+
+    def local_path(self, blob: str) -> str:
+        return f"{self._prefix}{blob[:2]}{os.sep}{blob}"
 
     def open_random(self, blob: str) -> RandomRead:
         return FdRead(self.open_read(blob))

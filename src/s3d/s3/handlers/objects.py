@@ -7,7 +7,7 @@ import hashlib
 from urllib.parse import unquote, unquote_to_bytes
 
 from s3d.access import authorize
-from s3d.s3 import checksums, encrypted, xml
+from s3d.s3 import checksums, encrypted, local_spans, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import acls, conditional_delete, sse
@@ -208,6 +208,7 @@ async def _read(ctx: Ctx, head: bool) -> Response:
         if env is not None:
             headers += sse.response_headers(env, presented)
         headers += version_headers
+        headers += local_spans.offer(ctx, obj, encrypted=env is not None)
         part = q.get("partNumber")
         rng: tuple[int, int] | None
         if part is not None:

@@ -54,6 +54,9 @@ class ErasurePool:
             self.probe()
         return StripedFile(self)
 
+    def local_path(self, blob: str) -> None:
+        return None  # striped over drives: no one file holds it
+
     def open_read(self, blob: str) -> int:
         """The whole blob, decoded into an anonymous memory file (for readers that need an fd)."""
         reading = self.read(blob, 0, None)
