@@ -107,11 +107,12 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         known, entry = self.cache.lookup(rel)
         if not known:
             parent, name = split(rel)
-            sure, probed = self._probe(rel) if self._creating_in(parent) else (False, None)
+            small = (n := self.cache.stale_listing_size(parent)) is not None and n <= RELIST_MAX
+            sure, probed = self._probe(rel) if not small and self._creating_in(parent) else (False, None)
             if sure:
                 entry = probed
                 self.cache.put(rel, entry)
-            elif (n := self.cache.stale_listing_size(parent)) is not None and n <= RELIST_MAX:
+            elif small:
                 entry = self._list(parent).get(name)  # one LIST answers every name of a small directory...
                 if entry is not None and not entry.is_dir and not self.cache.knows(rel, entry.etag):
                     entry = self.o.head(rel)  # ...but a file's own metadata needs its HEAD

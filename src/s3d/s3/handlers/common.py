@@ -291,7 +291,7 @@ def requested_version(ctx: Ctx) -> str | None:
 def version_header(ctx: Ctx, obj: Object, bucket: Bucket | None = None) -> list[tuple[str, str]]:
     """``x-amz-version-id`` of a version just written (in buckets whose versioning was ever enabled)
     and ``x-amz-expiration`` if a lifecycle rule will expire it."""
-    b = bucket or ctx.store.get_bucket(obj.bucket)
+    b = bucket or ctx.granted.get(obj.bucket) or ctx.store.get_bucket(obj.bucket)  # (granted: read by this request)
     config = b.config if b is not None else {}
     out = expiration_header(ctx, config, obj)
     if obj.version_id is not None:
