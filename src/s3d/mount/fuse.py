@@ -34,6 +34,11 @@ class Fuse(mfusepy.FUSE):  # type: ignore[misc]
         fi.keep_cache = 1 if self.operations.keeps_page_cache(fi.fh) else 0
         return 0
 
+    def create(self, path: bytes, mode: int, fip: Any) -> int:
+        fi = fip.contents  # (mfusepy's own looks up the operation's signature at every create)
+        fi.fh = self.operations.create(path.decode(self.encoding, self.errors), mode, fi.flags)
+        return 0
+
     def read(self, path: bytes | None, buf: Any, size: int, offset: int, fip: Any) -> int:
         address = ctypes.cast(buf, ctypes.c_void_p).value
         if not size or address is None:

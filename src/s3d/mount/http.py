@@ -14,6 +14,7 @@ import base64
 import errno
 import http.client
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,16 +38,18 @@ def crc32c(path: Path, offset: int = 0, size: int | None = None) -> str:
     from awscrt import checksums
 
     crc = 0
-    buf = bytearray(CHUNK)
-    with open(path, "rb", buffering=0) as f, memoryview(buf) as view:
-        f.seek(offset)
-        left = size
-        while left is None or left > 0:
-            n = f.readinto(view if left is None else view[: min(CHUNK, left)])
-            if not n:
-                break
-            crc = checksums.crc32c(view[:n], crc)
-            if left is not None:
+    with open(path, "rb", buffering=0) as f:
+        if size is None:
+            size = max(os.fstat(f.fileno()).st_size - offset, 0)
+        buf = bytearray(max(min(CHUNK, size), 1))  # a small file's PUT does not zero 4 MiB first
+        with memoryview(buf) as view:
+            f.seek(offset)
+            left = size
+            while left > 0:
+                n = f.readinto(view[: min(len(buf), left)])
+                if not n:
+                    break
+                crc = checksums.crc32c(view[:n], crc)
                 left -= n
     return base64.b64encode(crc.to_bytes(4, "big")).decode()
 
