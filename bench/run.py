@@ -152,8 +152,14 @@ def machine_line(info: dict[str, Any]) -> str:
     return f"{info['cores']} cores, {info['ram_gib']} GiB RAM, {info['cpu']}"
 
 
+KEPT_BELOW = "<!-- bench.run writes everything above this line; what follows is kept as written -->"
+
+
 def write_docs(text: str, data: dict[str, Any]) -> Path:
+    """Rewrites the generated part of docs/performance.md; the hand-written sections after KEPT_BELOW stay."""
     path = ROOT / "docs" / "performance.md"
+    old = path.read_text() if path.exists() else ""
+    kept = old[old.index(KEPT_BELOW) :] if KEPT_BELOW in old else KEPT_BELOW + "\n"
     head = (
         "# Performance\n\n"
         "s3d against two other S3 servers that run on one machine, `rclone serve s3` and `moto_server`, with "
@@ -181,7 +187,7 @@ def write_docs(text: str, data: dict[str, Any]) -> Path:
     )
     if data.get("concurrent_note"):
         head += data["concurrent_note"] + "\n\n"
-    path.write_text(head + text)
+    path.write_text(head + text.rstrip("\n") + "\n\n" + kept)
     return path
 
 
