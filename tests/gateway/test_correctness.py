@@ -7,6 +7,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from tests.gateway.conftest import Gateway
 from tests.support.fault_proxy import FaultProxy, Rule
@@ -81,15 +82,21 @@ def test_a_file_dir_clash_on_the_remote_fails_visibly_and_holds_up_nothing_else(
         assert s3.get_object(Bucket="bkt1", Key="m/x")["Body"].read() == b"inside"  # still served locally
 
 
+def one_bad_key_then_good_ones(gw: Gateway, proxy: FaultProxy) -> Any:
+    """Bucket ``data``: ``bad`` (the remote answers its PUT 500), then ``good0``..``good4``."""
+    proxy.set_rules(Rule("/data/bad", 500, "InternalError", method="PUT"))
+    s3 = gw.client()
+    s3.create_bucket(Bucket="data")
+    s3.put_object(Bucket="data", Key="bad", Body=b"refused")
+    for i in range(5):
+        s3.put_object(Bucket="data", Key=f"good{i}", Body=b"ships")
+    return s3
+
+
 def test_a_key_answered_500_forever_moves_to_the_failed_set_and_can_be_discarded(tmp_path: Path) -> None:
     env = {"S3D_SHIP_MAX_ATTEMPTS": "2"}
     with gateway_behind_proxy(tmp_path, env) as (gw, proxy):
-        proxy.set_rules(Rule("/data/bad", 500, "InternalError", method="PUT"))
-        s3 = gw.client()
-        s3.create_bucket(Bucket="data")
-        s3.put_object(Bucket="data", Key="bad", Body=b"refused")
-        for i in range(5):
-            s3.put_object(Bucket="data", Key=f"good{i}", Body=b"ships")
+        s3 = one_bad_key_then_good_ones(gw, proxy)
         s3.create_bucket(Bucket="later")
         s3.put_object(Bucket="later", Key="k", Body=b"after the bad key")
         assert bucket_flushed(gw, "later")
@@ -103,6 +110,22 @@ def test_a_key_answered_500_forever_moves_to_the_failed_set_and_can_be_discarded
         assert code == 200, body
         assert gw.flush(timeout=60)["flushed"]
         assert s3.get_object(Bucket="data", Key="bad")["Body"].read() == b"refused"  # kept locally
+
+
+def test_a_restart_while_one_key_holds_hwm_back_still_flushes_to_the_end(tmp_path: Path) -> None:
+    """Keys after a refused one ship and leave the journal while HWM waits; after kill -9 HWM reaches LSN."""
+    env = {"S3D_SHIP_MAX_ATTEMPTS": "2"}
+    with gateway_behind_proxy(tmp_path, env) as (gw, proxy):
+        one_bad_key_then_good_ones(gw, proxy)
+        wait_for(lambda: failed_keys(gw) == ["data/bad"])
+        wait_for(lambda: remote_keys(gw, "data") == [f"good{i}" for i in range(5)])
+        assert gw.status()["hwm"] < gw.status()["lsn"]
+        gw.s3d.kill9()
+        proxy.set_rules()
+        gw.s3d.start()
+        assert gw.flush(timeout=90)["flushed"]
+        assert gw.status()["hwm"] == gw.status()["lsn"]
+        assert remote_keys(gw, "data") == ["bad", *(f"good{i}" for i in range(5))]
 
 
 def test_throttling_is_retried_and_never_counted_as_failed(tmp_path: Path) -> None:

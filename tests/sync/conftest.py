@@ -41,8 +41,9 @@ def write_file(path: Path, data: bytes) -> None:
     subprocess.run(["sh", "-c", 'cat > "$0"', str(path)], input=data, check=True)
 
 
-def remove(path: Path) -> None:
-    subprocess.run(["rm", "-rf", str(path)], check=True)
+def remove(*paths: Path) -> None:
+    """One `rm` for all of them: one burst of folder events, as a user's `rm a b c` gives."""
+    subprocess.run(["rm", "-rf", *map(str, paths)], check=True)
 
 
 def rename(src: Path, dst: Path) -> None:

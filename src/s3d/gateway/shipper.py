@@ -202,6 +202,8 @@ class Shipper:
         records = journal.pending(self.conn, self.cursor, min(BATCH, room))
         if not self.stopping:
             self.early.poll()
+        if not records and not self.order:
+            await self._skip_applied_tail()
         for r in records:
             self._track(r.lsn)
             self.cursor = r.lsn
@@ -404,9 +406,14 @@ class Shipper:
                 return  # the remote's version was kept
             etag, note = resolved
 
+        lsns = list(t.lsns)
+
         def shipped_now(c: sqlite3.Connection) -> None:
             ship_state.applied(c, t.bucket, t.key, obj.version, etag, note)
-            # its local bytes are now clean: the read cache may evict them when room is needed
+            # its local bytes are now clean: the read cache may evict them when room is needed. Its records leave
+            # the journal in the same transaction (_mark_done repeats that and moves HWM), so the capacity bound
+            # never counts the bytes twice, as dirty and as clean
+            journal.applied(c, lsns)
             cache_index.add_own_bytes(c, t.bucket, t.key, obj.etag, obj.size)
             cache_index.mark_validated(c, t.bucket, t.key, obj.etag, time.time())  # the remote holds it as of now
 
@@ -652,6 +659,18 @@ class Shipper:
         return buckets.exists(self.conn, bucket)
 
     # ---------- HWM ----------
+    async def _skip_applied_tail(self) -> None:
+        """Nothing dispatched is in flight: HWM moves over records that left the journal before it could move
+        (applied above a stuck HWM, or just before a crash), so a restart never leaves it short of LSN."""
+        top = journal.current_lsn(self.conn)  # read first: a record committed after it is above it
+        if top <= self.hwm:
+            return
+        first = journal.pending(self.conn, self.hwm, 1)
+        if first and first[0].lsn <= top:
+            return  # still to ship
+        self.hwm = self.cursor = top
+        await self.committer.run(lambda c: state.put(c, state.HWM, top))
+
     async def _mark_done(self, lsns: list[int]) -> None:
         """Applied records leave the journal at once (even above a stuck HWM), so the journal
         holds exactly what is not yet on the remote; then HWM moves over the applied prefix.
