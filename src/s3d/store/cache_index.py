@@ -22,7 +22,7 @@ import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from s3d.store import buckets, journal, objects, ship_state, state, uploads, versions
+from s3d.store import buckets, db, journal, objects, ship_state, state, uploads, versions
 from s3d.store.listing import successor
 
 PIN_TAG = ("s3d.cache", "pin")
@@ -50,14 +50,15 @@ class Block:
 
 # ---------- capacity ----------
 def usage(conn: sqlite3.Connection) -> dict[str, int]:
-    dirty = (
-        journal.pending_bytes(conn)
-        + uploads.part_bytes(conn)
-        + ship_state.held_bytes(conn)
-        + versions.noncurrent_bytes(conn)
-    )
-    clean = int(conn.execute("SELECT coalesce(sum(size), 0) FROM cache_entries").fetchone()[0])
-    reserved = int(conn.execute("SELECT coalesce(sum(bytes), 0) FROM cache_reservations").fetchone()[0])
+    with db.one_read(conn):  # a shipped object moves from dirty to clean in one commit: never seen in both
+        dirty = (
+            journal.pending_bytes(conn)
+            + uploads.part_bytes(conn)
+            + ship_state.held_bytes(conn)
+            + versions.noncurrent_bytes(conn)
+        )
+        clean = int(conn.execute("SELECT coalesce(sum(size), 0) FROM cache_entries").fetchone()[0])
+        reserved = int(conn.execute("SELECT coalesce(sum(bytes), 0) FROM cache_reservations").fetchone()[0])
     return {"dirty": dirty, "clean": clean, "reserved": reserved}
 
 

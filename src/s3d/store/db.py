@@ -7,6 +7,8 @@ disk. The tables, and who owns each, are in schema.py.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from s3d.store import schema
 
@@ -28,3 +30,16 @@ def init(path: str) -> None:
         schema.create(conn)
     finally:
         conn.close()
+
+
+@contextmanager
+def one_read(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Several queries that must see one snapshot (a commit between them would be half seen otherwise)."""
+    if conn.in_transaction:  # already inside one: it is the snapshot
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("ROLLBACK")  # nothing was written: ends the read
