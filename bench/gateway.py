@@ -1,8 +1,9 @@
 """Gateway and cache benchmarks (issues 4 and 5), in one run, on loopback only.
 
-1. Shipping: 1,000 x 64 KiB and 4 x 256 MiB written to s3d in gateway mode, timed from the first
-   write until the remote holds everything (POST /_s3d/flush), against uploading the same files
-   straight to the same kind of remote with the aws CLI. Two remotes: `rclone serve s3`, and Ceph's
+1. Shipping: 1,000 x 64 KiB and 4 x 256 MiB written to s3d in gateway mode by the aws CLI
+   (`aws s3 cp --recursive`), timed from the first write until the remote holds everything
+   (POST /_s3d/flush), against the same aws CLI command uploading the same files straight to the
+   same kind of remote. Two remotes: `rclone serve s3`, and Ceph's
    radosgw on a one-node Ceph cluster (memstore OSD; tests/support/ceph.py) when Ceph is installed.
 2. Cache-hit GET of a 4 KiB remote object against a local GET of a 4 KiB object, same daemon, wrk: requests
    per second, and the daemon's CPU time per request (steadier than rates on a shared machine).
@@ -26,7 +27,6 @@ import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,7 +158,17 @@ def make_files(d: Path, count: int, size: int) -> list[Path]:
     return out
 
 
-def ship(work: Path, remote_at: RemoteAt, files: list[Path], timeout: float) -> dict[str, float]:
+def aws_cp(url: str, access_key: str, secret_key: str, files_dir: Path, bucket: str, timeout: float) -> None:
+    """`aws s3 cp --recursive` of a folder: the same client, with its defaults, on both sides of a comparison."""
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key,
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
+           "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
+    subprocess.run([tool("aws"), "--endpoint-url", url, "s3", "cp", "--recursive", "--only-show-errors",
+                    str(files_dir), f"s3://{bucket}/"], env=env, check=True, timeout=timeout)  # fmt: skip
+
+
+def ship(work: Path, remote_at: RemoteAt, files_dir: Path, timeout: float) -> dict[str, float]:
+    """The aws CLI uploads the folder into s3d; timed until the remote holds everything."""
     with remote_at(work) as remote:
         s3d = start_s3d(work, remote, "--cache-max-bytes", "8G")
         try:
@@ -166,10 +176,9 @@ def ship(work: Path, remote_at: RemoteAt, files: list[Path], timeout: float) -> 
             c = client(url, ACCESS_KEY, SECRET_KEY)
             c.create_bucket(Bucket="ship")
             flush(url, 60)
-            total = sum(p.stat().st_size for p in files)
+            total = sum(p.stat().st_size for p in files_dir.iterdir())
             t0 = time.perf_counter()
-            with ThreadPoolExecutor(8) as pool:
-                list(pool.map(lambda p: c.upload_file(str(p), "ship", p.name), files))
+            aws_cp(url, ACCESS_KEY, SECRET_KEY, files_dir, "ship", timeout)
             acked = time.perf_counter() - t0
             ok = flush(url, timeout)
             shipped = time.perf_counter() - t0
@@ -181,12 +190,8 @@ def ship(work: Path, remote_at: RemoteAt, files: list[Path], timeout: float) -> 
 def direct(work: Path, remote_at: RemoteAt, files_dir: Path, timeout: float) -> float:
     with remote_at(work) as remote:
         client(remote.url, remote.access_key, remote.secret_key).create_bucket(Bucket="direct")
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": remote.access_key, "AWS_SECRET_ACCESS_KEY": remote.secret_key,
-               "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
-               "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
         t0 = time.perf_counter()
-        subprocess.run([tool("aws"), "--endpoint-url", remote.url, "s3", "cp", "--recursive", "--only-show-errors",
-                        str(files_dir), "s3://direct/"], env=env, check=True, timeout=timeout)  # fmt: skip
+        aws_cp(remote.url, remote.access_key, remote.secret_key, files_dir, "direct", timeout)
         return time.perf_counter() - t0
 
 
@@ -341,9 +346,9 @@ def main() -> None:
             cluster = ceph.CephCluster(work / "ceph").start()
             remotes["rgw"] = rgw_remote(cluster)
         for name, n, size in (("small", small_n, 64 * 1024), ("large", large_n, large_size)):
-            files = make_files(work / f"{name}-files", n, size)
+            make_files(work / f"{name}-files", n, size)
             for remote, remote_at in remotes.items():
-                r = ship(work, remote_at, files, timeout=900)
+                r = ship(work, remote_at, work / f"{name}-files", timeout=900)
                 r["direct_s"] = direct(work, remote_at, work / f"{name}-files", timeout=900)
                 res.setdefault(remote, {})[name] = r
                 print(f"[gateway] {name} to {remote}: shipped in {r['shipped_s']:.2f} s, aws CLI direct "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -96,3 +98,10 @@ def test_queries_beyond_the_limit_are_slowed_down(monkeypatch: pytest.MonkeyPatc
     code, chunks = asyncio.run(scenario())
     assert code == "SlowDown"
     assert event_types(chunks)[-2:] == ["Stats", "End"]
+
+
+def test_the_daemon_loads_duckdb_only_for_a_query() -> None:
+    # DuckDB is ~25 MiB of RSS in every process that imports it; most daemons never run S3 Select
+    code = "import sys, s3d.daemon; print('duckdb' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

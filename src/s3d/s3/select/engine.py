@@ -15,16 +15,16 @@ import asyncio
 import atexit
 import bz2
 import concurrent.futures
+import importlib
 import logging
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from s3d.s3.errors import S3Error
 from s3d.s3.select import events, inputs, outputs, translate
@@ -37,7 +37,21 @@ from s3d.s3.select.source import BLOCK, PROTOCOL, Counter, Piece, RangeReader, V
 from s3d.s3.store_errors import to_s3
 from s3d.store.errors import ObjectChanged, StoreError
 
+if TYPE_CHECKING:
+    import duckdb
+
 log = logging.getLogger("s3d.select")
+
+
+def _duckdb() -> Any:
+    """DuckDB, imported by the first query: it adds about 25 MiB to every process that loads it."""
+    return importlib.import_module("duckdb")
+
+
+def _is_duckdb_error(e: Exception) -> bool:
+    loaded = sys.modules.get("duckdb")  # not loaded: no query ran, so this is not one of its errors
+    return loaded is not None and isinstance(e, loaded.Error)
+
 
 RECORDS_BYTES = 256 * 1024  # one Records event holds about this much
 QUEUE_MESSAGES = 8  # messages waiting for the client, at most
@@ -136,7 +150,7 @@ def _duckdb_error(text: str, req: rq.SelectRequest) -> S3Error:
 def s3_error(e: Exception, req: rq.SelectRequest) -> S3Error:
     if isinstance(e, S3Error):
         return e
-    if isinstance(e, duckdb.Error):
+    if _is_duckdb_error(e):
         return _duckdb_error(str(e), req)
     if isinstance(e, UnicodeDecodeError | EOFError | OSError):
         return S3Error(PARSING_ERROR[type(req.input)], str(e) or type(e).__name__)
@@ -220,8 +234,9 @@ class Job:
         if con is not None:
             try:
                 con.interrupt()
-            except duckdb.Error:
-                pass
+            except Exception as e:  # noqa: BLE001 - DuckDB's own errors only: anything else is raised again
+                if not _is_duckdb_error(e):
+                    raise
 
     async def stream(self) -> AsyncIterator[bytes]:
         try:
@@ -292,7 +307,7 @@ class Job:
         try:
             view, spool = self._view()
             self.view_size = self.q.size if self.q.req.compression == rq.BZIP2 else view.size
-            with duckdb.connect(config=DUCKDB_CONFIG) as con:
+            with _duckdb().connect(config=DUCKDB_CONFIG) as con:
                 self.con = con
                 if self.cancelled.is_set():
                     raise Cancelled
