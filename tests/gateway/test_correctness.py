@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -9,25 +10,28 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from tests.gateway.conftest import Gateway
 from tests.support.fault_proxy import FaultProxy, Rule
 from tests.support.remotes import RemoteServer
 from tests.support.server import S3dProcess
 
 FAST_FAIL = ("--drain-timeout", "5")
+OBJECT = 512 * 1024  # under botocore's 1 MB threshold for Expect: 100-continue
 SETTLE_WAIT = 90  # seconds a test waits at most for the shipper to reach a state
 
 
 @contextmanager
 def gateway_behind_proxy(
-    tmp_path: Path, env: dict[str, str], kind: str = "rclone"
+    tmp_path: Path, env: dict[str, str], kind: str = "rclone", args: tuple[str, ...] = ()
 ) -> Iterator[tuple[Gateway, FaultProxy]]:
     remote = RemoteServer(kind, tmp_path / f"{kind}-root").start()
     proxy = FaultProxy(remote.port).start()
     try:
         s3d = S3dProcess(
             tmp_path / "data", workers=2, env_extra={**remote.env(), **env},
-            args=["--remote", proxy.url, *FAST_FAIL],
+            args=["--remote", proxy.url, *FAST_FAIL, *args],
         ).start()  # fmt: skip
         try:
             yield Gateway(s3d, remote), proxy
@@ -168,6 +172,42 @@ def test_deleted_keys_stay_deleted_after_the_remote_stalls_past_the_read_timeout
         time.sleep(5)  # two re-listings of the remote
         assert remote_keys(gw, "stall") == []
         assert s3.list_objects_v2(Bucket="stall").get("KeyCount") == 0
+
+
+def test_a_key_shipped_after_a_timed_out_put_keeps_its_bytes_until_the_remote_is_confirmed(tmp_path: Path) -> None:
+    """While the shipper waits to check that a late PUT did not land, eviction must not take the key for shipped."""
+    env = {"S3D_REMOTE_READ_TIMEOUT": "2", "S3D_SHIP_SETTLE": "30"}
+    with gateway_behind_proxy(tmp_path, env, args=("--cache-max-bytes", "2M")) as (gw, _):
+        s3 = gw.client()
+        s3.create_bucket(Bucket="settle")
+        assert gw.flush(timeout=30)["flushed"]
+        body = os.urandom(OBJECT)
+        gw.remote.pause()
+        try:
+            s3.put_object(Bucket="settle", Key="k", Body=body)
+            # the shipper's PUT times out (sending its body: urllib3's connect timeout, 5 s): its outcome is unknown
+            time.sleep(8)
+        finally:
+            gw.remote.resume()
+        wait_for(lambda: "k" in remote_keys(gw, "settle"))  # shipped again; now the 30 s check is pending
+        for i in range(6):  # 3 MiB through a 2 MiB capacity: clean entries are evicted
+            put_until_room(s3, "settle", f"other{i}", os.urandom(OBJECT))
+        r = s3.get_object(Bucket="settle", Key="k")
+        assert r["Body"].read() == body
+        assert r["ResponseMetadata"]["HTTPHeaders"]["x-s3d-cache"] == "hit"  # local bytes, not fetched back
+        assert gw.flush(timeout=90)["flushed"]
+        assert gw.remote.client().get_object(Bucket="settle", Key="k")["Body"].read() == body
+
+
+def put_until_room(s3: Any, bucket: str, key: str, body: bytes) -> None:
+    for _ in range(300):
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+            return
+        except ClientError as e:  # SlowDown until shipping makes room
+            assert e.response["Error"]["Code"] == "SlowDown"
+            time.sleep(0.1)
+    raise AssertionError(f"no room for {key} in 30 s")
 
 
 def test_a_bucket_made_on_the_remote_is_served_at_once(tmp_path: Path) -> None:

@@ -406,14 +406,17 @@ class Shipper:
                 return  # the remote's version was kept
             etag, note = resolved
 
-        lsns = list(t.lsns)
+        # Its records leave the journal with this commit (_mark_done repeats that and moves HWM), so the capacity
+        # bound never counts the bytes twice, as dirty and as clean. Not after a request of unknown outcome: until
+        # _settled confirms the remote, the records stay, so nothing takes the key for shipped (eviction would
+        # drop the only copy of these bytes, a read would trust the remote's ETag).
+        lsns = [] if t.uncertain else list(t.lsns)
 
         def shipped_now(c: sqlite3.Connection) -> None:
             ship_state.applied(c, t.bucket, t.key, obj.version, etag, note)
-            # its local bytes are now clean: the read cache may evict them when room is needed. Its records leave
-            # the journal in the same transaction (_mark_done repeats that and moves HWM), so the capacity bound
-            # never counts the bytes twice, as dirty and as clean
             journal.applied(c, lsns)
+            # its local bytes are now clean: the read cache may evict them when room is needed (while records of
+            # the key are still in the journal, eviction only drops this entry, never the bytes)
             cache_index.add_own_bytes(c, t.bucket, t.key, obj.etag, obj.size)
             cache_index.mark_validated(c, t.bucket, t.key, obj.etag, time.time())  # the remote holds it as of now
 
