@@ -29,7 +29,7 @@ from s3d.gateway.config import GatewaySettings
 from s3d.gateway.namespace import GatewayNamespace
 from s3d.gateway.service import release_held, supervise
 from s3d.observe import setup as observability
-from s3d.remote.botocore_remote import BotocoreRemote
+from s3d.remote import Remote
 from s3d.s3.app import S3App
 from s3d.server import run as server
 from s3d.store import mirror
@@ -60,13 +60,19 @@ def blob_store(settings: Settings) -> Callable[[Path], BlobStore]:
     return lambda root: ErasurePool(root, layout)
 
 
+def open_remote(g: GatewaySettings) -> Remote:
+    from s3d.remote.botocore_remote import BotocoreRemote  # imported here: botocore (~20 MiB) only in gateway mode
+
+    return BotocoreRemote(g.remote)
+
+
 def open_services(settings: Settings) -> tuple[Store, Namespace, GatewayNamespace | None, Callable[[], None]]:
     """A worker's store and namespace (and the gateway's, in gateway mode), and what closes them."""
     store = Store(settings.data, inline_max=settings.inline_max, blobs=blob_store(settings), mirrors=settings.mirrors)
     g = settings.gateway
     if g is None:
         return store, LocalNamespace(store), None, store.close
-    remote = BotocoreRemote(g.remote)  # made in the worker process, never inherited across fork
+    remote = open_remote(g)  # made in the worker process, never inherited across fork
     cache = BlockCache(store, remote, g, Capacity(store, g.capacity))
     gateway = GatewayNamespace(store, remote, cache, g.cache_filter, default_owner(settings), settings.region)
 
@@ -118,7 +124,7 @@ def _supervisor(settings: Settings, g: GatewaySettings) -> server.Supervise:
     def run(children: list[int]) -> int:
         async def main() -> int:
             obs = observability.install(settings, "gateway")  # the shipper's remote calls and events
-            remote = BotocoreRemote(g.remote)
+            remote = open_remote(g)
             owner = default_owner(settings)
             store = Store(
                 settings.data, inline_max=settings.inline_max, blobs=blob_store(settings), mirrors=settings.mirrors

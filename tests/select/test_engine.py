@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from botocore.eventstream import EventStreamBuffer
 
 from s3d.s3.errors import S3Error
 from s3d.s3.select import engine, request, syntax
+from tests.test_daemon import loaded_after_import
 
 DATA = b"a,b\n1,x\n2,y\n"
 REQUEST = request.SelectRequest(
@@ -102,6 +101,4 @@ def test_queries_beyond_the_limit_are_slowed_down(monkeypatch: pytest.MonkeyPatc
 
 def test_the_daemon_loads_duckdb_only_for_a_query() -> None:
     # DuckDB is ~25 MiB of RSS in every process that imports it; most daemons never run S3 Select
-    code = "import sys, s3d.daemon; print('duckdb' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"
+    assert loaded_after_import("s3d.daemon", ["duckdb"]) == {"duckdb": False}

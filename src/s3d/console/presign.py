@@ -9,10 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from botocore.auth import S3SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-
 SERVICE = "s3"
 ACTION_SECONDS = 300  # the lifetime of a URL the console signs for its own next request
 MAX_SECONDS = 7 * 24 * 3600  # S3's longest presigned lifetime (a shared download link)
@@ -73,6 +69,11 @@ def parse(raw: object) -> Wanted:
 
 def presign(w: Wanted, host: str, access_key: str, secret_key: str, region: str) -> str:
     """The request's URL (path and query, relative to this daemon) with SigV4 query authentication."""
+    # imported here: botocore is ~20 MiB in every process, and a daemon without a remote needs it only for this
+    from botocore.auth import S3SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
     request = AWSRequest(method=w.method, url=f"http://{host}{w.path}", headers=dict(w.headers), params=dict(w.query))
     S3SigV4QueryAuth(Credentials(access_key, secret_key), SERVICE, region, expires=w.expires).add_auth(request)
     url: str = request.url
