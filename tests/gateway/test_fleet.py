@@ -117,6 +117,13 @@ def test_create_if_absent_through_one_daemon_sees_a_key_the_other_shipped(
         assert body_of(b, "shared", "lock") == b"A holds it"
 
 
+def listed_once(gw: Gateway, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while gw.status()["remote_refreshed_at"] is None:
+        assert time.monotonic() < deadline, "the listing at start did not end"
+        time.sleep(0.05)
+
+
 def ship_one(gw: Gateway, key: str, body: bytes) -> None:
     """Through ``gw``: bucket ``shared`` with one object, flushed to the remote."""
     gw.client().create_bucket(Bucket="shared")
@@ -182,6 +189,7 @@ def test_a_blind_first_write_over_a_key_another_daemon_created_is_a_conflict(
     """B never saw k (its refresh has not listed it yet): its first ship must not overwrite A's silently."""
     env = {"S3D_CONFLICT": "remote-wins", "S3D_REMOTE_REFRESH": "3600"}
     with fleet(tmp_path, remote_server, env) as (a, b):
+        listed_once(b)  # its listing at start is over: the next is an hour away
         ship_one(a, "k", b"created by A")
         b.client().put_object(Bucket="shared", Key="k", Body=b"written blind by B")
         assert b.flush()["flushed"]

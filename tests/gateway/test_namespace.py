@@ -218,3 +218,12 @@ def test_unreachable_remote_at_start_still_serves_locally(tmp_path: Path) -> Non
         assert code == 200 and ready["ready"] is True and ready["remote_reachable"] is False
     finally:
         s3d.stop()
+
+
+def test_status_tells_when_the_remote_was_last_listed(tmp_path: Path) -> None:
+    with own_gateway(tmp_path, kind=RCLONE) as gw:
+        deadline = time.monotonic() + 30
+        while (first := gw.status()["remote_refreshed_at"]) is None:
+            assert time.monotonic() < deadline, "no listing at start"
+            time.sleep(0.05)
+        assert abs(first - time.time()) < 60

@@ -102,6 +102,13 @@ def render(s: dict[str, Any], endpoint: str) -> str:
         rows.append(("remote", _remote_line(s)))
         if s.get("remote_conditional_writes") is False:
             rows.append(("conflicts", "cannot be detected: the remote ignores conditional writes (last writer wins)"))
+        refreshed = s.get("remote_refreshed_at")
+        rows.append(
+            (
+                "listed",
+                f"{timestamp(refreshed)} ({human_duration(time.time() - refreshed)} ago)" if refreshed else "not yet",
+            )
+        )
         rows.append(("journal", f"LSN {s.get('lsn')}, HWM {s.get('hwm')}"))
         rows.append(("lag", _lag(s)))
         rows.append(("failed", plural(int(s.get("failed_records", 0)), "record")))

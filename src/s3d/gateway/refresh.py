@@ -20,7 +20,7 @@ from s3d import observe
 from s3d.gateway.conditional import PROBE_PREFIX
 from s3d.observe import events
 from s3d.remote import Remote, RemoteError, RemoteNotFound, RemoteObject
-from s3d.store import buckets, journal, objects, ship_state
+from s3d.store import buckets, journal, objects, ship_state, state
 from s3d.store.committer import Committer
 
 log = logging.getLogger("s3d.refresh")
@@ -131,6 +131,7 @@ async def refresh_loop(
     while True:
         try:
             r = await refresh(conn, committer, remote, owner, region)
+            await committer.run(lambda c: state.put(c, state.REMOTE_REFRESHED_AT, round(time.time(), 3)))
             for bucket, key in r.repaired:
                 observe.get().event(events.SHIP_REPAIR, "warning", bucket=bucket, key=key.decode(errors="replace"))
             if r.buckets_added or r.objects_added or r.objects_removed:

@@ -24,6 +24,7 @@ def remote_health(conn: sqlite3.Connection, url: str) -> dict[str, Any]:
     reachable = state.get(conn, state.REMOTE_REACHABLE)
     down_since = state.get(conn, state.REMOTE_DOWN_SINCE)
     conditional = state.get(conn, state.REMOTE_CONDITIONAL_WRITES)  # unknown until the shipper probed it
+    refreshed_at = state.get(conn, state.REMOTE_REFRESHED_AT)  # None until the first refresh (at start) ended
     return {
         "remote": url,
         "remote_reachable": None if reachable is None else bool(reachable),
@@ -31,4 +32,5 @@ def remote_health(conn: sqlite3.Connection, url: str) -> dict[str, Any]:
         "remote_down_since": down_since,
         "remote_down_for_s": round(time.time() - down_since, 1) if down_since else None,
         "remote_conditional_writes": None if conditional is None else bool(conditional),
+        "remote_refreshed_at": refreshed_at,
     }

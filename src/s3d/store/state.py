@@ -10,6 +10,7 @@ REMOTE_REACHABLE = "remote_reachable"
 REMOTE_ERROR = "remote_error"
 REMOTE_DOWN_SINCE = "remote_down_since"
 REMOTE_CONDITIONAL_WRITES = "remote_conditional_writes"  # True/False once probed (gateway/conditional.py)
+REMOTE_REFRESHED_AT = "remote_refreshed_at"  # epoch seconds: the end of the last whole listing (gateway/refresh.py)
 DIRTY_BYTES = "dirty_bytes"
 SIEVE_HAND = "sieve_hand"
 
