@@ -88,6 +88,34 @@ def test_random_writes_in_place(s3, bucket: str, mnt: Path) -> None:  # type: ig
     assert body(s3, bucket, "r.bin") == b"x" * 10 + b"HELLO" + b"x" * 83 + b"END!"
 
 
+def test_a_new_file_that_grows_past_the_memory_staging_keeps_every_byte(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    """Staged in memory while small, then in a staging file: holes, overwrites and reads on both sides of the move."""
+    head, tail = os.urandom(300_000), os.urandom(2 * MIB)
+    with open(mnt / "grown.bin", "w+b") as f:
+        f.write(head)
+        f.seek(400_000)  # a hole, still in memory
+        f.write(b"MID")
+        f.seek(1_500_000)  # past MEMORY_STAGE_MAX: moves to a staging file
+        f.write(tail)
+        f.seek(10)
+        f.write(b"OVER")
+        f.seek(0)
+        read_back = f.read()
+    want = head[:10] + b"OVER" + head[14:] + bytes(100_000) + b"MID" + bytes(1_099_997) + tail
+    assert read_back == want
+    assert body(s3, bucket, "grown.bin") == want
+
+
+def test_a_truncated_new_file_reads_back_shrunk_then_zero_extended(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    with open(mnt / "cut.bin", "w+b") as f:
+        f.write(b"abcdefgh")
+        f.truncate(3)
+        f.truncate(6)
+        f.seek(0)
+        assert f.read() == b"abc\0\0\0"
+    assert body(s3, bucket, "cut.bin") == b"abc\0\0\0"
+
+
 def test_fsync_makes_the_object_before_close(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
     with open(mnt / "synced.txt", "wb") as f:
         f.write(b"durable")

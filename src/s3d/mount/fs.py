@@ -27,7 +27,7 @@ from s3d.mount.kernel import set_read_ahead
 from s3d.mount.objects import Objects
 from s3d.mount.reader import BlockPool, ReadSettings
 from s3d.mount.settings import NAME_MAX_BYTES, MountSettings
-from s3d.mount.staging import OpenFile
+from s3d.mount.staging import MemoryBudget, OpenFile
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -80,6 +80,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         self.pool = ThreadPoolExecutor(BACKGROUND_THREADS, thread_name_prefix="s3d-mount")
         self.reads = ReadSettings(settings.read_block, settings.read_ahead)
         self.read_blocks = BlockPool(settings.read_block, settings.read_cache)
+        self.memory = MemoryBudget()  # small files written from empty are staged in memory (staging.py)
         self._open: dict[str, OpenFile] = {}  # by path: the handles of one path share its OpenFile
         self._handles: dict[int, OpenFile] = {}
         self._dir_handles: dict[int, str] = {}  # opendir's handles: readdir comes with no path (nullpath_ok)
@@ -309,7 +310,9 @@ class S3Filesystem(Operations):  # type: ignore[misc]
             self._created_in[split(rel)[0]] = time.monotonic()
             of = self._open.get(rel)
             if of is None:
-                of = self._open[rel] = OpenFile(rel, entry, None, self.o, self.staging_dir, self.pool)
+                of = self._open[rel] = OpenFile(
+                    rel, entry, None, self.o, self.staging_dir, self.pool, budget=self.memory
+                )
         if of.etag is None:
             of.create_empty()
         else:
@@ -335,7 +338,9 @@ class S3Filesystem(Operations):  # type: ignore[misc]
             entry, etag, local = head
             self.cache.put(rel, entry)
             with self._lock:
-                of = self._open.setdefault(rel, OpenFile(rel, entry, etag, self.o, self.staging_dir, self.pool, local))
+                of = self._open.setdefault(
+                    rel, OpenFile(rel, entry, etag, self.o, self.staging_dir, self.pool, local, self.memory)
+                )
         fh = self._register(of)
         self._page_cache_of(rel, of.etag, fh)
         if flags & os.O_TRUNC:
@@ -393,7 +398,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         head = self.o.head_with_etag(rel)
         if head is None:
             raise MountError(errno.ENOENT)
-        of = OpenFile(rel, head[0], head[1], self.o, self.staging_dir)
+        of = OpenFile(rel, head[0], head[1], self.o, self.staging_dir, budget=self.memory)
         try:
             of.truncate(length)
             self._saved(of)

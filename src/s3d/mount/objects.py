@@ -231,10 +231,10 @@ class Objects:
 
     # writes
 
-    def upload(self, path: str, staged: Path, size: int, meta: dict[str, str]) -> str:
-        """The staged file becomes the object; returns (its ETag) once the daemon has it durably."""
+    def upload(self, path: str, staged: Path | bytes, size: int, meta: dict[str, str]) -> str:
+        """The staged file (or bytes) becomes the object; returns (its ETag) once the daemon has it durably."""
         key = self.key(path)
-        if size <= SINGLE_PUT_MAX:
+        if size <= SINGLE_PUT_MAX or isinstance(staged, bytes):
             return self.fast.put_file(self.bucket, key, staged, size, meta)
         from boto3.s3.transfer import TransferConfig
 

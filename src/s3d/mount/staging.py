@@ -1,5 +1,7 @@
 """One open path: reads from the object (ranged) until the first change, then from a local staging file that
-holds the whole new content and becomes the object on flush (close) or fsync.
+holds the whole new content and becomes the object on flush (close) or fsync. A file written from empty is staged
+in memory while it is small (an untar: no staging file to create, write, read back and remove per file), and moves
+to a staging file when it grows past MEMORY_STAGE_MAX or the mount's memory budget.
 
 Every handle open on the same path shares one OpenFile, so they see each other's writes. The object is replaced
 only by an upload of the complete staging file: a mount that dies before close leaves the old object as it was.
@@ -25,6 +27,29 @@ from s3d.mount.reader import BlockCache, BlockPool, ReaderClosed, ReadSettings
 from s3d.mount.stream import PART_SIZE, Stream
 
 log = logging.getLogger("s3d.mount")
+MEMORY_STAGE_MAX = 1024 * 1024  # a file written from empty stays in memory up to this size
+MEMORY_STAGED_TOTAL = 64 * 1024 * 1024  # all open files' bytes staged in memory, together
+assert MEMORY_STAGE_MAX < PART_SIZE, "a streamed upload reads a staging file"
+
+
+class MemoryBudget:
+    """The bytes all open files keep staged in memory; a file that would pass it moves to a staging file."""
+
+    def __init__(self, limit: int = MEMORY_STAGED_TOTAL) -> None:
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> bool:
+        with self._lock:
+            if self.used + n > self.limit:
+                return False
+            self.used += n
+            return True
+
+    def give(self, n: int) -> None:
+        with self._lock:
+            self.used -= n
 
 
 class OpenFile:
@@ -37,6 +62,7 @@ class OpenFile:
         staging_dir: Path,
         pool: Executor | None = None,  # given: a file written from empty in order goes up while written (stream.py)
         local: tuple[LocalSpan, ...] | None = None,  # the daemon's files holding this version (mount/local.py)
+        budget: MemoryBudget | None = None,  # given: a file written from empty is staged in memory while small
     ) -> None:
         self.path = path
         self.entry = entry
@@ -49,6 +75,8 @@ class OpenFile:
         self._dir = staging_dir
         self._fd: int | None = None
         self._staged: Path | None = None
+        self._mem: bytearray | None = None  # the content, staged in memory (no staging file then)
+        self._budget = budget
         self._reader: BlockCache | LocalReader | None = None
         self._local = local
         self._pool = pool
@@ -57,15 +85,21 @@ class OpenFile:
 
     @property
     def staged(self) -> bool:
-        return self._fd is not None
+        return self._fd is not None or self._mem is not None
 
-    def _stage(self, keep: bool) -> int:
-        """The staging file's descriptor, created on the first change; `keep`: start from the object's bytes."""
-        if self._fd is not None:
-            return self._fd
+    def _stage(self, keep: bool) -> None:
+        """Staged from the first change on; `keep`: start from the object's bytes (in a staging file, else empty
+        and in memory if there is a budget)."""
+        if self.staged:
+            return
+        kept = keep and self.etag is not None and self.entry.size > 0
+        if not kept and self._budget is not None:
+            self._drop_reader()
+            self._mem = bytearray()
+            return
         fd, name = tempfile.mkstemp(dir=self._dir, prefix="staged-")
         try:
-            if keep and self.etag is not None and self.entry.size > 0:
+            if kept:
                 with os.fdopen(os.dup(fd), "wb") as f:
                     self._objects.download(self.path, f)
         except BaseException:
@@ -74,7 +108,31 @@ class OpenFile:
             raise
         self._drop_reader()
         self._fd, self._staged = fd, Path(name)
-        return fd
+
+    def _in_memory(self, end: int) -> bytearray | None:
+        """The memory staging, if the content may grow to `end` bytes there; else it moves to a staging file."""
+        mem = self._mem
+        if mem is None:
+            return None
+        grow = end - len(mem)
+        if end <= MEMORY_STAGE_MAX and (grow <= 0 or (self._budget is not None and self._budget.take(grow))):
+            return mem
+        fd, name = tempfile.mkstemp(dir=self._dir, prefix="staged-")
+        try:
+            os.pwrite(fd, mem, 0)
+        except BaseException:
+            os.close(fd)
+            os.unlink(name)
+            raise
+        self._fd, self._staged = fd, Path(name)
+        self._free_memory()
+        return None
+
+    def _free_memory(self) -> None:
+        if self._mem is not None:
+            if self._budget is not None:
+                self._budget.give(len(self._mem))
+            self._mem = None
 
     def create_empty(self) -> None:
         with self.lock:
@@ -84,6 +142,10 @@ class OpenFile:
     def read_into(self, out: memoryview, offset: int, settings: ReadSettings, pool: Executor, blocks: BlockPool) -> int:
         while True:
             with self.lock:
+                if self._mem is not None:
+                    n = max(min(len(out), len(self._mem) - offset), 0)
+                    out[:n] = self._mem[offset : offset + n]
+                    return n
                 if self._fd is not None:
                     return os.preadv(self._fd, [out], offset)
                 if self._reader is None and self._local is not None:
@@ -110,17 +172,35 @@ class OpenFile:
 
     def write(self, data: bytes, offset: int) -> int:
         with self.lock:
-            fd = self._stage(keep=True)
+            self._stage(keep=True)
             end = self.entry.size
-            n = os.pwrite(fd, data, offset)
+            mem = self._in_memory(offset + len(data))
+            if mem is not None:
+                if offset > len(mem):
+                    mem.extend(bytes(offset - len(mem)))  # a hole reads as zeros
+                mem[offset : offset + len(data)] = data
+                n = len(data)
+            else:
+                assert self._fd is not None
+                n = os.pwrite(self._fd, data, offset)
             self._changed(max(end, offset + n))
             self._streamed(data[:n] if n < len(data) else data, appended=offset == end)
             return n
 
     def truncate(self, length: int) -> None:
         with self.lock:
-            fd = self._stage(keep=length > 0)
-            os.ftruncate(fd, length)
+            self._stage(keep=length > 0)
+            mem = self._in_memory(length)
+            if mem is not None:
+                if length < len(mem):
+                    if self._budget is not None:
+                        self._budget.give(len(mem) - length)
+                    del mem[length:]
+                else:
+                    mem.extend(bytes(length - len(mem)))
+            else:
+                assert self._fd is not None
+                os.ftruncate(self._fd, length)
             if length != self.entry.size:
                 self._drop_stream()
             self._may_stream = self._may_stream or length == 0
@@ -165,12 +245,14 @@ class OpenFile:
     def upload(self) -> bool:
         """Turn the staging file into the object if it changed; True if it uploaded."""
         with self.lock:
-            if not self.dirty or self.unlinked or self._staged is None:
+            if not self.dirty or self.unlinked or not self.staged:
                 return False
             stream, self._stream, self._may_stream = self._stream, None, True
             etag = stream.finish(self.entry.size, _stream_meta(self.entry)) if stream is not None else None
             if etag is None:
-                etag = self._objects.upload(self.path, self._staged, self.entry.size, self.entry.meta())
+                staged = bytes(self._mem) if self._mem is not None else self._staged
+                assert staged is not None
+                etag = self._objects.upload(self.path, staged, self.entry.size, self.entry.meta())
             self.etag = etag
             self.entry = replace(self.entry, etag=self.etag)
             self.dirty = False
@@ -194,6 +276,7 @@ class OpenFile:
             if self._staged is not None:
                 self._staged.unlink(missing_ok=True)
                 self._staged = None
+            self._free_memory()
             self._drop_reader()
 
 
