@@ -6,6 +6,7 @@ import errno
 import os
 import subprocess
 import tarfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,16 @@ def test_ls_l_shows_sizes(s3, bucket: str, mnt: Path) -> None:  # type: ignore[n
     r = subprocess.run(["ls", "-l", str(mnt / "d")], capture_output=True, text=True, timeout=60)
     sizes = {line.split()[-1]: int(line.split()[4]) for line in r.stdout.splitlines()[1:]}
     assert sizes == {"f0": 0, "f1": 10, "f2": 20}
+
+
+def test_a_listing_longer_than_one_kernel_reply_shows_every_entry_once(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    """READDIRPLUS hands a listing over in chunks (by offset): none is lost or repeated, each with its size."""
+    names = [f"entry-with-a-longish-name-{i:05d}" for i in range(3000)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: s3.put_object(Bucket=bucket, Key=f"big/{n}", Body=n.encode()[-5:]), names))
+    r = subprocess.run(["ls", "-l", str(mnt / "big")], capture_output=True, text=True, timeout=60)
+    listed = [(line.split()[-1], int(line.split()[4])) for line in r.stdout.splitlines()[1:]]
+    assert listed == [(n, 5) for n in names]
 
 
 def test_mkdir_makes_a_marker(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,6 @@ import errno
 import functools
 import itertools
 import os
-import stat
 import threading
 import time
 from collections.abc import Callable
@@ -42,8 +41,6 @@ CREATING_WINDOW = 5.0  # seconds after a create in a directory during which its 
 CREATED_DIRS_MAX = 10_000  # directories remembered for that
 PAGE_CACHED_MAX = 100_000  # paths whose cached version is remembered (forgetting one only costs a re-read)
 BACKGROUND_THREADS = 16  # read-ahead and fill GETs, uploads of parts, directory-rename copies
-DIR_TYPE = {"st_mode": stat.S_IFDIR}
-FILE_TYPE = {"st_mode": stat.S_IFREG}
 
 
 def _rel(path: str | None) -> str:
@@ -200,7 +197,8 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         return 0
 
     @op
-    def readdir(self, path: str | None, fh: int) -> list[str | tuple[str, dict[str, int], int]]:
+    def readdir(self, path: str | None, fh: int) -> list[str | tuple[str, dict[str, Any], int]]:
+        """The names, each with its whole attributes (fuse.py gives them to the kernel with the names)."""
         with self._lock:
             rel = self._dir_handles.get(fh)
         if rel is None:
@@ -209,12 +207,11 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         with self._lock:
             pending = {split(p)[1]: of.entry for p, of in self._open.items() if split(p)[0] == rel and of.etag is None}
         children.update(pending)
-        out: list[str | tuple[str, dict[str, int], int]] = [".", ".."]
+        out: list[str | tuple[str, dict[str, Any], int]] = [".", ".."]
         inside = rel + "/" if rel else ""
+        block = self.settings.read_block
         out.extend(
-            (name, DIR_TYPE if e.is_dir else FILE_TYPE, 0)
-            for name, e in children.items()
-            if name in pending or self._shown(inside + name, e)
+            (name, e.stat(block), 0) for name, e in children.items() if name in pending or self._shown(inside + name, e)
         )
         return out
 

@@ -186,8 +186,11 @@ class Requests:
                 conn.putrequest("PUT", target, skip_host=True, skip_accept_encoding=True)  # signed: Host
                 for name, value in self._signed("PUT", target, headers).items():
                     conn.putheader(name, value)
-                conn.endheaders()
-                self._send_body(conn, source, offset, size)
+                if isinstance(source, bytes):
+                    conn.endheaders(source)  # head and body in one send
+                else:
+                    conn.endheaders()
+                    self._send_file(conn, source, offset, size)
                 response = conn.getresponse()
                 body = response.read()
             except (OSError, http.client.HTTPException) as e:
@@ -203,12 +206,9 @@ class Requests:
             return response.getheader("ETag") or "", crc
         raise MountError(errno.EIO)  # not reached: the loop returns or raises
 
-    def _send_body(self, conn: http.client.HTTPConnection, source: Path | bytes, offset: int, size: int) -> None:
+    def _send_file(self, conn: http.client.HTTPConnection, path: Path, offset: int, size: int) -> None:
         try:
-            if isinstance(source, bytes):
-                conn.send(source)
-                return
-            with open(source, "rb") as f:
+            with open(path, "rb") as f:
                 if size and self._url.scheme == "https":
                     f.seek(offset)
                     left = size
