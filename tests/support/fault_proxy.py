@@ -2,13 +2,15 @@
 
 Everything else passes through unchanged (headers included, so signatures still verify). Rules are
 (method or None, a substring of the path, HTTP status, S3 error code); ``refused`` counts what it
-answered itself.
+answered itself. A ``Phantom`` adds an entry for a key the remote does not hold to the bucket's listings
+(what a listing that lags behind a delete, or a remote with a stale directory cache, shows).
 """
 
 from __future__ import annotations
 
 import http.client
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -26,9 +28,31 @@ class Rule:
 
 
 @dataclass
+class Phantom:
+    bucket: str
+    key: str
+    etag: str  # without quotes
+    size: int = 1
+
+    def entry(self) -> bytes:
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        return (f"<Contents><Key>{self.key}</Key><LastModified>{now}</LastModified><ETag>&quot;{self.etag}&quot;"
+                f"</ETag><Size>{self.size}</Size><StorageClass>STANDARD</StorageClass></Contents>").encode()  # fmt: skip
+
+    def add_to(self, method: str, path: str, body: bytes) -> bytes:
+        """``body`` with this entry, if it is a listing of the bucket (a GET of the bucket itself)."""
+        bucket, _, query = path.lstrip("/").partition("?")
+        if method != "GET" or bucket != self.bucket or "list-type=2" not in query:
+            return body
+        body = body.replace(b"<KeyCount>0</KeyCount>", b"<KeyCount>1</KeyCount>")
+        return body.replace(b"</ListBucketResult>", self.entry() + b"</ListBucketResult>")
+
+
+@dataclass
 class FaultProxy:
     target_port: int
     rules: list[Rule] = field(default_factory=list)
+    phantoms: list[Phantom] = field(default_factory=list)
     port: int = 0
     refused: int = 0
     server: ThreadingHTTPServer | None = None
@@ -99,6 +123,8 @@ class FaultProxy:
                 conn.request(self.command, self.path, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
+                for phantom in proxy.phantoms:
+                    data = phantom.add_to(self.command, self.path, data)
                 self.send_response(resp.status)
                 for k, v in resp.getheaders():
                     if k.lower() not in HOP_BY_HOP and k.lower() != "content-length":

@@ -57,6 +57,30 @@ def _diverged(c: sqlite3.Connection, bucket: str, key: bytes, o: RemoteObject, l
     return shipped.remote_etag is not None and o.etag != shipped.remote_etag and _stale(o, shipped)
 
 
+def _deleted_by_log(conn: sqlite3.Connection, bucket: str, key: bytes) -> bool:
+    """The log deleted this key and shipped the delete (no local row; the remote was told to drop it)."""
+    shipped = ship_state.get(conn, bucket, key)
+    return (
+        shipped is not None
+        and shipped.remote_etag is None
+        and shipped.shipped_at is not None
+        and not shipped.held
+        and shipped.version != objects.REMOTE_VERSION
+        and objects.etag_of(conn, bucket, key) is None
+    )
+
+
+async def _confirm_deleted(
+    conn: sqlite3.Connection, remote: Remote, bucket: str, listed: list[RemoteObject]
+) -> dict[bytes, RemoteObject | None]:
+    """A listed key that the log deleted is taken as written again only if a HEAD finds it (and then with the
+    HEAD's ETag): a listing may show an entry the remote no longer holds (rclone serve s3 can keep one after a
+    late PUT raced the DELETE), and importing it would bring back what the log deleted."""
+    doubted = [o.key for o in listed if _deleted_by_log(conn, bucket, o.key.encode())]
+    heads = await asyncio.gather(*(remote.head_object(bucket, k) for k in doubted))
+    return {k.encode(): h for k, h in zip(doubted, heads, strict=True)}
+
+
 async def refresh(conn: sqlite3.Connection, committer: Committer, remote: Remote, owner: str, region: str) -> Refreshed:
     """``conn`` reads; ``committer`` writes."""
     out = Refreshed()
@@ -85,14 +109,24 @@ async def _refresh_bucket(
     token: str | None = None
     while True:
         page = await remote.list_page(bucket, "", token)
+        confirmed = await _confirm_deleted(conn, remote, bucket, page.objects)
 
-        def apply(c: sqlite3.Connection, listed: list[RemoteObject] = page.objects) -> int:
+        def apply(
+            c: sqlite3.Connection,
+            listed: list[RemoteObject] = page.objects,
+            confirmed: dict[bytes, RemoteObject | None] = confirmed,
+        ) -> int:
             added = 0
             for o in listed:
                 if o.key.startswith(PROBE_PREFIX):
                     continue  # another daemon's conditional-write probe, deleted as soon as it is written
                 key = o.key.encode()
                 seen.add(key)
+                if key in confirmed:
+                    head = confirmed[key]
+                    if head is None:
+                        continue  # listed, but no such object: a listing that lags, or a remote's phantom entry
+                    o = head
                 if journal.has_pending(c, bucket, key) or ship_state.shipped_since(c, bucket, key, started):
                     continue
                 etag = objects.etag_of(c, bucket, key)
