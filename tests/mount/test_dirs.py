@@ -6,10 +6,15 @@ import errno
 import os
 import subprocess
 import tarfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from tests.support.mounts import Mount, require_fuse
+
+DEADLINE = 15.0  # bound on polling loops (the attribute cache time is 1 s by default)
 
 
 def keys(s3, bucket: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -43,6 +48,42 @@ def test_a_listing_longer_than_one_kernel_reply_shows_every_entry_once(s3, bucke
     r = subprocess.run(["ls", "-l", str(mnt / "big")], capture_output=True, text=True, timeout=60)
     listed = [(line.split()[-1], int(line.split()[4])) for line in r.stdout.splitlines()[1:]]
     assert listed == [(n, 5) for n in names]
+
+
+def test_a_listing_the_kernel_keeps_gives_way_to_every_change(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    """The kernel caches a listing and reuses it while the mount's own is unchanged: changes through the mount show
+    at once, changes over S3 within the attribute cache time."""
+    s3.put_object(Bucket=bucket, Key="d/a", Body=b"a")
+    assert os.listdir(mnt / "d") == os.listdir(mnt / "d") == ["a"]  # the second is answered from the kernel's copy
+    (mnt / "d" / "b").write_bytes(b"b")
+    assert sorted(os.listdir(mnt / "d")) == ["a", "b"]
+    os.rename(mnt / "d" / "b", mnt / "d" / "c")
+    assert sorted(os.listdir(mnt / "d")) == ["a", "c"]
+    (mnt / "d" / "c").unlink()
+    assert os.listdir(mnt / "d") == ["a"]
+    s3.delete_object(Bucket=bucket, Key="d/a")
+    s3.put_object(Bucket=bucket, Key="d/over-s3", Body=b"s")
+    deadline = time.monotonic() + DEADLINE
+    while os.listdir(mnt / "d") != ["over-s3"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert os.listdir(mnt / "d") == ["over-s3"]
+
+
+def test_a_repeated_listing_is_answered_by_the_kernel(server, bucket: str, s3, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The mount gives a directory's listing to the kernel once; the kernel answers the next opendir from its copy
+    until the listing changes (a long attribute cache time: the test's pauses cannot expire it)."""
+    require_fuse()
+    s3.put_object(Bucket=bucket, Key="d/a", Body=b"a")
+    m = Mount(server, bucket, tmp_path / "mnt", ["--attr-cache", "60"], log_level="debug").start()
+    try:
+        listings = [os.listdir(m.path / "d"), os.listdir(m.path / "d")]
+        (m.path / "d" / "b").write_bytes(b"b")
+        listings.append(sorted(os.listdir(m.path / "d")))
+    finally:
+        m.stop()
+    assert listings == [["a"], ["a"], ["a", "b"]]
+    given = [line for line in m.log.read_text().splitlines() if "listing of 'd' " in line]
+    assert len(given) == 2, given  # the first listing, and the one after the change
 
 
 def test_mkdir_makes_a_marker(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]

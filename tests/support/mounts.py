@@ -43,6 +43,7 @@ class Mount:
     flags: list[str] = field(default_factory=list)
     access_key: str | None = None
     secret_key: str | None = None
+    log_level: str | None = None  # S3D_LOG_LEVEL of the mount process (its log: `log`)
 
     @property
     def log(self) -> Path:
@@ -52,6 +53,8 @@ class Mount:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("S3D_", "AWS_"))}
         env["S3D_ACCESS_KEY"] = self.access_key or self.server.access_key
         env["S3D_SECRET_KEY"] = self.secret_key or self.server.secret_key
+        if self.log_level is not None:
+            env["S3D_LOG_LEVEL"] = self.log_level
         return env
 
     def start(self) -> Mount:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -93,7 +94,8 @@ def mount_command(args: argparse.Namespace, daemon: Daemon) -> int:
     from s3d.mount.run import MountFailed, check_bucket, check_environment, detach, serve
 
     settings = settings_from(args)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    level = os.environ.get("S3D_LOG_LEVEL", "info").upper()  # as the daemon's
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
     access_key, secret_key = daemon.credentials()
     wait_for(daemon, seconds("--wait", args.wait))
     try:

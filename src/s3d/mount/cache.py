@@ -11,6 +11,7 @@ changes made over S3 by others show once the cached answer is older than the att
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -30,6 +31,7 @@ class _Attr:
 class _Listing:
     at: float
     children: dict[str, Entry]
+    version: int  # a new number for every change of the children: tells whether the kernel's copy still holds
 
 
 def split(path: str) -> tuple[str, str]:
@@ -44,6 +46,7 @@ class MetaCache:
         self._attrs: dict[str, _Attr] = {}
         self._dirs: dict[str, _Listing] = {}
         self._known: dict[str, Entry] = {}  # attributes with their metadata, by path, for as long as the ETag holds
+        self._versions = itertools.count(1)
         self._lock = threading.Lock()
 
     def _fresh(self, at: float, now: float) -> bool:
@@ -63,13 +66,20 @@ class MetaCache:
                 return True, best.entry
             return False, None
 
-    def listing(self, path: str) -> dict[str, Entry] | None:
+    def listing(self, path: str) -> tuple[dict[str, Entry], int] | None:
+        """The children of `path` and the listing's version, while the listing is fresh."""
         now = time.monotonic()
         with self._lock:
             listing = self._dirs.get(path)
             if listing is None or not self._fresh(listing.at, now):
                 return None
-            return dict(listing.children)
+            return dict(listing.children), listing.version
+
+    def listing_version(self, path: str) -> int | None:
+        """The version of the listing of `path` while it is fresh; None when the next listing asks S3."""
+        with self._lock:
+            listing = self._dirs.get(path)
+            return listing.version if listing is not None and self._fresh(listing.at, time.monotonic()) else None
 
     def knows(self, path: str, etag: str) -> bool:
         """Whether the metadata of this version of the file is known (from a HEAD or the mount's own write)."""
@@ -107,6 +117,7 @@ class MetaCache:
                     listing.children.pop(name, None)
                 else:
                     listing.children[name] = entry
+                listing.version = next(self._versions)
             if (entry is None or not entry.is_dir) and was_dir:
                 self._forget_under(path)  # (a scan of the whole cache: only for what was a directory)
 
@@ -120,18 +131,19 @@ class MetaCache:
         child = listing.children.get(split(path)[1]) if listing is not None else None
         return child is not None and child.is_dir
 
-    def put_listing(self, path: str, children: dict[str, Entry]) -> dict[str, Entry]:
+    def put_listing(self, path: str, children: dict[str, Entry]) -> tuple[dict[str, Entry], int]:
         """What a listing of `path` answered; returns the children as the cache now holds them, where a file whose
-        metadata is known for the ETag listed keeps it (a listing's own entries carry Last-Modified only)."""
+        metadata is known for the ETag listed keeps it (a listing's own entries carry Last-Modified only), and the
+        listing's version."""
         inside = path + "/" if path else ""
         with self._lock:
             merged = {}
             for name, e in children.items():
                 k = self._known.get(inside + name)
                 merged[name] = replace(k, size=e.size) if k is not None and e.etag and k.etag == e.etag else e
-            self._dirs[path] = _Listing(time.monotonic(), merged)
+            listing = self._dirs[path] = _Listing(time.monotonic(), merged, next(self._versions))
             self._expire_old()
-            return dict(merged)
+            return dict(merged), listing.version
 
     def forget(self, path: str) -> None:
         """Ask S3 next time, for the path and everything under it."""

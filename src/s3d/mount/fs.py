@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import functools
 import itertools
+import logging
 import os
 import threading
 import time
@@ -28,6 +29,8 @@ from s3d.mount.reader import BlockPool, ReadSettings
 from s3d.mount.settings import NAME_MAX_BYTES, MountSettings
 from s3d.mount.staging import MemoryBudget, OpenFile
 
+log = logging.getLogger("s3d.mount")
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -37,6 +40,7 @@ UTIME_NOW = (1 << 30) - 1  # utimensat's special tv_nsec values, passed with tv_
 UTIME_OMIT = (1 << 30) - 2
 UNCHANGED_ID = -1  # chown's "leave as is"
 RELIST_MAX = 1000  # a stale listing this small is fetched again rather than asking about one name
+MAX_KERNEL_LISTINGS = 10_000  # directories whose listing version given to the kernel is remembered
 CREATING_WINDOW = 5.0  # seconds after a create in a directory during which its unknown names are probed
 CREATED_DIRS_MAX = 10_000  # directories remembered for that
 PAGE_CACHED_MAX = 100_000  # paths whose cached version is remembered (forgetting one only costs a re-read)
@@ -81,6 +85,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         self._open: dict[str, OpenFile] = {}  # by path: the handles of one path share its OpenFile
         self._handles: dict[int, OpenFile] = {}
         self._dir_handles: dict[int, str] = {}  # opendir's handles: readdir comes with no path (nullpath_ok)
+        self._kernel_listings: dict[str, int] = {}  # directory -> the version of the listing the kernel caches
         self._fh = itertools.count(1)
         self._lock = threading.Lock()
         self._root = Entry(True, mtime_ns=time.time_ns())
@@ -111,7 +116,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
                 entry = probed
                 self.cache.put(rel, entry)
             elif small:
-                entry = self._list(parent).get(name)  # one LIST answers every name of a small directory...
+                entry = self._list(parent)[0].get(name)  # one LIST answers every name of a small directory...
                 if entry is not None and not entry.is_dir and not self.cache.knows(rel, entry.etag):
                     entry = self.o.head(rel)  # ...but a file's own metadata needs its HEAD
                     self.cache.put(rel, entry)
@@ -146,11 +151,12 @@ class S3Filesystem(Operations):  # type: ignore[misc]
             raise MountError(errno.ENOENT)
         return entry
 
-    def _list(self, rel: str) -> dict[str, Entry]:
-        children = self.cache.listing(rel)
-        if children is None:
-            children = self.cache.put_listing(rel, self.o.list_dir(rel).children())  # with the metadata known
-        return children
+    def _list(self, rel: str) -> tuple[dict[str, Entry], int]:
+        """The children of `rel` (from the cache while fresh) and the version of that listing."""
+        listed = self.cache.listing(rel)
+        if listed is None:
+            listed = self.cache.put_listing(rel, self.o.list_dir(rel).children())  # with the metadata known
+        return listed
 
     def _register(self, of: OpenFile) -> int:
         fh = next(self._fh)
@@ -190,6 +196,19 @@ class S3Filesystem(Operations):  # type: ignore[misc]
             self._dir_handles[fh] = rel
         return fh
 
+    def keeps_listing(self, fh: int) -> bool:
+        """For the FUSE layer, once per opendir: may the kernel answer this directory's listing from its own copy?
+        Only while the listing it was given is still the mount's fresh one: after the attribute cache time, or any
+        change through the mount, the kernel drops its copy and asks again."""
+        with self._lock:
+            rel = self._dir_handles.get(fh)
+        fresh = self.cache.listing_version(rel) if rel is not None else None
+        with self._lock:
+            keep = fresh is not None and self._kernel_listings.get(rel or "") == fresh
+            if not keep and rel is not None:
+                self._kernel_listings.pop(rel, None)  # the kernel drops its copy: the next readdir gives it anew
+        return keep
+
     @op
     def releasedir(self, path: str | None, fh: int) -> int:
         with self._lock:
@@ -203,9 +222,16 @@ class S3Filesystem(Operations):  # type: ignore[misc]
             rel = self._dir_handles.get(fh)
         if rel is None:
             raise MountError(errno.EBADF)
-        children = self._list(rel)
+        children, version = self._list(rel)
         with self._lock:
             pending = {split(p)[1]: of.entry for p, of in self._open.items() if split(p)[0] == rel and of.etag is None}
+            if len(self._kernel_listings) > MAX_KERNEL_LISTINGS:
+                self._kernel_listings.clear()
+            if pending:  # files not yet uploaded are not in the listing's version: never kept
+                self._kernel_listings.pop(rel, None)
+            elif self._kernel_listings.setdefault(rel, version) != version:  # two listings at once: the kernel
+                del self._kernel_listings[rel]  # may hold either, so the next opendir drops its copy
+        log.debug("listing of %r (version %d) given to the kernel", rel, version)
         children.update(pending)
         out: list[str | tuple[str, dict[str, Any], int]] = [".", ".."]
         inside = rel + "/" if rel else ""

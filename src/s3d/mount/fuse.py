@@ -5,7 +5,8 @@ With `nullpath_ok` (needed so a file removed while open keeps working through it
 open file come with no path at all: ftruncate, fchmod, fchown and futimens then need the handle to find it.
 `read` hands the operations a view of libfuse's reply buffer to fill (`read_into`), instead of bytes that
 mfusepy would copy once more. `readdir` gives the kernel each entry's attributes with its name (READDIRPLUS, for
-every chunk of a listing, not only the first): `ls -l` of a directory then needs no lookup per name.
+every chunk of a listing, not only the first): `ls -l` of a directory then needs no lookup per name. The kernel
+caches each listing and reuses it while the mount's own listing of the directory is unchanged and fresh.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 os.environ.setdefault("FUSE_LIBRARY_NAME", "fuse3")  # mfusepy would take libfuse 2 where both are installed
 import mfusepy  # noqa: E402 - after the library choice
+
+from s3d.mount.dircache import OpendirFlags  # noqa: E402 - imports mfusepy
 
 Operations = mfusepy.Operations
 fuse_get_context = mfusepy.fuse_get_context
@@ -45,6 +48,8 @@ def _fill(st: Any, attrs: dict[str, Any]) -> None:
 class Fuse(mfusepy.FUSE):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._listings: dict[int, list[Any]] = {}  # by directory handle: a READDIRPLUS listing, given in chunks
+        self._mountpoint = str(args[1])
+        self._opendir_flags: OpendirFlags | None = None
         super().__init__(*args, **kwargs)  # serves until unmounted
 
     def _path(self, path: bytes | None) -> str | None:
@@ -53,6 +58,7 @@ class Fuse(mfusepy.FUSE):  # type: ignore[misc]
     def init_fuse_3(self, conn: Any, config: Any) -> None:
         if conn:
             conn.contents.want &= ~FUSE_CAP_READDIRPLUS_AUTO  # READDIRPLUS always (the kernel offered it)
+        self._opendir_flags = OpendirFlags.install(self._mountpoint)
         super().init_fuse_3(conn, config)
 
     def readdir_fuse_3(self, path: bytes | None, buf: Any, filler: Any, offset: int, fip: Any, flags: int) -> int:
@@ -75,6 +81,17 @@ class Fuse(mfusepy.FUSE):  # type: ignore[misc]
             encoded = name.encode(self.encoding, self.errors)
             if filler(buf, encoded, st if attrs is not None else None, position + 1, fill) == FILL_FULL:
                 break
+        return 0
+
+    def opendir(self, path: bytes, fip: Any) -> int:
+        """The kernel keeps each listing it is given (cache_readdir) and answers the next opendir from it for as
+        long as the mount says its listing has not changed (keep_cache)."""
+        fi = fip.contents
+        fi.fh = self.operations.opendir(path.decode(self.encoding, self.errors))
+        keep = bool(self.operations.keeps_listing(fi.fh))
+        fi.cache_readdir, fi.keep_cache = 1, int(keep)
+        if self._opendir_flags is not None:  # libfuse < 3.16 replies with its own struct, not `fi`
+            self._opendir_flags.set(cache_readdir=True, keep_cache=keep)
         return 0
 
     def releasedir(self, path: bytes | None, fip: Any) -> int:
