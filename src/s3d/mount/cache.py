@@ -31,7 +31,7 @@ class _Attr:
 class _Listing:
     at: float
     children: dict[str, Entry]
-    version: int  # a new number for every change of the children: tells whether the kernel's copy still holds
+    version: int  # a new number for every change of what is listed: tells whether the kernel's copy still holds
 
 
 def split(path: str) -> tuple[str, str]:
@@ -40,9 +40,16 @@ def split(path: str) -> tuple[str, str]:
     return parent, name
 
 
+def _shape(entry: Entry, listed_attrs: bool) -> tuple[object, ...]:
+    """What of an entry the kernel's copy of a listing depends on: the kind (names are the keys), and size and mtime
+    where a filter on them decides what is listed."""
+    return (entry.is_dir, entry.size, entry.mtime_ns) if listed_attrs else (entry.is_dir,)
+
+
 class MetaCache:
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, listed_attrs: bool = False) -> None:
         self.ttl = ttl
+        self.listed_attrs = listed_attrs  # a file's size and mtime decide whether it is listed (a mount filter)
         self._attrs: dict[str, _Attr] = {}
         self._dirs: dict[str, _Listing] = {}
         self._known: dict[str, Entry] = {}  # attributes with their metadata, by path, for as long as the ETag holds
@@ -113,11 +120,12 @@ class MetaCache:
                 self._known.pop(path, None)
             self._expire_old()
             if listing is not None:
-                if entry is None:
-                    listing.children.pop(name, None)
-                else:
+                old = listing.children.pop(name, None) if entry is None else listing.children.get(name)
+                if entry is not None:
                     listing.children[name] = entry
-                listing.version = next(self._versions)
+                before = None if old is None else _shape(old, self.listed_attrs)
+                if before != (None if entry is None else _shape(entry, self.listed_attrs)):
+                    listing.version = next(self._versions)
             if (entry is None or not entry.is_dir) and was_dir:
                 self._forget_under(path)  # (a scan of the whole cache: only for what was a directory)
 
@@ -141,9 +149,15 @@ class MetaCache:
             for name, e in children.items():
                 k = self._known.get(inside + name)
                 merged[name] = replace(k, size=e.size) if k is not None and e.etag and k.etag == e.etag else e
-            listing = self._dirs[path] = _Listing(time.monotonic(), merged, next(self._versions))
+            old = self._dirs.get(path)
+            same = old is not None and self._shapes(old.children) == self._shapes(merged)
+            version = old.version if old is not None and same else next(self._versions)
+            listing = self._dirs[path] = _Listing(time.monotonic(), merged, version)
             self._expire_old()
             return dict(merged), listing.version
+
+    def _shapes(self, children: dict[str, Entry]) -> dict[str, tuple[object, ...]]:
+        return {name: _shape(e, self.listed_attrs) for name, e in children.items()}
 
     def forget(self, path: str) -> None:
         """Ask S3 next time, for the path and everything under it."""

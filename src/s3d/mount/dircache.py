@@ -1,4 +1,5 @@
-"""The kernel's listing cache (FOPEN_CACHE_DIR) through libfuse's high-level API, on every libfuse 3 we run on.
+"""The kernel's listing cache (FOPEN_CACHE_DIR) through libfuse's high-level API: on libfuse 3.16 and later as
+it is, on 3.14 through a shim; on other versions before 3.16, not at all (a warning says so).
 
 A filesystem asks the kernel to cache a directory's listing by setting `cache_readdir` (and `keep_cache`, to
 keep what is cached) in opendir's `fuse_file_info`. libfuse before 3.16 drops them: its `fuse_lib_opendir`
@@ -79,7 +80,8 @@ class OpendirFlags:
     @classmethod
     def install(cls, mountpoint: str) -> OpendirFlags | None:
         """From the filesystem's init (libfuse's context is the session's): the shim, or None where libfuse passes
-        the flags itself or the session is not laid out as expected."""
+        the flags itself or the session is not laid out as expected. `mountpoint` is the real path (libfuse keeps
+        that), resolved before mounting: a stat of the mount point from within init would wait for init."""
         version = (mfusepy.fuse_version_major, mfusepy.fuse_version_minor)
         if version >= PASSES_OPENDIR_FLAGS:
             return None

@@ -40,7 +40,8 @@ UTIME_NOW = (1 << 30) - 1  # utimensat's special tv_nsec values, passed with tv_
 UTIME_OMIT = (1 << 30) - 2
 UNCHANGED_ID = -1  # chown's "leave as is"
 RELIST_MAX = 1000  # a stale listing this small is fetched again rather than asking about one name
-MAX_KERNEL_LISTINGS = 10_000  # directories whose listing version given to the kernel is remembered
+MAX_KERNEL_LISTINGS = 10_000  # directories whose listing versions given to the kernel are remembered
+UNVERSIONED = 0  # a listing given with files not yet uploaded in it: equal to no version (those count from 1)
 CREATING_WINDOW = 5.0  # seconds after a create in a directory during which its unknown names are probed
 CREATED_DIRS_MAX = 10_000  # directories remembered for that
 PAGE_CACHED_MAX = 100_000  # paths whose cached version is remembered (forgetting one only costs a re-read)
@@ -76,7 +77,7 @@ class S3Filesystem(Operations):  # type: ignore[misc]
     def __init__(self, objects: Objects, settings: MountSettings, staging_dir: Path) -> None:
         self.o = objects
         self.settings = settings
-        self.cache = MetaCache(settings.attr_cache)
+        self.cache = MetaCache(settings.attr_cache, listed_attrs=settings.filter is not None)
         self.staging_dir = staging_dir
         self.pool = ThreadPoolExecutor(BACKGROUND_THREADS, thread_name_prefix="s3d-mount")
         self.reads = ReadSettings(settings.read_block, settings.read_ahead)
@@ -85,7 +86,9 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         self._open: dict[str, OpenFile] = {}  # by path: the handles of one path share its OpenFile
         self._handles: dict[int, OpenFile] = {}
         self._dir_handles: dict[int, str] = {}  # opendir's handles: readdir comes with no path (nullpath_ok)
-        self._kernel_listings: dict[str, int] = {}  # directory -> the version of the listing the kernel caches
+        # directory -> the versions of its listing that the kernel's copy may hold (given since it last dropped it)
+        self._kernel_listings: dict[str, set[int]] = {}
+        self._handle_listings: dict[int, tuple[str, int]] = {}  # open directory handle -> the listing it was given
         self._fh = itertools.count(1)
         self._lock = threading.Lock()
         self._root = Entry(True, mtime_ns=time.time_ns())
@@ -203,16 +206,28 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         with self._lock:
             rel = self._dir_handles.get(fh)
         fresh = self.cache.listing_version(rel) if rel is not None else None
+        if rel is None or fresh is None:
+            return False
         with self._lock:
-            keep = fresh is not None and self._kernel_listings.get(rel or "") == fresh
-            if not keep and rel is not None:
-                self._kernel_listings.pop(rel, None)  # the kernel drops its copy: the next readdir gives it anew
+            keep = self._kernel_listings.get(rel) == {fresh}
+            if not keep:  # the kernel drops its copy; a handle still reading an older listing may refill it
+                still = {v for r, v in self._handle_listings.values() if r == rel}
+                if still:
+                    self._kernel_listings[rel] = still
+                else:
+                    self._kernel_listings.pop(rel, None)
         return keep
+
+    @property
+    def caches_listings(self) -> bool:
+        """Whether the kernel may keep listings at all (not with an attribute cache time of 0)."""
+        return self.settings.attr_cache > 0
 
     @op
     def releasedir(self, path: str | None, fh: int) -> int:
         with self._lock:
             self._dir_handles.pop(fh, None)
+            self._handle_listings.pop(fh, None)
         return 0
 
     @op
@@ -226,11 +241,10 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         with self._lock:
             pending = {split(p)[1]: of.entry for p, of in self._open.items() if split(p)[0] == rel and of.etag is None}
             if len(self._kernel_listings) > MAX_KERNEL_LISTINGS:
-                self._kernel_listings.clear()
-            if pending:  # files not yet uploaded are not in the listing's version: never kept
-                self._kernel_listings.pop(rel, None)
-            elif self._kernel_listings.setdefault(rel, version) != version:  # two listings at once: the kernel
-                del self._kernel_listings[rel]  # may hold either, so the next opendir drops its copy
+                self._kernel_listings.clear()  # (forgotten: the next opendir of each has the kernel drop its copy)
+            given = UNVERSIONED if pending else version  # files not yet uploaded are in no version: never kept
+            self._handle_listings[fh] = (rel, given)
+            self._kernel_listings.setdefault(rel, set()).add(given)
         log.debug("listing of %r (version %d) given to the kernel", rel, version)
         children.update(pending)
         out: list[str | tuple[str, dict[str, Any], int]] = [".", ".."]

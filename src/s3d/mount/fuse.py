@@ -12,6 +12,7 @@ caches each listing and reuses it while the mount's own listing of the directory
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 from typing import Any
 
@@ -19,6 +20,8 @@ os.environ.setdefault("FUSE_LIBRARY_NAME", "fuse3")  # mfusepy would take libfus
 import mfusepy  # noqa: E402 - after the library choice
 
 from s3d.mount.dircache import OpendirFlags  # noqa: E402 - imports mfusepy
+
+log = logging.getLogger("s3d.mount")
 
 Operations = mfusepy.Operations
 fuse_get_context = mfusepy.fuse_get_context
@@ -48,7 +51,7 @@ def _fill(st: Any, attrs: dict[str, Any]) -> None:
 class Fuse(mfusepy.FUSE):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._listings: dict[int, list[Any]] = {}  # by directory handle: a READDIRPLUS listing, given in chunks
-        self._mountpoint = str(args[1])
+        self._mountpoint = os.path.realpath(args[1])  # as libfuse keeps it; resolved before it is mounted
         self._opendir_flags: OpendirFlags | None = None
         super().__init__(*args, **kwargs)  # serves until unmounted
 
@@ -58,8 +61,12 @@ class Fuse(mfusepy.FUSE):  # type: ignore[misc]
     def init_fuse_3(self, conn: Any, config: Any) -> None:
         if conn:
             conn.contents.want &= ~FUSE_CAP_READDIRPLUS_AUTO  # READDIRPLUS always (the kernel offered it)
-        self._opendir_flags = OpendirFlags.install(self._mountpoint)
         super().init_fuse_3(conn, config)
+        if self.operations.caches_listings:
+            try:
+                self._opendir_flags = OpendirFlags.install(self._mountpoint)
+            except Exception:  # never a reason not to mount: listings then go uncached by the kernel
+                log.exception("directory listings are not cached by the kernel")
 
     def readdir_fuse_3(self, path: bytes | None, buf: Any, filler: Any, offset: int, fip: Any, flags: int) -> int:
         """With attributes: each entry goes with its offset, so libfuse makes the kernel's entry from it at once
@@ -88,10 +95,11 @@ class Fuse(mfusepy.FUSE):  # type: ignore[misc]
         long as the mount says its listing has not changed (keep_cache)."""
         fi = fip.contents
         fi.fh = self.operations.opendir(path.decode(self.encoding, self.errors))
-        keep = bool(self.operations.keeps_listing(fi.fh))
-        fi.cache_readdir, fi.keep_cache = 1, int(keep)
+        cache = bool(self.operations.caches_listings)
+        keep = cache and bool(self.operations.keeps_listing(fi.fh))
+        fi.cache_readdir, fi.keep_cache = int(cache), int(keep)
         if self._opendir_flags is not None:  # libfuse < 3.16 replies with its own struct, not `fi`
-            self._opendir_flags.set(cache_readdir=True, keep_cache=keep)
+            self._opendir_flags.set(cache_readdir=cache, keep_cache=keep)
         return 0
 
     def releasedir(self, path: bytes | None, fip: Any) -> int:
