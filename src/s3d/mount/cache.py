@@ -40,12 +40,6 @@ def split(path: str) -> tuple[str, str]:
     return parent, name
 
 
-def _shape(entry: Entry, listed_attrs: bool) -> tuple[object, ...]:
-    """What of an entry the kernel's copy of a listing depends on: the kind (names are the keys), and size and mtime
-    where a filter on them decides what is listed."""
-    return (entry.is_dir, entry.size, entry.mtime_ns) if listed_attrs else (entry.is_dir,)
-
-
 class MetaCache:
     def __init__(self, ttl: float, listed_attrs: bool = False) -> None:
         self.ttl = ttl
@@ -120,11 +114,12 @@ class MetaCache:
                 self._known.pop(path, None)
             self._expire_old()
             if listing is not None:
-                old = listing.children.pop(name, None) if entry is None else listing.children.get(name)
-                if entry is not None:
+                before = self._shape(listing.children.get(name))
+                if entry is None:
+                    listing.children.pop(name, None)
+                else:
                     listing.children[name] = entry
-                before = None if old is None else _shape(old, self.listed_attrs)
-                if before != (None if entry is None else _shape(entry, self.listed_attrs)):
+                if before != self._shape(entry):
                     listing.version = next(self._versions)
             if (entry is None or not entry.is_dir) and was_dir:
                 self._forget_under(path)  # (a scan of the whole cache: only for what was a directory)
@@ -156,8 +151,15 @@ class MetaCache:
             self._expire_old()
             return dict(merged), listing.version
 
-    def _shapes(self, children: dict[str, Entry]) -> dict[str, tuple[object, ...]]:
-        return {name: _shape(e, self.listed_attrs) for name, e in children.items()}
+    def _shape(self, entry: Entry | None) -> tuple[object, ...] | None:
+        """What of an entry the kernel's copy of a listing depends on: whether it is there and its kind (names are the
+        keys), and its size and mtime where a filter on them decides what is listed."""
+        if entry is None:
+            return None
+        return (entry.is_dir, entry.size, entry.mtime_ns) if self.listed_attrs else (entry.is_dir,)
+
+    def _shapes(self, children: dict[str, Entry]) -> dict[str, tuple[object, ...] | None]:
+        return {name: self._shape(e) for name, e in children.items()}
 
     def forget(self, path: str) -> None:
         """Ask S3 next time, for the path and everything under it."""

@@ -201,16 +201,16 @@ class S3Filesystem(Operations):  # type: ignore[misc]
 
     def keeps_listing(self, fh: int) -> bool:
         """For the FUSE layer, once per opendir: may the kernel answer this directory's listing from its own copy?
-        Only while the listing it was given is still the mount's fresh one: after the attribute cache time, or any
-        change through the mount, the kernel drops its copy and asks again."""
+        Only if every listing given since the kernel last dropped its copy is the mount's fresh one. Else the kernel
+        drops it now; what handles still open were given may refill it, so those stay counted."""
         with self._lock:
             rel = self._dir_handles.get(fh)
-        fresh = self.cache.listing_version(rel) if rel is not None else None
-        if rel is None or fresh is None:
+        if rel is None:
             return False
+        fresh = self.cache.listing_version(rel)
         with self._lock:
-            keep = self._kernel_listings.get(rel) == {fresh}
-            if not keep:  # the kernel drops its copy; a handle still reading an older listing may refill it
+            keep = fresh is not None and self._kernel_listings.get(rel) == {fresh}
+            if not keep:
                 still = {v for r, v in self._handle_listings.values() if r == rel}
                 if still:
                     self._kernel_listings[rel] = still
