@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import clients
 from bench.loadgen import wrk
-from bench.procs import CpuMeter, TreeWatch
-from bench.servers import free_port
+from bench.procs import Cpu, CpuMeter, TreeWatch
+from bench.servers import Static, free_port
 from bench.workloads import Options, Results
 
 MiB = 1024 * 1024
@@ -119,3 +120,31 @@ def hello(res: Results, opts: Options) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
             proc.wait()
+
+
+def download_ceiling(res: Results, source: Path, workdir: Path, timeout: float) -> None:
+    """The download clients against bench.static (sendfile of the source, no S3 work at all): the most each client
+    can download here, the ceiling of s3d's download figures."""
+    server = Static("static", workdir, file=source).start()
+    dst = workdir / "ceiling.bin"
+    size_mib = source.stat().st_size / MiB
+    want = clients.sha256_file(source)
+
+    def checked(name: str, secs: float, cpu: Cpu) -> None:
+        if clients.sha256_file(dst) != want:
+            raise RuntimeError(f"{name}: the download does not match its source (SHA-256)")
+        res.series(name, "MiB/s", "higher").add(size_mib / secs, cpu)
+
+    try:
+        with CpuMeter(server.watch) as m:
+            t0 = time.perf_counter()
+            clients.rclone_download(server, workdir, "bench", "ceiling", dst, timeout)
+            secs = time.perf_counter() - t0
+        checked("ceiling.down.rclone", secs, m.cpu)
+        with CpuMeter(server.watch) as m:
+            secs = clients.boto3_transfer(server, "down", "bench", "ceiling", dst, timeout)
+        checked("ceiling.down.boto3", secs, m.cpu)
+    finally:
+        dst.unlink(missing_ok=True)
+        server.stop()
+        server.cleanup()

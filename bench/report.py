@@ -35,6 +35,8 @@ LIMIT_ROWS = [
     ("hello.ops", "uvloop+httptools hello, 4 KiB GET (wrk)"),
     ("hello.p50", "hello p50"),
     ("hello.p99", "hello p99"),
+    ("ceiling.down.rclone", "download ceiling, rclone client from bench.static (sendfile, no S3 work)"),
+    ("ceiling.down.boto3", "download ceiling, boto3 TransferConfig from bench.static"),
 ]
 
 
@@ -185,6 +187,8 @@ def limits_table(limits: Results, servers: dict[str, Results]) -> str:
         "loopback": ("down.rclone", "down.boto3"),
         "disk.write_fsync": ("up.rclone", "up.boto3"),
         "hello.ops": ("get.ops",),
+        "ceiling.down.rclone": ("down.rclone",),
+        "ceiling.down.boto3": ("down.boto3",),
     }
     for name, label in LIMIT_ROWS:
         if name not in limits:

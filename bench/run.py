@@ -81,6 +81,7 @@ def limits_round(res: Results, o: Options, workdir: Path, source: Path) -> None:
     machine.loopback(res, max(2.0, min(10.0, o.duration / 2)))
     machine.disk(res, source, workdir, o.transfer_timeout)
     machine.hello(res, o)
+    machine.download_ceiling(res, source, workdir, o.transfer_timeout)
 
 
 class Runner:
@@ -182,7 +183,9 @@ def write_docs(text: str, data: dict[str, Any]) -> Path:
         "workers share pages with their parent).\n"
         "- Machine limits: iperf3 over loopback (one stream), `dd conv=fsync` write and `dd iflag=direct` "
         "read of the same random file, a minimal uvloop+httptools server (as many workers as s3d) under "
-        "the same wrk settings as the GET workload.\n\n"
+        "the same wrk settings as the GET workload, and the download clients' ceiling: the same rclone and "
+        "boto3 downloads of the same file from `bench.static`, a uvloop server that answers every GET with a "
+        "sendfile of the file and does no S3 work at all.\n\n"
         f"## Last run\n\n{machine_line(data['machine'])}.\n\n"
     )
     if data.get("concurrent_note"):

@@ -141,4 +141,17 @@ class Rclone(Server):
                 f"{self.access_key},{self.secret_key}", "--config", "/dev/null", str(self.data)]  # fmt: skip
 
 
+@dataclass
+class Static(Server):
+    """bench.static serving one file: the ceiling of a download client (not an S3 server: any key is the file)."""
+
+    file: Path = Path("/dev/null")
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "bench.static", "--port", str(self.port), "--file", str(self.file)]
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+
+
 KINDS: dict[str, type[Server]] = {"s3d": S3d, "rclone": Rclone, "moto": Moto}
