@@ -11,6 +11,8 @@ import asyncio
 import os
 import signal
 import socket
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import httptools
 import uvloop
@@ -50,20 +52,18 @@ async def serve(sock: socket.socket) -> None:
     server.close()
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    a = ap.parse_args()
+def forked(port: int, workers: int, serve_on: Callable[[socket.socket], Coroutine[Any, Any, None]]) -> None:
+    """Listen on 127.0.0.1:port, fork `workers` processes each running serve_on(sock), wait for them (SIGTERM is
+    passed on)."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", a.port))
+    sock.bind(("127.0.0.1", port))
     sock.listen(2048)
     children = []
-    for _ in range(a.workers):
+    for _ in range(workers):
         pid = os.fork()
         if pid == 0:
-            uvloop.run(serve(sock))
+            uvloop.run(serve_on(sock))
             os._exit(0)
         children.append(pid)
     sock.close()
@@ -75,6 +75,14 @@ def main() -> None:
     signal.signal(signal.SIGTERM, forward)
     for p in children:
         os.waitpid(p, 0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    a = ap.parse_args()
+    forked(a.port, a.workers, serve)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ import signal
 import socket
 
 import httptools
-import uvloop
+
+from bench.hello import forked
 
 RANGE = re.compile(rb"bytes=(\d+)-(\d*)$")
 
@@ -111,26 +112,7 @@ def main() -> None:
     ap.add_argument("--file", required=True)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     a = ap.parse_args()
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", a.port))
-    sock.listen(2048)
-    children = []
-    for _ in range(a.workers):
-        pid = os.fork()
-        if pid == 0:
-            uvloop.run(serve(sock, a.file))
-            os._exit(0)
-        children.append(pid)
-    sock.close()
-
-    def forward(signum: int, _frame: object) -> None:
-        for p in children:
-            os.kill(p, signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    for p in children:
-        os.waitpid(p, 0)
+    forked(a.port, a.workers, lambda sock: serve(sock, a.file))
 
 
 if __name__ == "__main__":
