@@ -480,3 +480,11 @@ def test_multipart_upload_by_a_user_the_policy_allows(alice, bob, abucket):  # t
     )  # fmt: skip
     assert alice.head_object(Bucket=abucket, Key="up/big")["ContentLength"] == 10 << 20
     assert code(bob.create_multipart_upload, Bucket=abucket, Key="elsewhere") == "AccessDenied"
+
+
+def test_a_copy_within_one_bucket_needs_read_of_the_source(alice, bob, abucket):  # type: ignore[no-untyped-def]
+    alice.put_object(Bucket=abucket, Key="secret", Body=b"s")
+    put(alice, abucket, allow({"AWS": user_arn("bob")}, "s3:PutObject", arn(abucket, "*")))
+    source = {"Bucket": abucket, "Key": "secret"}
+    assert code(bob.copy_object, Bucket=abucket, Key="mine", CopySource=source) == "AccessDenied"
+    assert [o["Key"] for o in alice.list_objects_v2(Bucket=abucket)["Contents"]] == ["secret"]

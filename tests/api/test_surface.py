@@ -10,6 +10,7 @@ from tests.conftest import client_for
 from tests.support import rawhttp
 
 BODY = b"surface body"
+UNKNOWN_VERSION = "3HL4kqtJlcpXroDTDmJ3HL4kqtJlcpXr"  # the form of an s3d version id (32 URL-safe characters)
 
 
 def code(e: pytest.ExceptionInfo[ClientError]) -> tuple[int, str]:
@@ -83,13 +84,13 @@ def test_get_version_null_serves_the_object(s3, bucket) -> None:  # type: ignore
 def test_get_other_version_is_no_such_version(s3, bucket) -> None:  # type: ignore[no-untyped-def]
     s3.put_object(Bucket=bucket, Key="v", Body=BODY)
     with pytest.raises(ClientError) as e:
-        s3.get_object(Bucket=bucket, Key="v", VersionId="3HL4kqtJlcpXroDTDmJ")
+        s3.get_object(Bucket=bucket, Key="v", VersionId=UNKNOWN_VERSION)
     assert code(e) == (404, "NoSuchVersion")
 
 
 def test_delete_other_version_keeps_the_object(s3, bucket) -> None:  # type: ignore[no-untyped-def]
     s3.put_object(Bucket=bucket, Key="v", Body=BODY)
-    s3.delete_object(Bucket=bucket, Key="v", VersionId="3HL4kqtJlcpXroDTDmJ")
+    s3.delete_object(Bucket=bucket, Key="v", VersionId=UNKNOWN_VERSION)
     assert s3.get_object(Bucket=bucket, Key="v")["Body"].read() == BODY
 
 

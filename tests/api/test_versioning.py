@@ -114,11 +114,53 @@ def test_large_noncurrent_version_keeps_its_bytes(s3, vbucket):  # type: ignore[
     assert part == b"a" * 10
 
 
+WELL_FORMED_UNKNOWN = "A" * 32  # the form of a generated id, never generated
+
+
 def test_unknown_version_is_no_such_version(s3, vbucket):  # type: ignore[no-untyped-def]
     s3.put_object(Bucket=vbucket, Key="k", Body=b"x")
     with pytest.raises(ClientError) as e:
-        s3.get_object(Bucket=vbucket, Key="k", VersionId="nope")
+        s3.get_object(Bucket=vbucket, Key="k", VersionId=WELL_FORMED_UNKNOWN)
     assert e.value.response["Error"]["Code"] == "NoSuchVersion"
+
+
+def test_deleting_an_unknown_well_formed_version_is_a_no_op(s3, vbucket):  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=vbucket, Key="k", Body=b"x")
+    assert (
+        s3.delete_object(Bucket=vbucket, Key="k", VersionId=WELL_FORMED_UNKNOWN)["ResponseMetadata"]["HTTPStatusCode"]
+        == 204
+    )
+    assert s3.get_object(Bucket=vbucket, Key="k")["Body"].read() == b"x"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s3, b: s3.get_object(Bucket=b, Key="k", VersionId="garbage"),
+        lambda s3, b: s3.head_object(Bucket=b, Key="k", VersionId="garbage"),
+        lambda s3, b: s3.delete_object(Bucket=b, Key="k", VersionId="garbage"),
+        lambda s3, b: s3.get_object_tagging(Bucket=b, Key="k", VersionId="garbage"),
+        lambda s3, b: s3.copy_object(Bucket=b, Key="c", CopySource={"Bucket": b, "Key": "k", "VersionId": "garbage"}),
+        lambda s3, b: s3.list_object_versions(Bucket=b, KeyMarker="k", VersionIdMarker="garbage"),
+    ],
+    ids=["get", "head", "delete", "tagging", "copy-source", "version-id-marker"],
+)
+def test_a_malformed_version_id_is_invalid_argument(s3, vbucket, call):  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=vbucket, Key="k", Body=b"x")
+    with pytest.raises(ClientError) as e:
+        call(s3, vbucket)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert e.value.response["Error"]["Code"] in ("InvalidArgument", "400")  # a HEAD's error has no body to name it
+    assert s3.get_object(Bucket=vbucket, Key="k")["Body"].read() == b"x"
+
+
+def test_a_malformed_version_id_in_a_multi_delete_fails_that_key_alone(s3, vbucket):  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=vbucket, Key="k", Body=b"x")
+    s3.put_object(Bucket=vbucket, Key="other", Body=b"y")
+    r = s3.delete_objects(Bucket=vbucket, Delete={"Objects": [{"Key": "k", "VersionId": "garbage"}, {"Key": "other"}]})
+    assert [(e["Key"], e["Code"]) for e in r["Errors"]] == [("k", "InvalidArgument")]
+    assert [d["Key"] for d in r["Deleted"]] == ["other"]
+    assert s3.get_object(Bucket=vbucket, Key="k")["Body"].read() == b"x"
 
 
 def test_empty_version_id_refused(s3, vbucket):  # type: ignore[no-untyped-def]

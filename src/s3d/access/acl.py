@@ -52,9 +52,9 @@ BUCKET_ACTIONS = {
     WRITE_ACP: frozenset({"s3:PutBucketAcl"}),
 }
 OBJECT_ACTIONS = {
-    READ: frozenset({"s3:GetObject", "s3:GetObjectAttributes"}),
-    READ_ACP: frozenset({"s3:GetObjectAcl"}),
-    WRITE_ACP: frozenset({"s3:PutObjectAcl"}),
+    READ: frozenset({"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"}),
+    READ_ACP: frozenset({"s3:GetObjectAcl", "s3:GetObjectVersionAcl"}),
+    WRITE_ACP: frozenset({"s3:PutObjectAcl", "s3:PutObjectVersionAcl"}),
 }
 OBJECT_ACL_ACTIONS = frozenset().union(*OBJECT_ACTIONS.values())
 _GRANTEE = re.compile(r'\s*(id|uri|emailAddress)\s*=\s*"?([^",]*)"?\s*')

@@ -36,11 +36,28 @@ ACTIONS: dict[str, str] = {
     "PutBucketEncryption": "s3:PutEncryptionConfiguration",
     "DeleteBucketEncryption": "s3:PutEncryptionConfiguration",
 }
+# operations whose IAM action is another one when the request names a version (?versionId=, even "null")
+VERSION_ACTIONS: dict[str, str] = {
+    "GetObject": "s3:GetObjectVersion",
+    "HeadObject": "s3:GetObjectVersion",
+    "DeleteObject": "s3:DeleteObjectVersion",
+    "GetObjectTagging": "s3:GetObjectVersionTagging",
+    "PutObjectTagging": "s3:PutObjectVersionTagging",
+    "DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
+    "GetObjectAcl": "s3:GetObjectVersionAcl",
+    "PutObjectAcl": "s3:PutObjectVersionAcl",
+    "GetObjectAttributes": "s3:GetObjectVersionAttributes",
+}
 READ_OBJECT = "s3:GetObject"
+READ_OBJECT_VERSION = VERSION_ACTIONS["GetObject"]
 LIST_BUCKET = "s3:ListBucket"
+BYPASS_GOVERNANCE_RETENTION = "s3:BypassGovernanceRetention"  # needed besides the request's own action
 
 
-def action_of(operation: str) -> str:
+def action_of(operation: str, version_id: str | None = None) -> str:
+    """The IAM action of an operation; ``version_id``: the version the request names, if it names one."""
+    if version_id is not None and operation in VERSION_ACTIONS:
+        return VERSION_ACTIONS[operation]
     return ACTIONS.get(operation, "s3:" + operation)
 
 

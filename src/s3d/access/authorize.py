@@ -10,11 +10,12 @@ callers) and public ACL grants (IgnorePublicAcls) from the evaluation.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import parse_qsl, unquote
 
 from s3d.access import acl, settings
-from s3d.access.actions import LIST_BUCKET, READ_OBJECT, action_of, resource_arn
+from s3d.access.actions import LIST_BUCKET, READ_OBJECT, READ_OBJECT_VERSION, action_of, resource_arn
 from s3d.access.policy import Effect, PolicyRequest, compiled
 from s3d.access.principals import Directory
 from s3d.config import Settings, User
@@ -187,17 +188,26 @@ def check_named(ctx: Ctx, name: str, b: Bucket) -> Bucket:
         return b
     if ctx.operation in COPY_OPERATIONS and name != ctx.bucket:
         source = copy_source(ctx)
-        return check(ctx, b, READ_OBJECT, source[1] if source else None)
-    return check(ctx, b, action_of(ctx.operation), ctx.key)
+        return check(ctx, b, source.action if source else READ_OBJECT, source.key if source else None)
+    return check(ctx, b, action_of(ctx.operation, ctx.query.get("versionId")), ctx.key)
 
 
-def copy_source(ctx: Ctx) -> tuple[str, str] | None:
+@dataclass(frozen=True, slots=True)
+class CopySource:
+    bucket: str
+    key: str
+    action: str  # s3:GetObject, or s3:GetObjectVersion when a version is named
+
+
+def copy_source(ctx: Ctx) -> CopySource | None:
     raw = ctx.headers.get("x-amz-copy-source")
     if not raw:
         return None
-    path = unquote(raw.split("?", 1)[0]).lstrip("/")
+    target, _, query = raw.partition("?")
+    path = unquote(target).lstrip("/")
     bucket, _, key = path.partition("/")
-    return (bucket, key) if bucket and key else None
+    named = any(name == "versionId" for name, _ in parse_qsl(query, keep_blank_values=True))
+    return CopySource(bucket, key, READ_OBJECT_VERSION if named else READ_OBJECT) if bucket and key else None
 
 
 def authorize_request(ctx: Ctx) -> None:
@@ -216,15 +226,16 @@ def authorize_request(ctx: Ctx) -> None:
         return  # the handler answers NoSuchBucket (or, in gateway mode, finds it on the remote)
     if op in PER_KEY and b.config.get(settings.POLICY):
         return  # a policy may allow some keys and not others: the handler asks key by key
-    check(ctx, b, action_of(op), ctx.key)
+    check(ctx, b, action_of(op, ctx.query.get("versionId")), ctx.key)
     if op in COPY_OPERATIONS:
         source = copy_source(ctx)
         if source is not None:
-            sb = ctx.store.get_bucket(source[0])
-            if sb is not None and sb is not b:
-                check(ctx, sb, READ_OBJECT, source[1])
-            elif sb is b and not allowed(ctx, b, READ_OBJECT, source[1]):
-                raise S3Error("AccessDenied", resource=f"/{source[0]}/{source[1]}")
+            sb = ctx.store.get_bucket(source.bucket)
+            if sb is not None and sb.name != b.name:
+                check(ctx, sb, source.action, source.key)
+            elif sb is not None and not allowed(ctx, b, source.action, source.key):
+                # the same bucket: check() would take it as granted, for the request's own action
+                raise S3Error("AccessDenied", resource=f"/{source.bucket}/{source.key}")
 
 
 def hide_missing(ctx: Ctx, e: S3Error) -> S3Error:

@@ -19,6 +19,7 @@ ships in gateway mode); a change to noncurrent versions only is a VERSION record
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sqlite3
 import time
@@ -41,8 +42,16 @@ COLUMNS = "bucket, key, seq, version_id, marker, size, etag, mtime, meta, checks
 PLACEHOLDERS = ",".join("?" * len(COLUMNS.split(",")))
 
 
+ID_FORM = re.compile(r"[A-Za-z0-9_-]{" + str(len(secrets.token_urlsafe(ID_BYTES))) + "}")  # what new_version_id makes
+
+
 def new_version_id() -> str:
     return secrets.token_urlsafe(ID_BYTES)
+
+
+def well_formed(s3_version_id: str) -> bool:
+    """Whether an id S3 names could be one of ours ("null" or a generated id); no other can ever exist here."""
+    return s3_version_id == NULL_ID or ID_FORM.fullmatch(s3_version_id) is not None
 
 
 def s3_id(version_id: str | None) -> str:

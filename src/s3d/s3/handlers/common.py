@@ -8,6 +8,8 @@ from email.utils import formatdate, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
+from s3d.access import authorize
+from s3d.access.actions import BYPASS_GOVERNANCE_RETENTION
 from s3d.s3 import checksums
 from s3d.s3.errors import S3Error
 from s3d.s3.payload import Payload
@@ -279,6 +281,11 @@ def url_encode(value: str, enabled: bool) -> str:
 def check_version_id(version_id: str) -> str:
     if not version_id:
         raise S3Error("InvalidArgument", "Version id cannot be the empty string", extra={"ArgumentName": "versionId"})
+    if not versions.well_formed(version_id):
+        raise S3Error(
+            "InvalidArgument", "Invalid version id specified",
+            extra={"ArgumentName": "versionId", "ArgumentValue": version_id},
+        )  # fmt: skip
     return version_id
 
 
@@ -371,8 +378,12 @@ def lock_meta_from_headers(ctx: Ctx) -> dict[str, str]:
     return meta
 
 
-def bypass_governance(ctx: Ctx) -> bool:
-    return ctx.headers.get(BYPASS_GOVERNANCE, "").strip().lower() == "true"
+def bypass_governance(ctx: Ctx, b: Bucket, key: str | None = None) -> bool:
+    """The request asks to bypass GOVERNANCE retention of ``key`` (default: the request's) and may:
+    s3:BypassGovernanceRetention, besides its own action (as AWS). Asked without it, the retention holds."""
+    if ctx.headers.get(BYPASS_GOVERNANCE, "").strip().lower() != "true":
+        return False
+    return authorize.allowed(ctx, b, BYPASS_GOVERNANCE_RETENTION, key if key is not None else ctx.key)
 
 
 def expiration_header(ctx: Ctx, config: dict[str, Any], obj: Object) -> list[tuple[str, str]]:

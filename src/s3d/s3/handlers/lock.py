@@ -104,7 +104,7 @@ async def put_object_retention(ctx: Ctx) -> Response:
         if mode is None or until is None:
             raise S3Error("MalformedXML")
         new = future_retention(mode, until)
-    bypass = bypass_governance(ctx)
+    bypass = bypass_governance(ctx, ctx.need_bucket())
 
     def change(meta: dict[str, str]) -> dict[str, str]:
         locks.check_retention_change(locks.retention_of(meta), new, bypass)

@@ -7,6 +7,7 @@ import hashlib
 from urllib.parse import unquote, unquote_to_bytes
 
 from s3d.access import authorize
+from s3d.access.actions import action_of
 from s3d.s3 import checksums, encrypted, local_spans, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
@@ -291,7 +292,7 @@ async def delete_object(ctx: Ctx) -> Response:
     check = conditional_delete.from_headers(ctx.headers)
     if check is not None:
         await ctx.ns.find_object(b.name, ctx.key_bytes)  # in gateway mode, learns a remote-only object
-    removal = await ctx.ns.delete_object(b.name, ctx.key_bytes, check, version_id, bypass_governance(ctx))
+    removal = await ctx.ns.delete_object(b.name, ctx.key_bytes, check, version_id, bypass_governance(ctx, b))
     return empty(204, removal_headers(removal, version_id is not None or b.config.get(VERSIONING) is not None))
 
 
@@ -310,7 +311,6 @@ async def delete_objects(ctx: Ctx) -> Response:
     if root.tag != "Delete":
         raise S3Error("MalformedXML")
     quiet = xml.boolean(root, "Quiet", False)
-    bypass = bypass_governance(ctx)
     objects = root.findall("Object")
     if not objects or len(objects) > 1000:
         raise S3Error("MalformedXML")
@@ -323,9 +323,10 @@ async def delete_objects(ctx: Ctx) -> Response:
         try:
             if len(key.encode()) > 1024:
                 raise S3Error("KeyTooLongError")
-            authorize.check_key(ctx, b, "s3:DeleteObject", key)
+            authorize.check_key(ctx, b, action_of("DeleteObject", version_id), key)
             if version_id is not None:
                 check_version_id(version_id)
+            bypass = bypass_governance(ctx, b, key)
             check = conditional_delete.from_entry(
                 xml.text(o, "ETag"), xml.text(o, "LastModifiedTime"), xml.text(o, "Size")
             )
