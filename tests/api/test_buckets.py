@@ -80,6 +80,46 @@ def test_head_bucket_reports_the_location_constraint_region(s3, made):  # type: 
     assert s3.head_bucket(Bucket=name)["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "ap-south-1"
 
 
+def _create_with(server, body: bytes) -> rawhttp.RawResponse:  # type: ignore[no-untyped-def]
+    return rawhttp.call(server, "PUT", f"/{new_name()}", body=body)
+
+
+def test_a_location_constraint_that_is_no_region_is_refused(server):  # type: ignore[no-untyped-def]
+    body = b"<CreateBucketConfiguration><LocationConstraint>mars-1</LocationConstraint></CreateBucketConfiguration>"
+    r = _create_with(server, body)
+    assert (r.status, r.error_code) == (400, "InvalidLocationConstraint")
+
+
+def test_the_legacy_eu_location_constraint_is_eu_west_1(s3, made):  # type: ignore[no-untyped-def]
+    name = new_name()
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "EU"})
+    made.append(name)
+    assert s3.head_bucket(Bucket=name)["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "eu-west-1"
+
+
+def test_a_directory_bucket_configuration_is_not_implemented(server):  # type: ignore[no-untyped-def]
+    body = (
+        b"<CreateBucketConfiguration><Location><Type>AvailabilityZone</Type><Name>use1-az4</Name></Location>"
+        b"<Bucket><Type>Directory</Type><DataRedundancy>SingleAvailabilityZone</DataRedundancy></Bucket>"
+        b"</CreateBucketConfiguration>"
+    )
+    r = _create_with(server, body)
+    assert (r.status, r.error_code) == (501, "NotImplemented")
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        b"<Bogus/>",
+        b"<LocationConstraint>eu-west-1</LocationConstraint><LocationConstraint>us-west-2</LocationConstraint>",
+    ],
+    ids=["unknown-element", "two-constraints"],
+)
+def test_a_create_bucket_configuration_with_what_s3_does_not_define_is_malformed(server, inner):  # type: ignore[no-untyped-def]
+    r = _create_with(server, b"<CreateBucketConfiguration>" + inner + b"</CreateBucketConfiguration>")
+    assert (r.status, r.error_code) == (400, "MalformedXML")
+
+
 def test_recreating_own_bucket_in_us_east_1_succeeds(s3, made):  # type: ignore[no-untyped-def]
     name = new_name()
     s3.create_bucket(Bucket=name)

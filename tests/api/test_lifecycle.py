@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import _names, client_for
+from tests.support import rawhttp
 from tests.support.server import S3dProcess
 
 DAY = "1"  # seconds: the daemons here run with lifecycle_day_seconds = 1
@@ -228,3 +231,17 @@ def test_day_seconds_from_flag_environment_and_file(tmp_path: Path) -> None:
     for bad in ("0", "-1", "soon"):
         with pytest.raises(ConfigError):
             load({}, env={"S3D_LIFECYCLE_DAY_SECONDS": bad})
+
+
+def test_put_lifecycle_needs_an_integrity_header(server, bucket):  # type: ignore[no-untyped-def]
+    body = (
+        b"<LifecycleConfiguration><Rule><ID>r</ID><Status>Enabled</Status><Filter><Prefix>p/</Prefix></Filter>"
+        b"<Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>"
+    )
+    r = rawhttp.call(server, "PUT", f"/{bucket}", query="lifecycle", body=body)
+    assert (r.status, r.error_code) == (400, "InvalidRequest")
+    md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
+    assert (
+        rawhttp.call(server, "PUT", f"/{bucket}", query="lifecycle", body=body, headers={"Content-MD5": md5}).status
+        == 200
+    )

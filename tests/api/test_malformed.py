@@ -75,9 +75,14 @@ def test_range_suffix_with_thousands_of_digits_is_the_whole_object(server: S3dPr
 
 def _signed_form(server: S3dProcess, bucket: str, policy: object) -> dict[str, str]:
     """The fields of a PostObject form whose policy (any JSON) is validly signed with the server's key."""
+    return _signed_form_text(server, bucket, json.dumps(policy).encode())
+
+
+def _signed_form_text(server: S3dProcess, bucket: str, policy: bytes) -> dict[str, str]:
+    """The fields of a PostObject form whose policy (any bytes) is validly signed with the server's key."""
     now = datetime.now(UTC)
     date = now.strftime("%Y%m%d")
-    policy_b64 = base64.b64encode(json.dumps(policy).encode()).decode()
+    policy_b64 = base64.b64encode(policy).decode()
     key = ("AWS4" + server.secret_key).encode()
     for part in (date, "us-east-1", "s3", "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -121,6 +126,26 @@ def test_post_policy_starts_with_a_number(server: S3dProcess, bucket: str) -> No
     policy = {"expiration": _expiry(), "conditions": [["starts-with", "$key", 5], {"bucket": bucket}]}
     r = _post_form(server, bucket, _signed_form(server, bucket, policy))
     assert (r.status, r.error_code) == (403, "AccessDenied")
+
+
+def test_post_policy_nested_too_deep(server: S3dProcess, bucket: str) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    r = _post_form(server, bucket, _signed_form_text(server, bucket, deep))
+    assert (r.status, r.error_code) == (400, "InvalidPolicyDocument")
+
+
+def test_xml_body_declaring_an_unknown_encoding(server: S3dProcess, bucket: str) -> None:
+    body = b'<?xml version="1.0" encoding="EBCDIC-XX"?><Tagging><TagSet/></Tagging>'
+    md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
+    r = call(server, "PUT", f"/{bucket}", query="tagging", headers={"Content-MD5": md5}, body=body)
+    assert (r.status, r.error_code) == (400, "MalformedXML")
+
+
+def test_sse_encryption_context_nested_too_deep(server: S3dProcess, bucket: str) -> None:
+    deep = base64.b64encode(b"[" * 2000 + b"]" * 2000).decode()
+    headers = {"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-context": deep}
+    r = _put_with(server, bucket, **headers)
+    assert (r.status, r.error_code) == (400, "InvalidArgument")
 
 
 def test_post_policy_signature_not_ascii(server: S3dProcess, bucket: str) -> None:

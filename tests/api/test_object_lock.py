@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
+import hashlib
 from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import _names
+from tests.conftest import _names, client_for
+from tests.support import rawhttp
 
 
 def _soon(seconds: float = 3600) -> datetime.datetime:
@@ -39,13 +42,84 @@ def test_lock_enabled_bucket_is_versioned_and_cannot_be_suspended(s3, lbucket): 
     assert s3.get_bucket_versioning(Bucket=lbucket)["Status"] == "Enabled"
 
 
-def test_enabling_lock_on_a_bucket_created_without_it_is_409(s3, bucket):  # type: ignore[no-untyped-def]
+def test_enabling_lock_on_a_bucket_without_versioning_is_409(s3, bucket):  # type: ignore[no-untyped-def]
     with pytest.raises(ClientError) as e:
         s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
     assert _code(e) == "InvalidBucketState"
     with pytest.raises(ClientError) as e:
         s3.get_object_lock_configuration(Bucket=bucket)
     assert _code(e) == "ObjectLockConfigurationNotFoundError"
+
+
+def test_lock_can_be_enabled_on_an_existing_versioned_bucket(s3):  # type: ignore[no-untyped-def]
+    bucket = f"later-lock-{next(_names)}"  # left behind with a locked version, as lbucket
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    rule = {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}
+    s3.put_object_lock_configuration(
+        Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": rule}
+    )
+    v = s3.put_object(Bucket=bucket, Key="k", Body=b"x")["VersionId"]
+    assert s3.get_object_retention(Bucket=bucket, Key="k", VersionId=v)["Retention"]["Mode"] == "GOVERNANCE"
+    with pytest.raises(ClientError) as e:
+        s3.delete_object(Bucket=bucket, Key="k", VersionId=v)
+    assert _code(e) == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    assert _code(e) == "InvalidBucketState"
+
+
+@pytest.fixture
+def bare(server):  # type: ignore[no-untyped-def]
+    """A client that adds no checksum where S3's model does not require one (a PutObject sends no integrity header)."""
+    return client_for(
+        server.endpoint, server.access_key, server.secret_key, request_checksum_calculation="when_required"
+    )
+
+
+def test_a_put_with_lock_headers_needs_an_integrity_header(bare, lbucket):  # type: ignore[no-untyped-def]
+    with pytest.raises(ClientError) as e:
+        bare.put_object(
+            Bucket=lbucket, Key="k", Body=b"x", ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=_soon()
+        )
+    assert _code(e) == "InvalidRequest"
+    with pytest.raises(ClientError) as e:
+        bare.put_object(Bucket=lbucket, Key="k", Body=b"x", ObjectLockLegalHoldStatus="ON")
+    assert _code(e) == "InvalidRequest"
+    assert "Versions" not in bare.list_object_versions(Bucket=lbucket)
+    bare.put_object(Bucket=lbucket, Key="k", Body=b"x", ObjectLockLegalHoldStatus="OFF", ContentMD5=_md5(b"x"))
+
+
+def test_a_put_into_a_bucket_with_default_retention_needs_an_integrity_header(s3, bare, lbucket):  # type: ignore[no-untyped-def]
+    rule = {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}
+    s3.put_object_lock_configuration(
+        Bucket=lbucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": rule}
+    )
+    with pytest.raises(ClientError) as e:
+        bare.put_object(Bucket=lbucket, Key="k", Body=b"x")
+    assert _code(e) == "InvalidRequest"
+    s3.put_object(Bucket=lbucket, Key="k", Body=b"x")  # boto3's default: a CRC32 checksum
+
+
+@pytest.mark.parametrize("query", ["retention", "legal-hold", "object-lock"])
+def test_lock_configuration_puts_need_an_integrity_header(server, s3, lbucket, query):  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=lbucket, Key="k", Body=b"x")
+    bodies = {
+        "retention": b"<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>2099-01-01T00:00:00Z</RetainUntilDate></Retention>",
+        "legal-hold": b"<LegalHold><Status>ON</Status></LegalHold>",
+        "object-lock": b"<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>",
+    }
+    path = f"/{lbucket}" if query == "object-lock" else f"/{lbucket}/k"
+    r = rawhttp.call(server, "PUT", path, query=query, body=bodies[query])
+    assert (r.status, r.error_code) == (400, "InvalidRequest")
+    ok = rawhttp.call(
+        server, "PUT", path, query=query, body=bodies[query], headers={"Content-MD5": _md5(bodies[query])}
+    )
+    assert ok.status == 200
+
+
+def _md5(body: bytes) -> str:
+    return base64.b64encode(hashlib.md5(body).digest()).decode()
 
 
 def test_lock_headers_refused_without_lock(s3, bucket):  # type: ignore[no-untyped-def]

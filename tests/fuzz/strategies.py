@@ -39,7 +39,11 @@ xml_text = st.one_of(values, st.text(max_size=20)).map(lambda s: escape(s))
 xml_elements = st.recursive(xml_text, _element, max_leaves=25)
 xml_documents = st.one_of(
     st.builds(lambda root, ns: root.replace(">", f' xmlns="{ns}">', 1), xml_elements, st.sampled_from(["", "urn:x"])),
-    st.builds(lambda doc: '<?xml version="1.0" encoding="UTF-8"?>' + doc, xml_elements),
+    st.builds(
+        lambda enc, doc: f'<?xml version="1.0" encoding="{enc}"?>' + doc,
+        st.one_of(st.sampled_from(["UTF-8", "utf-16", "latin-1", "EBCDIC-XX", "", "ascii"]), values),
+        xml_elements,
+    ),
 )
 xml_bytes = st.one_of(
     xml_documents.map(lambda d: d.encode("utf-8", "surrogatepass")),

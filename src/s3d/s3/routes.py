@@ -153,6 +153,7 @@ NOTES = {
     "PutObjectAcl": "enforced when ObjectOwnership enables ACLs (default BucketOwnerEnforced: AccessControlListNotSupported).",
     "PutPublicAccessBlock": "enforced; new buckets block public access, as at AWS.",
     "CreateSession": "S3 Express One Zone only.",
+    "CreateBucket": "CreateBucketConfiguration: LocationConstraint (a region name, or EU for eu-west-1; another: 400 InvalidLocationConstraint); Location and Bucket (directory buckets) and Tags: 501.",
     "PreflightBucket": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
     "PreflightObject": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
     "PutBucketEncryption": "SSE-S3 and SSE-KMS (a local keyring); aws:kms:dsse is 501. See docs/encryption.md.",

@@ -61,6 +61,7 @@ MAPPING: dict[type[st.StoreError], Callable[[st.StoreError], S3Error]] = {
     st.BucketAlreadyExists: _bucket("BucketAlreadyExists"),
     st.BucketAlreadyOwnedByYou: _bucket("BucketAlreadyOwnedByYou"),
     st.BucketNotEmpty: _bucket("BucketNotEmpty"),
+    st.BucketStateConflict: lambda e: S3Error("InvalidBucketState", e.message, resource=f"/{e.bucket or ''}"),
     st.NotBucketOwner: lambda e: S3Error("AccessDenied", resource=f"/{e.bucket or ''}"),
     st.NoSuchKey: _no_such_key,
     st.NoSuchVersion: lambda e: S3Error("NoSuchVersion"),

@@ -68,7 +68,7 @@ def parse(body: bytes) -> ET.Element:
         raise S3Error("MalformedXML")
     try:
         root = ET.fromstring(body)
-    except ET.ParseError:
+    except (ET.ParseError, LookupError, ValueError):  # LookupError: an unknown encoding= in the declaration
         raise S3Error("MalformedXML") from None
     for el in root.iter():
         if isinstance(el.tag, str) and "}" in el.tag:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,16 +62,26 @@ def delete(conn: sqlite3.Connection, name: str) -> None:
     conn.execute("DELETE FROM buckets WHERE name=?", (name,))
 
 
-def set_config(conn: sqlite3.Connection, name: str, item: str, value: Any) -> bool:
-    """Set (or with None, remove) one entry of a bucket's configuration; False if there is no such bucket."""
-    row = conn.execute("SELECT config FROM buckets WHERE name=?", (name,)).fetchone()
-    if row is None:
-        return False
-    config = json.loads(row[0])
+def set_entry(config: dict[str, Any], item: str, value: Any) -> None:
+    """Set (or with None, remove) one entry of a bucket's configuration."""
     if value is None:
         config.pop(item, None)
     else:
         config[item] = value
+
+
+def set_config(conn: sqlite3.Connection, name: str, item: str, value: Any) -> bool:
+    """Set (or with None, remove) one entry of a bucket's configuration; False if there is no such bucket."""
+    return update_config(conn, name, lambda config: set_entry(config, item, value))
+
+
+def update_config(conn: sqlite3.Connection, name: str, change: Callable[[dict[str, Any]], None]) -> bool:
+    """Change a bucket's configuration in place (``change`` may raise to refuse); False if there is no such bucket."""
+    row = conn.execute("SELECT config FROM buckets WHERE name=?", (name,)).fetchone()
+    if row is None:
+        return False
+    config = json.loads(row[0])
+    change(config)
     conn.execute("UPDATE buckets SET config=? WHERE name=?", (json.dumps(config), name))
     return True
 

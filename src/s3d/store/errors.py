@@ -46,6 +46,10 @@ class BucketNotEmpty(StoreError):
     pass
 
 
+class BucketStateConflict(StoreError):
+    """A bucket configuration change its current configuration does not allow (the message says why)."""
+
+
 class NotBucketOwner(StoreError):
     """A write that must land in the caller's own bucket found another owner's."""
 

@@ -68,6 +68,17 @@ def without_lock(meta: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in meta.items() if k not in (MODE_META, UNTIL_META, HOLD_META)}
 
 
+def has_lock(meta: dict[str, str]) -> bool:
+    """Whether a version's metadata holds a retention or a legal hold."""
+    return MODE_META in meta or HOLD_META in meta
+
+
+def has_default(bucket_config: dict[str, Any]) -> bool:
+    """Whether a bucket gives new versions a default retention."""
+    rule = bucket_config.get(LOCK_CONFIG)
+    return isinstance(rule, dict) and "mode" in rule
+
+
 def default_retention(rule: dict[str, Any] | None, now: float) -> Retention | None:
     if not rule or "mode" not in rule:
         return None

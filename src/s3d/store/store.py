@@ -13,7 +13,7 @@ from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from s3d.store import buckets, db, journal, objects, uploads, versions
+from s3d.store import buckets, db, journal, locks, objects, uploads, versions
 from s3d.store.blobs import BlobDir, BlobStore, Reading
 from s3d.store.buckets import Bucket
 from s3d.store.committer import Committer
@@ -21,6 +21,7 @@ from s3d.store.errors import (
     BucketAlreadyExists,
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
+    BucketStateConflict,
     CommitError,
     NoSuchBucket,
     NoSuchKey,
@@ -37,6 +38,8 @@ __all__ = ["Bucket", "Conditions", "Draft", "Object", "Part", "Store"]
 T = TypeVar("T")
 HOT_ENTRIES = 1024  # rows remembered per worker for repeated GETs (see find_with_bucket)
 HOT_MAX_SIZE = 256 * 1024
+LOCKED_VERSIONING = "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
+LOCK_NEEDS_VERSIONING = "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration"
 SCRATCH = "tmp"  # under the data dir; emptied of leftovers by recovery at start
 
 
@@ -103,17 +106,39 @@ class Store:
 
     async def set_bucket_config(self, name: str, item: str, value: Any) -> None:
         """Set (or with None, remove) one entry of a bucket's configuration (tags, cors, ...)."""
+        await self.change_bucket_config(name, lambda config: buckets.set_entry(config, item, value))
+
+    async def change_bucket_config(self, name: str, change: Callable[[dict[str, Any]], None]) -> None:
+        """Change a bucket's configuration in one transaction; ``change`` may raise a StoreError to refuse."""
 
         def op(conn: sqlite3.Connection) -> None:
-            if not buckets.set_config(conn, name, item, value):
+            if not buckets.update_config(conn, name, change):
                 raise NoSuchBucket(bucket=name)
             journal.append(conn, journal.Op.BUCKET_CONFIG, name, None)
 
         await self.committer.run(op)
 
     async def set_versioning(self, name: str, state: str) -> None:
-        """Enable or suspend versioning (versions.ENABLED / SUSPENDED); a bucket never goes back to unversioned."""
-        await self.set_bucket_config(name, buckets.VERSIONING, state)
+        """Enable or suspend versioning (versions.ENABLED / SUSPENDED); a bucket never goes back to unversioned.
+        A bucket with object lock keeps versioning enabled."""
+
+        def change(config: dict[str, Any]) -> None:
+            if state != versions.ENABLED and locks.LOCK_CONFIG in config:
+                raise BucketStateConflict(LOCKED_VERSIONING, bucket=name)
+            config[buckets.VERSIONING] = state
+
+        await self.change_bucket_config(name, change)
+
+    async def enable_object_lock(self, name: str, rule: dict[str, Any]) -> None:
+        """Turn object lock on (with a default retention ``rule``, or ``{}``), or change its rule: only while
+        versioning is enabled, which it then stays."""
+
+        def change(config: dict[str, Any]) -> None:
+            if config.get(buckets.VERSIONING) != versions.ENABLED:
+                raise BucketStateConflict(LOCK_NEEDS_VERSIONING, bucket=name)
+            config[locks.LOCK_CONFIG] = rule
+
+        await self.change_bucket_config(name, change)
 
     # ---------- objects: reads ----------
     def get_object(self, bucket: str, key: bytes) -> Object | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 
 from s3d.access import settings as access
 from s3d.s3 import xml
@@ -19,6 +20,9 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 MAX_CONFIG_BODY = 64 * 1024
 LEGACY_REGION = "us-east-1"
+REGION_NAME = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")  # an AWS region's form: us-east-1, us-gov-west-1
+LEGACY_EU = "EU"  # S3's old LocationConstraint for eu-west-1
+DIRECTORY_BUCKET_ELEMENTS = frozenset({"Location", "Bucket"})
 
 
 def valid_bucket_name(name: str) -> bool:
@@ -76,12 +80,7 @@ async def create_bucket(ctx: Ctx) -> Response:
     access_settings = acls.bucket_settings(ctx)
     body = await read_document(ctx, MAX_CONFIG_BODY)
     if body.strip():
-        root = xml.parse(body)
-        if root.tag != "CreateBucketConfiguration":
-            raise S3Error("MalformedXML")
-        lc = xml.text(root, "LocationConstraint")
-        if lc:
-            region = lc
+        region = location_constraint(xml.parse(body), region)
     config = None
     lock = ctx.headers.get("x-amz-bucket-object-lock-enabled")
     if lock is not None:
@@ -99,6 +98,27 @@ async def create_bucket(ctx: Ctx) -> Response:
     for item, value in access_settings.items():
         await ctx.store.set_bucket_config(ctx.bucket, item, value)
     return empty(200, [("Location", f"/{ctx.bucket}")])
+
+
+def location_constraint(root: ET.Element, own: str) -> str:
+    """The region a CreateBucketConfiguration asks for (``own``: the daemon's, if it names none)."""
+    if root.tag != "CreateBucketConfiguration":
+        raise S3Error("MalformedXML")
+    tags = [child.tag for child in root]
+    if DIRECTORY_BUCKET_ELEMENTS & set(tags):
+        raise S3Error("NotImplemented", "s3d has no directory buckets (CreateBucketConfiguration Location, Bucket).")
+    if "Tags" in tags:
+        raise S3Error("NotImplemented", "s3d does not tag a bucket at CreateBucket; use PutBucketTagging.")
+    if any(t != "LocationConstraint" for t in tags) or len(tags) > 1:
+        raise S3Error("MalformedXML")
+    lc = xml.text(root, "LocationConstraint")
+    if not lc or lc == own:
+        return own
+    if lc == LEGACY_EU:
+        return "eu-west-1"
+    if not REGION_NAME.fullmatch(lc):
+        raise S3Error("InvalidLocationConstraint", extra={"LocationConstraint": lc})
+    return lc
 
 
 async def delete_bucket(ctx: Ctx) -> Response:

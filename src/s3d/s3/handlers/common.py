@@ -349,6 +349,28 @@ def future_retention(mode: str | None, until: str | None) -> locks.Retention:
     return locks.Retention(mode, ts)
 
 
+MISSING_INTEGRITY = "Missing required header for this request: Content-MD5"
+LOCKED_PUT_INTEGRITY = (
+    "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"
+)
+
+
+def has_integrity_header(h: dict[str, str]) -> bool:
+    """Content-MD5, an x-amz-checksum-* header or trailer, or x-amz-sdk-checksum-algorithm."""
+    return (
+        "content-md5" in h
+        or "x-amz-sdk-checksum-algorithm" in h
+        or h.get("x-amz-trailer", "").lower().startswith("x-amz-checksum-")
+        or any(k.startswith("x-amz-checksum-") for k in h)
+    )
+
+
+def require_integrity_header(ctx: Ctx, message: str = MISSING_INTEGRITY) -> None:
+    """Operations whose body AWS refuses without an integrity check (requestChecksumRequired in S3's model)."""
+    if not has_integrity_header(ctx.headers):
+        raise S3Error("InvalidRequest", message)
+
+
 def require_lock(ctx: Ctx, bucket: Bucket) -> None:
     if OBJECT_LOCK not in bucket.config:
         raise S3Error("InvalidRequest", "Bucket is missing Object Lock Configuration", resource=ctx.resource)

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from s3d.s3 import xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers.common import empty, parse_timestamp, read_document, xml_response
+from s3d.s3.handlers.common import empty, parse_timestamp, read_document, require_integrity_header, xml_response
 from s3d.server.http import Response
 from s3d.store.lifecycle import ENABLED, LIFECYCLE, Filter, Rule, rules_of
 
@@ -202,6 +202,7 @@ def _render(r: Rule) -> list[xml.Node]:
 
 async def put_bucket_lifecycle(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
+    require_integrity_header(ctx)
     rules = parse_configuration(await read_document(ctx, MAX_BODY))
     await ctx.store.set_bucket_config(b.name, LIFECYCLE, [r.to_json() for r in rules])
     return empty(200)

@@ -15,6 +15,7 @@ from s3d.s3.handlers.common import (
     future_retention,
     read_document,
     requested_version,
+    require_integrity_header,
     require_lock,
     xml_response,
 )
@@ -49,17 +50,14 @@ def _parse_rule(root: ET.Element) -> dict[str, Any]:
 
 
 async def put_object_lock_configuration(ctx: Ctx) -> Response:
+    """Sets the default retention, and turns object lock on for a bucket with versioning enabled (as AWS since
+    2023); it cannot be turned off."""
     b = ctx.need_bucket()
-    if OBJECT_LOCK not in b.config:
-        raise S3Error(
-            "InvalidBucketState",
-            "Object Lock configuration cannot be enabled on existing buckets",
-            resource=ctx.resource,
-        )
+    require_integrity_header(ctx)
     root = xml.parse(await read_document(ctx, MAX_BODY))
     if root.tag != "ObjectLockConfiguration" or xml.text(root, "ObjectLockEnabled") != LOCK_ENABLED:
         raise S3Error("MalformedXML")
-    await ctx.store.set_bucket_config(b.name, OBJECT_LOCK, _parse_rule(root))
+    await ctx.store.enable_object_lock(b.name, _parse_rule(root))
     return empty(200)
 
 
@@ -95,6 +93,7 @@ async def _version(ctx: Ctx) -> Object:
 
 async def put_object_retention(ctx: Ctx) -> Response:
     obj = await _version(ctx)
+    require_integrity_header(ctx)
     root = xml.parse(await read_document(ctx, MAX_BODY))
     if root.tag != "Retention":
         raise S3Error("MalformedXML")
@@ -124,6 +123,7 @@ async def get_object_retention(ctx: Ctx) -> Response:
 
 async def put_object_legal_hold(ctx: Ctx) -> Response:
     obj = await _version(ctx)
+    require_integrity_header(ctx)
     root = xml.parse(await read_document(ctx, MAX_BODY))
     status = xml.text(root, "Status")
     if root.tag != "LegalHold" or status not in HOLD_STATES:

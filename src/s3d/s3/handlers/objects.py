@@ -13,11 +13,13 @@ from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import acls, conditional_delete, sse
 from s3d.s3.handlers.common import (
+    LOCKED_PUT_INTEGRITY,
     bypass_governance,
     check_read_conditions,
     check_version_id,
     empty,
     expiration_header,
+    has_integrity_header,
     header_value_ok,
     http_date,
     lock_meta_from_headers,
@@ -26,6 +28,7 @@ from s3d.s3.handlers.common import (
     parse_range,
     read_document,
     requested_version,
+    require_integrity_header,
     tags_from_header,
     version_header,
     xml_response,
@@ -100,6 +103,8 @@ async def put_object(ctx: Ctx) -> Response:
     h = ctx.headers
     meta = metadata_from_headers(h)
     meta.update(lock_meta_from_headers(ctx))
+    if not has_integrity_header(h) and (locks.has_lock(meta) or locks.has_default(ctx.need_bucket().config)):
+        raise S3Error("InvalidRequest", LOCKED_PUT_INTEGRITY)
     acls.apply_to_object(ctx, meta)
     tags = tags_from_header(h.get("x-amz-tagging"))
     cond = write_conditions(h)
@@ -299,13 +304,7 @@ async def delete_object(ctx: Ctx) -> Response:
 async def delete_objects(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
     assert ctx.bucket is not None
-    h = ctx.headers
-    if (
-        "content-md5" not in h
-        and not any(k.startswith("x-amz-checksum-") for k in h)
-        and "x-amz-sdk-checksum-algorithm" not in h
-    ):
-        raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
+    require_integrity_header(ctx)
     body = await read_document(ctx, MAX_DELETE_BODY)
     root = xml.parse(body)
     if root.tag != "Delete":

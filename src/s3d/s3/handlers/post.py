@@ -76,7 +76,7 @@ def verify_signature(ctx: Ctx, fields: dict[str, str]) -> dict[str, Any]:
     ctx.user = users[access_key]
     try:
         policy = json.loads(base64.b64decode(fields["policy"]))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: nested too deep
         raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", status=400) from None
     if not isinstance(policy, dict):
         raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", status=400)

@@ -135,7 +135,7 @@ def _bool_header(headers: dict[str, str], name: str) -> bool | None:
 def _context(raw: str) -> str:
     try:
         doc = json.loads(base64.b64decode(raw, validate=True))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: nested too deep
         doc = None
     if not isinstance(doc, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in doc.items()):
         raise _arg("The encryption context must be base64-encoded JSON of string keys and values.")
