@@ -24,6 +24,15 @@ SENDFILE_MIN = 256 * 1024  # smaller file bodies go out as one pread+write
 SENDFILE_CHUNK = 8 << 20
 IDLE_TIMEOUT = 60.0  # keep-alive idle time, and the most a request's headers may take to arrive
 BODY_TIMEOUT = 60.0  # the longest wait for the next piece of a request body
+MAX_CONNECTIONS = 2048  # open connections per worker; past it the longest idle one is closed, or the new one
+_OVERLOADED_BODY = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+)
+OVERLOADED = (  # the answer to a connection past MAX_CONNECTIONS, before anything of it is read
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\nConnection: close\r\nRetry-After: 1\r\n"
+    b"Content-Length: " + str(len(_OVERLOADED_BODY)).encode() + b"\r\n\r\n" + _OVERLOADED_BODY
+)
 SETTLE_TIMEOUT = 1.0  # after an early answer, how long to wait for the unread rest of a body
 MAX_FIELD = 8 * 1024  # the request target, and each header line (name and value), at most
 MAX_HEAD = 16 * 1024  # a request's whole head (request line and headers) at most
@@ -229,6 +238,10 @@ class HttpConnection(asyncio.Protocol):
         self.secure = transport.get_extra_info("sslcontext") is not None
         self.idle_since = self.loop.time()
         if self.registry is not None:
+            if len(self.registry) >= MAX_CONNECTIONS and not _make_room(self.registry):
+                transport.write(OVERLOADED)  # type: ignore[attr-defined]
+                transport.close()
+                return
             self.registry.add(self)
 
     def data_received(self, data: bytes) -> None:
@@ -573,6 +586,17 @@ class HttpConnection(asyncio.Protocol):
         if self.transport is not None and not self._closed:
             self._closed = True
             self.transport.abort()
+
+
+def _make_room(registry: set[HttpConnection]) -> bool:
+    """Close the connection idle the longest (between requests, or while its head trickles in); False if none is."""
+    idle = [c for c in registry if c.idle_since is not None]
+    if not idle:
+        return False
+    oldest = min(idle, key=lambda c: c.idle_since or 0.0)
+    registry.discard(oldest)
+    oldest._close()
+    return True
 
 
 def _field_value(v: str) -> bytes:
