@@ -245,3 +245,22 @@ def test_put_lifecycle_needs_an_integrity_header(server, bucket):  # type: ignor
         rawhttp.call(server, "PUT", f"/{bucket}", query="lifecycle", body=body, headers={"Content-MD5": md5}).status
         == 200
     )
+
+
+def test_an_upload_an_abort_rule_applies_to_is_told_when_it_will_be_aborted(s3, bucket):  # type: ignore[no-untyped-def]
+    rule = {
+        "ID": "mpu",
+        "Status": "Enabled",
+        "Filter": {"Prefix": "mpu/"},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+    }
+    _put_rules(s3, bucket, rule)
+    before = datetime.datetime.now(datetime.UTC)
+    created = s3.create_multipart_upload(Bucket=bucket, Key="mpu/x")
+    assert created["AbortRuleId"] == "mpu"
+    days = (created["AbortDate"] - before).total_seconds() / 86400
+    assert 7 <= days <= 8  # 7 days after initiation, rounded up to the next day boundary (as S3)
+    parts = s3.list_parts(Bucket=bucket, Key="mpu/x", UploadId=created["UploadId"])
+    assert (parts["AbortDate"], parts["AbortRuleId"]) == (created["AbortDate"], "mpu")
+    other = s3.create_multipart_upload(Bucket=bucket, Key="elsewhere")
+    assert "AbortDate" not in other and "AbortRuleId" not in other

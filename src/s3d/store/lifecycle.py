@@ -117,6 +117,18 @@ def expiration(rules: list[Rule], obj: objects.Object, day_seconds: float) -> tu
     return best
 
 
+def abort_date(rules: list[Rule], key: bytes, initiated: float, day_seconds: float) -> tuple[float, str] | None:
+    """When an enabled rule's AbortIncompleteMultipartUpload aborts an upload of ``key``, and which rule."""
+    best: tuple[float, str] | None = None
+    for r in rules:
+        if not r.enabled or r.abort_days is None or not key.startswith(r.filter.prefix.encode()):
+            continue
+        at = after_days(initiated, r.abort_days, day_seconds)
+        if best is None or at < best[0]:
+            best = (at, r.id)
+    return best
+
+
 # ---------- the scanner ----------
 Action = Callable[[sqlite3.Connection], list[str]]  # runs in a transaction; returns blobs to unlink
 

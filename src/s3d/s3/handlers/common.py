@@ -408,6 +408,16 @@ def bypass_governance(ctx: Ctx, b: Bucket, key: str | None = None) -> bool:
     return authorize.allowed(ctx, b, BYPASS_GOVERNANCE_RETENTION, key if key is not None else ctx.key)
 
 
+def abort_headers(ctx: Ctx, config: dict[str, Any], key: bytes, initiated: float) -> list[tuple[str, str]]:
+    """``x-amz-abort-date`` and ``x-amz-abort-rule-id`` for an upload an AbortIncompleteMultipartUpload rule will abort."""
+    if LIFECYCLE not in config:
+        return []
+    hit = lifecycle.abort_date(lifecycle.rules_of(config), key, initiated, ctx.settings.lifecycle_day_seconds)
+    if hit is None:
+        return []
+    return [("x-amz-abort-date", http_date(hit[0])), ("x-amz-abort-rule-id", hit[1])]
+
+
 def expiration_header(ctx: Ctx, config: dict[str, Any], obj: Object) -> list[tuple[str, str]]:
     """``x-amz-expiration`` for a current object an enabled Expiration rule matches."""
     if LIFECYCLE not in config:

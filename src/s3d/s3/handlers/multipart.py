@@ -13,6 +13,7 @@ from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import acls, sse
 from s3d.s3.handlers.common import (
+    abort_headers,
     check_read_conditions,
     empty,
     lock_meta_from_headers,
@@ -35,6 +36,7 @@ from s3d.s3.multipart_rules import CompletedPart, assemble, multipart_etag, obje
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
 from s3d.store.errors import NoSuchUpload, ObjectChanged
+from s3d.store.lifecycle import LIFECYCLE
 from s3d.store.multipart import MAX_PARTS, Multipart
 from s3d.store.objects import Object
 from s3d.store.uploads import Upload
@@ -81,7 +83,7 @@ def _owner(ctx: Ctx) -> list[xml.Node]:
 
 
 async def create_multipart_upload(ctx: Ctx) -> Response:
-    ctx.need_bucket()
+    b = ctx.need_bucket()
     assert ctx.bucket is not None
     h = ctx.headers
     meta: dict[str, Any] = {**metadata_from_headers(h), **lock_meta_from_headers(ctx)}
@@ -115,6 +117,9 @@ async def create_multipart_upload(ctx: Ctx) -> Response:
     headers = sse.response_headers(env, spec.customer if spec else None, write=True)
     if algo:
         headers += [("x-amz-checksum-algorithm", algo), ("x-amz-checksum-type", meta["checksum_type"])]
+    if LIFECYCLE in b.config:
+        upload = _mp(ctx).get_upload(upload_id, ctx.bucket, ctx.key_bytes)
+        headers += abort_headers(ctx, b.config, upload.key, upload.initiated)
     body = xml.document(
         "InitiateMultipartUploadResult", [("Bucket", ctx.bucket), ("Key", ctx.key), ("UploadId", upload_id)]
     )
@@ -371,7 +376,8 @@ async def list_parts(ctx: Ctx) -> Response:
     nodes += [("Initiator", _owner(ctx)), ("Owner", _owner(ctx)), ("StorageClass", "STANDARD")]
     if algo:
         nodes += [("ChecksumAlgorithm", algo), ("ChecksumType", upload.meta.get("checksum_type"))]
-    return xml_response(xml.document("ListPartsResult", nodes))
+    headers = abort_headers(ctx, ctx.need_bucket().config, upload.key, upload.initiated)
+    return xml_response(xml.document("ListPartsResult", nodes), headers=headers)
 
 
 async def list_multipart_uploads(ctx: Ctx) -> Response:
