@@ -197,3 +197,31 @@ def test_complete_with_if_none_match_refuses_existing_key(s3, bucket):  # type: 
         )
     assert e.value.response["Error"]["Code"] == "PreconditionFailed"
     assert s3.get_object(Bucket=bucket, Key="exists")["Body"].read() == b"x"
+
+
+def test_a_composite_upload_completed_without_a_part_checksum_is_refused(s3, bucket):  # type: ignore[no-untyped-def]
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="sha", ChecksumAlgorithm="SHA256")["UploadId"]
+    r = s3.upload_part(Bucket=bucket, Key="sha", UploadId=uid, PartNumber=1, Body=b"x" * 10, ChecksumAlgorithm="SHA256")
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(
+            Bucket=bucket, Key="sha", UploadId=uid, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": r["ETag"]}]}
+        )
+    assert e.value.response["Error"]["Code"] == "InvalidRequest"
+    assert "missing for part 1" in e.value.response["Error"]["Message"]
+    listed = [{"PartNumber": 1, "ETag": r["ETag"], "ChecksumSHA256": r["ChecksumSHA256"]}]
+    s3.complete_multipart_upload(Bucket=bucket, Key="sha", UploadId=uid, MultipartUpload={"Parts": listed})
+    assert s3.get_object(Bucket=bucket, Key="sha")["Body"].read() == b"x" * 10
+
+
+def test_a_part_without_the_upload_s_checksum_is_refused(server, s3, bucket):  # type: ignore[no-untyped-def]
+    from tests.conftest import client_for
+
+    bare = client_for(
+        server.endpoint, server.access_key, server.secret_key, request_checksum_calculation="when_required"
+    )
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="sha", ChecksumAlgorithm="SHA256")["UploadId"]
+    with pytest.raises(ClientError) as e:
+        bare.upload_part(Bucket=bucket, Key="sha", UploadId=uid, PartNumber=1, Body=b"x" * 10)
+    assert e.value.response["Error"]["Code"] == "InvalidRequest"
+    assert s3.list_parts(Bucket=bucket, Key="sha", UploadId=uid).get("Parts", []) == []
+    s3.abort_multipart_upload(Bucket=bucket, Key="sha", UploadId=uid)

@@ -15,6 +15,8 @@ from awscrt import checksums as crt
 
 ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
 HEADER = {a: f"x-amz-checksum-{a.lower()}" for a in ALGORITHMS}
+COMPOSITE = "COMPOSITE"  # a multipart object's checksum: of its parts' checksums
+FULL_OBJECT = "FULL_OBJECT"  # of the whole object's bytes
 FULL_OBJECT_ONLY = {"CRC64NVME"}
 
 

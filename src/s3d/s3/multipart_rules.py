@@ -30,6 +30,7 @@ def assemble(upload: Upload, stored: dict[int, StoredPart], listed: list[Complet
         raise S3Error("InvalidPartOrder")
     parts: list[Part] = []
     algo = upload.meta.get("checksum_algorithm")
+    composite = upload.meta.get("checksum_type") == checksums.COMPOSITE
     for i, c in enumerate(listed):
         sp = stored.get(c.number)
         if sp is None or sp.etag != c.etag.strip().strip('"'):
@@ -40,6 +41,12 @@ def assemble(upload: Upload, stored: dict[int, StoredPart], listed: list[Complet
             have = sp.checksum.get("value") if sp.checksum and sp.checksum.get("algorithm") == a else None
             if have is not None and have != v:
                 raise S3Error("InvalidPart", f"The {a.lower()} checksum of part {c.number} does not match.")
+        if algo and composite and algo not in c.checksums:
+            raise S3Error(
+                "InvalidRequest",
+                f"The upload was created using a {algo.lower()} checksum. The complete request must include the "
+                f"checksum for each part. It was missing for part {c.number} in the request.",
+            )
         if algo and (sp.checksum is None or sp.checksum.get("algorithm") != algo):
             raise S3Error(
                 "InvalidRequest", f"The upload was created using a {algo.lower()} checksum. Part {c.number} has none."
@@ -62,7 +69,9 @@ def multipart_etag(parts: list[Part]) -> str:
 
 def object_checksum(upload: Upload, parts: list[Part]) -> dict[str, str] | None:
     algo = upload.meta.get("checksum_algorithm")
-    ctype = upload.meta.get("checksum_type") or ("FULL_OBJECT" if algo in checksums.FULL_OBJECT_ONLY else "COMPOSITE")
+    ctype = upload.meta.get("checksum_type") or (
+        checksums.FULL_OBJECT if algo in checksums.FULL_OBJECT_ONLY else checksums.COMPOSITE
+    )
     if algo is None:
         # no algorithm asked for: S3's default, a full-object CRC64NVME, when every part has one
         if parts and all(p.checksum and p.checksum.get("algorithm") == "CRC64NVME" for p in parts):
@@ -72,7 +81,7 @@ def object_checksum(upload: Upload, parts: list[Part]) -> dict[str, str] | None:
     values = [p.checksum["value"] for p in parts if p.checksum]
     if len(values) != len(parts):
         return None
-    if ctype == "FULL_OBJECT":
+    if ctype == checksums.FULL_OBJECT:
         value = checksums.combine_crc(algo, [(v, p.size) for v, p in zip(values, parts, strict=True)])
     else:
         value = checksums.composite(algo, values)

@@ -131,10 +131,13 @@ async def upload_part(ctx: Ctx) -> Response:
     upload = _upload(ctx)
     algo = upload.meta.get("checksum_algorithm")
     payload = Payload(ctx.headers, ctx.auth, ctx.req.body, checksum_algorithm=algo or DEFAULT_CHECKSUM)
-    if algo and payload.checksum_algorithm != algo:
+    sent = next(
+        (a for a, name in checksums.HEADER.items() if name in ctx.headers or name in payload.trailer_names), None
+    )
+    if algo and sent != algo:
         raise S3Error(
             "InvalidRequest",
-            f"Checksum Type mismatch occurred, expected checksum Type: {algo.lower()}, actual checksum Type: {(payload.checksum_algorithm or 'none').lower()}",
+            f"Checksum Type mismatch occurred, expected checksum Type: {algo.lower()}, actual checksum Type: {(sent or 'null').lower()}",
         )
     if payload.expected_size is not None and payload.expected_size > MAX_PART_SIZE:
         raise S3Error("EntityTooLarge")
