@@ -153,6 +153,7 @@ NOTES = {
     "PutObjectAcl": "enforced when ObjectOwnership enables ACLs (default BucketOwnerEnforced: AccessControlListNotSupported).",
     "PutPublicAccessBlock": "enforced; new buckets block public access, as at AWS.",
     "CreateSession": "S3 Express One Zone only.",
+    "PutObject": "a key with a character XML 1.0 cannot carry (U+0001-U+001F but tab, LF and CR; U+FFFE, U+FFFF), which no listing could name, is refused with 400 InvalidArgument (AWS stores it); so on every operation that names a key.",
     "CreateBucket": "CreateBucketConfiguration: LocationConstraint (a region name, or EU for eu-west-1; another: 400 InvalidLocationConstraint); Location and Bucket (directory buckets) and Tags: 501.",
     "PreflightBucket": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
     "PreflightObject": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
