@@ -212,3 +212,15 @@ def test_post_form_metadata_that_is_no_header_value(server: S3dProcess, bucket: 
     r = _post_form(server, bucket, fields)
     assert (r.status, r.error_code) == (400, "InvalidArgument")
     assert call(server, "GET", f"/{bucket}/k").status == 404
+
+
+def test_post_policy_expiration_without_a_zone_is_utc(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc = S3dProcess(tmp_path / "data", workers=1, env_extra={"TZ": "Asia/Tokyo"}).start()  # UTC+9: local time differs
+    try:
+        assert call(proc, "PUT", "/zone").status == 200
+        naive = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
+        policy = {"expiration": naive, "conditions": [{"bucket": "zone"}, {"key": "k"}]}
+        r = _post_form(proc, "zone", _signed_form(proc, "zone", policy))
+        assert r.status == 204
+    finally:
+        proc.stop()

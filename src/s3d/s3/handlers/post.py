@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -121,7 +121,8 @@ def check_policy(policy: dict[str, Any], fields: dict[str, str], now: float) -> 
     if not isinstance(exp, str):
         raise S3Error("InvalidPolicyDocument", "Invalid Policy: Policy missing expiration.", status=400)
     try:
-        expires = datetime.fromisoformat(exp.replace("Z", "+00:00")).timestamp()
+        when = datetime.fromisoformat(exp.replace("Z", "+00:00"))
+        expires = (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).timestamp()  # S3's times are UTC
     except ValueError:
         raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid 'expiration' value.", status=400) from None
     if now > expires:
