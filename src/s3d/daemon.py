@@ -169,6 +169,7 @@ def run(settings: Settings) -> int:
     if missing:
         raise ConfigError(f"sync folder {missing[0]} does not exist")
     lock_fd = lock_data_dir(settings.data)
+    main_pid = os.getpid()
     try:
         observability.prepare(settings)  # log format; a clean metrics dir for every process, set before forking
         keyring_for(settings)  # the master key file is made (or found wanting) before any worker forks
@@ -188,7 +189,6 @@ def run(settings: Settings) -> int:
             release_held(
                 settings.data, settings.upload_filter, settings.mirrors
             )  # before any worker serves or a flush is asked
-        main_pid = os.getpid()
         if g is not None:
             return server.run(settings, lambda: open_app(settings, main_pid), _supervisor(settings, g))
         return server.run(
@@ -198,4 +198,6 @@ def run(settings: Settings) -> int:
             (lambda: run_sync(settings)) if settings.sync else None,
         )
     finally:
+        if os.getpid() == main_pid:
+            observability.release()
         os.close(lock_fd)

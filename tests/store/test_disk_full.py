@@ -129,3 +129,29 @@ async def _fill_metadata(store: Store, mnt: Path) -> None:
     await store.set_bucket_config("meta", "after", value)
     bucket = store.get_bucket("meta")
     assert bucket is not None and bucket.config["after"] == value
+
+
+def _status(call) -> int:  # type: ignore[no-untyped-def]
+    try:
+        return int(call()["ResponseMetadata"]["HTTPStatusCode"])
+    except ClientError as e:
+        return int(e.response["ResponseMetadata"]["HTTPStatusCode"])
+
+
+def test_a_data_volume_filled_to_the_last_byte_does_not_stop_the_daemon(full_server: S3dProcess) -> None:
+    s3 = client(full_server)
+    s3.create_bucket(Bucket="brim")
+    s3.put_object(Bucket="brim", Key="old", Body=b"o" * 200_000)
+    ballast = full_server.data / "ballast"
+    fill(ballast)  # another process takes every byte left
+    # requests the daemon has not answered before (new metric label sets), each one answered
+    assert _status(lambda: s3.head_object(Bucket="brim", Key="missing")) == 404
+    assert _status(lambda: s3.get_object(Bucket="brim", Key="missing")) == 404
+    assert _status(lambda: s3.put_object(Bucket="brim", Key="new", Body=b"n" * 200_000)) == 507
+    assert _status(lambda: s3.list_objects_v2(Bucket="brim", Prefix="o")) == 200
+    assert _status(lambda: s3.get_bucket_tagging(Bucket="brim")) == 404
+    assert s3.get_object(Bucket="brim", Key="old")["Body"].read() == b"o" * 200_000
+    assert _status(lambda: s3.delete_object(Bucket="brim", Key="old")) in (204, 507)  # no byte for the log
+    assert full_server.proc is not None and full_server.proc.poll() is None
+    ballast.unlink()
+    assert _status(lambda: s3.delete_object(Bucket="brim", Key="old")) == 204

@@ -1,6 +1,6 @@
 """The counters and histograms every s3d process moves (prometheus_client).
 
-With ``PROMETHEUS_MULTIPROC_DIR`` set (the daemon sets it to DATA/metrics before
+With ``PROMETHEUS_MULTIPROC_DIR`` set (the daemon sets it to a directory in /dev/shm before
 forking, see setup.py) each process writes its values to files there and the
 worker answering a scrape adds them all up (exposition.py). Gauges that describe
 the store (LSN, HWM, lag, disk) are not here: they are read at scrape time

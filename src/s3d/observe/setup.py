@@ -11,10 +11,14 @@ Settings, read from the environment until the CLI passes them in ``Settings``:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
+import stat
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from s3d import observe
@@ -22,7 +26,8 @@ from s3d.observe import logs
 from s3d.observe.observer import S3dObserver
 from s3d.observe.redact import Redactor
 
-METRICS_DIR = "metrics"
+METRICS_DIR = "metrics"  # under the data dir: only where there is no shared memory (see metrics_dir)
+SHARED_MEMORY = Path("/dev/shm")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 TOKEN_ENV = "S3D_METRICS_TOKEN"
 log = logging.getLogger("s3d")
@@ -55,10 +60,42 @@ def prepare(settings: Any) -> None:
     (which picks its value class at import), and every forked process inherits it.
     """
     configure_logging(settings)
-    path = settings.data / METRICS_DIR
-    shutil.rmtree(path, ignore_errors=True)  # counters restart with the daemon, as Prometheus expects
-    path.mkdir(parents=True, exist_ok=True)
-    os.environ[MULTIPROC_ENV] = str(path)
+    shutil.rmtree(settings.data / METRICS_DIR, ignore_errors=True)  # counters restart with the daemon
+    os.environ[MULTIPROC_ENV] = str(metrics_dir(settings.data))
+
+
+def metrics_dir(data: Path) -> Path:
+    """A fresh, empty directory for prometheus_client's per-process files, in shared memory when there is one.
+
+    Not on the data volume: prometheus_client grows its files sparse and mmaps them, and on a full
+    volume the first write to a page the disk cannot back kills the process (SIGBUS), just when the
+    daemon must answer 507 and keep serving deletes. The name comes from the data dir, whose lock
+    makes it this daemon's alone; one left by a killed daemon is emptied at the next start.
+    """
+    if not (SHARED_MEMORY.is_dir() and os.access(SHARED_MEMORY, os.W_OK | os.X_OK)):
+        path = data / METRICS_DIR
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    tag = hashlib.sha256(str(data.resolve()).encode()).hexdigest()[:16]
+    path = SHARED_MEMORY / f"s3d-metrics-{os.getuid()}-{tag}"
+    try:
+        os.mkdir(path, 0o700)
+        return path
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) == 0o700:
+        shutil.rmtree(path)  # a real directory of ours (never a link to follow): a killed daemon's
+        os.mkdir(path, 0o700)
+        return path
+    return Path(tempfile.mkdtemp(prefix="s3d-metrics-", dir=SHARED_MEMORY))  # someone else's name: a fresh one
+
+
+def release() -> None:
+    """At the daemon's exit: the metrics files go (they live in memory)."""
+    path = os.environ.get(MULTIPROC_ENV)
+    if path and Path(path).parent == SHARED_MEMORY:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def tracing_configured(env: Mapping[str, str]) -> bool:
