@@ -155,3 +155,59 @@ def test_a_data_volume_filled_to_the_last_byte_does_not_stop_the_daemon(full_ser
     assert full_server.proc is not None and full_server.proc.poll() is None
     ballast.unlink()
     assert _status(lambda: s3.delete_object(Bucket="brim", Key="old")) == 204
+
+
+def test_a_daemon_killed_on_a_disk_it_filled_starts_again(tmp_path: Path) -> None:
+    with small_fs(tmp_path / "fs", 20) as mnt:
+        proc = S3dProcess(mnt, workers=2).start()
+        try:
+            s3 = client(proc)
+            s3.create_bucket(Bucket="refill")
+            stored, _ = put_until_refused(s3, "refill", MIB, limit=40)
+            small = []
+            for i in range(2000):  # inline objects, into the last room above the reserve
+                try:
+                    s3.put_object(Bucket="refill", Key=f"small-{i:04d}", Body=random.Random(i).randbytes(30_000))
+                except ClientError:
+                    break
+                small.append(f"small-{i:04d}")
+            for i in range(200):  # metadata-only writes stop at the reserve too
+                try:
+                    s3.create_multipart_upload(Bucket="refill", Key=f"mpu-{i}", Metadata={"m": "x" * 1900})
+                except ClientError as e:
+                    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 507
+                    break
+            proc.kill9()
+            proc = S3dProcess(mnt, workers=2).start()
+            s3 = client(proc)
+            assert s3.get_object(Bucket="refill", Key=stored[-1])["Body"].read() == random.Random(
+                len(stored) - 1
+            ).randbytes(MIB)
+            if small:
+                assert s3.get_object(Bucket="refill", Key=small[-1])["Body"].read() == random.Random(
+                    len(small) - 1
+                ).randbytes(30_000)
+            for key in stored[:3]:
+                s3.delete_object(Bucket="refill", Key=key)
+            s3.put_object(Bucket="refill", Key="after", Body=b"a" * MIB)
+            assert s3.get_object(Bucket="refill", Key="after")["Body"].read() == b"a" * MIB
+        finally:
+            proc.stop()
+
+
+def test_changes_that_only_add_metadata_stop_at_the_reserve_kept_for_deletes(full_server: S3dProcess) -> None:
+    s3 = client(full_server)
+    s3.create_bucket(Bucket="meta")
+    s3.put_object(Bucket="meta", Key="old", Body=b"o" * 10_000)
+    ballast = full_server.data / "ballast"
+    size = fill(ballast)
+    with open(ballast, "r+b") as f:  # leave less free than the reserve (1 MiB here), but not nothing
+        f.truncate(size - 256 * 1024)
+    tags = {"TagSet": [{"Key": "k", "Value": "v"}]}
+    assert _status(lambda: s3.create_multipart_upload(Bucket="meta", Key="u")) == 507
+    assert _status(lambda: s3.put_object_tagging(Bucket="meta", Key="old", Tagging=tags)) == 507
+    assert _status(lambda: s3.put_bucket_tagging(Bucket="meta", Tagging=tags)) == 507
+    assert _status(lambda: s3.create_bucket(Bucket="meta-2")) == 507
+    assert _status(lambda: s3.delete_object(Bucket="meta", Key="old")) == 204
+    ballast.unlink()
+    assert _status(lambda: s3.create_multipart_upload(Bucket="meta", Key="u")) == 200

@@ -167,8 +167,9 @@ def release(conn: sqlite3.Connection, reservation: int) -> None:
 
 
 def clear_reservations(conn: sqlite3.Connection) -> None:
-    """At start-up: reservations were held by processes that no longer exist."""
-    conn.execute("DELETE FROM cache_reservations")
+    """At start-up: reservations were held by processes that no longer exist (no write when there are none)."""
+    if conn.execute("SELECT 1 FROM cache_reservations LIMIT 1").fetchone() is not None:
+        conn.execute("DELETE FROM cache_reservations")
 
 
 def newest_entry(conn: sqlite3.Connection) -> int:

@@ -12,12 +12,15 @@ from contextlib import contextmanager
 
 from s3d.store import schema
 
+WAL_KEPT = 8 << 20  # a WAL reset after a checkpoint is cut back to this size (SQLite keeps all of it otherwise)
+
 
 def connect(path: str, readonly: bool = False) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
     conn.execute("PRAGMA busy_timeout=60000")
     if not readonly:
         conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA journal_size_limit={WAL_KEPT}")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA cache_size=-16000")
     return conn

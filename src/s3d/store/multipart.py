@@ -82,6 +82,7 @@ class Multipart:
                 raise NoSuchBucket(bucket=bucket)
             uploads.insert(conn, upload_id, bucket, key, meta, owner)
 
+        self.store.need_room()
         await self.store.committer.run(op)
         return upload_id
 

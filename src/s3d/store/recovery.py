@@ -60,6 +60,18 @@ def check_data_dir(root: Path) -> None:
             raise DataDirError(f"{meta} is not an s3d metadata store (not a SQLite database)")
 
 
+DISK_FULL = (
+    "the volume holding {path} is full: s3d needs some room to start. Free space on it (never by deleting "
+    "meta.db-wal or meta.db-shm: the WAL holds acknowledged writes), then start again."
+)
+
+
+def _disk_full(e: BaseException) -> bool:
+    if isinstance(e, sqlite3.Error):
+        return getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 def lock_data_dir(root: Path, wait: float = LOCK_WAIT) -> int:
     """Take the data dir's exclusive lock; returns the fd that holds it (keep it open).
 
@@ -89,6 +101,8 @@ def _open_checked(path: str) -> sqlite3.Connection:
         conn = db.connect(path)
         rows = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
     except Exception as e:  # noqa: BLE001 - any failure here means the dir is unusable
+        if _disk_full(e):
+            raise DataDirError(DISK_FULL.format(path=path)) from None
         raise DataDirError(f"cannot open metadata store {path}: {e}") from None
     if rows != ["ok"]:
         conn.close()
@@ -127,6 +141,8 @@ def recover(root: Path, drives: Sequence[Path] = ()) -> Recovered:
     try:
         referenced = _referenced(conn)
     except (sqlite3.Error, ValueError, IndexError, TypeError) as e:
+        if _disk_full(e):
+            raise DataDirError(DISK_FULL.format(path=path)) from None
         raise DataDirError(f"metadata store {path} is damaged: {e}") from None
     finally:
         conn.close()

@@ -197,6 +197,8 @@ def create(conn: sqlite3.Connection) -> None:
     if version > SCHEMA_VERSION:
         raise RuntimeError(f"data dir has schema version {version}, this s3d knows {SCHEMA_VERSION}")
     conn.executescript(SCHEMA)  # every statement is IF NOT EXISTS
+    if row is not None and version == SCHEMA_VERSION:
+        return  # nothing to write: a start on a full disk must not need room
     conn.execute("BEGIN IMMEDIATE")
     try:
         while version < SCHEMA_VERSION:
@@ -205,5 +207,6 @@ def create(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT OR REPLACE INTO state (name, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite rolls back a COMMIT that failed for a full disk by itself
+            conn.execute("ROLLBACK")
         raise

@@ -40,6 +40,7 @@ HOT_ENTRIES = 1024  # rows remembered per worker for repeated GETs (see find_wit
 HOT_MAX_SIZE = 256 * 1024
 LOCKED_VERSIONING = "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
 LOCK_NEEDS_VERSIONING = "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration"
+METADATA_CHANGE = 64 * 1024  # room taken to be needed by a change that adds metadata (WAL frames, then pages)
 SCRATCH = "tmp"  # under the data dir; emptied of leftovers by recovery at start
 
 
@@ -81,7 +82,14 @@ class Store:
     def list_buckets(self, owner: str | None = None) -> list[Bucket]:
         return buckets.all_buckets(self.reader, owner)
 
+    def need_room(self, more: int = 0) -> None:
+        """InsufficientStorage if a change that adds metadata (not a delete) would eat into the reserve kept for
+        deletes (blobs.py); ``more``: the bytes it adds besides a row's worth."""
+        self.blobs.check_space(self.root, METADATA_CHANGE + more)
+
     async def create_bucket(self, name: str, owner: str, region: str, config: dict[str, Any] | None = None) -> None:
+        self.need_room()
+
         def op(conn: sqlite3.Connection) -> None:
             current = buckets.owner(conn, name)
             if current is not None:
@@ -106,6 +114,8 @@ class Store:
 
     async def set_bucket_config(self, name: str, item: str, value: Any) -> None:
         """Set (or with None, remove) one entry of a bucket's configuration (tags, cors, ...)."""
+        if value is not None:
+            self.need_room()
         await self.change_bucket_config(name, lambda config: buckets.set_entry(config, item, value))
 
     async def change_bucket_config(self, name: str, change: Callable[[dict[str, Any]], None]) -> None:
@@ -127,6 +137,7 @@ class Store:
                 raise BucketStateConflict(LOCKED_VERSIONING, bucket=name)
             config[buckets.VERSIONING] = state
 
+        self.need_room()
         await self.change_bucket_config(name, change)
 
     async def enable_object_lock(self, name: str, rule: dict[str, Any]) -> None:
@@ -138,6 +149,7 @@ class Store:
                 raise BucketStateConflict(LOCK_NEEDS_VERSIONING, bucket=name)
             config[locks.LOCK_CONFIG] = rule
 
+        self.need_room()
         await self.change_bucket_config(name, change)
 
     # ---------- objects: reads ----------
@@ -310,6 +322,7 @@ class Store:
             versions.set_meta(conn, bucket, key, obj.version_id, obj.meta)
             return obj
 
+        self.need_room()
         return await self.committer.run(op)
 
     async def set_tags(
@@ -329,6 +342,8 @@ class Store:
                 raise NoSuchKey(bucket=bucket, key=key)
             return journal.append(conn, journal.Op.TAGS, bucket, key)
 
+        if tags:
+            self.need_room()
         return await self.committer.run(op)
 
     async def replace_meta(
@@ -342,6 +357,7 @@ class Store:
             version = journal.append(conn, journal.Op.PUT, bucket, key)
             objects.replace_meta(conn, bucket, key, meta, tags, version)
 
+        self.need_room()
         await self.committer.run(op)
         obj = self.get_object(bucket, key)
         if obj is None:

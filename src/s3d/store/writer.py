@@ -44,6 +44,7 @@ from s3d.store.uploads import StoredPart
 
 T = TypeVar("T")
 COPY_CHUNK = 1 << 20
+INLINE_COPIES = 2  # the disk holds inline bytes twice for a while: in the WAL and in the database file
 
 
 class Hasher(Protocol):
@@ -146,8 +147,9 @@ class ObjectWriter:
             self._encryptor = None
         if self._memory is not None:
             data = b"".join(self._memory)
-            # inline bytes land in the WAL: keep the metadata reserve for deletes (see blobs.py)
-            self.blobs.check_space(self.blobs.root, len(data))
+            # inline bytes land in the WAL, and again in the database file when the WAL is checkpointed:
+            # keep the metadata reserve for deletes (see blobs.py)
+            self.blobs.check_space(self.blobs.root, INLINE_COPIES * len(data))
             return data, None
         assert self._file is not None
         return None, await self._file.place()
