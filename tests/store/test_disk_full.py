@@ -211,3 +211,22 @@ def test_changes_that_only_add_metadata_stop_at_the_reserve_kept_for_deletes(ful
     assert _status(lambda: s3.delete_object(Bucket="meta", Key="old")) == 204
     ballast.unlink()
     assert _status(lambda: s3.create_multipart_upload(Bucket="meta", Key="u")) == 200
+
+
+def test_a_daemon_killed_on_a_disk_another_process_filled_starts_again(tmp_path: Path) -> None:
+    with small_fs(tmp_path / "fs", 20) as mnt:
+        proc = S3dProcess(mnt, workers=2).start()
+        try:
+            s3 = client(proc)
+            s3.create_bucket(Bucket="other")
+            for i in range(50):
+                s3.put_object(Bucket="other", Key=f"k{i}", Body=random.Random(i).randbytes(20_000))
+            fill(mnt / "ballast")  # to the last byte
+            proc.kill9()
+            proc = S3dProcess(mnt, workers=2).start()
+            s3 = client(proc)
+            assert s3.get_object(Bucket="other", Key="k49")["Body"].read() == random.Random(49).randbytes(20_000)
+            (mnt / "ballast").unlink()
+            s3.put_object(Bucket="other", Key="after", Body=b"a")
+        finally:
+            proc.stop()
