@@ -8,6 +8,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import client_for
+from tests.support.rawhttp import get_url
 
 
 @pytest.fixture
@@ -53,3 +54,8 @@ def test_v2_header_auth_round_trip(s3v2, bucket):  # type: ignore[no-untyped-def
     got = s3v2.get_object(Bucket=bucket, Key="dir/k")
     assert got["Body"].read() == b"v2 body" and got["Metadata"] == {"m": "1"}
     assert [o["Key"] for o in s3v2.list_objects(Bucket=bucket)["Contents"]] == ["dir/k"]
+
+
+def test_presigned_v2_with_an_expires_of_400_digits_is_access_denied(server, s3, bucket):  # type: ignore[no-untyped-def]
+    r = get_url(f"{server.endpoint}/{bucket}/k?AWSAccessKeyId={server.access_key}&Signature=x&Expires={'9' * 400}")
+    assert (r.status, r.error_code) == (403, "AccessDenied")

@@ -173,6 +173,21 @@ def test_sigv2(authorization: str, headers: dict[str, str], query: dict[str, str
     refused_or_ok(run)
 
 
+EXPIRES_NOW = 1_700_000_000.0
+
+
+@given(st.one_of(values, st.text(), st.text("0123456789", min_size=300, max_size=5000), st.integers().map(str)))
+def test_sigv2_expires(expires: str) -> None:
+    """Whatever Expires says, a wrong signature is refused with a 403 before or after it is read."""
+    query = {"AWSAccessKeyId": ACCESS_KEY, "Signature": "x", "Expires": expires}
+    try:
+        auth_v2.verify("GET", "/b/k", {}, query, SECRETS, now=EXPIRES_NOW)
+    except S3Error as e:
+        assert (e.status, e.code) in ((403, "AccessDenied"), (403, "SignatureDoesNotMatch")), e
+    else:
+        raise AssertionError("a wrong signature was accepted")
+
+
 # ---------- request bodies ----------
 async def _ok_app(_: Any) -> Response:
     return Response(200, [])

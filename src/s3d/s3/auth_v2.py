@@ -22,6 +22,8 @@ SUBRESOURCES = frozenset(
     "response-cache-control response-content-disposition response-content-encoding response-content-language "
     "response-content-type response-expires".split()
 )
+MAX_EXPIRES_DIGITS = 64  # far beyond a week from any real now; longer ones are not converted (int() is quadratic)
+TOO_FAR_AHEAD = "Query-string authentication: Expires must be less than a week (604800 seconds) from now"
 
 
 def applies(headers: dict[str, str], query: dict[str, str]) -> bool:
@@ -37,6 +39,20 @@ def string_to_sign(method: str, resource: str, query: dict[str, str], headers: d
     return "\n".join(
         [method, headers.get("content-md5", ""), headers.get("content-type", ""), date, canon_amz + resource]
     )
+
+
+def _check_expires(value: str, now: float) -> None:
+    """The Expires query parameter: seconds since the epoch (ASCII digits), not past, at most a week ahead."""
+    if not (value.isascii() and value.isdigit()):
+        raise S3Error(
+            "AccessDenied",
+            "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters",
+        )
+    expires = int(value) if len(value) <= MAX_EXPIRES_DIGITS else None
+    if expires is not None and now > expires:
+        raise S3Error("AccessDenied", "Request has expired")
+    if expires is None or expires > now + MAX_EXPIRES:  # int against float compares exactly, however large
+        raise S3Error("AccessDenied", TOO_FAR_AHEAD)
 
 
 def verify(
@@ -69,20 +85,7 @@ def verify(
             query.get("Signature", ""),
             query.get("Expires", ""),
         )
-        try:
-            expires = int(date)
-        except ValueError:
-            raise S3Error(
-                "AccessDenied",
-                "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters",
-            ) from None
-        if now > expires:
-            raise S3Error("AccessDenied", "Request has expired")
-        if expires - now > MAX_EXPIRES:
-            raise S3Error(
-                "AccessDenied",
-                "Query-string authentication: Expires must be less than a week (604800 seconds) from now",
-            )
+        _check_expires(date, now)
         presigned = True
     secret = secrets.get(access_key)
     if secret is None:
