@@ -12,7 +12,7 @@ import hmac
 import time
 from email.utils import parsedate_to_datetime
 
-from s3d.s3.auth import MAX_EXPIRES, MAX_SKEW, UNSIGNED, Auth
+from s3d.s3.auth import MAX_EXPIRES, MAX_SKEW, UNSIGNED, Auth, refuse_mixed_mechanisms
 from s3d.s3.errors import S3Error
 
 SUBRESOURCES = frozenset(
@@ -65,6 +65,7 @@ def verify(
 ) -> Auth:
     """resource is the canonical resource: /bucket/key as sent (still URL-encoded), or / for the service."""
     now = time.time() if now is None else now
+    refuse_mixed_mechanisms(headers, query)
     authz = headers.get("authorization", "")
     if authz.startswith("AWS "):
         access_key, _, signature = authz[4:].strip().rpartition(":")
