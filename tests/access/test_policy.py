@@ -152,6 +152,22 @@ def test_not_resource_grants_all_but_the_named_keys(alice, bob, abucket):  # typ
     assert read(bob, abucket, "secret/x") == "AccessDenied"
 
 
+MANY_STARS = "*/" * 8 + "*.secret"  # a backtracking matcher takes (text length) ** 9 steps to refuse a text of slashes
+BACKTRACKING_SECONDS = 60  # generous: a linear matcher answers in milliseconds, a backtracking one in hours
+
+
+@pytest.mark.timeout(BACKTRACKING_SECONDS)
+def test_resource_with_many_stars_against_a_key_of_slashes_answers_at_once(alice, bob, abucket):  # type: ignore[no-untyped-def]
+    key = "k" + "/" * 1000
+    alice.put_object(Bucket=abucket, Key=key, Body=b"x")
+    put(
+        alice, abucket,
+        allow({"AWS": user_arn("bob")}, "s3:GetObject", arn(abucket, "*")),
+        deny({"AWS": user_arn("bob")}, "s3:GetObject", arn(abucket, MANY_STARS)),
+    )  # fmt: skip
+    assert read(bob, abucket, key) == "ok"
+
+
 def test_bucket_level_action_needs_the_bucket_arn(alice, bob, abucket):  # type: ignore[no-untyped-def]
     put(alice, abucket, allow({"AWS": user_arn("bob")}, "s3:ListBucket", arn(abucket, "*")))
     assert code(bob.list_objects_v2, Bucket=abucket) == "AccessDenied"
@@ -183,6 +199,16 @@ def test_string_conditions_on_s3_prefix(alice, bob, abucket, op, value, allowed,
     put(alice, abucket, _bob("s3:ListBucket", arn(abucket), {op: {"s3:prefix": value}}))
     assert code(bob.list_objects_v2, Bucket=abucket, Prefix=allowed) == "ok"
     assert code(bob.list_objects_v2, Bucket=abucket, Prefix=denied) == "AccessDenied"
+
+
+@pytest.mark.timeout(BACKTRACKING_SECONDS)
+def test_string_like_with_many_stars_against_a_long_prefix_answers_at_once(alice, bob, abucket):  # type: ignore[no-untyped-def]
+    put(
+        alice, abucket,
+        allow({"AWS": user_arn("bob")}, "s3:ListBucket", arn(abucket)),
+        _bob("s3:ListBucket", arn(abucket), {"StringLike": {"s3:prefix": "home/" + MANY_STARS}}, effect="Deny"),
+    )  # fmt: skip
+    assert code(bob.list_objects_v2, Bucket=abucket, Prefix="home" + "/" * 1000) == "ok"
 
 
 def test_s3_delimiter_condition(alice, bob, abucket):  # type: ignore[no-untyped-def]

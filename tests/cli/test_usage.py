@@ -74,6 +74,8 @@ def test_client_commands_share_the_daemon_flags() -> None:
         (["speedtest", "--count", "0"], "must be positive"),
         (["status", "--interval", "0"], "--interval must be positive"),
         (["flush", "--timeout", "-1"], "--timeout must be positive"),
+        (["flush", "--timeout", "nan"], "--timeout must be positive and at most 3600 seconds"),
+        (["flush", "--timeout", "3601"], "--timeout must be positive and at most 3600 seconds"),
         (["status", "--endpoint", "ftp://127.0.0.1:1"], "http(s) URL"),
     ],
 )

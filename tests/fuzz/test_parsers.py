@@ -13,6 +13,7 @@ from urllib.parse import quote
 from hypothesis import given
 from hypothesis import strategies as st
 
+from s3d.admin.endpoints import MAX_FLUSH_TIMEOUT, flush_timeout
 from s3d.s3 import auth, auth_v2, xml
 from s3d.s3.context import parse_query
 from s3d.s3.errors import S3Error
@@ -171,6 +172,32 @@ def test_sigv2(authorization: str, headers: dict[str, str], query: dict[str, str
             auth_v2.verify("GET", "/b/k", h, query, SECRETS)
 
     refused_or_ok(run)
+
+
+EXPIRES_NOW = 1_700_000_000.0
+
+
+@given(st.one_of(values, st.text(), st.text("0123456789", min_size=300, max_size=5000), st.integers().map(str)))
+def test_sigv2_expires(expires: str) -> None:
+    """Whatever Expires says, a wrong signature is refused with a 403 before or after it is read."""
+    query = {"AWSAccessKeyId": ACCESS_KEY, "Signature": "x", "Expires": expires}
+    try:
+        auth_v2.verify("GET", "/b/k", {}, query, SECRETS, now=EXPIRES_NOW)
+    except S3Error as e:
+        assert (e.status, e.code) in ((403, "AccessDenied"), (403, "SignatureDoesNotMatch")), e
+    else:
+        raise AssertionError("a wrong signature was accepted")
+
+
+@given(st.one_of(values, st.text(), st.floats().map(str), st.integers().map(str)))
+def test_flush_timeout(value: str) -> None:
+    """The admin flush's ?timeout=: a finite number of seconds from 0 to the maximum, or InvalidArgument."""
+    try:
+        timeout = flush_timeout(value)
+    except S3Error as e:
+        assert (e.status, e.code) == (400, "InvalidArgument"), e
+    else:
+        assert 0 <= timeout <= MAX_FLUSH_TIMEOUT
 
 
 # ---------- request bodies ----------

@@ -336,3 +336,13 @@ def test_bucket_map_renames_remote_buckets(tmp_path: Path) -> None:
         s3.put_object(Bucket="photos", Key="cat.jpg", Body=b"meow")
         assert gw.flush()["flushed"]
         assert gw.remote.client().get_object(Bucket="edge-photos-eu", Key="cat.jpg")["Body"].read() == b"meow"
+
+
+FLUSH_TIMEOUTS_REFUSED = ["nan", "NaN", "inf", "-inf", "1e999", "-1", "3601", "", "ten"]
+
+
+def test_flush_timeout_that_is_not_0_to_3600_seconds_is_invalid_argument(gateway: Gateway) -> None:
+    """timeout=nan waited forever (min(nan, 3600) is nan, and no time is past a nan deadline)."""
+    for timeout in FLUSH_TIMEOUTS_REFUSED:
+        code, body = gateway.admin("POST", f"/_s3d/flush?timeout={timeout}", timeout=30)
+        assert (code, b"<Code>InvalidArgument</Code>" in body) == (400, True), (timeout, code, body)

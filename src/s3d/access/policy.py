@@ -2,7 +2,7 @@
 
 A compiled policy answers ``evaluate(request) -> Effect``: DENY if any statement that applies
 denies, else ALLOW if any statement that applies allows, else NOT_APPLICABLE. Statements are
-compiled to matchers (regular expressions for wildcards, parsed networks and dates), so a request
+compiled to matchers (linear-time wildcards, parsed networks and dates), so a request
 costs no JSON parsing.
 """
 
@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from s3d.access.principals import Principal, PrincipalSet
+from s3d.access.wildcards import Wildcard
 from s3d.s3.errors import S3Error
 
 VERSIONS = ("2012-10-17", "2008-10-17")
@@ -78,10 +79,9 @@ class PolicyRequest:
 
 # ---------- wildcards ----------
 @lru_cache(maxsize=4096)
-def wildcard(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
+def wildcard(pattern: str, ignore_case: bool = False) -> Wildcard:
     """IAM wildcards: '*' any run of characters, '?' any one character; nothing else is special."""
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+    return Wildcard.compile(pattern, ignore_case)
 
 
 def _strings(value: Any, what: str) -> list[str]:
@@ -260,9 +260,9 @@ class Statement:
     effect: Effect
     principals: PrincipalSet
     not_principal: bool
-    actions: list[re.Pattern[str]]
+    actions: list[Wildcard]
     not_action: bool
-    resources: list[re.Pattern[str]]
+    resources: list[Wildcard]
     not_resource: bool
     conditions: list[tuple[str, Test]]  # (lower-case key, test)
     public: bool
@@ -277,13 +277,13 @@ class Statement:
         return all(test(r.lookup(key)) for key, test in self.conditions)
 
 
-def _check_action(a: str) -> re.Pattern[str]:
+def _check_action(a: str) -> Wildcard:
     if a != "*" and not re.fullmatch(r"s3:[A-Za-z0-9*?]+", a):
         raise malformed("Policy has invalid action")
     return wildcard(a, ignore_case=True)
 
 
-def _check_resource(res: str, bucket: str) -> re.Pattern[str]:
+def _check_resource(res: str, bucket: str) -> Wildcard:
     if res == "*":
         return wildcard(res)
     if not res.startswith(ARN_PREFIX):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import sqlite3
 import time
 from typing import Any
@@ -23,6 +24,7 @@ from s3d.store import journal, objects, ship_state, state
 from s3d.store.errors import StoreError
 
 FLUSH_TIMEOUT = 300.0
+MAX_FLUSH_TIMEOUT = 3600.0  # a longer flush ties up a connection for too long: the caller asks again
 
 
 async def health(ctx: Ctx) -> Response:
@@ -97,14 +99,24 @@ async def queue(ctx: Ctx) -> Response:
     return json_response({**gateway_status(ctx, scope), "failed": failed, "notes": notes})
 
 
+def flush_timeout(value: str | None) -> float:
+    """?timeout= of a flush: seconds, from 0 to MAX_FLUSH_TIMEOUT (nan, infinities and the rest are refused)."""
+    if value is None:
+        return FLUSH_TIMEOUT
+    try:
+        timeout = float(value)
+    except ValueError:
+        timeout = math.nan
+    if not 0 <= timeout <= MAX_FLUSH_TIMEOUT:  # false for nan too
+        raise S3Error("InvalidArgument", f"timeout must be a number of seconds from 0 to {MAX_FLUSH_TIMEOUT:g}")
+    return timeout
+
+
 async def flush(ctx: Ctx) -> Response:
     """Block until everything up to the current LSN (of one bucket, if given) is shipped, or time out."""
     scope = caller_scope(ctx)
     _gateway(ctx, "nothing to flush")
-    try:
-        timeout = min(float(ctx.query.get("timeout", FLUSH_TIMEOUT)), 3600.0)
-    except ValueError:
-        raise S3Error("InvalidArgument", "timeout must be a number of seconds") from None
+    timeout = flush_timeout(ctx.query.get("timeout"))
     bucket = ctx.query.get("bucket") or None
     if bucket is not None:
         scope.need_bucket(bucket)

@@ -20,6 +20,7 @@ high-water mark (HWM: every change up to it is on the remote), the lag (records,
 oldest change not yet shipped), failed records, and whether the remote is reachable (and since when
 it is not), per bucket and in total. --json prints the daemon's /_s3d/status document as is."""
 
+MAX_FLUSH_TIMEOUT = 3600.0  # what the daemon's POST /_s3d/flush accepts (s3d.admin.endpoints)
 FLUSH_DESCRIPTION = """\
 Gateway mode: wait until every change made so far (to one bucket, if given) is on the remote.
 Exits 0 once flushed, 1 if --timeout passes first (with what is still pending) or the daemon runs
@@ -42,7 +43,11 @@ def register(sub: Any) -> None:
     )
     fl.add_argument("bucket", nargs="?", help="flush only this bucket's changes")
     fl.add_argument(
-        "--timeout", type=float, default=300.0, metavar="SECONDS", help="give up after this long (default 300)"
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="give up after this long (default 300, at most 3600)",
     )
     fl.add_argument("--json", action="store_true", help="print the daemon's answer as JSON")
     add_arguments(fl)
@@ -176,8 +181,8 @@ def _pending(s: dict[str, Any], bucket: str | None) -> int:
 
 
 def flush_command(args: argparse.Namespace, daemon: Daemon) -> int:
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
+    if not 0 < args.timeout <= MAX_FLUSH_TIMEOUT:  # false for nan too
+        raise UsageError(f"--timeout must be positive and at most {MAX_FLUSH_TIMEOUT:g} seconds")
     params = {"bucket": args.bucket, "timeout": f"{args.timeout:g}"}
     result: dict[str, Any] = {}
 

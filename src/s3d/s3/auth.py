@@ -22,6 +22,12 @@ MAX_SKEW = 15 * 60
 MAX_EXPIRES = 7 * 24 * 3600
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNSIGNED = "UNSIGNED-PAYLOAD"
+V4_QUERY_PARAMETERS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
+V2_QUERY_PARAMETERS = ("AWSAccessKeyId", "Signature")
+ONE_MECHANISM = (
+    "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+    "Signature query string parameter or the Authorization header should be specified"
+)
 
 _key_cache: dict[tuple[str, str, str, str], bytes] = {}
 PRESIGNED_CACHE = 4096
@@ -176,6 +182,17 @@ def _parse_authorization(value: str) -> dict[str, str]:
     return fields
 
 
+def refuse_mixed_mechanisms(headers: dict[str, str], query: dict[str, str]) -> None:
+    """A request signs one way: the Authorization header (V2 or V4), V4 query parameters or V2 ones."""
+    used = (
+        "authorization" in headers,
+        any(p in query for p in V4_QUERY_PARAMETERS),
+        any(p in query for p in V2_QUERY_PARAMETERS),
+    )
+    if sum(used) > 1:
+        raise S3Error("InvalidArgument", ONE_MECHANISM)
+
+
 def verify(
     method: str,
     raw_path: str,
@@ -188,13 +205,8 @@ def verify(
 ) -> Auth | None:
     """Check the request's signature. None means the request is anonymous."""
     now = time.time() if now is None else now
+    refuse_mixed_mechanisms(headers, query)
     authz = headers.get("authorization")
-    if authz is not None and ("X-Amz-Signature" in query or "X-Amz-Credential" in query):
-        raise S3Error(
-            "InvalidArgument",
-            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
-            "Signature query string parameter or the Authorization header should be specified",
-        )
     if authz is not None:
         f = _parse_authorization(authz)
         access_key, date, cred_region, service = _parse_credential(f["Credential"], False, region)

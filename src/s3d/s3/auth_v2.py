@@ -12,7 +12,7 @@ import hmac
 import time
 from email.utils import parsedate_to_datetime
 
-from s3d.s3.auth import MAX_EXPIRES, MAX_SKEW, UNSIGNED, Auth
+from s3d.s3.auth import MAX_EXPIRES, MAX_SKEW, UNSIGNED, Auth, refuse_mixed_mechanisms
 from s3d.s3.errors import S3Error
 
 SUBRESOURCES = frozenset(
@@ -22,6 +22,8 @@ SUBRESOURCES = frozenset(
     "response-cache-control response-content-disposition response-content-encoding response-content-language "
     "response-content-type response-expires".split()
 )
+MAX_EXPIRES_DIGITS = 64  # far beyond a week from any real now; longer ones are not converted (int() is quadratic)
+TOO_FAR_AHEAD = "Query-string authentication: Expires must be less than a week (604800 seconds) from now"
 
 
 def applies(headers: dict[str, str], query: dict[str, str]) -> bool:
@@ -39,6 +41,20 @@ def string_to_sign(method: str, resource: str, query: dict[str, str], headers: d
     )
 
 
+def _check_expires(value: str, now: float) -> None:
+    """The Expires query parameter: seconds since the epoch (ASCII digits), not past, at most a week ahead."""
+    if not (value.isascii() and value.isdigit()):
+        raise S3Error(
+            "AccessDenied",
+            "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters",
+        )
+    expires = int(value) if len(value) <= MAX_EXPIRES_DIGITS else None
+    if expires is not None and now > expires:
+        raise S3Error("AccessDenied", "Request has expired")
+    if expires is None or expires > now + MAX_EXPIRES:  # int against float compares exactly, however large
+        raise S3Error("AccessDenied", TOO_FAR_AHEAD)
+
+
 def verify(
     method: str,
     resource: str,
@@ -49,6 +65,7 @@ def verify(
 ) -> Auth:
     """resource is the canonical resource: /bucket/key as sent (still URL-encoded), or / for the service."""
     now = time.time() if now is None else now
+    refuse_mixed_mechanisms(headers, query)
     authz = headers.get("authorization", "")
     if authz.startswith("AWS "):
         access_key, _, signature = authz[4:].strip().rpartition(":")
@@ -69,20 +86,7 @@ def verify(
             query.get("Signature", ""),
             query.get("Expires", ""),
         )
-        try:
-            expires = int(date)
-        except ValueError:
-            raise S3Error(
-                "AccessDenied",
-                "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters",
-            ) from None
-        if now > expires:
-            raise S3Error("AccessDenied", "Request has expired")
-        if expires - now > MAX_EXPIRES:
-            raise S3Error(
-                "AccessDenied",
-                "Query-string authentication: Expires must be less than a week (604800 seconds) from now",
-            )
+        _check_expires(date, now)
         presigned = True
     secret = secrets.get(access_key)
     if secret is None:
