@@ -264,3 +264,17 @@ def test_an_upload_an_abort_rule_applies_to_is_told_when_it_will_be_aborted(s3, 
     assert (parts["AbortDate"], parts["AbortRuleId"]) == (created["AbortDate"], "mpu")
     other = s3.create_multipart_upload(Bucket=bucket, Key="elsewhere")
     assert "AbortDate" not in other and "AbortRuleId" not in other
+
+
+def test_a_rule_sent_without_an_id_is_given_one(s3, bucket):  # type: ignore[no-untyped-def]
+    rules = [
+        {"Status": "Enabled", "Filter": {"Prefix": "a/"}, "Expiration": {"Days": 1}},
+        _rule(Expiration={"Days": 2}),
+    ]
+    _put_rules(s3, bucket, *rules)
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert got[0]["ID"] and got[0]["ID"] != "r" and got[1]["ID"] == "r"
+    s3.put_object(Bucket=bucket, Key="a/x", Body=b"x")
+    expiration = s3.head_object(Bucket=bucket, Key="a/x")["Expiration"]
+    assert f'rule-id="{got[0]["ID"]}"' in expiration
+    assert got == s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]  # named once, for good

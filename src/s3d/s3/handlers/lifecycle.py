@@ -5,7 +5,10 @@ The rules run in the store's scanner (store/lifecycle.py).
 
 from __future__ import annotations
 
+import base64
+import uuid
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 from s3d.s3 import xml
 from s3d.s3.context import Ctx
@@ -159,7 +162,11 @@ def parse_configuration(body: bytes) -> list[Rule]:
     ids = [r.id for r in rules if r.id]
     if len(set(ids)) != len(ids):
         raise S3Error("InvalidArgument", "Rule ID must be unique. Found same ID for more than one rule")
-    return rules
+    return [r if r.id else replace(r, id=new_rule_id()) for r in rules]  # S3 names a rule given none
+
+
+def new_rule_id() -> str:
+    return base64.b64encode(str(uuid.uuid4()).encode()).decode()  # the form of the ids S3 makes
 
 
 def _render_filter(r: Rule) -> list[xml.Node]:
