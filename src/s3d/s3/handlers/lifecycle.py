@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from s3d.s3 import xml
+from s3d.s3 import integers, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers.common import empty, parse_timestamp, read_document, xml_response
 from s3d.server.http import Response
-from s3d.store.lifecycle import ENABLED, LIFECYCLE, Filter, Rule, rules_of
+from s3d.store.lifecycle import ENABLED, LIFECYCLE, Filter, Rule, dated, rules_of
 
 MAX_BODY = 1024 * 1024
 MAX_RULES = 1000
@@ -33,18 +33,20 @@ def _positive(el: ET.Element, name: str, message: str) -> int | None:
     raw = xml.text(el, name)
     if raw is None:
         return None
-    if not raw.strip().isdigit() or int(raw) <= 0:
+    n = integers.parse(raw, 1)
+    if n is None:
         raise S3Error("InvalidArgument", message)
-    return int(raw)
+    return n
 
 
 def _size(el: ET.Element, name: str) -> int | None:
     raw = xml.text(el, name)
     if raw is None:
         return None
-    if not raw.strip().isdigit():
+    n = integers.parse(raw, 0, integers.LONG_MAX)
+    if n is None:
         raise S3Error("InvalidArgument", f"'{name}' must be a non-negative integer")
-    return int(raw)
+    return n
 
 
 def _tag(el: ET.Element) -> tuple[str, str]:
@@ -108,6 +110,8 @@ def _rule(el: ET.Element) -> Rule:
         if len(given) != 1:
             raise S3Error("MalformedXML")
         r.expire_days = _positive(exp, "Days", "'Days' for Expiration action must be a positive integer")
+        if r.expire_days is not None and not dated(r.expire_days):
+            raise S3Error("InvalidArgument", "'Days' for Expiration action must not expire objects after year 9999")
         if given == ["Date"]:
             ts = parse_timestamp(xml.text(exp, "Date") or "")
             if ts is None:

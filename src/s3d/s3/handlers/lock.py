@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from s3d.s3 import xml
+from s3d.s3 import integers, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers.common import (
@@ -26,6 +26,7 @@ from s3d.store.objects import Object
 MAX_BODY = 64 * 1024
 LOCK_ENABLED = "Enabled"
 PERIODS = (("Days", "days"), ("Years", "years"))
+MAX_PERIOD = {"days": 36500, "years": 100}  # AWS's longest default retention: 100 years
 
 
 # ---------- bucket ----------
@@ -39,13 +40,23 @@ def _parse_rule(root: ET.Element) -> dict[str, Any]:
     mode = xml.text(dr, "Mode")
     if mode not in locks.MODES:
         raise S3Error("MalformedXML")
-    given = [(name, xml.text(dr, tag)) for tag, name in PERIODS if xml.text(dr, tag) is not None]
+    given = [(tag, name, raw) for tag, name in PERIODS if (raw := xml.text(dr, tag)) is not None]
     if len(given) != 1:
         raise S3Error("MalformedXML")
-    name, raw = given[0]
-    if raw is None or not raw.strip().isdigit() or int(raw) <= 0:
-        raise S3Error("InvalidArgument", "Default retention period must be a positive integer value.")
-    return {"mode": mode, name: int(raw)}
+    tag, name, raw = given[0]
+    return {"mode": mode, name: _period(tag, name, raw)}
+
+
+def _period(tag: str, name: str, raw: str) -> int:
+    """A default retention's Days or Years: a positive integer, at most AWS's 100 years."""
+    period = integers.parse(raw)
+    if period is None or period <= 0:
+        message = "Default retention period must be a positive integer value."
+    elif period > MAX_PERIOD[name]:
+        message = f"Default retention period must be at most {MAX_PERIOD['days']} days or {MAX_PERIOD['years']} years."
+    else:
+        return period
+    raise S3Error("InvalidArgument", message, extra={"ArgumentName": tag, "ArgumentValue": raw})
 
 
 async def put_object_lock_configuration(ctx: Ctx) -> Response:

@@ -24,6 +24,7 @@ from s3d.s3.handlers.common import (
     metadata_from_headers,
     object_headers,
     parse_range,
+    part_number,
     read_document,
     requested_version,
     tags_from_header,
@@ -261,12 +262,7 @@ async def _read(ctx: Ctx, head: bool) -> Response:
 def _part_range(obj: Object, raw: str, range_header: str | None) -> tuple[int, int] | None:
     if range_header:
         raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
-    try:
-        n = int(raw)
-    except ValueError:
-        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive") from None
-    if not 1 <= n <= 10000:
-        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+    n = part_number(raw)
     if n > (len(obj.parts) if obj.parts else 1):
         # AWS: 400 InvalidPart for a part the object does not have (a non-multipart object has part 1)
         raise S3Error("InvalidPart", f"The object has no part {n}.", extra={"PartNumber": str(n)})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from s3d.crypto.envelope import SSE_C
 from s3d.filters import gateway as filters
-from s3d.s3 import xml
+from s3d.s3 import integers, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import sse
@@ -24,6 +24,9 @@ from s3d.store.objects import Object
 
 MAX_BODY = 64 * 1024
 MAX_BUCKET_TAGS = 50
+PART_NUMBER_MARKER = "x-amz-part-number-marker"
+MAX_PARTS = "x-amz-max-parts"
+PARTS_PAGE = 1000  # GetObjectAttributes lists at most this many parts, whatever is asked
 
 
 def parse_tagging(body: bytes) -> list[tuple[str, str]]:
@@ -156,11 +159,9 @@ async def get_object_attributes(ctx: Ctx) -> Response:
 
 def _parts(ctx: Ctx, obj: Object) -> list[xml.Node]:
     assert obj.parts is not None
-    try:
-        marker = int(ctx.headers.get("x-amz-part-number-marker", "0"))
-        max_parts = min(int(ctx.headers.get("x-amz-max-parts", "1000")), 1000)
-    except ValueError:
-        raise S3Error("InvalidArgument", "Part number marker and max parts must be integers") from None
+    h = ctx.headers
+    marker = integers.count(PART_NUMBER_MARKER, h.get(PART_NUMBER_MARKER), 0, integers.INT_MAX)
+    max_parts = integers.count(MAX_PARTS, h.get(MAX_PARTS), PARTS_PAGE, PARTS_PAGE)
     after = [p for p in obj.parts if p.number > marker]
     page = after[:max_parts]
     nodes: list[xml.Node] = [

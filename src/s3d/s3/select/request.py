@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from s3d.s3 import xml
+from s3d.s3 import integers, xml
 from s3d.s3.errors import S3Error
 
 ROOT = "SelectObjectContentRequest"
@@ -162,10 +162,10 @@ def _long(el: ET.Element, name: str) -> int | None:
     value = xml.text(el, name)
     if value is None:
         return None
-    value = value.strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 19:
+    n = integers.parse(value, 0, integers.LONG_MAX)
+    if n is None:
         raise _invalid(f"ScanRange {name} must be a non-negative number.", "InvalidScanRange")
-    return int(value)
+    return n
 
 
 def _scan_range(el: ET.Element | None) -> ScanRange | None:
