@@ -20,10 +20,12 @@ from s3d.s3.errors import S3Error
 from s3d.s3.formdata import FormReader, boundary_of
 from s3d.s3.handlers.common import check_read_conditions, parse_http_date, parse_range, tags_from_header
 from s3d.s3.handlers.cors import parse_cors
+from s3d.s3.handlers.lifecycle import parse_configuration
 from s3d.s3.handlers.multipart import _parse_complete
 from s3d.s3.handlers.post import check_policy
 from s3d.s3.handlers.tagging import parse_tagging
 from s3d.s3.payload import STREAMING, Payload, declared_size
+from s3d.s3.select import request as select_request
 from s3d.server.http import Body, HttpConnection, Response
 from s3d.store.store import Object
 from tests.fuzz.strategies import header_text, live_policies, numbers, policies, values, xml_bytes
@@ -116,7 +118,7 @@ def test_an_integer_past_int32_is_not_read(n: int) -> None:
 # ---------- XML documents ----------
 @given(xml_bytes)
 def test_xml_documents(body: bytes) -> None:
-    for parse in (xml.parse, parse_tagging, parse_cors, _parse_complete):
+    for parse in (xml.parse, parse_tagging, parse_cors, _parse_complete, parse_configuration, select_request.parse):
         refused_or_ok(lambda parse=parse: parse(body))  # type: ignore[misc]
 
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, quote
 
 from s3d.access import authorize
 from s3d.access.actions import BYPASS_GOVERNANCE_RETENTION
-from s3d.s3 import checksums, integers
+from s3d.s3 import checksums, integers, xml
 from s3d.s3.errors import S3Error
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
@@ -120,6 +120,9 @@ def metadata_from_headers(headers: dict[str, str]) -> dict[str, str]:
         if sc != "STANDARD":
             meta["x-amz-storage-class"] = sc
     return meta
+
+
+TAG_SHAPE = xml.Shape({"Key": xml.TEXT, "Value": xml.TEXT})  # a <Tag> of a request document
 
 
 def validate_tags(tags: list[tuple[str, str]]) -> list[tuple[str, str]]:

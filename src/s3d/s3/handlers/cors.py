@@ -18,10 +18,19 @@ MAX_BODY = 64 * 1024
 Rule = dict[str, Any]
 
 
+CORS_RULE = xml.Shape(
+    {
+        "ID": xml.TEXT, "AllowedHeader": xml.TEXTS, "AllowedMethod": xml.TEXTS, "AllowedOrigin": xml.TEXTS,
+        "ExposeHeader": xml.TEXTS, "MaxAgeSeconds": xml.TEXT,
+    },
+    repeated=True,
+)  # fmt: skip
+CORS_CONFIGURATION = xml.Shape({"CORSRule": CORS_RULE})
+
+
 def parse_cors(body: bytes) -> list[Rule]:
     root = xml.parse(body)
-    if root.tag != "CORSConfiguration":
-        raise S3Error("MalformedXML")
+    xml.conform(root, "CORSConfiguration", CORS_CONFIGURATION)
     rules: list[Rule] = []
     for r in root.findall("CORSRule"):
         rule: Rule = {

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from s3d.s3 import integers, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers.common import empty, parse_timestamp, read_document, xml_response
+from s3d.s3.handlers.common import TAG_SHAPE, empty, parse_timestamp, read_document, xml_response
 from s3d.server.http import Response
 from s3d.store.lifecycle import ENABLED, LIFECYCLE, Filter, Rule, dated, rules_of
 
@@ -19,7 +19,35 @@ MAX_RULES = 1000
 MAX_ID = 255
 MAX_NEWER_NONCURRENT = 100
 STATES = (ENABLED, "Disabled")
-UNSUPPORTED_ACTIONS = ("Transition", "NoncurrentVersionTransition")
+SIZES = {"ObjectSizeGreaterThan": xml.TEXT, "ObjectSizeLessThan": xml.TEXT}
+FILTER = xml.Shape(
+    {
+        "Prefix": xml.TEXT,
+        "Tag": TAG_SHAPE,
+        **SIZES,
+        "And": xml.Shape({"Prefix": xml.TEXT, "Tag": TAG_SHAPE.many(), **SIZES}),
+    }
+)
+
+
+def _one_storage_class(action: str) -> xml.Shape:
+    return xml.Shape(
+        repeated=True, unsupported=f"s3d has one storage class: lifecycle action {action} is not implemented."
+    )
+
+
+RULE = xml.Shape(
+    {
+        "ID": xml.TEXT, "Prefix": xml.TEXT, "Status": xml.TEXT, "Filter": FILTER,
+        "Expiration": xml.Shape({"Date": xml.TEXT, "Days": xml.TEXT, "ExpiredObjectDeleteMarker": xml.TEXT}),
+        "NoncurrentVersionExpiration": xml.Shape({"NoncurrentDays": xml.TEXT, "NewerNoncurrentVersions": xml.TEXT}),
+        "AbortIncompleteMultipartUpload": xml.Shape({"DaysAfterInitiation": xml.TEXT}),
+        "Transition": _one_storage_class("Transition"),
+        "NoncurrentVersionTransition": _one_storage_class("NoncurrentVersionTransition"),
+    },
+    repeated=True,
+)  # fmt: skip
+LIFECYCLE_CONFIGURATION = xml.Shape({"Rule": RULE})
 FILTER_FORMS = {
     "Prefix": "prefix",
     "Tag": "tag",
@@ -93,9 +121,6 @@ def _filter(rule: ET.Element) -> tuple[Filter, str, bool]:
 
 
 def _rule(el: ET.Element) -> Rule:
-    for name in UNSUPPORTED_ACTIONS:
-        if el.find(name) is not None:
-            raise S3Error("NotImplemented", f"s3d has one storage class: lifecycle action {name} is not implemented.")
     rule_id = xml.text(el, "ID") or ""
     if len(rule_id) > MAX_ID:
         raise S3Error("InvalidArgument", "ID length should not exceed allowed limit of 255")
@@ -153,8 +178,7 @@ def _rule(el: ET.Element) -> Rule:
 
 def parse_configuration(body: bytes) -> list[Rule]:
     root = xml.parse(body)
-    if root.tag != "LifecycleConfiguration":
-        raise S3Error("MalformedXML")
+    xml.conform(root, "LifecycleConfiguration", LIFECYCLE_CONFIGURATION)
     rules = [_rule(el) for el in root.findall("Rule")]
     if not rules:
         raise S3Error("MalformedXML")

@@ -27,6 +27,23 @@ MAX_BODY = 64 * 1024
 LOCK_ENABLED = "Enabled"
 PERIODS = (("Days", "days"), ("Years", "years"))
 MAX_PERIOD = {"days": 36500, "years": 100}  # AWS's longest default retention: 100 years
+EVENT_HOLDS = xml.Shape(unsupported="s3d does not implement event holds.")
+OBJECT_LOCK_CONFIGURATION = xml.Shape(
+    {
+        "ObjectLockEnabled": xml.TEXT,
+        "Rule": xml.Shape(
+            {
+                "DefaultRetention": xml.Shape(
+                    {"Mode": xml.TEXT, **{tag: xml.TEXT for tag, _ in PERIODS}, "DefaultEventHold": EVENT_HOLDS}
+                )
+            }
+        ),
+    }
+)
+RETENTION = xml.Shape(
+    {"Mode": xml.TEXT, "RetainUntilDate": xml.TEXT, "EventHold": EVENT_HOLDS, "EventHoldDuration": EVENT_HOLDS}
+)
+LEGAL_HOLD = xml.Shape({"Status": xml.TEXT})
 
 
 # ---------- bucket ----------
@@ -68,7 +85,8 @@ async def put_object_lock_configuration(ctx: Ctx) -> Response:
             resource=ctx.resource,
         )
     root = xml.parse(await read_document(ctx, MAX_BODY))
-    if root.tag != "ObjectLockConfiguration" or xml.text(root, "ObjectLockEnabled") != LOCK_ENABLED:
+    xml.conform(root, "ObjectLockConfiguration", OBJECT_LOCK_CONFIGURATION)
+    if xml.text(root, "ObjectLockEnabled") != LOCK_ENABLED:
         raise S3Error("MalformedXML")
     await ctx.store.set_bucket_config(b.name, OBJECT_LOCK, _parse_rule(root))
     return empty(200)
@@ -107,8 +125,7 @@ async def _version(ctx: Ctx) -> Object:
 async def put_object_retention(ctx: Ctx) -> Response:
     obj = await _version(ctx)
     root = xml.parse(await read_document(ctx, MAX_BODY))
-    if root.tag != "Retention":
-        raise S3Error("MalformedXML")
+    xml.conform(root, "Retention", RETENTION)
     mode, until = xml.text(root, "Mode"), xml.text(root, "RetainUntilDate")
     new: locks.Retention | None = None
     if mode is not None or until is not None:
@@ -136,8 +153,9 @@ async def get_object_retention(ctx: Ctx) -> Response:
 async def put_object_legal_hold(ctx: Ctx) -> Response:
     obj = await _version(ctx)
     root = xml.parse(await read_document(ctx, MAX_BODY))
+    xml.conform(root, "LegalHold", LEGAL_HOLD)
     status = xml.text(root, "Status")
-    if root.tag != "LegalHold" or status not in HOLD_STATES:
+    if status not in HOLD_STATES:
         raise S3Error("MalformedXML")
     on = status == locks.HOLD_ON
     await ctx.store.change_lock(obj.bucket, obj.key, requested_version(ctx), lambda m: locks.with_legal_hold(m, on))

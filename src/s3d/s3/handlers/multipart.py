@@ -8,7 +8,7 @@ from typing import Any
 
 from s3d.access.principals import ANONYMOUS_ID
 from s3d.crypto.envelope import Envelope
-from s3d.s3 import checksums, encrypted, integers, xml
+from s3d.s3 import checksums, encrypted, integers, surface, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import acls, sse
@@ -215,10 +215,24 @@ async def upload_part_copy(ctx: Ctx) -> Response:
     return xml_response(xml.document("CopyPartResult", nodes), headers=headers)
 
 
+COMPLETED_PART = xml.Shape(
+    {
+        "PartNumber": xml.TEXT,
+        "ETag": xml.TEXT,
+        **{f"Checksum{a}": xml.TEXT for a in checksums.ALGORITHMS},
+        **{
+            f"Checksum{a.upper()}": xml.Shape(unsupported=f"s3d does not support the {a} checksum algorithm.")
+            for a in surface.UNSUPPORTED_CHECKSUMS
+        },
+    },
+    repeated=True,
+)
+COMPLETE_MULTIPART_UPLOAD = xml.Shape({"Part": COMPLETED_PART})
+
+
 def _parse_complete(body: bytes) -> list[CompletedPart]:
     root = xml.parse(body)
-    if root.tag != "CompleteMultipartUpload":
-        raise S3Error("MalformedXML")
+    xml.conform(root, "CompleteMultipartUpload", COMPLETE_MULTIPART_UPLOAD)
     out = []
     for p in root.findall("Part"):
         n, etag = integers.parse(xml.text(p, "PartNumber")), xml.text(p, "ETag")

@@ -292,6 +292,17 @@ async def delete_object(ctx: Ctx) -> Response:
     return empty(204, removal_headers(removal, version_id is not None or b.config.get(VERSIONING) is not None))
 
 
+DELETE = xml.Shape(
+    {
+        "Object": xml.Shape(
+            {"Key": xml.TEXT, "VersionId": xml.TEXT, "ETag": xml.TEXT, "LastModifiedTime": xml.TEXT, "Size": xml.TEXT},
+            repeated=True,
+        ),
+        "Quiet": xml.TEXT,
+    }
+)
+
+
 async def delete_objects(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
     assert ctx.bucket is not None
@@ -304,8 +315,7 @@ async def delete_objects(ctx: Ctx) -> Response:
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
     body = await read_document(ctx, MAX_DELETE_BODY)
     root = xml.parse(body)
-    if root.tag != "Delete":
-        raise S3Error("MalformedXML")
+    xml.conform(root, "Delete", DELETE)
     quiet = xml.boolean(root, "Quiet", False)
     objects = root.findall("Object")
     if not objects or len(objects) > 1000:

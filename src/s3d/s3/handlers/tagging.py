@@ -10,6 +10,7 @@ from s3d.s3.errors import S3Error
 from s3d.s3.handlers import sse
 from s3d.s3.handlers.common import (
     RESERVED_TAG_PREFIX,
+    TAG_SHAPE,
     empty,
     http_date,
     read_document,
@@ -29,12 +30,17 @@ MAX_PARTS = "x-amz-max-parts"
 PARTS_PAGE = 1000  # GetObjectAttributes lists at most this many parts, whatever is asked
 
 
+TAGGING = xml.Shape({"TagSet": xml.Shape({"Tag": TAG_SHAPE.many()})})
+
+
 def parse_tagging(body: bytes) -> list[tuple[str, str]]:
     root = xml.parse(body)
-    if root.tag != "Tagging" or root.find("TagSet") is None:
+    xml.conform(root, "Tagging", TAGGING)
+    tag_set = root.find("TagSet")
+    if tag_set is None:
         raise S3Error("MalformedXML")
     tags = []
-    for t in root.iter("Tag"):
+    for t in tag_set.findall("Tag"):
         k, v = xml.text(t, "Key"), xml.text(t, "Value")
         if k is None or v is None:
             raise S3Error("MalformedXML")
