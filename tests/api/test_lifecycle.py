@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import json
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import _names, client_for
 from tests.support import rawhttp
+from tests.support.rawhttp import RawResponse, call
 from tests.support.server import S3dProcess
 
 DAY = "1"  # seconds: the daemons here run with lifecycle_day_seconds = 1
@@ -86,6 +89,7 @@ def test_configuration_round_trip_and_delete(lc, name):  # type: ignore[no-untyp
         ([_rule(Expiration={"Days": 1}), _rule(Expiration={"Days": 2})], "InvalidArgument"),  # duplicate ID
         ([_rule()], "InvalidRequest"),  # no action
         ([_rule(Expiration={"Days": 0})], "InvalidArgument"),
+        ([_rule(Expiration={"Days": 3000000})], "InvalidArgument"),  # expires after year 9999
         ([_rule(Filter={"Prefix": "a", "Tag": {"Key": "k", "Value": "v"}}, Expiration={"Days": 1})], "MalformedXML"),
         (
             [_rule(Filter={"Tag": {"Key": "k", "Value": "v"}}, Expiration={"ExpiredObjectDeleteMarker": True})],
@@ -109,6 +113,57 @@ def test_date_must_be_midnight(lc, name):  # type: ignore[no-untyped-def]
     with pytest.raises(ClientError) as e:
         _put_rules(lc, name, _rule(Expiration={"Date": at}))
     assert e.value.response["Error"]["Code"] == "InvalidArgument"
+
+
+def _put_xml(server: S3dProcess, bucket: str, rule: str) -> RawResponse:
+    body = f"<LifecycleConfiguration><Rule><ID>r</ID><Status>Enabled</Status>{rule}</Rule></LifecycleConfiguration>"
+    md5 = base64.b64encode(hashlib.md5(body.encode()).digest()).decode()
+    return call(server, "PUT", f"/{bucket}", query="lifecycle", body=body.encode(), headers={"Content-MD5": md5})
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "<Filter></Filter><Expiration><Days>\u0661</Days></Expiration>",  # Arabic-Indic one: int() reads 1
+        "<Filter></Filter><Expiration><Days> 1</Days></Expiration>",
+        "<Filter></Filter><NoncurrentVersionExpiration><NoncurrentDays>\u0661</NoncurrentDays></NoncurrentVersionExpiration>",
+        "<Filter></Filter><AbortIncompleteMultipartUpload><DaysAfterInitiation>7 </DaysAfterInitiation>"
+        "</AbortIncompleteMultipartUpload>",
+        "<Filter><ObjectSizeGreaterThan>\u0661</ObjectSizeGreaterThan></Filter><Expiration><Days>1</Days></Expiration>",
+        "<Filter></Filter><Expiration><Days>\u00b2</Days></Expiration>",  # str.isdigit() says yes, int() says no
+    ],
+)
+def test_lifecycle_number_that_is_not_an_s3_integer_is_invalid_argument(fast, name, rule):  # type: ignore[no-untyped-def]
+    r = _put_xml(fast, name, rule)
+    assert (r.status, r.error_code) == (400, "InvalidArgument")
+
+
+def test_date_past_year_9999_is_refused(fast, name):  # type: ignore[no-untyped-def]
+    # midnight of 10000-01-01 in UTC: no HTTP or ISO 8601 date can write it
+    r = _put_xml(fast, name, "<Filter></Filter><Expiration><Date>9999-12-31T01:00:00-23:00</Date></Expiration>")
+    assert (r.status, r.error_code) == (400, "InvalidArgument")
+
+
+def test_rule_stored_with_days_past_year_9999_leaves_objects_readable(tmp_path: Path) -> None:
+    """A rule accepted before Days was bounded: objects stay readable and writable, and no rule expires them."""
+    proc = S3dProcess(tmp_path / "data", workers=1).start()
+    try:
+        s3 = client_for(proc.endpoint, proc.access_key, proc.secret_key)
+        s3.create_bucket(Bucket="far")
+        _put_rules(s3, "far", _rule(Expiration={"Days": 1}))
+        proc.stop()
+        with sqlite3.connect(proc.data / "meta.db") as db:
+            (raw,) = db.execute("SELECT config FROM buckets WHERE name='far'").fetchone()
+            config = json.loads(raw)
+            config["lifecycle"][0]["days"] = 3000000  # about 8,200 years
+            db.execute("UPDATE buckets SET config=? WHERE name='far'", (json.dumps(config),))
+        proc.start()
+        put = call(proc, "PUT", "/far/o", body=b"x")
+        assert put.status == 200 and "x-amz-expiration" not in put.headers
+        got = call(proc, "GET", "/far/o")
+        assert (got.status, got.body) == (200, b"x") and "x-amz-expiration" not in got.headers
+    finally:
+        proc.stop()
 
 
 # ---------- actions ----------

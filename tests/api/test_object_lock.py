@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import _names, client_for
 from tests.support import rawhttp
+from tests.support.rawhttp import call
 
 
 def _soon(seconds: float = 3600) -> datetime.datetime:
@@ -253,3 +254,14 @@ def test_copy_does_not_carry_the_source_lock(s3, lbucket):  # type: ignore[no-un
     s3.put_object(Bucket=lbucket, Key="src", Body=b"x", ObjectLockLegalHoldStatus="ON")
     s3.copy_object(Bucket=lbucket, Key="dst", CopySource={"Bucket": lbucket, "Key": "src"})
     assert "ObjectLockLegalHoldStatus" not in s3.head_object(Bucket=lbucket, Key="dst")
+
+
+def test_retain_until_date_past_year_9999_is_refused(server, lbucket):  # type: ignore[no-untyped-def]
+    # 10000-01-01T04:00Z: no date the object's headers give can write it
+    headers = {
+        "x-amz-object-lock-mode": "GOVERNANCE",
+        "x-amz-object-lock-retain-until-date": "9999-12-31T23:00:00-05:00",
+        "Content-MD5": base64.b64encode(hashlib.md5(b"x").digest()).decode(),
+    }
+    r = call(server, "PUT", f"/{lbucket}/far", body=b"x", headers=headers)
+    assert (r.status, r.error_code) == (400, "InvalidArgument")

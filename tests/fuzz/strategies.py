@@ -23,7 +23,8 @@ XML_TAGS = [
     "Delete", "Object", "Key", "VersionId", "Quiet", "Tagging", "TagSet", "Tag", "Value", "CORSConfiguration",
     "CORSRule", "ID", "AllowedOrigin", "AllowedMethod", "AllowedHeader", "ExposeHeader", "MaxAgeSeconds",
     "CompleteMultipartUpload", "Part", "PartNumber", "ETag", "ChecksumCRC32", "ChecksumCRC64NVME", "ChecksumSHA256",
-    "CreateBucketConfiguration", "LocationConstraint", "Bucket", "Other",
+    "CreateBucketConfiguration", "LocationConstraint", "Bucket", "Other", "LifecycleConfiguration", "Rule", "Status",
+    "Filter", "And", "Expiration", "Days", "SelectObjectContentRequest", "Expression", "InputSerialization", "CSV",
 ]  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -14,16 +15,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from s3d.admin.endpoints import MAX_FLUSH_TIMEOUT, flush_timeout
-from s3d.s3 import auth, auth_v2, xml
+from s3d.s3 import auth, auth_v2, integers, xml
 from s3d.s3.context import parse_query
 from s3d.s3.errors import S3Error
 from s3d.s3.formdata import FormReader, boundary_of
 from s3d.s3.handlers.common import check_read_conditions, parse_http_date, parse_range, tags_from_header
 from s3d.s3.handlers.cors import parse_cors
+from s3d.s3.handlers.lifecycle import parse_configuration
 from s3d.s3.handlers.multipart import _parse_complete
 from s3d.s3.handlers.post import check_policy
 from s3d.s3.handlers.tagging import parse_tagging
 from s3d.s3.payload import STREAMING, Payload, declared_size
+from s3d.s3.select import request as select_request
 from s3d.server.http import Body, HttpConnection, Response
 from s3d.store.store import Object
 from tests.fuzz.strategies import header_text, live_policies, numbers, policies, values, xml_bytes
@@ -90,10 +93,33 @@ def test_tagging_header(value: str) -> None:
     refused_or_ok(lambda: tags_from_header(value))
 
 
+# ---------- integers ----------
+S3_INTEGER = re.compile("-?[0-9]+")
+
+
+@given(st.one_of(values, st.text(max_size=30)))
+def test_integer_is_ascii_digits_within_int32(raw: str) -> None:
+    n = integers.parse(raw)
+    if n is not None:
+        assert S3_INTEGER.fullmatch(raw) is not None and int(raw) == n
+        assert integers.INT_MIN <= n <= integers.INT_MAX
+
+
+@given(st.integers(integers.INT_MIN, integers.INT_MAX), st.integers(0, 3))
+def test_every_int32_is_read_back(n: int, zeros: int) -> None:
+    sign, digits = ("-", str(-n)) if n < 0 else ("", str(n))
+    assert integers.parse(f"{sign}{'0' * zeros}{digits}") == n
+
+
+@given(st.one_of(st.integers(max_value=integers.INT_MIN - 1), st.integers(min_value=integers.INT_MAX + 1)))
+def test_an_integer_past_int32_is_not_read(n: int) -> None:
+    assert integers.parse(str(n)) is None
+
+
 # ---------- XML documents ----------
 @given(xml_bytes)
 def test_xml_documents(body: bytes) -> None:
-    for parse in (xml.parse, parse_tagging, parse_cors, _parse_complete):
+    for parse in (xml.parse, parse_tagging, parse_cors, _parse_complete, parse_configuration, select_request.parse):
         refused_or_ok(lambda parse=parse: parse(body))  # type: ignore[misc]
 
 

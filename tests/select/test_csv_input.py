@@ -38,6 +38,13 @@ def test_header_none_uses_positions_and_reads_the_first_line_as_a_record(
     assert csv_rows(got) == [("name", "city"), *[(r[0], r[2]) for r in people()[:2]]]
 
 
+def test_position_of_thousands_of_digits_is_a_missing_column(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="c.csv", Body=b"a,b\n")
+    expression = "SELECT _1, _" + "9" * 5000 + " FROM S3Object"  # past int()'s digit limit
+    got, _ = select(s3, bucket, "c.csv", expression, {"CSV": {"FileHeaderInfo": "NONE"}})
+    assert got == b"a,\n"
+
+
 def test_header_ignore_skips_the_first_line(s3: Any, bucket: str, people_file: Path) -> None:
     s3.put_object(Bucket=bucket, Key="p.csv", Body=people_file.read_bytes())
     got, _ = select(

@@ -41,6 +41,7 @@ def csv_bucket(s3: Any, bucket: str) -> str:
         ("SELECT a FROM S3Object[*].x", "UnsupportedSyntax"),
         ("SELECT CAST(b AS INT) FROM S3Object", "CastFailed"),
         ("SELECT a FROM S3Object WHERE " + "(" * 200 + "1=1" + ")" * 200, "ParseExpressionTooComplex"),
+        ("SELECT a FROM S3Object LIMIT " + "9" * 5000, "IntegerOverflow"),  # past int()'s digit limit
     ],
 )
 def test_query_errors(s3: Any, csv_bucket: str, expression: str, code: str) -> None:
@@ -102,14 +103,24 @@ def test_a_failure_after_the_first_records_is_an_error_event(s3: Any, bucket: st
     assert any("Records" in ev for ev in seen)
 
 
-def test_expression_type_must_be_sql(server: Any, csv_bucket: str) -> None:
+def _raw_select(server: Any, bucket: str, kind: str = "SQL", more: str = "") -> tuple[int, str | None]:
+    """Status and error code of a SelectObjectContent whose request document is written by hand."""
     body = (
-        b"<SelectObjectContentRequest><Expression>SELECT * FROM S3Object</Expression><ExpressionType>XPATH</ExpressionType>"
-        b"<InputSerialization><CSV/></InputSerialization><OutputSerialization><CSV/></OutputSerialization>"
-        b"</SelectObjectContentRequest>"
-    )
-    r = call(server, "POST", f"/{csv_bucket}/p.csv", query="select&select-type=2", body=body)
-    assert (r.status, r.error_code) == (400, "InvalidExpressionType")
+        "<SelectObjectContentRequest><Expression>SELECT * FROM S3Object</Expression>"
+        f"<ExpressionType>{kind}</ExpressionType>"
+        "<InputSerialization><CSV/></InputSerialization><OutputSerialization><CSV/></OutputSerialization>"
+        f"{more}</SelectObjectContentRequest>"
+    ).encode()
+    r = call(server, "POST", f"/{bucket}/p.csv", query="select&select-type=2", body=body)
+    return r.status, r.error_code
+
+
+def test_expression_type_must_be_sql(server: Any, csv_bucket: str) -> None:
+    assert _raw_select(server, csv_bucket, kind="XPATH") == (400, "InvalidExpressionType")
+
+
+def test_scan_range_start_with_a_space_is_invalid_scan_range(server: Any, csv_bucket: str) -> None:
+    assert _raw_select(server, csv_bucket, more="<ScanRange><Start> 0</Start></ScanRange>") == (400, "InvalidScanRange")
 
 
 def test_select_type_must_be_2(server: Any, csv_bucket: str) -> None:

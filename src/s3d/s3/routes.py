@@ -157,7 +157,11 @@ NOTES = {
     "CreateBucket": "CreateBucketConfiguration: LocationConstraint (a region name, or EU for eu-west-1; another: 400 InvalidLocationConstraint); Location and Bucket (directory buckets) and Tags: 501.",
     "PreflightBucket": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
     "PreflightObject": "CORS preflight (OPTIONS), answered from the bucket's CORS rules.",
-    "PutBucketEncryption": "SSE-S3 and SSE-KMS (a local keyring); aws:kms:dsse is 501. See docs/encryption.md.",
+    "PutBucketEncryption": "SSE-S3 and SSE-KMS (a local keyring); aws:kms:dsse and BlockedEncryptionTypes are 501. See docs/encryption.md.",
+    "PutBucketLifecycleConfiguration": "Expiration, NoncurrentVersionExpiration, AbortIncompleteMultipartUpload; Transition and NoncurrentVersionTransition are 501 (one storage class). See docs/versioning.md.",
+    "PutObjectLockConfiguration": "DefaultEventHold is 501 (event holds).",
+    "PutObjectRetention": "EventHold and EventHoldDuration are 501 (event holds).",
+    "CompleteMultipartUpload": "a part's ChecksumSHA512, ChecksumMD5 and ChecksumXXHASH* are 501, as those checksum headers are.",
     "SelectObjectContent": "S3 Select SQL over CSV, JSON and Parquet, run by DuckDB (docs/select.md); 501 for a CSV RecordDelimiter other than \\n, \\r\\n or \\r and for ScanRange on Parquet.",
 }
 
@@ -189,7 +193,9 @@ def compatibility_markdown() -> str:
         "",
         "Generated from `src/s3d/s3/routes.py` by `python -m s3d.s3.routes > docs/compatibility.md`;",
         "a test fails if this file and the code disagree. Operations marked 501 answer",
-        "`501 NotImplemented` with an S3 XML error.",
+        "`501 NotImplemented` with an S3 XML error. A request document (XML body) is held to the shape",
+        "S3's schema gives it: an element the schema lacks, or a second copy of one it does not repeat,",
+        "is `400 MalformedXML` (`MalformedACLError` for an ACL); elements noted 501 below are refused.",
         "",
         "| operation | request | status | note |",
         "|---|---|---|---|",

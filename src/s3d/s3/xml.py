@@ -95,3 +95,49 @@ def text(el: ET.Element, name: str, default: str | None = None) -> str | None:
     if child is None:
         return default
     return child.text or ""
+
+
+class Shape:
+    """What an element of a request document may hold, as S3's API model gives it: the child elements it
+    may have, each at most once unless its own shape is ``repeated``; an element with none listed holds
+    text only. ``unsupported`` is why s3d refuses an element S3 defines (501 NotImplemented)."""
+
+    __slots__ = ("children", "repeated", "unsupported")
+
+    def __init__(
+        self, children: dict[str, Shape] | None = None, *, repeated: bool = False, unsupported: str = ""
+    ) -> None:
+        self.children = children or {}
+        self.repeated = repeated
+        self.unsupported = unsupported
+
+    def many(self) -> Shape:
+        """This shape, as an element that may be given more than once (a Rule, a Tag, a Part)."""
+        return Shape(self.children, repeated=True, unsupported=self.unsupported)
+
+
+TEXT = Shape()  # an element holding text only, at most once
+TEXTS = TEXT.many()  # an element holding text only, any number of times (AllowedOrigin)
+
+
+def conform(root: ET.Element, name: str, shape: Shape, code: str = "MalformedXML", message: str | None = None) -> None:
+    """Check a request document against its shape. 400 ``code`` (MalformedXML unless the document has its own)
+    for a root other than ``name``, an element the shape does not name (AWS refuses what its schema lacks;
+    nothing is silently dropped), an element given twice that S3 does not repeat (no "first one wins"), or an
+    element inside text; 501 NotImplemented for an element S3 defines but s3d does not implement."""
+    if root.tag != name or not _conforms(root, shape):
+        raise S3Error(code, message)
+
+
+def _conforms(el: ET.Element, shape: Shape) -> bool:
+    seen: set[str] = set()
+    for child in el:
+        inner = shape.children.get(child.tag)
+        if inner is None or (child.tag in seen and not inner.repeated):
+            return False
+        if inner.unsupported:
+            raise S3Error("NotImplemented", inner.unsupported)
+        seen.add(child.tag)
+        if not _conforms(child, inner):
+            return False
+    return True

@@ -21,6 +21,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from s3d.store import buckets, journal, locks, objects, uploads, versions
@@ -38,6 +39,7 @@ PAGE = 256  # rows read per query
 PAUSE = 0.05  # seconds between batches: requests go first
 SCAN_EVERY_DAYS = 1 / 8  # a scan per eighth of a day...
 MIN_SCAN_EVERY, MAX_SCAN_EVERY = 0.25, 3600.0  # ...within these bounds (seconds)
+LAST_DATE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()  # the last second a date can write
 
 
 @dataclass(slots=True)
@@ -97,12 +99,25 @@ def rules_of(config: dict[str, Any]) -> list[Rule]:
 
 
 def after_days(start: float, days: int, day_seconds: float) -> float:
-    """``days`` days after ``start``, rounded up to the next day boundary."""
-    return math.ceil((start + days * day_seconds) / day_seconds) * day_seconds
+    """``days`` days after ``start``, rounded up to the next day boundary; math.inf if no float holds it."""
+    try:
+        return math.ceil((start + days * day_seconds) / day_seconds) * day_seconds
+    except OverflowError:
+        return math.inf
+
+
+def dated(days: int) -> bool:
+    """Whether an object written now and expired after ``days`` days (of 24 hours) expires on a date that
+    can be written (x-amz-expiration): not after year 9999."""
+    return after_days(time.time(), days, DEFAULT_DAY_SECONDS) <= LAST_DATE
 
 
 def expiration(rules: list[Rule], obj: objects.Object, day_seconds: float) -> tuple[float, str] | None:
-    """When an enabled rule's Expiration expires this current object, and which rule: the earliest."""
+    """When an enabled rule's Expiration expires this current object, and which rule: the earliest.
+
+    A time past year 9999 never comes (and no date can name it): a rule stored before Days was bounded,
+    or an object with a far mtime, is not expired by that rule.
+    """
     best: tuple[float, str] | None = None
     for r in rules:
         if not r.enabled or not r.filter.matches(obj.key, obj.size, obj.tags):
@@ -112,7 +127,7 @@ def expiration(rules: list[Rule], obj: objects.Object, day_seconds: float) -> tu
             at = after_days(obj.mtime, r.expire_days, day_seconds)
         elif r.expire_date is not None:
             at = r.expire_date
-        if at is not None and (best is None or at < best[0]):
+        if at is not None and at <= LAST_DATE and (best is None or at < best[0]):
             best = (at, r.id)
     return best
 

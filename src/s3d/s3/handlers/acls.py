@@ -18,6 +18,19 @@ from s3d.store.store import Bucket
 MAX_BODY = 64 * 1024
 OWNERSHIP_HEADER = "x-amz-object-ownership"
 _BOOL = {"true": True, "false": False}
+OWNER = xml.Shape({"DisplayName": xml.TEXT, "ID": xml.TEXT})
+GRANTEE = xml.Shape({"DisplayName": xml.TEXT, "EmailAddress": xml.TEXT, "ID": xml.TEXT, "URI": xml.TEXT})
+ACCESS_CONTROL_POLICY = xml.Shape(
+    {
+        "AccessControlList": xml.Shape(
+            {"Grant": xml.Shape({"Grantee": GRANTEE, "Permission": xml.TEXT}, repeated=True)}
+        ),
+        "Owner": OWNER,
+    }
+)
+MALFORMED_ACL = "The XML you provided was not well-formed or did not validate."
+OWNERSHIP_CONTROLS = xml.Shape({"Rule": xml.Shape({"ObjectOwnership": xml.TEXT}, repeated=True)})
+PUBLIC_ACCESS_BLOCK = xml.Shape({flag: xml.TEXT for flag in settings.BLOCK_FLAGS})
 
 
 def _users(ctx: Ctx) -> frozenset[str]:
@@ -47,6 +60,7 @@ async def _acl_from_request(ctx: Ctx, owner: str, bucket_owner: str, objects: bo
             "Your request was missing a required header",
             extra={"MissingHeaderName": "x-amz-acl"},
         )
+    xml.conform(xml.parse(body), "AccessControlPolicy", ACCESS_CONTROL_POLICY, "MalformedACLError", MALFORMED_ACL)
     return acl.parse_document(body, owner, _users(ctx))
 
 
@@ -146,9 +160,10 @@ async def get_ownership_controls(ctx: Ctx) -> Response:
 async def put_ownership_controls(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
     root = xml.parse(await read_document(ctx, MAX_BODY))
+    xml.conform(root, "OwnershipControls", OWNERSHIP_CONTROLS)
     rules = root.findall("Rule")
     value = root.findtext("Rule/ObjectOwnership")
-    if root.tag != "OwnershipControls" or len(rules) != 1 or value not in settings.OWNERSHIPS:
+    if len(rules) != 1 or value not in settings.OWNERSHIPS:
         raise S3Error("MalformedXML")
     if value == settings.OWNER_ENFORCED and not settings.bucket_acl(b.config, b.owner).is_private:
         raise access_error("InvalidBucketAclWithObjectOwnership", b.name)
@@ -175,8 +190,7 @@ async def get_public_access_block(ctx: Ctx) -> Response:
 async def put_public_access_block(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
     root = xml.parse(await read_document(ctx, MAX_BODY))
-    if root.tag != "PublicAccessBlockConfiguration":
-        raise S3Error("MalformedXML")
+    xml.conform(root, "PublicAccessBlockConfiguration", PUBLIC_ACCESS_BLOCK)
     flags: dict[str, bool] = {}
     for f in settings.BLOCK_FLAGS:
         raw = root.findtext(f)

@@ -6,7 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from s3d.access import settings as access
-from s3d.s3 import xml
+from s3d.s3 import integers, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import acls
@@ -50,10 +50,9 @@ async def list_buckets(ctx: Ctx) -> Response:
     token = q.get("continuation-token", "")
     if token:
         buckets = [b for b in buckets if b.name > token]
-    raw_max = q.get("max-buckets") or "10000"
-    if not raw_max.isdigit() or not 1 <= int(raw_max) <= 10000:
+    max_buckets = integers.parse(q.get("max-buckets") or "10000", 1, 10000)
+    if max_buckets is None:
         raise S3Error("InvalidArgument", "Argument max-buckets must be an integer between 1 and 10000.")
-    max_buckets = int(raw_max)
     page, rest = buckets[:max_buckets], buckets[max_buckets:]
     nodes: list[xml.Node] = [
         ("Owner", [("ID", ctx.user.name), ("DisplayName", ctx.user.name)]),

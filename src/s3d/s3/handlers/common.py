@@ -10,13 +10,14 @@ from urllib.parse import parse_qsl, quote
 
 from s3d.access import authorize
 from s3d.access.actions import BYPASS_GOVERNANCE_RETENTION
-from s3d.s3 import checksums
+from s3d.s3 import checksums, integers, xml
 from s3d.s3.errors import S3Error
 from s3d.s3.payload import Payload
 from s3d.server.http import Response
 from s3d.store import lifecycle, locks, versions
 from s3d.store.buckets import OBJECT_LOCK, VERSIONING, Bucket
-from s3d.store.lifecycle import LIFECYCLE
+from s3d.store.lifecycle import LAST_DATE, LIFECYCLE
+from s3d.store.multipart import MAX_PARTS
 from s3d.store.objects import Object
 
 if TYPE_CHECKING:
@@ -119,6 +120,9 @@ def metadata_from_headers(headers: dict[str, str]) -> dict[str, str]:
         if sc != "STANDARD":
             meta["x-amz-storage-class"] = sc
     return meta
+
+
+TAG_SHAPE = xml.Shape({"Key": xml.TEXT, "Value": xml.TEXT})  # a <Tag> of a request document
 
 
 def validate_tags(tags: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -233,7 +237,7 @@ POSITION_DIGITS = 19  # a byte position with more digits lies past the end of an
 
 
 def _is_position(s: str) -> bool:
-    return s == "" or (s.isascii() and s.isdigit())
+    return s == "" or integers.is_digits(s)
 
 
 def _position(digits: str) -> int:
@@ -275,6 +279,12 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
 
 def url_encode(value: str, enabled: bool) -> str:
     return quote(value, safe="/") if enabled else value
+
+
+def part_number(raw: str) -> int:
+    """A ``partNumber`` query parameter: 1 to 10000, or 400 InvalidArgument in AWS's words."""
+    message = f"Part number must be an integer between 1 and {MAX_PARTS}, inclusive"
+    return integers.argument("partNumber", raw, 1, MAX_PARTS, message)
 
 
 # ---------- versions ----------
@@ -328,14 +338,16 @@ def lock_headers(meta: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def parse_timestamp(value: str) -> float | None:
-    """An ISO 8601 date-time (RetainUntilDate), as seconds since the epoch; None if it does not parse."""
+    """An ISO 8601 date-time (RetainUntilDate, a lifecycle Date), as seconds since the epoch; None if it does
+    not parse, or lies past year 9999 in UTC (``9999-12-31T23:00:00-05:00``), where no date can name it."""
     try:
         d = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
     if d.tzinfo is None:
         d = d.replace(tzinfo=UTC)
-    return d.timestamp()
+    ts = d.timestamp()
+    return ts if ts <= LAST_DATE else None
 
 
 def future_retention(mode: str | None, until: str | None) -> locks.Retention:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from s3d.s3 import integers
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers.common import etag_matches, parse_http_date
 from s3d.store.errors import NoSuchKey, PreconditionFailed
@@ -41,10 +42,7 @@ def precondition(if_match: str | None, modified: float | None, size: int | None)
 def _size(raw: str | None, name: str) -> int | None:
     if raw is None:
         return None
-    raw = raw.strip()
-    if not raw.isascii() or not raw.isdigit():
-        raise S3Error("InvalidArgument", f"{name} must be a non-negative integer", extra={"ArgumentName": name})
-    return int(raw)
+    return integers.argument(name, raw, 0, integers.LONG_MAX, f"{name} must be a non-negative integer")
 
 
 def from_headers(headers: dict[str, str]) -> DeletePrecondition | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from s3d.s3 import xml
+from s3d.s3 import integers, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers.common import empty, read_document, xml_response
@@ -14,16 +14,23 @@ from s3d.store.buckets import Bucket
 METHODS = {"GET", "PUT", "POST", "DELETE", "HEAD"}
 MAX_RULES = 100
 MAX_BODY = 64 * 1024
-MAX_AGE_SECONDS = 2**31 - 1  # MaxAgeSeconds is an Integer (int32) in the S3 API model
-MAX_AGE_DIGITS = len(str(MAX_AGE_SECONDS))
 
 Rule = dict[str, Any]
 
 
+CORS_RULE = xml.Shape(
+    {
+        "ID": xml.TEXT, "AllowedHeader": xml.TEXTS, "AllowedMethod": xml.TEXTS, "AllowedOrigin": xml.TEXTS,
+        "ExposeHeader": xml.TEXTS, "MaxAgeSeconds": xml.TEXT,
+    },
+    repeated=True,
+)  # fmt: skip
+CORS_CONFIGURATION = xml.Shape({"CORSRule": CORS_RULE})
+
+
 def parse_cors(body: bytes) -> list[Rule]:
     root = xml.parse(body)
-    if root.tag != "CORSConfiguration":
-        raise S3Error("MalformedXML")
+    xml.conform(root, "CORSConfiguration", CORS_CONFIGURATION)
     rules: list[Rule] = []
     for r in root.findall("CORSRule"):
         rule: Rule = {
@@ -36,12 +43,9 @@ def parse_cors(body: bytes) -> list[Rule]:
         }
         max_age = xml.text(r, "MaxAgeSeconds")
         if max_age is not None:
-            seconds = max_age.strip()
-            if not (seconds.isascii() and seconds.isdigit()) or len(seconds) > MAX_AGE_DIGITS:
+            rule["max_age"] = integers.parse(max_age, 0)
+            if rule["max_age"] is None:
                 raise S3Error("MalformedXML")
-            if int(seconds) > MAX_AGE_SECONDS:
-                raise S3Error("MalformedXML")
-            rule["max_age"] = int(seconds)
         if not rule["origins"] or not rule["methods"]:
             raise S3Error("MalformedXML")
         for m in rule["methods"]:

@@ -10,19 +10,54 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
-from s3d.s3 import xml
+from s3d.s3 import integers, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
-from s3d.s3.handlers.common import empty, parse_timestamp, read_document, require_integrity_header, xml_response
+from s3d.s3.handlers.common import (
+    TAG_SHAPE,
+    empty,
+    parse_timestamp,
+    read_document,
+    require_integrity_header,
+    xml_response,
+)
 from s3d.server.http import Response
-from s3d.store.lifecycle import ENABLED, LIFECYCLE, Filter, Rule, rules_of
+from s3d.store.lifecycle import ENABLED, LIFECYCLE, Filter, Rule, dated, rules_of
 
 MAX_BODY = 1024 * 1024
 MAX_RULES = 1000
 MAX_ID = 255
 MAX_NEWER_NONCURRENT = 100
 STATES = (ENABLED, "Disabled")
-UNSUPPORTED_ACTIONS = ("Transition", "NoncurrentVersionTransition")
+SIZES = {"ObjectSizeGreaterThan": xml.TEXT, "ObjectSizeLessThan": xml.TEXT}
+FILTER = xml.Shape(
+    {
+        "Prefix": xml.TEXT,
+        "Tag": TAG_SHAPE,
+        **SIZES,
+        "And": xml.Shape({"Prefix": xml.TEXT, "Tag": TAG_SHAPE.many(), **SIZES}),
+    }
+)
+
+
+def _one_storage_class(action: str) -> xml.Shape:
+    return xml.Shape(
+        repeated=True, unsupported=f"s3d has one storage class: lifecycle action {action} is not implemented."
+    )
+
+
+RULE = xml.Shape(
+    {
+        "ID": xml.TEXT, "Prefix": xml.TEXT, "Status": xml.TEXT, "Filter": FILTER,
+        "Expiration": xml.Shape({"Date": xml.TEXT, "Days": xml.TEXT, "ExpiredObjectDeleteMarker": xml.TEXT}),
+        "NoncurrentVersionExpiration": xml.Shape({"NoncurrentDays": xml.TEXT, "NewerNoncurrentVersions": xml.TEXT}),
+        "AbortIncompleteMultipartUpload": xml.Shape({"DaysAfterInitiation": xml.TEXT}),
+        "Transition": _one_storage_class("Transition"),
+        "NoncurrentVersionTransition": _one_storage_class("NoncurrentVersionTransition"),
+    },
+    repeated=True,
+)  # fmt: skip
+LIFECYCLE_CONFIGURATION = xml.Shape({"Rule": RULE})
 FILTER_FORMS = {
     "Prefix": "prefix",
     "Tag": "tag",
@@ -36,18 +71,20 @@ def _positive(el: ET.Element, name: str, message: str) -> int | None:
     raw = xml.text(el, name)
     if raw is None:
         return None
-    if not raw.strip().isdigit() or int(raw) <= 0:
+    n = integers.parse(raw, 1)
+    if n is None:
         raise S3Error("InvalidArgument", message)
-    return int(raw)
+    return n
 
 
 def _size(el: ET.Element, name: str) -> int | None:
     raw = xml.text(el, name)
     if raw is None:
         return None
-    if not raw.strip().isdigit():
+    n = integers.parse(raw, 0, integers.LONG_MAX)
+    if n is None:
         raise S3Error("InvalidArgument", f"'{name}' must be a non-negative integer")
-    return int(raw)
+    return n
 
 
 def _tag(el: ET.Element) -> tuple[str, str]:
@@ -94,9 +131,6 @@ def _filter(rule: ET.Element) -> tuple[Filter, str, bool]:
 
 
 def _rule(el: ET.Element) -> Rule:
-    for name in UNSUPPORTED_ACTIONS:
-        if el.find(name) is not None:
-            raise S3Error("NotImplemented", f"s3d has one storage class: lifecycle action {name} is not implemented.")
     rule_id = xml.text(el, "ID") or ""
     if len(rule_id) > MAX_ID:
         raise S3Error("InvalidArgument", "ID length should not exceed allowed limit of 255")
@@ -111,6 +145,8 @@ def _rule(el: ET.Element) -> Rule:
         if len(given) != 1:
             raise S3Error("MalformedXML")
         r.expire_days = _positive(exp, "Days", "'Days' for Expiration action must be a positive integer")
+        if r.expire_days is not None and not dated(r.expire_days):
+            raise S3Error("InvalidArgument", "'Days' for Expiration action must not expire objects after year 9999")
         if given == ["Date"]:
             ts = parse_timestamp(xml.text(exp, "Date") or "")
             if ts is None:
@@ -152,8 +188,7 @@ def _rule(el: ET.Element) -> Rule:
 
 def parse_configuration(body: bytes) -> list[Rule]:
     root = xml.parse(body)
-    if root.tag != "LifecycleConfiguration":
-        raise S3Error("MalformedXML")
+    xml.conform(root, "LifecycleConfiguration", LIFECYCLE_CONFIGURATION)
     rules = [_rule(el) for el in root.findall("Rule")]
     if not rules:
         raise S3Error("MalformedXML")

@@ -6,23 +6,18 @@ import base64
 import binascii
 
 from s3d.access import authorize
-from s3d.s3 import xml
+from s3d.s3 import integers, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers.common import url_encode, xml_response
 from s3d.server.http import Response
 from s3d.store.listing import Listing
 
+MAX_KEYS = 1000  # a page holds at most this many keys, whatever max-keys asks
+
 
 def parse_max_keys(ctx: Ctx) -> int:
-    raw = ctx.query.get("max-keys", "1000")
-    try:
-        n = int(raw)
-    except ValueError:
-        raise S3Error("InvalidArgument", "Provided max-keys not an integer or within integer range") from None
-    if n < 0:
-        raise S3Error("InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647")
-    return min(n, 1000)
+    return integers.count("max-keys", ctx.query.get("max-keys"), MAX_KEYS, MAX_KEYS, label="maxKeys")
 
 
 def parse_encoding(ctx: Ctx) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from s3d.s3 import xml
+from s3d.s3 import integers, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers.common import (
@@ -27,6 +27,24 @@ from s3d.store.objects import Object
 MAX_BODY = 64 * 1024
 LOCK_ENABLED = "Enabled"
 PERIODS = (("Days", "days"), ("Years", "years"))
+MAX_PERIOD = {"days": 36500, "years": 100}  # AWS's longest default retention: 100 years
+EVENT_HOLDS = xml.Shape(unsupported="s3d does not implement event holds.")
+OBJECT_LOCK_CONFIGURATION = xml.Shape(
+    {
+        "ObjectLockEnabled": xml.TEXT,
+        "Rule": xml.Shape(
+            {
+                "DefaultRetention": xml.Shape(
+                    {"Mode": xml.TEXT, **{tag: xml.TEXT for tag, _ in PERIODS}, "DefaultEventHold": EVENT_HOLDS}
+                )
+            }
+        ),
+    }
+)
+RETENTION = xml.Shape(
+    {"Mode": xml.TEXT, "RetainUntilDate": xml.TEXT, "EventHold": EVENT_HOLDS, "EventHoldDuration": EVENT_HOLDS}
+)
+LEGAL_HOLD = xml.Shape({"Status": xml.TEXT})
 
 
 # ---------- bucket ----------
@@ -40,13 +58,23 @@ def _parse_rule(root: ET.Element) -> dict[str, Any]:
     mode = xml.text(dr, "Mode")
     if mode not in locks.MODES:
         raise S3Error("MalformedXML")
-    given = [(name, xml.text(dr, tag)) for tag, name in PERIODS if xml.text(dr, tag) is not None]
+    given = [(tag, name, raw) for tag, name in PERIODS if (raw := xml.text(dr, tag)) is not None]
     if len(given) != 1:
         raise S3Error("MalformedXML")
-    name, raw = given[0]
-    if raw is None or not raw.strip().isdigit() or int(raw) <= 0:
-        raise S3Error("InvalidArgument", "Default retention period must be a positive integer value.")
-    return {"mode": mode, name: int(raw)}
+    tag, name, raw = given[0]
+    return {"mode": mode, name: _period(tag, name, raw)}
+
+
+def _period(tag: str, name: str, raw: str) -> int:
+    """A default retention's Days or Years: a positive integer, at most AWS's 100 years."""
+    period = integers.parse(raw)
+    if period is None or period <= 0:
+        message = "Default retention period must be a positive integer value."
+    elif period > MAX_PERIOD[name]:
+        message = f"Default retention period must be at most {MAX_PERIOD['days']} days or {MAX_PERIOD['years']} years."
+    else:
+        return period
+    raise S3Error("InvalidArgument", message, extra={"ArgumentName": tag, "ArgumentValue": raw})
 
 
 async def put_object_lock_configuration(ctx: Ctx) -> Response:
@@ -55,7 +83,8 @@ async def put_object_lock_configuration(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
     require_integrity_header(ctx)
     root = xml.parse(await read_document(ctx, MAX_BODY))
-    if root.tag != "ObjectLockConfiguration" or xml.text(root, "ObjectLockEnabled") != LOCK_ENABLED:
+    xml.conform(root, "ObjectLockConfiguration", OBJECT_LOCK_CONFIGURATION)
+    if xml.text(root, "ObjectLockEnabled") != LOCK_ENABLED:
         raise S3Error("MalformedXML")
     await ctx.store.enable_object_lock(b.name, _parse_rule(root))
     return empty(200)
@@ -95,8 +124,7 @@ async def put_object_retention(ctx: Ctx) -> Response:
     obj = await _version(ctx)
     require_integrity_header(ctx)
     root = xml.parse(await read_document(ctx, MAX_BODY))
-    if root.tag != "Retention":
-        raise S3Error("MalformedXML")
+    xml.conform(root, "Retention", RETENTION)
     mode, until = xml.text(root, "Mode"), xml.text(root, "RetainUntilDate")
     new: locks.Retention | None = None
     if mode is not None or until is not None:
@@ -125,8 +153,9 @@ async def put_object_legal_hold(ctx: Ctx) -> Response:
     obj = await _version(ctx)
     require_integrity_header(ctx)
     root = xml.parse(await read_document(ctx, MAX_BODY))
+    xml.conform(root, "LegalHold", LEGAL_HOLD)
     status = xml.text(root, "Status")
-    if root.tag != "LegalHold" or status not in HOLD_STATES:
+    if status not in HOLD_STATES:
         raise S3Error("MalformedXML")
     on = status == locks.HOLD_ON
     await ctx.store.change_lock(obj.bucket, obj.key, requested_version(ctx), lambda m: locks.with_legal_hold(m, on))

@@ -8,7 +8,7 @@ from typing import Any
 
 from s3d.access.principals import ANONYMOUS_ID
 from s3d.crypto.envelope import Envelope
-from s3d.s3 import checksums, encrypted, xml
+from s3d.s3 import checksums, encrypted, integers, surface, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import acls, sse
@@ -19,6 +19,7 @@ from s3d.s3.handlers.common import (
     lock_meta_from_headers,
     metadata_from_headers,
     parse_http_date,
+    part_number,
     read_document,
     tags_from_header,
     url_encode,
@@ -44,7 +45,9 @@ from s3d.store.uploads import Upload
 MAX_COMPLETE_BODY = 4 * 1024 * 1024
 OBJECT_CHECKSUM_PREFIX = "x-amz-checksum-"
 IF_MATCH_INITIATED_TIME = "x-amz-if-match-initiated-time"
+MP_OBJECT_SIZE = "x-amz-mp-object-size"
 MAX_PART_SIZE = 5 * 1024**3
+PAGE = 1000  # ListParts and ListMultipartUploads answer at most this many, whatever is asked
 
 
 def _mp(ctx: Ctx) -> Multipart:
@@ -58,14 +61,7 @@ def _upload(ctx: Ctx) -> Upload:
 
 
 def _part_number(ctx: Ctx) -> int:
-    raw = ctx.query.get("partNumber", "")
-    try:
-        n = int(raw)
-    except ValueError:
-        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive") from None
-    if not 1 <= n <= MAX_PARTS:
-        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
-    return n
+    return part_number(ctx.query.get("partNumber", ""))
 
 
 def _checksum_headers(checksum: dict[str, str] | None, with_type: bool = False) -> list[tuple[str, str]]:
@@ -175,15 +171,12 @@ def _copy_range(ctx: Ctx, src: Object) -> tuple[int, int]:
         return 0, src.size - 1
     unit, _, spec = raw.partition("=")
     first, _, last = spec.partition("-")
-    try:
-        start, end = int(first), int(last)
-    except ValueError:
+    start, end = integers.parse(first, 0, integers.LONG_MAX), integers.parse(last, 0, integers.LONG_MAX)
+    if unit != "bytes" or start is None or end is None or end < start:
         raise S3Error(
             "InvalidArgument",
             "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
-        ) from None
-    if unit != "bytes" or start < 0 or end < start:
-        raise S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last")
+        )
     if end >= src.size:
         raise S3Error("InvalidRange", f"The requested range is not satisfiable: object size is {src.size}")
     return start, end
@@ -230,19 +223,29 @@ async def upload_part_copy(ctx: Ctx) -> Response:
     return xml_response(xml.document("CopyPartResult", nodes), headers=headers)
 
 
+COMPLETED_PART = xml.Shape(
+    {
+        "PartNumber": xml.TEXT,
+        "ETag": xml.TEXT,
+        **{f"Checksum{a}": xml.TEXT for a in checksums.ALGORITHMS},
+        **{
+            f"Checksum{a.upper()}": xml.Shape(unsupported=f"s3d does not support the {a} checksum algorithm.")
+            for a in surface.UNSUPPORTED_CHECKSUMS
+        },
+    },
+    repeated=True,
+)
+COMPLETE_MULTIPART_UPLOAD = xml.Shape({"Part": COMPLETED_PART})
+
+
 def _parse_complete(body: bytes) -> list[CompletedPart]:
     root = xml.parse(body)
-    if root.tag != "CompleteMultipartUpload":
-        raise S3Error("MalformedXML")
+    xml.conform(root, "CompleteMultipartUpload", COMPLETE_MULTIPART_UPLOAD)
     out = []
     for p in root.findall("Part"):
-        num, etag = xml.text(p, "PartNumber"), xml.text(p, "ETag")
-        if num is None or etag is None:
+        n, etag = integers.parse(xml.text(p, "PartNumber")), xml.text(p, "ETag")
+        if n is None or etag is None:
             raise S3Error("MalformedXML")
-        try:
-            n = int(num)
-        except ValueError:
-            raise S3Error("MalformedXML") from None
         sums = {a: v for a in checksums.ALGORITHMS if (v := xml.text(p, f"Checksum{a}")) is not None}
         out.append(CompletedPart(n, etag, sums))
     return out
@@ -253,12 +256,11 @@ def _object_expectations(h: dict[str, str]) -> Callable[[int, dict[str, str] | N
     about the assembled object (not about the request body): checked before it commits."""
     given = [(a, h[name]) for a, name in checksums.HEADER.items() if name in h]
     ctype = h.get("x-amz-checksum-type", "").upper() or None
-    raw_size = h.get("x-amz-mp-object-size")
-    size: int | None = None
+    raw_size = h.get(MP_OBJECT_SIZE)
+    size = None
     if raw_size is not None:
-        if not raw_size.isdigit():
-            raise S3Error("InvalidArgument", "x-amz-mp-object-size must be a non-negative integer")
-        size = int(raw_size)
+        message = f"{MP_OBJECT_SIZE} must be a non-negative integer"
+        size = integers.argument(MP_OBJECT_SIZE, raw_size, 0, integers.LONG_MAX, message)
 
     def verify(object_size: int, have: dict[str, str] | None) -> None:
         if size is not None and size != object_size:
@@ -336,23 +338,10 @@ async def abort_multipart_upload(ctx: Ctx) -> Response:
     return empty(204)
 
 
-def _int_param(ctx: Ctx, name: str, default: int, cap: int) -> int:
-    raw = ctx.query.get(name)
-    if raw is None:
-        return default
-    try:
-        n = int(raw)
-    except ValueError:
-        raise S3Error("InvalidArgument", f"Provided {name} not an integer or within integer range") from None
-    if n < 0:
-        raise S3Error("InvalidArgument", f"Argument {name} must be an integer between 0 and 2147483647")
-    return min(n, cap)
-
-
 async def list_parts(ctx: Ctx) -> Response:
     upload = _upload(ctx)
-    marker = _int_param(ctx, "part-number-marker", 0, MAX_PARTS)
-    max_parts = _int_param(ctx, "max-parts", 1000, 1000)
+    marker = integers.count("part-number-marker", ctx.query.get("part-number-marker"), 0, MAX_PARTS)
+    max_parts = integers.count("max-parts", ctx.query.get("max-parts"), PAGE, PAGE)
     parts = _mp(ctx).list_parts(upload.upload_id, marker, max_parts + 1)
     truncated = len(parts) > max_parts
     parts = parts[:max_parts]
@@ -390,7 +379,7 @@ async def list_multipart_uploads(ctx: Ctx) -> Response:
     enc = q.get("encoding-type") == "url"
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     key_marker, id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
-    max_uploads = _int_param(ctx, "max-uploads", 1000, 1000)
+    max_uploads = integers.count("max-uploads", q.get("max-uploads"), PAGE, PAGE)
     uploads = _mp(ctx).list_uploads(ctx.bucket, prefix.encode(), key_marker.encode(), id_marker)
     items: list[xml.Node] = []
     prefixes: list[xml.Node] = []

@@ -26,6 +26,7 @@ from s3d.s3.handlers.common import (
     metadata_from_headers,
     object_headers,
     parse_range,
+    part_number,
     read_document,
     requested_version,
     require_integrity_header,
@@ -266,12 +267,7 @@ async def _read(ctx: Ctx, head: bool) -> Response:
 def _part_range(obj: Object, raw: str, range_header: str | None) -> tuple[int, int] | None:
     if range_header:
         raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
-    try:
-        n = int(raw)
-    except ValueError:
-        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive") from None
-    if not 1 <= n <= 10000:
-        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+    n = part_number(raw)
     if n > (len(obj.parts) if obj.parts else 1):
         # AWS: 400 InvalidPart for a part the object does not have (a non-multipart object has part 1)
         raise S3Error("InvalidPart", f"The object has no part {n}.", extra={"PartNumber": str(n)})
@@ -301,14 +297,24 @@ async def delete_object(ctx: Ctx) -> Response:
     return empty(204, removal_headers(removal, version_id is not None or b.config.get(VERSIONING) is not None))
 
 
+DELETE = xml.Shape(
+    {
+        "Object": xml.Shape(
+            {"Key": xml.TEXT, "VersionId": xml.TEXT, "ETag": xml.TEXT, "LastModifiedTime": xml.TEXT, "Size": xml.TEXT},
+            repeated=True,
+        ),
+        "Quiet": xml.TEXT,
+    }
+)
+
+
 async def delete_objects(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
     assert ctx.bucket is not None
     require_integrity_header(ctx)
     body = await read_document(ctx, MAX_DELETE_BODY)
     root = xml.parse(body)
-    if root.tag != "Delete":
-        raise S3Error("MalformedXML")
+    xml.conform(root, "Delete", DELETE)
     quiet = xml.boolean(root, "Quiet", False)
     objects = root.findall("Object")
     if not objects or len(objects) > 1000:

@@ -282,10 +282,23 @@ def response_headers(
 
 
 # ---------- bucket default encryption ----------
+ENCRYPTION_CONFIGURATION = xml.Shape(
+    {
+        "Rule": xml.Shape(
+            {
+                "ApplyServerSideEncryptionByDefault": xml.Shape({"SSEAlgorithm": xml.TEXT, "KMSMasterKeyID": xml.TEXT}),
+                "BucketKeyEnabled": xml.TEXT,
+                "BlockedEncryptionTypes": xml.Shape(unsupported="s3d does not implement BlockedEncryptionTypes."),
+            },
+            repeated=True,
+        )
+    }
+)
+
+
 def parse_config(ctx: Ctx, body: bytes) -> dict[str, Any]:
     root = xml.parse(body)
-    if root.tag != "ServerSideEncryptionConfiguration":
-        raise S3Error("MalformedXML")
+    xml.conform(root, "ServerSideEncryptionConfiguration", ENCRYPTION_CONFIGURATION)
     rules = root.findall("Rule")
     if len(rules) != 1:
         raise S3Error("MalformedXML")

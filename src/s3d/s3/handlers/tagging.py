@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from s3d.crypto.envelope import SSE_C
 from s3d.filters import gateway as filters
-from s3d.s3 import xml
+from s3d.s3 import integers, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.handlers import sse
 from s3d.s3.handlers.common import (
     RESERVED_TAG_PREFIX,
+    TAG_SHAPE,
     empty,
     http_date,
     read_document,
@@ -24,14 +25,22 @@ from s3d.store.objects import Object
 
 MAX_BODY = 64 * 1024
 MAX_BUCKET_TAGS = 50
+PART_NUMBER_MARKER = "x-amz-part-number-marker"
+MAX_PARTS = "x-amz-max-parts"
+PARTS_PAGE = 1000  # GetObjectAttributes lists at most this many parts, whatever is asked
+
+
+TAGGING = xml.Shape({"TagSet": xml.Shape({"Tag": TAG_SHAPE.many()})})
 
 
 def parse_tagging(body: bytes) -> list[tuple[str, str]]:
     root = xml.parse(body)
-    if root.tag != "Tagging" or root.find("TagSet") is None:
+    xml.conform(root, "Tagging", TAGGING)
+    tag_set = root.find("TagSet")
+    if tag_set is None:
         raise S3Error("MalformedXML")
     tags = []
-    for t in root.iter("Tag"):
+    for t in tag_set.findall("Tag"):
         k, v = xml.text(t, "Key"), xml.text(t, "Value")
         if k is None or v is None:
             raise S3Error("MalformedXML")
@@ -156,11 +165,9 @@ async def get_object_attributes(ctx: Ctx) -> Response:
 
 def _parts(ctx: Ctx, obj: Object) -> list[xml.Node]:
     assert obj.parts is not None
-    try:
-        marker = int(ctx.headers.get("x-amz-part-number-marker", "0"))
-        max_parts = min(int(ctx.headers.get("x-amz-max-parts", "1000")), 1000)
-    except ValueError:
-        raise S3Error("InvalidArgument", "Part number marker and max parts must be integers") from None
+    h = ctx.headers
+    marker = integers.count(PART_NUMBER_MARKER, h.get(PART_NUMBER_MARKER), 0, integers.INT_MAX)
+    max_parts = integers.count(MAX_PARTS, h.get(MAX_PARTS), PARTS_PAGE, PARTS_PAGE)
     after = [p for p in obj.parts if p.number > marker]
     page = after[:max_parts]
     nodes: list[xml.Node] = [

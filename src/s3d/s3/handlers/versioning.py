@@ -13,13 +13,13 @@ from s3d.store.buckets import VERSIONING
 
 MAX_BODY = 64 * 1024
 MFA_DELETE_OFF = "Disabled"
+VERSIONING_CONFIGURATION = xml.Shape({"MfaDelete": xml.TEXT, "Status": xml.TEXT})
 
 
 async def put_bucket_versioning(ctx: Ctx) -> Response:
     b = ctx.need_bucket()
     root = xml.parse(await read_document(ctx, MAX_BODY))
-    if root.tag != "VersioningConfiguration":
-        raise S3Error("MalformedXML")
+    xml.conform(root, "VersioningConfiguration", VERSIONING_CONFIGURATION)
     mfa = xml.text(root, "MfaDelete")
     if mfa is not None and mfa != MFA_DELETE_OFF:
         if mfa != "Enabled":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from s3d.s3 import xml
+from s3d.s3 import integers, xml
 from s3d.s3.errors import S3Error
 
 ROOT = "SelectObjectContentRequest"
@@ -82,15 +82,8 @@ def _invalid(message: str, code: str = "InvalidRequestParameter") -> S3Error:
     return S3Error(code, message)
 
 
-def _child(el: ET.Element, name: str) -> ET.Element | None:
-    found = el.findall(name)
-    if len(found) > 1:
-        raise S3Error("MalformedXML")
-    return found[0] if found else None
-
-
 def _one_format(el: ET.Element, names: tuple[str, ...], what: str) -> tuple[str, ET.Element]:
-    present = [(n, c) for n in names if (c := _child(el, n)) is not None]
+    present = [(n, c) for n in names if (c := el.find(n)) is not None]
     if not present:
         raise S3Error("MissingRequiredParameter", f"{what} names no format ({', '.join(names)}).")
     if len(present) > 1:
@@ -162,10 +155,10 @@ def _long(el: ET.Element, name: str) -> int | None:
     value = xml.text(el, name)
     if value is None:
         return None
-    value = value.strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 19:
+    n = integers.parse(value, 0, integers.LONG_MAX)
+    if n is None:
         raise _invalid(f"ScanRange {name} must be a non-negative number.", "InvalidScanRange")
-    return int(value)
+    return n
 
 
 def _scan_range(el: ET.Element | None) -> ScanRange | None:
@@ -179,13 +172,38 @@ def _scan_range(el: ET.Element | None) -> ScanRange | None:
     return ScanRange(start, end)
 
 
+CSV_INPUT = xml.Shape(
+    {
+        "FileHeaderInfo": xml.TEXT, "Comments": xml.TEXT, "QuoteEscapeCharacter": xml.TEXT, "RecordDelimiter": xml.TEXT,
+        "FieldDelimiter": xml.TEXT, "QuoteCharacter": xml.TEXT, "AllowQuotedRecordDelimiter": xml.TEXT,
+    }
+)  # fmt: skip
+CSV_OUTPUT = xml.Shape(
+    {
+        "QuoteFields": xml.TEXT, "QuoteEscapeCharacter": xml.TEXT, "RecordDelimiter": xml.TEXT,
+        "FieldDelimiter": xml.TEXT, "QuoteCharacter": xml.TEXT,
+    }
+)  # fmt: skip
+REQUEST = xml.Shape(
+    {
+        "Expression": xml.TEXT,
+        "ExpressionType": xml.TEXT,
+        "RequestProgress": xml.Shape({"Enabled": xml.TEXT}),
+        "InputSerialization": xml.Shape(
+            {CSV: CSV_INPUT, "CompressionType": xml.TEXT, JSON: xml.Shape({"Type": xml.TEXT}), PARQUET: xml.Shape()}
+        ),
+        "OutputSerialization": xml.Shape({CSV: CSV_OUTPUT, JSON: xml.Shape({"RecordDelimiter": xml.TEXT})}),
+        "ScanRange": xml.Shape({"Start": xml.TEXT, "End": xml.TEXT}),
+    }
+)
+
+
 def parse(body: bytes) -> SelectRequest:
     if not body:
         raise S3Error("MissingRequestBodyError", "Request Body is empty")
     # an XML parser reads a raw CR as LF; SDKs send delimiters such as "\r\n" raw, so keep them as written
     root = xml.parse(body.replace(b"\r", CR_REFERENCE))
-    if root.tag != ROOT:
-        raise S3Error("MalformedXML")
+    xml.conform(root, ROOT, REQUEST)
     expression = xml.text(root, "Expression")
     if not expression:
         raise S3Error("MissingRequiredParameter", "The SelectRequest entity is missing the Expression.")
@@ -194,10 +212,10 @@ def parse(body: bytes) -> SelectRequest:
         raise S3Error("MissingRequiredParameter", "The SelectRequest entity is missing the ExpressionType.")
     if kind.strip().upper() != SQL:
         raise S3Error("InvalidExpressionType", "The ExpressionType is invalid. Only SQL expressions are supported.")
-    progress_el = _child(root, "RequestProgress")
+    progress_el = root.find("RequestProgress")
     progress = xml.boolean(progress_el, "Enabled", False) if progress_el is not None else False
-    in_el = _child(root, "InputSerialization")
-    out_el = _child(root, "OutputSerialization")
+    in_el = root.find("InputSerialization")
+    out_el = root.find("OutputSerialization")
     if in_el is None or out_el is None:
         raise S3Error("MissingRequiredParameter", "InputSerialization and OutputSerialization are required.")
     compression = _choice(in_el, "CompressionType", COMPRESSIONS, NONE, "InvalidCompressionFormat")
@@ -216,7 +234,7 @@ def parse(body: bytes) -> SelectRequest:
             raise S3Error("InvalidCompressionFormat", "Parquet objects take CompressionType NONE.")
     out_name, out_fmt = _one_format(out_el, (CSV, JSON), "OutputSerialization")
     out: Output = _csv_output(out_fmt) if out_name == CSV else JsonOutput(xml.text(out_fmt, "RecordDelimiter") or "\n")
-    scan = _scan_range(_child(root, "ScanRange"))
+    scan = _scan_range(root.find("ScanRange"))
     if scan is not None and isinstance(inp, ParquetInput):
         raise S3Error("NotImplemented", "s3d does not implement ScanRange on Parquet objects.")
     if scan is not None and (compression != NONE or (isinstance(inp, JsonInput) and inp.type != LINES)):

@@ -1,7 +1,8 @@
 """The S3 Select SQL dialect: a lark grammar and the transformer that turns its parse into ``tree``.
 
 Only the syntax is decided here; which functions, types and paths mean something is ``translate``'s.
-Errors are AWS's: LexerInvalidChar, ParseUnexpectedToken, ExpressionTooLong, ParseExpressionTooComplex.
+Errors are AWS's: LexerInvalidChar, ParseUnexpectedToken, ExpressionTooLong, ParseExpressionTooComplex,
+IntegerOverflow (an integer literal past BIGINT).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import lark
 
+from s3d.s3 import integers
 from s3d.s3.errors import S3Error
 from s3d.s3.select import tree as t
 
@@ -116,6 +118,14 @@ def _unquote(token: str, quote: str) -> str:
     return token[1:-1].replace(quote * 2, quote)
 
 
+def _integer(digits: str) -> int:
+    """An integer literal (a number, an index, LIMIT's count): an SQL BIGINT, or AWS's IntegerOverflow."""
+    n = integers.parse(digits, 0, integers.LONG_MAX)
+    if n is None:
+        raise S3Error("IntegerOverflow", "Int overflow or underflow happened in query.")
+    return n
+
+
 class _Build(lark.Transformer[Any, Any]):
     """The parse tree, bottom-up, as ``tree`` nodes."""
 
@@ -145,13 +155,13 @@ class _Build(lark.Transformer[Any, Any]):
         return c[0]
 
     def index(self, c: list[lark.Token]) -> t.Index:
-        return t.Index(int(c[0]))
+        return t.Index(_integer(str(c[0])))
 
     def where(self, c: list[t.Expr]) -> t.Expr:
         return c[0]
 
     def limit(self, c: list[lark.Token]) -> int:
-        return int(c[0])
+        return _integer(str(c[0]))
 
     def or_(self, c: list[t.Expr]) -> t.Binary:
         return t.Binary("OR", c[0], c[1])
@@ -221,8 +231,8 @@ class _Build(lark.Transformer[Any, Any]):
 
     def number(self, c: list[lark.Token]) -> t.Literal:
         text = str(c[0])
-        if text.isdigit():
-            return t.Literal(int(text))
+        if integers.is_digits(text):
+            return t.Literal(_integer(text))
         return t.Literal(float(text))
 
     def true(self, _c: list[Any]) -> t.Literal:
@@ -272,4 +282,8 @@ def parse(expression: str) -> t.Query:
         query: t.Query = _Build().transform(parsed)
     except RecursionError:
         raise S3Error("ParseExpressionTooComplex", "The SQL expression nests too deeply.") from None
+    except lark.exceptions.VisitError as e:  # lark wraps what a rule raises
+        if isinstance(e.orig_exc, S3Error):
+            raise e.orig_exc from None
+        raise
     return query

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from s3d.s3 import integers
 from s3d.s3.errors import S3Error
 from s3d.s3.select import tree as t
 
@@ -154,11 +155,12 @@ class _Renderer:
 
     def _column(self, name: t.Name) -> tuple[str, Shape] | None:
         text = name.text
-        if self.records.positional and not name.quoted and text.startswith(POSITIONAL) and text[1:].isdigit():
-            n = int(text[1:])
-            if n < 1:
+        position = text[len(POSITIONAL) :]
+        if self.records.positional and not name.quoted and text.startswith(POSITIONAL) and integers.is_digits(position):
+            n = integers.parse(position, 0)  # None: more columns than any record has
+            if n == 0:
                 raise S3Error("InvalidColumnIndex", f"The column index {text} is invalid: columns count from _1.")
-            return self.records.columns[n - 1] if n <= len(self.records.columns) else None
+            return self.records.columns[n - 1] if n is not None and n <= len(self.records.columns) else None
         return _find(self.records.columns, name)
 
     def _walk(self, sql: str, shape: Shape, steps: tuple[t.Step, ...]) -> str:
