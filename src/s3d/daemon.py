@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from s3d.admin import endpoints as admin
@@ -39,7 +40,7 @@ from s3d.store.erasure.pool import ErasurePool
 from s3d.store.erasure.service import Healer
 from s3d.store.lifecycle import Scanner
 from s3d.store.namespace import LocalNamespace, Namespace
-from s3d.store.recovery import lock_data_dir, recover
+from s3d.store.recovery import lock_data_dir, lock_drives, recover
 from s3d.store.store import Store
 from s3d.sync.service import SyncService, missing_folders
 
@@ -149,55 +150,69 @@ def _supervisor(settings: Settings, g: GatewaySettings) -> server.Supervise:
     return run
 
 
+@contextmanager
+def locked(settings: Settings) -> Iterator[None]:
+    """The data dir's lock and each of the pool's drives', taken before anything reads or writes them.
+
+    Held (and inherited by the forked workers) until the last process exits: a second daemon on the same
+    data dir, or on the same drives with another data dir, would take in-flight blobs (shards) for orphans
+    and delete them, and copy its own database over the running daemon's metadata mirrors.
+    """
+    fds = [lock_data_dir(settings.data)]
+    try:
+        fds += lock_drives(settings.drives)
+        yield
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 def restore_metadata(settings: Settings) -> None:
-    """A pool's data dir that lost its database takes a mirror's (before anything else is made there)."""
+    """A pool's data dir that lost its database takes a mirror's (before anything else is made there).
+    The caller holds ``locked(settings)``."""
     layout = settings.layout
     if layout is None:
         return
-    lock_fd = lock_data_dir(settings.data)
-    try:
-        mirror.restore(settings.data, mirror.mirror_dirs(layout.drives, layout.m))
-    finally:
-        os.close(lock_fd)
+    mirror.restore(settings.data, mirror.mirror_dirs(layout.drives, layout.m))
 
 
 def run(settings: Settings) -> int:
-    """`s3d run`: lock and recover the data dir, then serve until SIGTERM/SIGINT."""
-    # Held (and inherited by the workers) until the last process exits: a second
-    # daemon on the same dir would take in-flight blobs for orphans and delete them.
+    """`s3d run`: recover the data dir (and the pool's drives), then serve until SIGTERM/SIGINT. The caller
+    holds ``locked(settings)`` until this returns."""
     missing = missing_folders(settings.sync)
     if missing:
         raise ConfigError(f"sync folder {missing[0]} does not exist")
-    lock_fd = lock_data_dir(settings.data)
     main_pid = os.getpid()
+    observability.prepare(settings)  # log format; a clean metrics dir for every process, set before forking
     try:
-        observability.prepare(settings)  # log format; a clean metrics dir for every process, set before forking
-        keyring_for(settings)  # the master key file is made (or found wanting) before any worker forks
-        if settings.layout is None:
-            identity.refuse_without_pool(settings.data)
-        else:
-            identity.check(settings.data, settings.layout)
-        r = recover(settings.data, settings.drives)
-        if r.tmp_removed or r.orphans_removed:
-            log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)
-        if settings.layout is not None:  # the metadata on M more drives: M+1 copies (store/mirror.py)
-            settings.mirrors = mirror.resync(
-                settings.data, mirror.mirror_dirs(settings.layout.drives, settings.layout.m)
-            )
-        g = settings.gateway
-        if g is not None:
-            release_held(
-                settings.data, settings.upload_filter, settings.mirrors
-            )  # before any worker serves or a flush is asked
-        if g is not None:
-            return server.run(settings, lambda: open_app(settings, main_pid), _supervisor(settings, g))
-        return server.run(
-            settings,
-            lambda: open_app(settings, main_pid),
-            None,
-            (lambda: run_sync(settings)) if settings.sync else None,
-        )
+        return _serve(settings, main_pid)
     finally:
         if os.getpid() == main_pid:
-            observability.release()
-        os.close(lock_fd)
+            observability.release()  # the metrics files live in memory
+
+
+def _serve(settings: Settings, main_pid: int) -> int:
+    """What `run` does once the metrics directory is set: the keyring, recovery, then the server."""
+    keyring_for(settings)  # the master key file is made (or found wanting) before any worker forks
+    if settings.layout is None:
+        identity.refuse_without_pool(settings.data)
+    else:
+        identity.check(settings.data, settings.layout)
+    r = recover(settings.data, settings.drives)
+    if r.tmp_removed or r.orphans_removed:
+        log.info("recovery removed %d temporary files and %d orphan blobs", r.tmp_removed, r.orphans_removed)
+    if settings.layout is not None:  # the metadata on M more drives: M+1 copies (store/mirror.py)
+        settings.mirrors = mirror.resync(settings.data, mirror.mirror_dirs(settings.layout.drives, settings.layout.m))
+    g = settings.gateway
+    if g is not None:
+        release_held(
+            settings.data, settings.upload_filter, settings.mirrors
+        )  # before any worker serves or a flush is asked
+    if g is not None:
+        return server.run(settings, lambda: open_app(settings, main_pid), _supervisor(settings, g))
+    return server.run(
+        settings,
+        lambda: open_app(settings, main_pid),
+        None,
+        (lambda: run_sync(settings)) if settings.sync else None,
+    )

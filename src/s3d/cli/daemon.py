@@ -187,21 +187,22 @@ def run_command(args: argparse.Namespace) -> int:
                 raise config.ConfigError(f"setting {feature.setting} needs gateway mode (--remote)")
         if settings.gateway is not None:
             settings.gateway.cache_filter = settings.cache_filter
-        from s3d.daemon import restore_metadata, run
+        from s3d.daemon import locked, restore_metadata, run
 
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        restore_metadata(settings)  # before credentials are looked for in the data dir
-        new = config.ensure_credentials(settings)
-        if new is not None:
-            print(
-                "s3d generated credentials (stored in the data dir; `s3d credentials` prints them again):\n"
-                f"  access key: {new.access_key}\n  secret key: {new.secret_key}",
-                flush=True,
-            )
-        from s3d.mount.daemon import bound
+        with locked(settings):  # the data dir and the pool's drives, before anything reads or writes them
+            restore_metadata(settings)  # before credentials are looked for in the data dir
+            new = config.ensure_credentials(settings)
+            if new is not None:
+                print(
+                    "s3d generated credentials (stored in the data dir; `s3d credentials` prints them again):\n"
+                    f"  access key: {new.access_key}\n  secret key: {new.secret_key}",
+                    flush=True,
+                )
+            from s3d.mount.daemon import bound
 
-        with bound(settings):  # the [[mount]] entries, for as long as the daemon runs
-            return run(settings)
+            with bound(settings):  # the [[mount]] entries, for as long as the daemon runs
+                return run(settings)
     except (config.ConfigError, DataDirError, RemoteConfigError) as e:
         print(f"s3d: {e}", file=sys.stderr)
         return 2

@@ -8,12 +8,16 @@ Deleting "orphans" is only safe when no other daemon is writing to the same
 data dir: a blob between its rename and its COMMIT looks exactly like an
 orphan. So the runner takes an exclusive lock on the data dir (``lock_data_dir``)
 before recovering, and holds it, through its workers, for as long as it serves.
+An erasure-coded pool's drives hold shards laid out the same way, and a daemon
+with another data dir could name the same drives: each drive is locked too
+(``lock_drives``), before anything reads or writes it.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import logging
 import os
 import sqlite3
 import time
@@ -25,7 +29,9 @@ from s3d.store import cache_index, db, objects, uploads, versions
 from s3d.store.blobs import FANOUT
 from s3d.store.erasure.layout import HEAL_QUEUE
 
+log = logging.getLogger("s3d")
 LOCK_FILE = "lock"
+DRIVE_LOCK_FILE = "drive-lock"  # DRIVE/drive-lock: a name of its own, never the data dir's lock
 LOCK_WAIT = 3.0  # a daemon killed a moment ago may still be letting go of the lock
 
 
@@ -83,6 +89,33 @@ def lock_data_dir(root: Path, wait: float = LOCK_WAIT) -> int:
         fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as e:
         raise DataDirError(f"cannot open {root / LOCK_FILE}: {e.strerror}") from None
+    return _hold(fd, wait, f"data dir {root} is in use by another s3d process")
+
+
+def lock_drives(drives: Sequence[Path], wait: float = LOCK_WAIT) -> list[int]:
+    """Take each drive's exclusive lock, as ``lock_data_dir`` does the data dir's; returns the fds (keep
+    them open). A drive made here if missing, as the pool would; one that cannot hold a lock file at all
+    is left unlocked (the pool takes it out of service). Raises DataDirError, holding none, when another
+    process holds one of them."""
+    fds: list[int] = []
+    try:
+        for drive in drives:
+            try:
+                drive.mkdir(parents=True, exist_ok=True)
+                fd = os.open(drive / DRIVE_LOCK_FILE, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError as e:
+                log.warning("drive %s cannot be locked: %s", drive, e.strerror or e)
+                continue
+            fds.append(_hold(fd, wait, f"drive {drive} is in use by another s3d process"))
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds
+
+
+def _hold(fd: int, wait: float, in_use: str) -> int:
+    """flock ``fd`` exclusively, retrying for ``wait`` seconds; closes it and raises DataDirError(in_use)."""
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -91,7 +124,7 @@ def lock_data_dir(root: Path, wait: float = LOCK_WAIT) -> int:
         except OSError as e:
             if e.errno not in (errno.EWOULDBLOCK, errno.EACCES) or time.monotonic() >= deadline:
                 os.close(fd)
-                raise DataDirError(f"data dir {root} is in use by another s3d process") from None
+                raise DataDirError(in_use) from None
         time.sleep(0.05)
 
 
@@ -134,7 +167,7 @@ def _remove(path: str) -> bool:
 
 def recover(root: Path, drives: Sequence[Path] = ()) -> Recovered:
     """Make the data dir (and an erasure-coded pool's drives) consistent. The caller must hold
-    ``lock_data_dir(root)``; a pool's drives hold blobs (shards) and tmp/ laid out as in the data dir."""
+    ``lock_data_dir(root)`` and ``lock_drives(drives)``; a pool's drives hold blobs (shards) and tmp/ laid out as in the data dir."""
     check_data_dir(root)
     path = str(root / "meta.db")
     conn = _open_checked(path)

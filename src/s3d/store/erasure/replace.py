@@ -12,9 +12,9 @@ from s3d.store.erasure.heal import heal
 from s3d.store.erasure.layout import Layout
 from s3d.store.erasure.pool import ErasurePool
 from s3d.store.erasure.service import referenced_blobs
-from s3d.store.recovery import lock_data_dir
+from s3d.store.recovery import DRIVE_LOCK_FILE, lock_data_dir, lock_drives
 
-OWN_ENTRIES = {"tmp", "blobs", "meta", identity.DRIVE_FILE}  # what a drive of the pool holds
+OWN_ENTRIES = {"tmp", "blobs", "meta", identity.DRIVE_FILE, DRIVE_LOCK_FILE}  # what a drive of the pool holds
 
 
 def _pool_id(data: Path) -> str:
@@ -45,8 +45,10 @@ def replace_drive(data: Path, layout: Layout, old: Path, new: Path) -> Replaced:
         raise ReplaceError(f"{new} is not empty")
     at = drives.index(old)
     drives[at] = new
-    lock = lock_data_dir(data)
+    # the drives' locks too: a daemon running on them with another data dir would be writing beside the rebuild
+    locks = [lock_data_dir(data)]
     try:
+        locks += lock_drives([*drives, old] if old.is_dir() else drives)
         pool_id = identity.check(data, layout) if old.is_dir() else _pool_id(data)
         identity.claim(new, pool_id, at)
         pool = ErasurePool(data, replace(layout, drives=tuple(drives)))
@@ -68,4 +70,5 @@ def replace_drive(data: Path, layout: Layout, old: Path, new: Path) -> Replaced:
                 done.lost_blobs.append(blob)
         return done
     finally:
-        os.close(lock)
+        for fd in locks:
+            os.close(fd)
