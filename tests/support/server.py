@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,6 +12,8 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from s3d.observe.setup import shared_metrics_path
 
 ACCESS_KEY = "S3DTESTACCESSKEY"
 SECRET_KEY = "s3d-test-secret-key-0123456789"
@@ -69,6 +72,7 @@ class S3dProcess:
         assert self.proc is not None
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+        shutil.rmtree(shared_metrics_path(self.data), ignore_errors=True)  # a killed daemon leaves it in memory
 
     def stop(self) -> int:
         if self.proc is None or self.proc.poll() is not None:

@@ -76,8 +76,7 @@ def metrics_dir(data: Path) -> Path:
         path = data / METRICS_DIR
         path.mkdir(parents=True, exist_ok=True)
         return path
-    tag = hashlib.sha256(str(data.resolve()).encode()).hexdigest()[:16]
-    path = SHARED_MEMORY / f"s3d-metrics-{os.getuid()}-{tag}"
+    path = shared_metrics_path(data)
     try:
         os.mkdir(path, 0o700)
         return path
@@ -89,6 +88,12 @@ def metrics_dir(data: Path) -> Path:
         os.mkdir(path, 0o700)
         return path
     return Path(tempfile.mkdtemp(prefix="s3d-metrics-", dir=SHARED_MEMORY))  # someone else's name: a fresh one
+
+
+def shared_metrics_path(data: Path) -> Path:
+    """The name of a daemon's metrics directory in shared memory (what metrics_dir makes, when it can)."""
+    tag = hashlib.sha256(str(data.resolve()).encode()).hexdigest()[:16]
+    return SHARED_MEMORY / f"s3d-metrics-{os.getuid()}-{tag}"
 
 
 def release() -> None:
