@@ -270,6 +270,34 @@ def test_presigned_put_url_stores_the_body(server, s3, s3v4, bucket):  # type: i
     assert s3.get_object(Bucket=bucket, Key="up")["Body"].read() == b"uploaded by url"
 
 
+CHUNKED_TEN = b"a\r\n" + b"x" * 10 + b"\r\n0\r\n\r\n"  # ten bytes "x" as an aws-chunked body, no trailer
+
+
+def _chunked_headers(mode: str) -> dict[str, str]:
+    return {"x-amz-content-sha256": mode, "Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": "10"}
+
+
+def test_presigned_put_with_a_content_sha256_its_body_does_not_match_is_refused(server, bucket):  # type: ignore[no-untyped-def]
+    other = hashlib.sha256(b"other").hexdigest()
+    r = rawhttp.get_url(presign(server, "PUT", f"/{bucket}/k"), "PUT", b"body", {"x-amz-content-sha256": other})
+    assert (r.status, r.error_code) == (400, "XAmzContentSHA256Mismatch")
+    assert stored(server, bucket, "k") is None
+
+
+def test_presigned_put_with_an_unsigned_streaming_body_stores_its_data(server, bucket):  # type: ignore[no-untyped-def]
+    url = presign(server, "PUT", f"/{bucket}/k")
+    r = rawhttp.get_url(url, "PUT", CHUNKED_TEN, _chunked_headers("STREAMING-UNSIGNED-PAYLOAD-TRAILER"))
+    assert r.status == 200, r.body
+    assert stored(server, bucket, "k") == b"x" * 10
+
+
+def test_presigned_put_with_a_signed_streaming_body_is_not_implemented(server, bucket):  # type: ignore[no-untyped-def]
+    url = presign(server, "PUT", f"/{bucket}/k")
+    r = rawhttp.get_url(url, "PUT", CHUNKED_TEN, _chunked_headers("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"))
+    assert (r.status, r.error_code) == (501, "NotImplemented")
+    assert stored(server, bucket, "k") is None
+
+
 def test_default_boto3_presigned_url_works(server, s3, bucket):  # type: ignore[no-untyped-def]
     s3.put_object(Bucket=bucket, Key="k", Body=b"default presign")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=300)

@@ -188,6 +188,21 @@ def test_complete_full_object_checksum_header_differing_is_bad_digest(s3, bucket
     assert not exists(s3, bucket, "full")
 
 
+def test_complete_checksum_header_that_is_no_crc32_is_invalid_request(s3, bucket) -> None:  # type: ignore[no-untyped-def]
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="full", ChecksumAlgorithm="CRC32", ChecksumType="FULL_OBJECT")[
+        "UploadId"
+    ]
+    r = s3.upload_part(Bucket=bucket, Key="full", UploadId=uid, PartNumber=1, Body=BODY, ChecksumAlgorithm="CRC32")
+    parts = [{"PartNumber": 1, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]}]
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(
+            Bucket=bucket, Key="full", UploadId=uid, MultipartUpload={"Parts": parts}, ChecksumCRC32="!!!"
+        )
+    assert code(e) == (400, "InvalidRequest")
+    assert e.value.response["Error"]["Message"] == "Value for x-amz-checksum-crc32 header is invalid."
+    assert not exists(s3, bucket, "full")
+
+
 def test_complete_mp_object_size_differing_is_invalid_request(s3, bucket) -> None:  # type: ignore[no-untyped-def]
     uid, parts, data = _upload(s3, bucket, "mp")
     with pytest.raises(ClientError) as e:

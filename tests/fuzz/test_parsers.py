@@ -68,9 +68,14 @@ def test_query_string(raw: str) -> None:
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in parsed.items())
 
 
-@given(st.dictionaries(st.sampled_from(["content-length", "x-amz-decoded-content-length"]), numbers))
-def test_declared_size(headers: dict[str, str]) -> None:
-    refused_or_ok(lambda: declared_size(headers))
+@given(
+    st.dictionaries(st.sampled_from(["content-length", "x-amz-decoded-content-length"]), numbers),
+    st.one_of(st.none(), st.sampled_from(["UNSIGNED-PAYLOAD", *sorted(STREAMING), "0" * 64]), values),
+)
+def test_declared_size(headers: dict[str, str], content_sha256: str | None) -> None:
+    if content_sha256 is not None:
+        headers["x-amz-content-sha256"] = content_sha256
+    refused_or_ok(lambda: declared_size(headers, None))
 
 
 @given(st.one_of(values, header_text))

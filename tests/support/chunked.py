@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 EMPTY = hashlib.sha256(b"").hexdigest()
+READ_TIMEOUT = 30.0  # less than the 60 s the server waits for a body: an answer owed before the body comes
 
 
 def _hmac(key: bytes, msg: str) -> bytes:
@@ -65,36 +66,29 @@ def now_amz() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
-def put_chunked(
-    host: str,
-    port: int,
-    signer: Signer,
-    path: str,
+def encode(
     data: bytes,
     *,
     mode: str,
-    chunk_size: int = 64 * 1024,
+    signer: Signer,
+    amz_date: str,
+    seed: str,
+    chunk_sizes: list[int],
     trailer: tuple[str, str] | None = None,
     corrupt_chunk: int | None = None,
     corrupt_trailer_signature: bool = False,
-    extra_headers: dict[str, str] | None = None,
-) -> tuple[int, bytes, dict[str, str]]:
-    """PUT data as an aws-chunked body in the given x-amz-content-sha256 mode; returns (status, body, headers)."""
-    amz_date = now_amz()
-    headers = {
-        "Host": f"{host}:{port}",
-        "Content-Encoding": "aws-chunked",
-        "x-amz-decoded-content-length": str(len(data)),
-        **(extra_headers or {}),
-    }
-    if trailer:
-        headers["x-amz-trailer"] = trailer[0]
-    seed = signer.sign("PUT", path, headers, mode, amz_date)
+) -> bytes:
+    """``data`` as an aws-chunked body: chunks of the given sizes (the last one repeats), the final empty
+    chunk, the trailer if any; chunk and trailer signatures chained from ``seed`` in signed modes."""
     signed = mode.startswith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
-    pieces = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)] + [b""]
+    pieces, at = [], 0
+    while at < len(data):
+        size = chunk_sizes[min(len(pieces), len(chunk_sizes) - 1)]
+        pieces.append(data[at : at + size])
+        at += size
     out = bytearray()
     prev = seed
-    for n, piece in enumerate(pieces):
+    for n, piece in enumerate([*pieces, b""]):
         if signed:
             sig = signer.chunk_signature(amz_date, prev, piece)
             prev = sig
@@ -114,11 +108,70 @@ def put_chunked(
                 tsig = "f" * 64
             out += f"x-amz-trailer-signature:{tsig}\r\n".encode()
     out += b"\r\n"
-    headers["Content-Length"] = str(len(out))
-    conn = http.client.HTTPConnection(host, port, timeout=30)
+    return bytes(out)
+
+
+def chunked_headers(
+    signer: Signer,
+    host: str,
+    port: int,
+    path: str,
+    *,
+    mode: str,
+    decoded_length: int,
+    trailer_name: str | None = None,
+    extra_headers: dict[str, str] | None = None,
+) -> tuple[dict[str, str], str, str]:
+    """The signed headers of an aws-chunked PUT, its x-amz-date and its seed signature."""
+    amz_date = now_amz()
+    headers = {
+        "Host": f"{host}:{port}",
+        "Content-Encoding": "aws-chunked",
+        "x-amz-decoded-content-length": str(decoded_length),
+        **(extra_headers or {}),
+    }
+    if trailer_name:
+        headers["x-amz-trailer"] = trailer_name
+    seed = signer.sign("PUT", path, headers, mode, amz_date)
+    return headers, amz_date, seed
+
+
+def send_body(
+    host: str, port: int, path: str, headers: dict[str, str], wire: bytes, *, content_length: int | None = None
+) -> tuple[int, bytes, dict[str, str]]:
+    """PUT ``wire`` with the given headers; Content-Length is its length unless given (the rest is never sent,
+    so an answer must come before it)."""
+    conn = http.client.HTTPConnection(host, port, timeout=READ_TIMEOUT)
     try:
-        conn.request("PUT", path, body=bytes(out), headers=headers)
+        length = len(wire) if content_length is None else content_length
+        conn.request("PUT", path, body=wire, headers={**headers, "Content-Length": str(length)})
         r = conn.getresponse()
         return r.status, r.read(), {k.lower(): v for k, v in r.getheaders()}
     finally:
         conn.close()
+
+
+def put_chunked(
+    host: str,
+    port: int,
+    signer: Signer,
+    path: str,
+    data: bytes,
+    *,
+    mode: str,
+    chunk_size: int = 64 * 1024,
+    trailer: tuple[str, str] | None = None,
+    corrupt_chunk: int | None = None,
+    corrupt_trailer_signature: bool = False,
+    extra_headers: dict[str, str] | None = None,
+) -> tuple[int, bytes, dict[str, str]]:
+    """PUT data as an aws-chunked body in the given x-amz-content-sha256 mode; returns (status, body, headers)."""
+    headers, amz_date, seed = chunked_headers(
+        signer, host, port, path, mode=mode, decoded_length=len(data),
+        trailer_name=trailer[0] if trailer else None, extra_headers=extra_headers,
+    )  # fmt: skip
+    wire = encode(
+        data, mode=mode, signer=signer, amz_date=amz_date, seed=seed, chunk_sizes=[chunk_size], trailer=trailer,
+        corrupt_chunk=corrupt_chunk, corrupt_trailer_signature=corrupt_trailer_signature,
+    )  # fmt: skip
+    return send_body(host, port, path, headers, wire)

@@ -217,7 +217,7 @@ class S3App:
             surface.check(op, req.headers, query)
             surface.check_owners(op, req.headers, ctx.bucket, self._owner_of)
             if op in WRITES and ctx.auth is not None:
-                reservation = await self.ns.reserve_write(declared_size(req.headers))
+                reservation = await self.ns.reserve_write(declared_size(req.headers, ctx.auth))
                 try:
                     resp = await handler(ctx)
                 finally:

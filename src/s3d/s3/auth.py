@@ -74,7 +74,7 @@ BAD_PAYLOAD_HASH = "x-amz-content-sha256 must be " + ", ".join(PAYLOAD_MODES) + 
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
-def _valid_payload_hash(value: str) -> bool:
+def valid_payload_hash(value: str) -> bool:
     return value in PAYLOAD_MODES or (len(value) == 64 and all(c in _HEX for c in value))
 
 
@@ -228,7 +228,7 @@ def verify(
         payload_hash = headers.get("x-amz-content-sha256")
         if payload_hash is None:
             raise S3Error("InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
-        if not _valid_payload_hash(payload_hash):
+        if not valid_payload_hash(payload_hash):
             raise S3Error("InvalidArgument", BAD_PAYLOAD_HASH)
         drop = None
         presigned = False

@@ -7,6 +7,7 @@ encoded, big-endian, as AWS sends them.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import zlib
 from typing import Protocol
@@ -17,6 +18,8 @@ ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
 HEADER = {a: f"x-amz-checksum-{a.lower()}" for a in ALGORITHMS}
 COMPOSITE = "COMPOSITE"  # a multipart object's checksum: of its parts' checksums
 FULL_OBJECT = "FULL_OBJECT"  # of the whole object's bytes
+DIGEST_SIZE = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}
+NOT_COMPUTED = ("SHA512", "MD5", "XXHASH64", "XXHASH3", "XXHASH128")  # S3 knows them; s3d refuses them (501)
 FULL_OBJECT_ONLY = {"CRC64NVME"}
 
 
@@ -52,6 +55,15 @@ def new(algorithm: str) -> Hasher:
     if algorithm == "SHA256":
         return hashlib.sha256()
     raise ValueError(algorithm)
+
+
+def digest_of(algorithm: str, value: str) -> bytes | None:
+    """The digest a base64 x-amz-checksum-* value carries; None unless it is exactly one of the algorithm's."""
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) == DIGEST_SIZE[algorithm] else None
 
 
 def b64(digest: bytes) -> str:

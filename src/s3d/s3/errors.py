@@ -31,6 +31,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "InvalidTag": (400, "The tag provided was not a valid tag."),
     "KeyTooLongError": (400, "Your key is too long."),
     "MalformedXML": (400, "The XML you provided was not well-formed or did not validate against our published schema."),
+    "MalformedTrailerError": (400, "The request contained trailing data that was not well-formed or did not conform to our published schema."),
     "MalformedPOSTRequest": (400, "The body of your POST request is not well-formed multipart/form-data."),
     "MaxMessageLengthExceeded": (400, "Your request was too big."),
     "MetadataTooLarge": (400, "Your metadata headers exceed the maximum allowed metadata size."),

@@ -3,7 +3,9 @@
 A ``Payload`` yields the decoded object bytes; ``finish()`` then checks what
 can only be checked at the end (length, SHA-256, Content-MD5, x-amz-checksum-*
 in a header or trailer, chunk and trailer signatures). Callers write the bytes
-somewhere temporary and commit only if ``finish()`` passes.
+somewhere temporary and commit only if ``finish()`` passes: an aws-chunked
+chunk's data is handed on as it arrives, before the chunk's signature (at its
+end) is checked, so that no chunk is ever held whole.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import hmac
 from collections.abc import AsyncIterator
 
 from s3d.s3 import checksums
-from s3d.s3.auth import EMPTY_SHA256, UNSIGNED, Auth
+from s3d.s3.auth import BAD_PAYLOAD_HASH, EMPTY_SHA256, UNSIGNED, Auth, valid_payload_hash
+from s3d.s3.chunked import CRLF, MAX_LINE, BodyReader, parse_chunk_header, parse_trailer
 from s3d.s3.errors import S3Error
 from s3d.server.http import Body, BodyError
 
@@ -23,27 +26,123 @@ STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
 STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 STREAMING = {STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER}
-MAX_LINE = 8192
+SIGNED_STREAMING = {STREAMING_SIGNED, STREAMING_SIGNED_TRAILER}
+TRAILER_MODES = {STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER}
+SIGV4A_STREAMING = {"STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER"}
+CONTENT_SHA256 = "x-amz-content-sha256"
+DECODED_LENGTH = "x-amz-decoded-content-length"
+TRAILER_SIGNATURE = "x-amz-trailer-signature"
+CHECKSUM_TRAILERS = frozenset(checksums.HEADER.values())
+NOT_COMPUTED_TRAILERS = frozenset(f"x-amz-checksum-{a.lower()}" for a in checksums.NOT_COMPUTED)
 MAX_PUT_SIZE = 5 * 1024**3  # one PUT (an object or a part) carries at most 5 GiB
+# The framing an aws-chunked body may add to its decoded length: a fixed allowance (the final chunk, trailers,
+# a few small chunks) and a share of the decoded length (a signed chunk header costs about 90 bytes, so chunks
+# down to about 1.5 KiB fit; AWS wants signed chunks of 8 KiB at least). More is refused as it arrives.
+FRAMING_ALLOWANCE = 64 * 1024
+FRAMING_SHARE = 16  # one byte of framing per this many decoded bytes
+
+
+# docs/compatibility.md, "Request bodies": (what a request says, what s3d does with it)
+COMPATIBILITY = (
+    (f"`{CONTENT_SHA256}`", "UNSIGNED-PAYLOAD; a hex SHA-256, checked against the body (400 XAmzContentSHA256Mismatch); "
+     f"{STREAMING_UNSIGNED_TRAILER}, {STREAMING_SIGNED} and {STREAMING_SIGNED_TRAILER}: an aws-chunked body, its chunk "
+     "and trailer signatures checked. On a request whose signature does not cover the header (presigned URL, SigV2, "
+     "anonymous) the header, when sent, says how the body is read: a SHA-256 is checked, unsigned aws-chunked is "
+     "decoded; one differing from the URL's signed X-Amz-Content-Sha256: 400 InvalidRequest"),
+    ("`STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD[-TRAILER]` (SigV4a)", "refused, 501 NotImplemented"),
+    (f"{STREAMING_SIGNED}[-TRAILER] on a presigned URL, SigV2 or anonymous request",
+     "refused, 501 NotImplemented: chunk signatures need SigV4 header authentication"),
+    (f"`{DECODED_LENGTH}`", "aws-chunked: the length of the data; a chunk passing it, or a Content-Length beyond it "
+     f"and its framing ({FRAMING_ALLOWANCE // 1024} KiB and 1/{FRAMING_SHARE} of the data): 400 IncompleteBody. Beside "
+     "a plain body: checked for form, its value ignored (as AWS does); Content-Length is the body's length"),
+    ("`x-amz-trailer`", "one x-amz-checksum-* s3d computes (CRC32, CRC32C, CRC64NVME, SHA1, SHA256), checked against "
+     "the body; another checksum S3 knows: 501 NotImplemented; anything else: 400 InvalidRequest. A trailer line not "
+     "declared, repeated or without a colon, or a declared trailer not sent: 400 MalformedTrailerError; a value that "
+     "is not base64 of the algorithm's digest: 400 InvalidRequest"),
+    ("`x-amz-checksum-*` values", "base64 of exactly the algorithm's digest, else 400 InvalidRequest (Value for ... "
+     "header is invalid.); a well-formed value the body does not match: 400 BadDigest"),
+    ("aws-chunked framing", "chunk sizes in hex digits only, CRLF after each chunk's data, nothing after the final "
+     f"empty line, chunk header and trailer lines of at most {MAX_LINE // 1024} KiB: 400 IncompleteBody otherwise. "
+     "A chunk's data is passed on as it arrives, never held whole"),
+)  # fmt: skip
 
 
 MAX_SIZE_DIGITS = len(str(MAX_PUT_SIZE))  # a longer length is refused before int() parses it
 
 
-def _size_value(v: str) -> int:
-    """A declared body length: ASCII digits only, at most MAX_PUT_SIZE."""
+def _digits(v: str) -> str:
+    """A declared length's digits (ASCII only, no sign, no leading zeros); InvalidArgument otherwise."""
     digits = v.strip()
     if not (digits.isascii() and digits.isdigit()):
         raise S3Error("InvalidArgument", "Content-Length is not a non-negative integer")
-    if len(digits.lstrip("0")) > MAX_SIZE_DIGITS or int(digits) > MAX_PUT_SIZE:
-        raise S3Error("EntityTooLarge", extra={"ProposedSize": digits, "MaxSizeAllowed": str(MAX_PUT_SIZE)})
+    return digits.lstrip("0") or "0"
+
+
+def _size_value(v: str) -> int:
+    """A declared body length: ASCII digits only, at most MAX_PUT_SIZE."""
+    digits = _digits(v)
+    if len(digits) > MAX_SIZE_DIGITS or int(digits) > MAX_PUT_SIZE:
+        raise S3Error("EntityTooLarge", extra={"ProposedSize": v.strip(), "MaxSizeAllowed": str(MAX_PUT_SIZE)})
     return int(digits)
 
 
-def declared_size(headers: dict[str, str]) -> int:
-    """The body length a request announces (the decoded length of an aws-chunked body), 0 if none."""
-    v = headers.get("x-amz-decoded-content-length") or headers.get("content-length")
-    return 0 if v is None else _size_value(v)
+def payload_mode(headers: dict[str, str], auth: Auth | None) -> str:
+    """How the body is read and checked: the x-amz-content-sha256 the signature covers; on a request whose
+    signature does not cover it (presigned, SigV2, anonymous) the header, when sent, governs: it can only add a
+    check (a SHA-256 the body must match) or say the body is aws-chunked, never unsay a signed value."""
+    signed = auth.payload_hash if auth else UNSIGNED
+    declared = headers.get(CONTENT_SHA256, signed)
+    if not valid_payload_hash(declared) or not valid_payload_hash(signed):
+        raise S3Error("InvalidArgument", BAD_PAYLOAD_HASH)
+    if declared != signed and signed != UNSIGNED:
+        raise S3Error("InvalidRequest", f"{CONTENT_SHA256} does not match the X-Amz-Content-Sha256 the URL signs.")
+    if declared in SIGV4A_STREAMING:
+        raise S3Error("NotImplemented", "SigV4a (ECDSA-P256-SHA256) streaming payloads are not implemented by s3d.")
+    if declared in SIGNED_STREAMING and declared != signed:
+        raise S3Error("NotImplemented", "Signed aws-chunked payloads need SigV4 header authentication in s3d.")
+    return declared
+
+
+def _expected_size(headers: dict[str, str], chunked: bool) -> int | None:
+    """The length of the body's data: x-amz-decoded-content-length of an aws-chunked body, else Content-Length
+    (None for a plain body sent with Transfer-Encoding: chunked). Beside a plain body the decoded length is
+    only checked for form; its value is ignored, as AWS ignores it."""
+    decoded = headers.get(DECODED_LENGTH)
+    decoded_size = None if decoded is None else _size_value(decoded)
+    if chunked:
+        if decoded_size is None:
+            raise S3Error("MissingContentLength", f"{DECODED_LENGTH} is required with aws-chunked")
+        return decoded_size
+    length = headers.get("content-length")
+    if length is None:
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return None
+        raise S3Error("MissingContentLength")
+    return _size_value(length)
+
+
+def declared_size(headers: dict[str, str], auth: Auth | None) -> int:
+    """The length of the data a request announces, for reserving room before it is read; 0 if none."""
+    if "content-length" not in headers and DECODED_LENGTH not in headers:
+        return 0
+    return _expected_size(headers, payload_mode(headers, auth) in STREAMING) or 0
+
+
+def content_length(headers: dict[str, str]) -> int:
+    """The Content-Length of a body read as it is (a PostObject form), 0 if none."""
+    length = headers.get("content-length")
+    return 0 if length is None else _size_value(length)
+
+
+def _framing_budget(headers: dict[str, str], decoded_length: int) -> int:
+    """How many bytes of aws-chunked framing the body may carry; a Content-Length beyond it is refused now."""
+    budget = FRAMING_ALLOWANCE + decoded_length // FRAMING_SHARE
+    length = headers.get("content-length")
+    if length is not None:
+        digits = _digits(length)
+        if len(digits) > MAX_SIZE_DIGITS or int(digits) > decoded_length + budget:
+            raise S3Error("IncompleteBody", f"Content-Length is larger than {DECODED_LENGTH} and its chunk framing.")
+    return budget
 
 
 class Payload:
@@ -53,16 +152,16 @@ class Payload:
         self.headers = headers
         self.auth = auth
         self.body = body
-        self.mode = auth.payload_hash if auth else UNSIGNED
-        if self.mode.startswith("STREAMING-") and self.mode not in STREAMING:
-            raise S3Error("InvalidArgument", f"x-amz-content-sha256 must be a SHA-256 or one of {sorted(STREAMING)}")
+        self.mode = payload_mode(headers, auth)
         self.chunked = self.mode in STREAMING
         self.size = 0
         self.md5 = hashlib.md5()
         self.sha256 = hashlib.sha256() if self._hex_hash() else None
-        self.expected_size = self._expected_size()
+        self.expected_size = _expected_size(headers, self.chunked)
+        self.framing_budget = _framing_budget(headers, self.expected_size or 0) if self.chunked else 0
+        self.framing = 0  # aws-chunked framing bytes read so far
         self.content_md5 = self._content_md5()
-        self.trailer_names = [t.strip().lower() for t in headers.get("x-amz-trailer", "").split(",") if t.strip()]
+        self.trailer_names = self._trailer_names()
         self.trailers: dict[str, str] = {}
         self.checksum_algorithm, self.checksum_expected = self._checksum_request(checksum_algorithm)
         self.checksum = checksums.new(self.checksum_algorithm) if self.checksum_algorithm else None
@@ -71,22 +170,7 @@ class Payload:
 
     # ---------- request header parsing ----------
     def _hex_hash(self) -> bool:
-        m = self.mode
-        return len(m) == 64 and all(c in "0123456789abcdef" for c in m.lower())
-
-    def _expected_size(self) -> int | None:
-        h = self.headers
-        if self.chunked:
-            v = h.get("x-amz-decoded-content-length")
-            if v is None:
-                raise S3Error("MissingContentLength", "x-amz-decoded-content-length is required with aws-chunked")
-        else:
-            v = h.get("content-length")
-            if v is None:
-                if "chunked" in h.get("transfer-encoding", "").lower():
-                    return None
-                raise S3Error("MissingContentLength")
-        return _size_value(v)
+        return self.mode not in STREAMING and self.mode != UNSIGNED
 
     def _content_md5(self) -> bytes | None:
         v = self.headers.get("content-md5")
@@ -99,6 +183,16 @@ class Payload:
         if len(raw) != 16:
             raise S3Error("InvalidDigest")
         return raw
+
+    def _trailer_names(self) -> list[str]:
+        """The x-amz-trailer names: x-amz-checksum-* only (s3d reads no other trailer)."""
+        names = [t.strip().lower() for t in self.headers.get("x-amz-trailer", "").split(",") if t.strip()]
+        for name in names:
+            if name in NOT_COMPUTED_TRAILERS:
+                raise S3Error("NotImplemented", f"The {name} trailer: checksum algorithm not supported by s3d.")
+            if name not in CHECKSUM_TRAILERS:
+                raise S3Error("InvalidRequest", "The value specified in the x-amz-trailer header is not supported")
+        return names
 
     def _checksum_request(self, declared: str | None) -> tuple[str | None, str | None]:
         """Which x-amz-checksum-* to compute and, if it came in a header, its expected value."""
@@ -115,6 +209,8 @@ class Payload:
             algo, value = found[0]
             if sdk and sdk != algo:
                 raise S3Error("InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.")
+            if checksums.digest_of(algo, value) is None:
+                raise S3Error("InvalidRequest", f"Value for {checksums.HEADER[algo]} header is invalid.")
             return algo, value
         if trailer_algos:
             return trailer_algos[0], None
@@ -153,71 +249,57 @@ class Payload:
             raise S3Error("IncompleteBody") from None
 
     async def _decode_chunked(self) -> AsyncIterator[bytes]:
-        buf = bytearray()
-        it = self.body.__aiter__()
-        eof = False
-
-        async def fill() -> bool:
-            nonlocal eof
-            if eof:
-                return False
-            try:
-                c = await it.__anext__()
-            except StopAsyncIteration:
-                eof = True
-                return False
-            except BodyError:
-                raise S3Error("IncompleteBody") from None
-            buf.extend(c)
-            return True
-
-        async def line() -> bytes:
-            while True:
-                i = buf.find(b"\r\n")
-                if i >= 0:
-                    ln = bytes(buf[:i])
-                    del buf[: i + 2]
-                    return ln
-                if len(buf) > MAX_LINE or not await fill():
-                    raise S3Error("IncompleteBody", "The aws-chunked body ended early or has a malformed chunk header")
-
-        signed = self.mode in (STREAMING_SIGNED, STREAMING_SIGNED_TRAILER)
+        """The data of an aws-chunked body, piece by piece as it arrives; each chunk is refused before its data
+        is read if it would pass the decoded length, and its signature (signed streaming) checked at its end."""
+        reader = BodyReader(self.body)
+        signed = self.mode in SIGNED_STREAMING
+        remaining = self.expected_size or 0
         while True:
-            header = (await line()).decode("latin-1")
-            size_s, _, ext = header.partition(";")
-            try:
-                size = int(size_s.strip(), 16)
-            except ValueError:
-                raise S3Error("IncompleteBody", "Malformed aws-chunked chunk size") from None
-            sig = None
-            if ext.startswith("chunk-signature="):
-                sig = ext[len("chunk-signature=") :].strip()
-            if signed and sig is None:
-                raise S3Error("SignatureDoesNotMatch", "Chunk signature is missing")
-            while len(buf) < size + (2 if size else 0):
-                if not await fill():
-                    raise S3Error("IncompleteBody")
-            data = bytes(buf[:size])
-            if size:
-                if buf[size : size + 2] != b"\r\n":
-                    raise S3Error("IncompleteBody", "Malformed aws-chunked chunk")
-                del buf[: size + 2]
-            if signed:
-                self._verify_chunk(data, sig or "")
+            size, signature = parse_chunk_header(await self._framing_line(reader), signed)
+            if size > remaining:
+                raise S3Error(
+                    "IncompleteBody", f"An aws-chunked chunk of {size} bytes passes {DECODED_LENGTH}.",
+                    extra={"NumberBytesExpected": str(self.expected_size), "NumberBytesProvided": str(self.size + size)},
+                )  # fmt: skip
+            chunk_sha256 = hashlib.sha256() if signed else None
+            async for data in reader.run(size):
+                if chunk_sha256 is not None:
+                    chunk_sha256.update(data)
+                yield data
+            remaining -= size
+            if size and await self._framing_line(reader):
+                raise S3Error("IncompleteBody", "An aws-chunked chunk's data is not followed by CRLF")
+            if chunk_sha256 is not None:
+                self._verify_chunk(chunk_sha256.hexdigest(), signature or "")
             if size == 0:
                 break
-            yield data
-        # trailers (if any), then the final empty line
-        while True:
-            ln = await line()
-            if not ln:
-                break
-            name, _, value = ln.decode("latin-1").partition(":")
-            self.trailers[name.strip().lower()] = value.strip()
+        await self._read_trailers(reader)
+        if not await reader.at_end():
+            raise S3Error("IncompleteBody", "Bytes follow the end of the aws-chunked body")
         if self.mode == STREAMING_SIGNED_TRAILER:
             self._verify_trailer()
 
-    def _verify_chunk(self, data: bytes, sig: str) -> None:
+    async def _framing_line(self, reader: BodyReader) -> bytes:
+        """A chunk header, the CRLF after a chunk's data, or a trailer line, counted against the framing budget."""
+        line = await reader.line()
+        self.framing += len(line) + len(CRLF)
+        if self.framing > self.framing_budget:
+            raise S3Error("IncompleteBody", f"The aws-chunked framing is larger than {DECODED_LENGTH} allows.")
+        return line
+
+    async def _read_trailers(self, reader: BodyReader) -> None:
+        """The trailer lines up to the empty one: each a declared x-amz-checksum-* (and, in signed-trailer
+        streaming, x-amz-trailer-signature), at most once; anything else is MalformedTrailerError."""
+        allowed = set(self.trailer_names) if self.mode in TRAILER_MODES else set()
+        if self.mode == STREAMING_SIGNED_TRAILER:
+            allowed.add(TRAILER_SIGNATURE)
+        while line := await self._framing_line(reader):
+            name, value = parse_trailer(line)
+            if name not in allowed or name in self.trailers:
+                raise S3Error("MalformedTrailerError")
+            self.trailers[name] = value
+
+    def _verify_chunk(self, data_sha256: str, sig: str) -> None:
         a = self.auth
         assert a is not None
         sts = "\n".join(
@@ -227,11 +309,11 @@ class Payload:
                 a.scope,
                 self.prev_signature,
                 EMPTY_SHA256,
-                hashlib.sha256(data).hexdigest(),
+                data_sha256,
             )
         )
         want = hmac.new(a.signing_key, sts.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(want, sig):
+        if not hmac.compare_digest(want.encode(), sig.encode("latin-1")):  # bytes: a str must be ASCII
             raise S3Error("SignatureDoesNotMatch", "The chunk signature does not match")
         self.prev_signature = sig
 
@@ -252,7 +334,7 @@ class Payload:
             )
         )
         want = hmac.new(a.signing_key, sts.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(want, sig):
+        if not hmac.compare_digest(want.encode(), sig.encode("latin-1")):
             raise S3Error("SignatureDoesNotMatch", "The trailer signature does not match")
 
     # ---------- end-of-body checks ----------
@@ -267,18 +349,23 @@ class Payload:
         if self.content_md5 is not None and self.md5.digest() != self.content_md5:
             raise S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.")
         if self.checksum is not None and self.checksum_algorithm:
-            expected = self.checksum_expected
-            if expected is None:
-                expected = self.trailers.get(checksums.HEADER[self.checksum_algorithm])
-                if expected is None and checksums.HEADER[self.checksum_algorithm] in self.trailer_names:
-                    raise S3Error("IncompleteBody", "The declared checksum trailer is missing")
-            actual = checksums.b64(self.checksum.digest())
-            if expected is not None and expected != actual:
-                raise S3Error(
-                    "BadDigest", f"The {self.checksum_algorithm} you specified did not match the calculated checksum."
-                )
-            self.checksum_expected = actual
+            self._check_checksum(self.checksum_algorithm, self.checksum.digest())
         self.finished = True
+
+    def _check_checksum(self, algorithm: str, digest: bytes) -> None:
+        """The x-amz-checksum-* of a header or declared trailer against the body's: InvalidRequest for a value
+        that is no digest of the algorithm, BadDigest for one that differs. Then it is the body's checksum."""
+        name = checksums.HEADER[algorithm]
+        expected = self.checksum_expected
+        if expected is None and name in self.trailer_names:
+            expected = self.trailers.get(name)
+            if expected is None:
+                raise S3Error("MalformedTrailerError", f"The declared {name} trailer is missing.")
+            if checksums.digest_of(algorithm, expected) is None:
+                raise S3Error("InvalidRequest", f"Value for {name} trailing header is invalid.")
+        if expected is not None and checksums.digest_of(algorithm, expected) != digest:
+            raise S3Error("BadDigest", f"The {algorithm} you specified did not match the calculated checksum.")
+        self.checksum_expected = checksums.b64(digest)
 
     @property
     def etag(self) -> str:

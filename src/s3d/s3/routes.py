@@ -185,7 +185,7 @@ EXTENSIONS = (  # (header, direction, operations, what it does): s3d's own, not 
 
 def compatibility_markdown() -> str:
     """docs/compatibility.md, generated from ROUTES and the handler table."""
-    from s3d.s3 import surface
+    from s3d.s3 import payload, surface
     from s3d.s3.handlers import HANDLERS
 
     lines = [
@@ -214,6 +214,13 @@ def compatibility_markdown() -> str:
     lines += ["## s3d's own headers", "", "| header | sent in | operations | what it does |", "|---|---|---|---|"]
     lines += [f"| `{name}` | {how} | {ops} | {what} |" for name, how, ops, what in EXTENSIONS]
     lines.append("")
+    lines += [
+        "## Request bodies",
+        "",
+        "How PutObject, UploadPart and the operations that send a document read a body.",
+        "",
+    ]
+    lines += ["| request | s3d |", "|---|---|", *(f"| {what} | {how} |" for what, how in payload.COMPATIBILITY), ""]
     lines += surface.documentation()
     return "\n".join(lines)
 

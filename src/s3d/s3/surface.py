@@ -59,7 +59,7 @@ REQUEST_PAYER: Table = {
 MD5: Table = {"content-md5": ok("checked against the body; BadDigest on a mismatch")}
 SDK_CHECKSUM: Table = {"x-amz-sdk-checksum-algorithm": ok("the body's checksum is computed and checked with it")}
 CHECKSUM_ALGORITHMS = tuple(a.lower() for a in checksums.ALGORITHMS)
-UNSUPPORTED_CHECKSUMS = ("sha512", "md5", "xxhash64", "xxhash3", "xxhash128")
+UNSUPPORTED_CHECKSUMS = tuple(a.lower() for a in checksums.NOT_COMPUTED)
 BODY_CHECKSUMS: Table = {
     **{f"x-amz-checksum-{a}": ok("checked against the body and stored") for a in CHECKSUM_ALGORITHMS},
     **{f"x-amz-checksum-{a}": refused("checksum algorithm not supported by s3d") for a in UNSUPPORTED_CHECKSUMS},

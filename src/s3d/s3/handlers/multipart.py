@@ -251,10 +251,23 @@ def _parse_complete(body: bytes) -> list[CompletedPart]:
     return out
 
 
+def _object_checksum_value(algorithm: str, value: str) -> bool:
+    """Whether a Complete's x-amz-checksum-* is base64 of one digest (a COMPOSITE one with or without -N)."""
+    digest, dash, count = value.rpartition("-")
+    if not dash:
+        digest = value
+    elif not (count.isascii() and count.isdigit()):
+        return False
+    return checksums.digest_of(algorithm, digest) is not None
+
+
 def _object_expectations(h: dict[str, str]) -> Callable[[int, dict[str, str] | None], None]:
     """What the x-amz-checksum-*, x-amz-checksum-type and x-amz-mp-object-size headers of a Complete say
     about the assembled object (not about the request body): checked before it commits."""
     given = [(a, h[name]) for a, name in checksums.HEADER.items() if name in h]
+    for algo, value in given:
+        if not _object_checksum_value(algo, value):
+            raise S3Error("InvalidRequest", f"Value for {checksums.HEADER[algo]} header is invalid.")
     ctype = h.get("x-amz-checksum-type", "").upper() or None
     raw_size = h.get(MP_OBJECT_SIZE)
     size = None

@@ -22,7 +22,7 @@ from s3d.s3.handlers import acls, sse
 from s3d.s3.handlers.common import STORED_HEADERS, empty, header_value_ok, version_header, xml_response
 from s3d.s3.handlers.objects import DEFAULT_CHECKSUM
 from s3d.s3.handlers.tagging import parse_tagging
-from s3d.s3.payload import declared_size
+from s3d.s3.payload import content_length
 from s3d.server.http import Response
 from s3d.store.writer import Draft
 
@@ -182,7 +182,7 @@ async def post_object(ctx: Ctx) -> Response:
         raise S3Error("NoSuchBucket", resource=f"/{ctx.bucket}", extra={"BucketName": ctx.bucket})
     authorize.check(ctx, b, action_of("PostObject"), fields["key"])  # the form's signer, or anonymous
     # room for the data is reserved only now that the policy's signature has authenticated the form
-    reservation = await ctx.ns.reserve_write(declared_size(ctx.headers))
+    reservation = await ctx.ns.reserve_write(content_length(ctx.headers))
     try:
         return await _store_form(ctx, form, fields, length_range)
     finally:
