@@ -43,10 +43,19 @@ def body(i: int, size: int = (1 << 20) + 777) -> bytes:
     return random.Random(i).randbytes(size)
 
 
+BREAK_ATTEMPTS = 50
+
+
 def break_drive(drive: Path) -> None:
     """The drive starts failing: its tmp/ can no longer hold files (ENOTDIR on every new shard)."""
-    shutil.rmtree(drive / "tmp")
-    (drive / "tmp").write_bytes(b"not a directory")
+    for _ in range(BREAK_ATTEMPTS):  # the running daemon may make tmp/ again between the two steps
+        shutil.rmtree(drive / "tmp", ignore_errors=True)
+        try:
+            (drive / "tmp").write_bytes(b"not a directory")
+            return
+        except IsADirectoryError:
+            continue
+    raise AssertionError(f"{drive}/tmp kept coming back as a directory")
 
 
 def test_failing_drive_taken_out_writes_go_on(pool_s3, pool_server: S3dProcess, drives: list[Path]) -> None:  # type: ignore[no-untyped-def]
