@@ -164,7 +164,7 @@ class PairSync:
                     continue
             if act is not Act.NOTHING:
                 plan.append((path, act))
-        deletes = sum(1 for _, a in plan if a in DELETES)
+        deletes = sum(1 for p, a in plan if a in DELETES and not p.endswith("/"))  # files, as the limit counts
         limit = self.pair.max_delete.limit(sum(1 for p in base if not p.endswith("/")))
         if self.pair.max_delete.percent is not None:
             limit = max(limit, DELETE_FLOOR)
