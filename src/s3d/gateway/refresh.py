@@ -150,7 +150,10 @@ async def _refresh_bucket(
         token = page.next_token
         if token is None:
             break
-    gone = [k for k in objects.remote_only_keys(conn, bucket) if k not in seen]
+    # a row for an object written after this listing began (a read-through made it meanwhile) was not missed
+    # by the listing: it could not show yet. Only rows older than the listing's start may be gone.
+    listed_from = started - LISTED_MTIME_GRANULARITY
+    gone = [k for k in objects.remote_only_keys(conn, bucket, modified_before=listed_from) if k not in seen]
     if gone:
 
         def drop(c: sqlite3.Connection) -> int:

@@ -8,6 +8,7 @@ object is known to be on the remote and reads go there.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -264,9 +265,13 @@ def forget_remote_only(conn: sqlite3.Connection, bucket: str, key: bytes) -> boo
     return conn.execute(f"DELETE FROM objects WHERE bucket=? AND key=? AND {REMOTE_ONLY}", (bucket, key)).rowcount > 0
 
 
-def remote_only_keys(conn: sqlite3.Connection, bucket: str, prefix: bytes = b"") -> list[bytes]:
+def remote_only_keys(
+    conn: sqlite3.Connection, bucket: str, prefix: bytes = b"", modified_before: float = math.inf
+) -> list[bytes]:
+    """Keys of remote-only rows under ``prefix`` whose remote LastModified is before ``modified_before``."""
     rows = conn.execute(
-        f"SELECT key FROM objects WHERE bucket=? AND key>=? AND {REMOTE_ONLY} ORDER BY key", (bucket, prefix)
+        f"SELECT key FROM objects WHERE bucket=? AND key>=? AND {REMOTE_ONLY} AND mtime<? ORDER BY key",
+        (bucket, prefix, modified_before),
     )
     return [k for (k,) in rows if k.startswith(prefix)]
 
