@@ -3,7 +3,8 @@
 Every ``remote_refresh`` seconds (and at start) the main process lists the remote: buckets missing
 here get a local row (an empty data dir pointed at a full remote serves all of it), keys missing
 here get a remote-only row, and remote-only rows whose objects vanished are dropped. Local state
-wins: a key with unshipped journal records, or shipped after this listing began, is left alone.
+wins: a key with unshipped journal records, or shipped after this listing began, is left alone; so is a
+row a read-through made (or found newer) while the listing ran.
 None of this enters the journal: it is the remote's state, not ours. Writes go through the main
 process's committer, like the shipper's.
 """
@@ -133,6 +134,8 @@ async def _refresh_bucket(
                 if etag == o.etag:
                     continue
                 local = objects.get(c, bucket, key)
+                if local is not None and local.is_remote and local.mtime > o.mtime:
+                    continue  # a read-through found a newer version after this page was listed
                 if _diverged(c, bucket, key, o, None if local is None or local.is_remote else etag):
                     journal.append(c, journal.Op.REPAIR, bucket, key)
                     out.repaired.append((bucket, key))
