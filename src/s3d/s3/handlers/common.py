@@ -17,7 +17,8 @@ from s3d.s3.payload import Payload
 from s3d.server.http import Response
 from s3d.store import lifecycle, locks, versions
 from s3d.store.buckets import OBJECT_LOCK, VERSIONING, Bucket
-from s3d.store.lifecycle import LAST_DATE, LIFECYCLE
+from s3d.store.dates import LAST_DATE, writable
+from s3d.store.lifecycle import LIFECYCLE
 from s3d.store.multipart import MAX_PARTS
 from s3d.store.objects import Object
 
@@ -434,7 +435,7 @@ def abort_headers(ctx: Ctx, config: dict[str, Any], key: bytes, initiated: float
     hit = lifecycle.abort_date(lifecycle.rules_of(config), key, initiated, ctx.settings.lifecycle_day_seconds)
     if hit is None:
         return []
-    return [("x-amz-abort-date", http_date(hit[0])), ("x-amz-abort-rule-id", hit[1])]
+    return [("x-amz-abort-date", http_date(writable(hit[0]))), ("x-amz-abort-rule-id", hit[1])]
 
 
 def expiration_header(ctx: Ctx, config: dict[str, Any], obj: Object) -> list[tuple[str, str]]:
@@ -444,4 +445,4 @@ def expiration_header(ctx: Ctx, config: dict[str, Any], obj: Object) -> list[tup
     hit = lifecycle.expiration(lifecycle.rules_of(config), obj, ctx.settings.lifecycle_day_seconds)
     if hit is None:
         return []
-    return [("x-amz-expiration", f'expiry-date="{http_date(hit[0])}", rule-id="{hit[1]}"')]
+    return [("x-amz-expiration", f'expiry-date="{http_date(writable(hit[0]))}", rule-id="{hit[1]}"')]
