@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -28,6 +27,8 @@ WORDISH = st.lists(
     max_size=20,
 ).map("".join)  # fmt: skip
 HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF).filter(lambda c: c != "\x7f"))
+
+HANG_GUARD = 30  # seconds: far above a linear decode of these inputs, far below a quadratic one
 
 
 @PROPERTY
@@ -146,12 +147,11 @@ def test_a_value_a_header_would_not_read_back_is_encoded(value: str) -> None:
     assert out.startswith("=?UTF-8?B?") and decode(out) == value
 
 
+@pytest.mark.timeout(HANG_GUARD)  # a backtracking decoder would run for hours on these
 @pytest.mark.parametrize("adversarial", ["=?" * 100_000, "=?UTF-8?Q?" + "=" * 200_000 + "?=", "=?a?" * 100_000 + "?="])
 def test_decoding_is_linear(adversarial: str) -> None:
-    start = time.monotonic()
     with pytest.raises(MalformedEncodedWord):
         decode(adversarial) if adversarial.endswith("?=") else decode(adversarial + "?=")
-    assert time.monotonic() - start < 2.0
 
 
 def test_size_counts_utf8_bytes_of_names_and_decoded_values() -> None:
