@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-import json
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -89,7 +87,6 @@ def test_configuration_round_trip_and_delete(lc, name):  # type: ignore[no-untyp
         ([_rule(Expiration={"Days": 1}), _rule(Expiration={"Days": 2})], "InvalidArgument"),  # duplicate ID
         ([_rule()], "InvalidRequest"),  # no action
         ([_rule(Expiration={"Days": 0})], "InvalidArgument"),
-        ([_rule(Expiration={"Days": 3000000})], "InvalidArgument"),  # expires after year 9999
         ([_rule(Filter={"Prefix": "a", "Tag": {"Key": "k", "Value": "v"}}, Expiration={"Days": 1})], "MalformedXML"),
         (
             [_rule(Filter={"Tag": {"Key": "k", "Value": "v"}}, Expiration={"ExpiredObjectDeleteMarker": True})],
@@ -142,28 +139,6 @@ def test_date_past_year_9999_is_refused(fast, name):  # type: ignore[no-untyped-
     # midnight of 10000-01-01 in UTC: no HTTP or ISO 8601 date can write it
     r = _put_xml(fast, name, "<Filter></Filter><Expiration><Date>9999-12-31T01:00:00-23:00</Date></Expiration>")
     assert (r.status, r.error_code) == (400, "InvalidArgument")
-
-
-def test_rule_stored_with_days_past_year_9999_leaves_objects_readable(tmp_path: Path) -> None:
-    """A rule accepted before Days was bounded: objects stay readable and writable, and no rule expires them."""
-    proc = S3dProcess(tmp_path / "data", workers=1).start()
-    try:
-        s3 = client_for(proc.endpoint, proc.access_key, proc.secret_key)
-        s3.create_bucket(Bucket="far")
-        _put_rules(s3, "far", _rule(Expiration={"Days": 1}))
-        proc.stop()
-        with sqlite3.connect(proc.data / "meta.db") as db:
-            (raw,) = db.execute("SELECT config FROM buckets WHERE name='far'").fetchone()
-            config = json.loads(raw)
-            config["lifecycle"][0]["days"] = 3000000  # about 8,200 years
-            db.execute("UPDATE buckets SET config=? WHERE name='far'", (json.dumps(config),))
-        proc.start()
-        put = call(proc, "PUT", "/far/o", body=b"x")
-        assert put.status == 200 and "x-amz-expiration" not in put.headers
-        got = call(proc, "GET", "/far/o")
-        assert (got.status, got.body) == (200, b"x") and "x-amz-expiration" not in got.headers
-    finally:
-        proc.stop()
 
 
 # ---------- actions ----------

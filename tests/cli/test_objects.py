@@ -68,6 +68,11 @@ def test_put_tags_meta_and_content_type(cli: Cli, s3, bucket: str) -> None:  # t
     assert head["ContentType"] == "application/x-thing"
 
 
+def test_put_non_ascii_meta_is_sent_rfc_2047_encoded(cli: Cli, s3, bucket: str) -> None:  # type: ignore[no-untyped-def]
+    cli.ok("put", f"{bucket}/k", "--meta", "note=café", input=b"body")  # botocore alone refuses non-ASCII metadata
+    assert s3.head_object(Bucket=bucket, Key="k")["Metadata"] == {"note": "=?UTF-8?B?Y2Fmw6k=?="}
+
+
 def test_get_into_a_directory_uses_the_key_name(cli: Cli, s3, bucket: str) -> None:  # type: ignore[no-untyped-def]
     s3.put_object(Bucket=bucket, Key="a/b/c.txt", Body=b"ccc")
     (cli.cwd / "dl").mkdir()

@@ -142,10 +142,17 @@ def test_drop_upload_cancel_and_presigned_link(
     page.get_by_role("button", name="Add metadata field").click()
     page.get_by_label("Metadata field 1 key").fill("author")
     page.get_by_label("Metadata field 1 value").fill("alice")
+    page.get_by_role("button", name="Add metadata field").click()
+    page.get_by_label("Metadata field 2 key").fill("title")
+    page.get_by_label("Metadata field 2 value").fill("Grüße ✓")  # sent RFC 2047 encoded, shown decoded
     page.get_by_role("button", name="Save metadata").click()
     page.get_by_text("Metadata saved", exact=True).first.wait_for()
     head = s3.head_object(Bucket=name, Key="two.txt")
-    assert (head["Metadata"], head["ContentType"]) == ({"author": "alice"}, "text/plain")
+    meta = {"author": "alice", "title": "=?UTF-8?B?R3LDvMOfZSDinJM=?="}
+    assert (head["Metadata"], head["ContentType"]) == (meta, "text/plain")
+    page.reload()
+    page.get_by_role("heading", name="two.txt").wait_for()
+    assert page.get_by_label("Metadata field 2 value").input_value() == "Grüße ✓"
     assert s3.get_object_tagging(Bucket=name, Key="two.txt")["TagSet"] == [{"Key": "keep", "Value": "me"}]
     page.go_back()
 

@@ -19,7 +19,13 @@ from s3d.s3 import auth, auth_v2, integers, xml
 from s3d.s3.context import parse_query
 from s3d.s3.errors import S3Error
 from s3d.s3.formdata import FormReader, boundary_of
-from s3d.s3.handlers.common import check_read_conditions, parse_http_date, parse_range, tags_from_header
+from s3d.s3.handlers.common import (
+    check_read_conditions,
+    parse_http_date,
+    parse_range,
+    tags_from_header,
+    user_metadata_of,
+)
 from s3d.s3.handlers.cors import parse_cors
 from s3d.s3.handlers.lifecycle import parse_configuration
 from s3d.s3.handlers.multipart import _parse_complete
@@ -96,6 +102,16 @@ def test_read_conditions(headers: dict[str, str]) -> None:
 @given(st.one_of(header_text, st.builds(lambda a, b: f"{a}={b}&{b}={a}", values, values)))
 def test_tagging_header(value: str) -> None:
     refused_or_ok(lambda: tags_from_header(value))
+
+
+ENCODED_WORD_PIECES = ["=?", "?=", "?", "UTF-8", "B", "Q", "w6k=", "=C3=A9", "_", " ", "*en"]
+encodedish = st.lists(st.sampled_from(ENCODED_WORD_PIECES), max_size=12).map("".join)
+
+
+@given(st.dictionaries(st.one_of(st.just("x-amz-meta-m"), header_text.map("x-amz-meta-".__add__)),
+                       st.one_of(values, encodedish), max_size=3))  # fmt: skip
+def test_user_metadata(fields: dict[str, str]) -> None:
+    refused_or_ok(lambda: user_metadata_of(fields))
 
 
 # ---------- integers ----------

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from s3d.user_metadata import decode
+from tests.api.test_user_metadata import B_WORD, Q_WORD, TEXT
 from tests.gateway.conftest import Gateway, gateway_on, own_gateway, start_gateway
 from tests.support.remotes import MOTO, RCLONE, RGW, Remote, on_remotes
 
@@ -88,6 +90,18 @@ def test_round_trip_keeps_bytes_metadata_tags_and_etag(gateway: Gateway) -> None
     assert got["ContentType"] == "image/jpeg"
     assert got["Metadata"] == {"camera": "x100"}
     assert rc.get_object_tagging(Bucket="photos", Key="a/cat.jpg")["TagSet"] == [{"Key": "team", "Value": "edge"}]
+
+
+def test_non_ascii_metadata_ships_encoded_and_reads_back_decoded(moto_gateway: Gateway) -> None:
+    """User metadata is stored decoded: it ships RFC 2047 encoded (botocore sends only ASCII), and what the remote
+    answers is decoded, so a value keeps its text both ways (docs/compatibility.md, User metadata)."""
+    s3, rc = moto_gateway.client(), moto_gateway.remote.client()
+    s3.create_bucket(Bucket="meta")
+    s3.put_object(Bucket="meta", Key="ours", Body=b"x", Metadata={"m": Q_WORD})
+    assert moto_gateway.flush()["flushed"]
+    assert decode(rc.head_object(Bucket="meta", Key="ours")["Metadata"]["m"]) == TEXT
+    rc.put_object(Bucket="meta", Key="theirs", Body=b"y", Metadata={"m": Q_WORD})
+    assert s3.head_object(Bucket="meta", Key="theirs")["Metadata"] == {"m": B_WORD}
 
 
 @on_remotes(MOTO, RGW)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlencode
 
+from s3d import user_metadata
 from s3d.cli.connect import Daemon, add_arguments, failure
 from s3d.cli.errors import CliError, UsageError
 from s3d.cli.manage import object_size
@@ -123,7 +124,7 @@ def _extra_args(args: argparse.Namespace) -> dict[str, Any]:
     if args.tag:
         extra["Tagging"] = urlencode(args.tag)
     if args.meta:
-        extra["Metadata"] = dict(args.meta)
+        extra["Metadata"] = {k: user_metadata.encode(v) for k, v in args.meta}  # RFC 2047: botocore sends ASCII only
     if args.content_type:
         extra["ContentType"] = args.content_type
     return extra

@@ -21,6 +21,7 @@ from s3d import observe
 from s3d.crypto.stream import PlainReader
 from s3d.remote import NO_ANSWER, BlobSource, ListPage, Piece, RemoteError, RemoteNotFound, RemoteObject
 from s3d.remote.settings import ConfigError, RemoteSettings
+from s3d.user_metadata import PREFIX, decoded, encode
 
 __all__ = ["BotocoreRemote", "ConfigError", "RemoteSettings"]
 
@@ -150,7 +151,8 @@ def _meta_params(meta: dict[str, str], tags: list[tuple[str, str]] | None) -> di
                 params["Expires"] = parsedate_to_datetime(v)
             except (TypeError, ValueError):
                 pass
-    user = {k[11:]: v for k, v in meta.items() if k.startswith("x-amz-meta-")}
+    # RFC 2047 encoded as S3 answers them (botocore refuses non-ASCII metadata); the remote decodes them
+    user = {k[len(PREFIX) :]: encode(v) for k, v in meta.items() if k.startswith(PREFIX)}
     if user:
         params["Metadata"] = user
     if tags:
@@ -159,7 +161,7 @@ def _meta_params(meta: dict[str, str], tags: list[tuple[str, str]] | None) -> di
 
 
 def _remote_object(key: str, r: dict[str, Any]) -> RemoteObject:
-    meta = {f"x-amz-meta-{k.lower()}": v for k, v in (r.get("Metadata") or {}).items()}
+    meta = decoded({f"{PREFIX}{k.lower()}": v for k, v in (r.get("Metadata") or {}).items()})
     for header, param in META_PARAMS.items():
         if r.get(param):
             meta[header] = r[param]

@@ -183,8 +183,13 @@ EXTENSIONS = (  # (header, direction, operations, what it does): s3d's own, not 
 )
 
 
+def _table(rows: tuple[tuple[str, str], ...]) -> list[str]:
+    return ["| request | s3d |", "|---|---|", *(f"| {what} | {how} |" for what, how in rows), ""]
+
+
 def compatibility_markdown() -> str:
     """docs/compatibility.md, generated from ROUTES and the handler table."""
+    from s3d import user_metadata
     from s3d.s3 import payload, surface
     from s3d.s3.handlers import HANDLERS
 
@@ -220,7 +225,14 @@ def compatibility_markdown() -> str:
         "How PutObject, UploadPart and the operations that send a document read a body.",
         "",
     ]
-    lines += ["| request | s3d |", "|---|---|", *(f"| {what} | {how} |" for what, how in payload.COMPATIBILITY), ""]
+    lines += _table(payload.COMPATIBILITY)
+    lines += [
+        "## User metadata",
+        "",
+        "How `x-amz-meta-*` values are read and answered (`src/s3d/user_metadata.py`).",
+        "",
+    ]
+    lines += _table(user_metadata.COMPATIBILITY)
     lines += surface.documentation()
     return "\n".join(lines)
 

@@ -75,7 +75,7 @@ CONTENT: Table = {
         "expires",
     )
 }
-USER_META: Table = {"x-amz-meta-*": ok("stored and returned on GET/HEAD (2 KB at most)")}
+USER_META: Table = {"x-amz-meta-*": ok("stored RFC 2047 decoded, returned on GET/HEAD encoded when not plain ASCII (2 KB of UTF-8 at most; see User metadata)")}  # fmt: skip
 STORAGE_CLASS: Table = {"x-amz-storage-class": ok("stored and reported; every class is the same local disk")}
 TAGGING: Table = {"x-amz-tagging": ok("stored as the object's tags")}
 WEBSITE: Table = {"x-amz-website-redirect-location": refused("s3d has no website hosting")}

@@ -21,7 +21,6 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from s3d.store import buckets, journal, locks, objects, uploads, versions
@@ -39,7 +38,6 @@ PAGE = 256  # rows read per query
 PAUSE = 0.05  # seconds between batches: requests go first
 SCAN_EVERY_DAYS = 1 / 8  # a scan per eighth of a day...
 MIN_SCAN_EVERY, MAX_SCAN_EVERY = 0.25, 3600.0  # ...within these bounds (seconds)
-LAST_DATE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()  # the last second a date can write
 
 
 @dataclass(slots=True)
@@ -106,17 +104,11 @@ def after_days(start: float, days: int, day_seconds: float) -> float:
         return math.inf
 
 
-def dated(days: int) -> bool:
-    """Whether an object written now and expired after ``days`` days (of 24 hours) expires on a date that
-    can be written (x-amz-expiration): not after year 9999."""
-    return after_days(time.time(), days, DEFAULT_DAY_SECONDS) <= LAST_DATE
-
-
 def expiration(rules: list[Rule], obj: objects.Object, day_seconds: float) -> tuple[float, str] | None:
     """When an enabled rule's Expiration expires this current object, and which rule: the earliest.
 
-    A time past year 9999 never comes (and no date can name it): a rule stored before Days was bounded,
-    or an object with a far mtime, is not expired by that rule.
+    A time past year 9999 (Days up to 2**31 - 1 are S3's to accept) never comes; it is answered as
+    dates.LAST_DATE (store/dates.py).
     """
     best: tuple[float, str] | None = None
     for r in rules:
@@ -127,13 +119,14 @@ def expiration(rules: list[Rule], obj: objects.Object, day_seconds: float) -> tu
             at = after_days(obj.mtime, r.expire_days, day_seconds)
         elif r.expire_date is not None:
             at = r.expire_date
-        if at is not None and at <= LAST_DATE and (best is None or at < best[0]):
+        if at is not None and (best is None or at < best[0]):
             best = (at, r.id)
     return best
 
 
 def abort_date(rules: list[Rule], key: bytes, initiated: float, day_seconds: float) -> tuple[float, str] | None:
-    """When an enabled rule's AbortIncompleteMultipartUpload aborts an upload of ``key``, and which rule."""
+    """When an enabled rule's AbortIncompleteMultipartUpload aborts an upload of ``key``, and which rule (a time
+    past year 9999 never comes: store/dates.py)."""
     best: tuple[float, str] | None = None
     for r in rules:
         if not r.enabled or r.abort_days is None or not key.startswith(r.filter.prefix.encode()):

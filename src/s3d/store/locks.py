@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from s3d.store import dates
 from s3d.store.errors import ObjectLocked
 
 GOVERNANCE = "GOVERNANCE"
@@ -43,9 +44,11 @@ class Retention:
 
 
 def retention_of(meta: dict[str, str]) -> Retention | None:
+    """A version's retention; one stored past year 9999 (by a default retention before its 100-year bound)
+    holds until dates.LAST_DATE."""
     mode = meta.get(MODE_META)
     until = meta.get(UNTIL_META)
-    return Retention(mode, float(until)) if mode and until else None
+    return Retention(mode, dates.writable(float(until))) if mode and until else None
 
 
 def legal_hold(meta: dict[str, str]) -> bool:
@@ -80,10 +83,12 @@ def has_default(bucket_config: dict[str, Any]) -> bool:
 
 
 def default_retention(rule: dict[str, Any] | None, now: float) -> Retention | None:
+    """The retention a bucket's default gives a version written at ``now``: past year 9999 (a rule stored
+    before the 100-year bound), until dates.LAST_DATE."""
     if not rule or "mode" not in rule:
         return None
     days = int(rule.get("days") or 0) + YEAR_DAYS * int(rule.get("years") or 0)
-    return Retention(str(rule["mode"]), now + days * DAY)
+    return Retention(str(rule["mode"]), dates.writable(dates.later(now, days * DAY)))
 
 
 def apply_default(meta: dict[str, str], rule: dict[str, Any] | None, now: float) -> None:

@@ -440,6 +440,19 @@ async function refreshListing() {
 }
 
 // ---------- one object ----------
+// x-amz-meta-* values that are not plain ASCII travel as one RFC 2047 encoded-word, =?UTF-8?B?...?= (the form
+// s3d answers; docs/compatibility.md, User metadata)
+const B_WORD = /^=\?UTF-8\?B\?([A-Za-z0-9+/]*={0,2})\?=$/;
+function metaText(v) {
+  const m = B_WORD.exec(v);
+  if (!m) return v;
+  try { return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(m[1]), (c) => c.charCodeAt(0))); }
+  catch { return v; }
+}
+function metaHeader(v) {
+  if (/^[\x20-\x7e]*$/.test(v) && v === v.trim() && !v.includes("=?")) return v;
+  return `=?UTF-8?B?${btoa(String.fromCharCode(...new TextEncoder().encode(v)))}?=`;
+}
 async function objectView(bucket, key) {
   const up = key.includes("/") ? key.slice(0, key.lastIndexOf("/") + 1) : "";
   const back = h("p", { class: "crumbs" }, h("a", { href: `#/browse/${encodeURIComponent(bucket)}/${encodeURIComponent(up)}`, text: `Back to ${bucket}/${up}` }));
@@ -452,7 +465,7 @@ async function objectView(bucket, key) {
       section("Versions", await versionsTable(bucket, key))];
   }
   const metaRows = [];
-  head.headers.forEach((v, k) => { if (k.startsWith("x-amz-meta-")) metaRows.push([k.slice("x-amz-meta-".length), v]); });
+  head.headers.forEach((v, k) => { if (k.startsWith("x-amz-meta-")) metaRows.push([k.slice("x-amz-meta-".length), metaText(v)]); });
   const facts = [["Size", fmtBytes(head.headers.get("content-length"))], ["ETag", head.headers.get("etag")],
     ["Content type", head.headers.get("content-type")], ["Last modified", fmtDate(head.headers.get("last-modified"))],
     ["Version", head.headers.get("x-amz-version-id") || "null"]];
@@ -464,7 +477,7 @@ async function objectView(bucket, key) {
     const headers = { "x-amz-copy-source": `/${encodeURIComponent(bucket)}/${encodeURIComponent(key)}`, "x-amz-metadata-directive": "REPLACE" };
     const ct = head.headers.get("content-type");
     if (ct) headers["content-type"] = ct;
-    for (const [k, v] of list) headers[`x-amz-meta-${k.toLowerCase()}`] = v;
+    for (const [k, v] of list) headers[`x-amz-meta-${k.toLowerCase()}`] = metaHeader(v);
     await call({ method: "PUT", bucket, key, headers });
   }, META_WORDS);
   const versions = await versionsTable(bucket, key);

@@ -8,6 +8,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
+from s3d import user_metadata
 from s3d.access import authorize
 from s3d.access.actions import BYPASS_GOVERNANCE_RETENTION
 from s3d.s3 import checksums, integers, xml
@@ -16,7 +17,8 @@ from s3d.s3.payload import Payload
 from s3d.server.http import Response
 from s3d.store import lifecycle, locks, versions
 from s3d.store.buckets import OBJECT_LOCK, VERSIONING, Bucket
-from s3d.store.lifecycle import LAST_DATE, LIFECYCLE
+from s3d.store.dates import LAST_DATE, writable
+from s3d.store.lifecycle import LIFECYCLE
 from s3d.store.multipart import MAX_PARTS
 from s3d.store.objects import Object
 
@@ -35,7 +37,6 @@ STORAGE_CLASSES = {
     "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
     "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE",
 }  # fmt: skip
-MAX_USER_META = 2048
 AWS_CHUNKED = "aws-chunked"
 MAX_TAGS = 10
 RESERVED_TAG_PREFIX = "aws:"  # tag keys AWS keeps for itself
@@ -91,6 +92,17 @@ def header_value_ok(value: str) -> bool:
     return all(c == "\t" or (" " <= c <= "\xff" and c != "\x7f") for c in value)
 
 
+def user_metadata_of(fields: dict[str, str]) -> dict[str, str]:
+    """The ``x-amz-meta-*`` headers (or POST form fields) of a request, RFC 2047 decoded (s3d/user_metadata.py);
+    the one reader of user metadata every write uses."""
+    try:
+        return user_metadata.user_metadata_of(fields)
+    except user_metadata.TooLarge as e:
+        raise S3Error(e.code, extra={"Size": str(e.size), "MaxSizeAllowed": str(user_metadata.MAX_SIZE)}) from None
+    except user_metadata.MetadataError as e:
+        raise S3Error(e.code, e.message, extra={"ArgumentName": e.name, "ArgumentValue": e.value}) from None
+
+
 def metadata_from_headers(headers: dict[str, str]) -> dict[str, str]:
     """The headers S3 stores with an object: standard content headers, x-amz-meta-*, storage class."""
     meta: dict[str, str] = {}
@@ -106,13 +118,7 @@ def metadata_from_headers(headers: dict[str, str]) -> dict[str, str]:
             meta["content-encoding"] = ",".join(kept).strip()
         else:
             del meta["content-encoding"]
-    user_size = 0
-    for k, v in headers.items():
-        if k.startswith("x-amz-meta-"):
-            meta[k] = v
-            user_size += len(k) - 11 + len(v)
-    if user_size > MAX_USER_META:
-        raise S3Error("MetadataTooLarge", extra={"Size": str(user_size), "MaxSizeAllowed": str(MAX_USER_META)})
+    meta.update(user_metadata_of(headers))
     sc = headers.get("x-amz-storage-class")
     if sc is not None:
         if sc not in STORAGE_CLASSES:
@@ -161,7 +167,9 @@ def object_headers(obj: Object, checksum_mode: bool) -> list[tuple[str, str]]:
     if "content-type" not in meta:
         h.append(("Content-Type", DEFAULT_CONTENT_TYPE))
     for k, v in meta.items():
-        if not k.startswith("x-s3d-"):  # s3d's own bookkeeping, never a client's header
+        if k.startswith(user_metadata.PREFIX):
+            h.append((k, user_metadata.encode(v)))  # RFC 2047, as S3 answers a value that is not plain ASCII
+        elif not k.startswith("x-s3d-"):  # s3d's own bookkeeping, never a client's header
             h.append((k, v))
     if obj.tags:
         h.append(("x-amz-tagging-count", str(len(obj.tags))))
@@ -427,7 +435,7 @@ def abort_headers(ctx: Ctx, config: dict[str, Any], key: bytes, initiated: float
     hit = lifecycle.abort_date(lifecycle.rules_of(config), key, initiated, ctx.settings.lifecycle_day_seconds)
     if hit is None:
         return []
-    return [("x-amz-abort-date", http_date(hit[0])), ("x-amz-abort-rule-id", hit[1])]
+    return [("x-amz-abort-date", http_date(writable(hit[0]))), ("x-amz-abort-rule-id", hit[1])]
 
 
 def expiration_header(ctx: Ctx, config: dict[str, Any], obj: Object) -> list[tuple[str, str]]:
@@ -437,4 +445,4 @@ def expiration_header(ctx: Ctx, config: dict[str, Any], obj: Object) -> list[tup
     hit = lifecycle.expiration(lifecycle.rules_of(config), obj, ctx.settings.lifecycle_day_seconds)
     if hit is None:
         return []
-    return [("x-amz-expiration", f'expiry-date="{http_date(hit[0])}", rule-id="{hit[1]}"')]
+    return [("x-amz-expiration", f'expiry-date="{http_date(writable(hit[0]))}", rule-id="{hit[1]}"')]

@@ -22,7 +22,8 @@ from s3d.s3.handlers.common import (
     xml_response,
 )
 from s3d.server.http import Response
-from s3d.store.lifecycle import ENABLED, LIFECYCLE, Filter, Rule, dated, rules_of
+from s3d.store.dates import writable
+from s3d.store.lifecycle import ENABLED, LIFECYCLE, Filter, Rule, rules_of
 
 MAX_BODY = 1024 * 1024
 MAX_RULES = 1000
@@ -145,8 +146,6 @@ def _rule(el: ET.Element) -> Rule:
         if len(given) != 1:
             raise S3Error("MalformedXML")
         r.expire_days = _positive(exp, "Days", "'Days' for Expiration action must be a positive integer")
-        if r.expire_days is not None and not dated(r.expire_days):
-            raise S3Error("InvalidArgument", "'Days' for Expiration action must not expire objects after year 9999")
         if given == ["Date"]:
             ts = parse_timestamp(xml.text(exp, "Date") or "")
             if ts is None:
@@ -227,7 +226,7 @@ def _render(r: Rule) -> list[xml.Node]:
     if r.expire_days is not None:
         nodes.append(("Expiration", [("Days", r.expire_days)]))
     elif r.expire_date is not None:
-        nodes.append(("Expiration", [("Date", xml.iso8601(r.expire_date))]))
+        nodes.append(("Expiration", [("Date", xml.iso8601(writable(r.expire_date)))]))  # stored before Date was bounded
     elif r.expire_markers is not None:
         nodes.append(("Expiration", [("ExpiredObjectDeleteMarker", r.expire_markers)]))
     if r.noncurrent_days is not None:

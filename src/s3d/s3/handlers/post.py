@@ -19,7 +19,14 @@ from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
 from s3d.s3.formdata import FormReader, boundary_of
 from s3d.s3.handlers import acls, sse
-from s3d.s3.handlers.common import STORED_HEADERS, empty, header_value_ok, version_header, xml_response
+from s3d.s3.handlers.common import (
+    STORED_HEADERS,
+    empty,
+    header_value_ok,
+    user_metadata_of,
+    version_header,
+    xml_response,
+)
 from s3d.s3.handlers.objects import DEFAULT_CHECKSUM
 from s3d.s3.handlers.tagging import parse_tagging
 from s3d.s3.payload import content_length
@@ -199,14 +206,14 @@ async def _store_form(
     if not xml.carries(key):
         raise S3Error("InvalidArgument", "Object key contains a character XML 1.0 cannot carry.")
     meta = {h: fields[h] for h in STORED_HEADERS if h in fields}
-    meta.update({k: v for k, v in fields.items() if k.startswith("x-amz-meta-")})
-    acls.apply_to_object(ctx, meta, {acl.CANNED_HEADER: fields[ACL_FIELD]} if ACL_FIELD in fields else {})
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
     for name, value in [*meta.items(), ("success_action_redirect", redirect or "")]:
-        if not header_value_ok(value):  # these come back as response headers
+        if not header_value_ok(value):  # these come back as response headers as they are
             raise S3Error(
                 "InvalidArgument", f"The form field {name} is not a valid header value", extra={"ArgumentName": name}
             )
+    meta.update(user_metadata_of(fields))  # these come back RFC 2047 encoded when they are not plain ASCII
+    acls.apply_to_object(ctx, meta, {acl.CANNED_HEADER: fields[ACL_FIELD]} if ACL_FIELD in fields else {})
     if "content-type" not in meta and form.file_content_type:
         meta["content-type"] = form.file_content_type
     tags = parse_tagging(fields["tagging"].encode()) if "tagging" in fields else None
