@@ -48,6 +48,11 @@ def test_sign_may_touch_the_pattern() -> None:
     assert [r.text() for r in parse("-logs/*.tmp\n+keep/*")] == ["- logs/*.tmp", "+ keep/*"]
 
 
+def test_a_pattern_starting_with_a_hash_prints_touching_its_sign_and_parses_back() -> None:
+    (rule,) = parse("-#x")  # after a sign '#' starts a pattern, after a space a comment
+    assert rule.text() == "-#x" and [r.text() for r in parse(rule.text())] == ["-#x"]
+
+
 def test_conditions_only_rule_matches_everything() -> None:
     (rule,) = parse("- [size>=1GiB]")
     assert rule.pattern == "" and rule.conditions[0].number == 1024**3

@@ -1,11 +1,18 @@
-"""Property tests: no text makes the parser fail with anything but FilterError; decide agrees with explain."""
+"""Property tests: no text makes the parser fail with anything but FilterError; decide agrees with explain and with
+the old regular expressions."""
 
 from __future__ import annotations
+
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s3d.filters import Filter, FilterError, Subject, parse
+from s3d.filters import Condition, Field, Filter, FilterError, Op, Rule, Subject, evaluate, parse
+from s3d.filters.evaluate import predicate
+from s3d.filters.rules import PatternPiece
+from tests.filters.glob_strategies import glob_and_text, pieces_and_text
+from tests.filters.regex_oracle import fullmatch, glob_matches, pattern_regex
 
 ALPHABET = st.sampled_from(list("ab/*?-+[]:=!<>;#'\" \n\ttagbtagmdhdrsizeage0123456789KMiBd.x_"))
 FILTERISH = st.lists(ALPHABET, max_size=60).map("".join)
@@ -52,3 +59,31 @@ def test_fast_decision_agrees_with_the_rule_by_rule_explanation(
     f = Filter.parse("\n".join(rules))
     s = Subject(bucket, key, size=size, tags=tags, bucket_tags=btags)
     assert f.decide(s, 0.0) == f.explain(s, 0.0)[0]
+
+
+ALWAYS, NEVER = 0, 1 << 20  # key lengths from which plain patterns are matched with str methods
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(pieces_and_text(), max_size=8), st.data(), st.sampled_from([ALWAYS, NEVER]))
+def test_decisions_are_those_of_the_old_regular_expressions(
+    rules: list[tuple[list[PatternPiece], str]], data: st.DataObject, plain_rule_steps: int
+) -> None:
+    paths = [t for _, t in rules if "/" in t] or ["b/k"]
+    bucket, _, key = data.draw(st.sampled_from(paths)).partition("/")
+    path = f"{bucket}/{key}"
+    first = next((i for i, (pieces, _) in enumerate(rules) if fullmatch(pattern_regex(pieces), path)), None)
+    with patch.object(evaluate, "PLAIN_RULE_STEPS", plain_rule_steps):  # the fast path, or the automaton
+        f = Filter([Rule(i % 2 == 0, tuple(pieces), (), 1, 1) for i, (pieces, _) in enumerate(rules)])
+        assert f.decide(Subject(bucket, key)).index == first
+
+
+@settings(max_examples=400, deadline=None)
+@given(glob_and_text(), st.booleans(), st.sampled_from([Op.EQ, Op.NE]))
+def test_condition_values_match_what_the_old_regular_expressions_matched(
+    glob_text: tuple[str, str], quoted: bool, op: Op
+) -> None:
+    value, text = glob_text
+    holds = predicate(Condition(Field.TAG, "t", op, value, quoted, None, 1, 1))
+    matched = glob_matches(value, text, quoted, cross_segments=True)
+    assert holds(Subject("b", "k", tags={"t": text}), 0.0) is (matched if op is Op.EQ else not matched)

@@ -25,6 +25,8 @@ def _fold(text: str, ignore_case: bool) -> str:
 
 def _fits(piece: str, text: str, at: int) -> bool:
     """Whether ``piece`` ('?' any one character) matches ``text`` at offset ``at`` (in bounds)."""
+    if ANY_CHAR not in piece:
+        return text.startswith(piece, at)
     for i, c in enumerate(piece):
         if c != ANY_CHAR and c != text[at + i]:
             return False

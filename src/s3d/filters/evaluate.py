@@ -1,27 +1,33 @@
-"""Compiled filters: rules turned once into regular expressions and predicates, evaluated per object.
+"""Compiled filters: rules turned once into one automaton and predicates, evaluated per object.
 
-Deciding is "first matching rule wins, else the default (include)". For speed the rules that can
-apply to a bucket (its own rules and those with a wildcard bucket) are joined into one regular
-expression per bucket, so one C-level match finds the first rule whose pattern fits; only that
-rule's conditions run in Python, and only when they fail is the search resumed after it.
+Deciding is "first matching rule wins, else the default (include)". The patterns of all the rules
+are matched together, in one linear-time pass over 'bucket/key' (automaton.py), which gives every
+rule whose pattern fits. The rules that can apply to a bucket (its own rules and those with a
+wildcard bucket, whose bucket-tag conditions hold) are settled once per bucket, so only the
+conditions of the rules that fit run, the first rule that fits and holds deciding. When all the
+rules of a bucket have plain patterns ('logs/*.tmp', '*/**.tmp'), a key long enough for them to be
+quicker than a step per character is matched against them one by one, with str methods (simple.py).
 """
 
 from __future__ import annotations
 
 import operator
-import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from s3d.filters import units
+from s3d.access.wildcards import Wildcard
+from s3d.filters import globs, units
+from s3d.filters.automaton import Automaton
 from s3d.filters.rules import CONTENT_LENGTH, Condition, Field, Op, Rule
+from s3d.filters.simple import Match, Plain, plain, rest
 from s3d.filters.syntax import parse
 
 DEFAULT_INCLUDE = True  # what happens to an object no rule matches
 USER_META_PREFIX = "x-amz-meta-"
-PLAN_CACHE = 4096  # buckets whose joined expressions are kept
+PLAN_CACHE = 4096  # buckets whose applicable rules are kept
+PLAIN_RULE_STEPS = 8  # a plain pattern checked with str methods costs about as much as this many automaton steps
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
 Predicate = Callable[["Subject", float], bool]
@@ -64,48 +70,12 @@ class Step:
     actual: str | None = None  # the value the failed condition saw (None: absent)
 
 
-def glob_regex(text: str, quoted: bool, cross_segments: bool) -> str:
-    """A glob as a regular expression: '**' any text, '*' any text within a '/' segment, '?' one character."""
-    if quoted:
-        return re.escape(text)
-    any_run, any_char = (".*", ".") if cross_segments else ("[^/]*", "[^/]")
-    out = []
-    i = 0
-    while i < len(text):
-        if text.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif text[i] == "*":
-            out.append(any_run)
-            i += 1
-        elif text[i] == "?":
-            out.append(any_char)
-            i += 1
-        else:
-            out.append(re.escape(text[i]))
-            i += 1
-    return "".join(out)
-
-
-def pattern_regex(rule: Rule) -> str:
-    """The rule's pattern over 'bucket/key': a bucket alone, or a pattern ending in '/', covers everything under it."""
-    if not rule.pieces:
-        return ".*"
-    rx = "".join(glob_regex(p.text, p.quoted, cross_segments=False) for p in rule.pieces)
-    text = "".join(p.text for p in rule.pieces)
-    if "/" not in text:
-        rx += "/.*"
-    elif text.endswith("/"):
-        rx += ".*"
-    return rx
-
-
 def literal_bucket(rule: Rule) -> str | None:
     """The one bucket a rule can match, or None when its bucket part has a wildcard (or it has no pattern)."""
     out = []
     for p in rule.pieces:
         head, slash, _ = p.text.partition("/")
-        if not p.quoted and ("*" in head or "?" in head):
+        if not p.quoted and (globs.STAR in head or globs.ANY in head):
             return None
         out.append(head)
         if slash:
@@ -150,11 +120,9 @@ def predicate(cond: Condition) -> Predicate:
             return n is not None and compare(n, bound)
 
         return ordered
-    if not cond.quoted and ("*" in cond.value or "?" in cond.value):
-        matches = re.compile(glob_regex(cond.value, False, cross_segments=True), re.DOTALL).fullmatch
-
-        def test(v: str) -> bool:
-            return matches(v) is not None
+    test: Callable[[str], bool]
+    if not cond.quoted and (globs.STAR in cond.value or globs.ANY in cond.value):
+        test = Wildcard.compile(cond.value).fullmatch  # '*' and '?' take '/' here: IAM wildcards, linear time
     else:
         expected = cond.value
 
@@ -176,16 +144,19 @@ def observed(cond: Condition, s: Subject, now: float) -> str | None:
 
 @dataclass(slots=True)
 class _Plan:
-    """The rules that can apply to one bucket (with its bucket tags), and joined expressions to search them.
+    """The rules that can apply to one bucket (with its bucket tags), and the conditions each has left.
 
     Bucket-tag conditions depend on the bucket alone, so they are settled here, once per bucket:
     a rule whose bucket-tag condition fails is left out, and one whose condition holds keeps only
     its other conditions.
     """
 
-    entries: list[tuple[int, tuple[Predicate, ...]]]  # (rule index, the conditions left to check)
+    checks: dict[int, tuple[Predicate, ...]]  # rule index -> the conditions left to check
+    rules: int  # the same rules as bits (bit i: rule i), to pick them out of the automaton's matches
+    prefix: str  # 'bucket/', what every path of the bucket starts with
+    plain: Plain | None  # the rules' patterns when all are plain (None: some is not)
+    plain_from: int  # the length of key from which the plain patterns are quicker than the automaton
     bucket_tags: dict[str, str] | None  # what the plan was made for (None: the filter has no btag conditions)
-    searches: dict[int, Callable[[str], re.Match[str] | None]] = field(default_factory=dict)
 
 
 class Filter:
@@ -195,8 +166,9 @@ class Filter:
         self.rules = tuple(rules)
         self.source = source
         self.default = DEFAULT_INCLUDE
-        self._regex = [pattern_regex(r) for r in self.rules]
-        self._match = [re.compile(rx, re.DOTALL).fullmatch for rx in self._regex]
+        self._globs = [globs.pattern(r.pieces) for r in self.rules]
+        self._patterns = Automaton(self._globs)
+        self._plain = [plain(g) for g in self._globs]
         self._bucket = [literal_bucket(r) for r in self.rules]
         self._checks: list[tuple[Predicate, ...]] = [tuple(predicate(c) for c in r.conditions) for r in self.rules]
         self._decisions = [Decision(r.include, r, i) for i, r in enumerate(self.rules)]
@@ -219,56 +191,73 @@ class Filter:
         if len(self._plans) >= PLAN_CACHE:
             self._plans.clear()
         bucket_only = Subject(s.bucket, "", bucket_tags=s.bucket_tags)
-        entries = []
+        checks = {}
         for i, rule in enumerate(self.rules):
             if self._bucket[i] not in (None, s.bucket):
                 continue
-            checks = []
+            left = []
             for cond, check in zip(rule.conditions, self._checks[i], strict=True):
                 if cond.field is not Field.BTAG:
-                    checks.append(check)
+                    left.append(check)
                 elif not check(bucket_only, 0.0):
                     break
             else:
-                entries.append((i, tuple(checks)))
-        plan = _Plan(entries, dict(s.bucket_tags) if self.uses_bucket_tags else None)
+                checks[i] = tuple(left)
+        prefix = f"{s.bucket}{globs.SEP}"
+        fast = self._plain_patterns(checks, prefix)
+        plan = _Plan(
+            checks,
+            sum(1 << i for i in checks),
+            prefix,
+            fast,
+            PLAIN_RULE_STEPS * len(fast) if fast is not None else 0,
+            dict(s.bucket_tags) if self.uses_bucket_tags else None,
+        )
         self._plans[s.bucket] = plan
         return plan
 
-    def _search(self, plan: _Plan, start: int) -> Callable[[str], re.Match[str] | None]:
-        search = plan.searches.get(start)
-        if search is None:
-            alternatives = "|".join(f"({self._regex[i]})" for i, _ in plan.entries[start:])
-            search = re.compile(alternatives or "(?!)", re.DOTALL).fullmatch
-            plan.searches[start] = search
-        return search
+    def _plain_patterns(self, rules: Iterable[int], prefix: str) -> Plain | None:
+        """The rules' patterns as plain ones within a bucket, the rest after 'bucket/' or the whole; None: not all are."""
+        on_key: dict[int, Match] = {}
+        on_path: dict[int, Match] = {}
+        for i in rules:
+            after = rest(self._globs[i], prefix)
+            match = plain(after) if after is not None else None
+            if match is not None:
+                on_key[i] = match
+            elif (match := self._plain[i]) is not None:
+                on_path[i] = match
+            else:
+                return None
+        return Plain(on_key, on_path)
 
     def decide(self, s: Subject, now: float | None = None) -> Decision:
         """The first rule whose pattern and conditions match, else the default."""
         plan = self._plans.get(s.bucket)
         if plan is None or (plan.bucket_tags is not None and plan.bucket_tags != s.bucket_tags):
             plan = self._plan(s)
-        path = f"{s.bucket}/{s.key}"
-        start = 0
-        search = plan.searches.get(0) or self._search(plan, 0)
-        while True:
-            m = search(path)
-            if m is None:
-                return self._default
-            pos = start + (m.lastindex or 1) - 1
-            i, checks = plan.entries[pos]
+        if not plan.rules:
+            return self._default
+        if plan.plain is not None and len(s.key) >= plan.plain_from:
+            fits = plan.plain.matches(s.key, plan.prefix)
+        else:
+            fits = self._patterns.matches(s.key, plan.prefix) & plan.rules
+        while fits:
+            first = fits & -fits  # the lowest bit: the first rule left whose pattern fits
+            i = first.bit_length() - 1
+            checks = plan.checks[i]
             if checks:
                 if now is None:
                     now = time.time()
                 for check in checks:
                     if not check(s, now):
+                        fits ^= first
                         break
                 else:
                     return self._decisions[i]
-                start = pos + 1
-                search = self._search(plan, start)
                 continue
             return self._decisions[i]
+        return self._default
 
     def include(self, s: Subject, now: float | None = None) -> bool:
         return self.decide(s, now).include
@@ -276,10 +265,10 @@ class Filter:
     def explain(self, s: Subject, now: float | None = None) -> tuple[Decision, list[Step]]:
         """The decision and every rule looked at on the way to it, in order (slow: for people)."""
         now = time.time() if now is None else now
-        path = f"{s.bucket}/{s.key}"
+        fits = self._patterns.matches(f"{s.bucket}/{s.key}")
         steps: list[Step] = []
         for i, rule in enumerate(self.rules):
-            if self._match[i](path) is None:
+            if not fits >> i & 1:
                 steps.append(Step(i, rule, False))
                 continue
             for cond, check in zip(rule.conditions, self._checks[i], strict=True):

@@ -86,9 +86,12 @@ class Rule:
         return "".join(_quote(p.text) if p.quoted else p.text for p in self.pieces)
 
     def text(self) -> str:
-        return f"{self.sign} {self.pattern}{''.join(c.text() for c in self.conditions)}"
+        pattern = self.pattern
+        gap = "" if pattern.startswith(COMMENT) else " "  # '- #x' would read back as a comment, '-#x' does not
+        return f"{self.sign}{gap}{pattern}{''.join(c.text() for c in self.conditions)}"
 
 
+COMMENT = "#"  # starts a comment after white space (grammar.lark), not after a sign
 NAME_SPECIALS = set(" \t[]'\"=!<>;")
 
 
