@@ -164,12 +164,36 @@ def test_signing_needs_the_session_csrf_token(daemon: tuple[S3dProcess, int]) ->
         {"requests": [{"method": "GET", "bucket": "b", "expires": 604801}]},
         {"requests": [{"method": "GET", "bucket": "b", "expires": True}]},
         {"requests": [{"method": "GET"}] * 1001},
+        {"requests": [{"method": ["GET"]}]},
+        {"requests": [{"method": "GET", "bucket": "b", "query": {"a": "\ud800"}}]},
+        {"requests": [{"method": "GET", "bucket": "b", "query": {"X-Amz-Signature": "x"}}]},
+        {"requests": [{"method": "GET", "bucket": "b", "headers": {"x-a": "\ud800"}}]},
+        {"requests": [{"method": "GET", "bucket": "b", "headers": {"x-a": "\u4e2d"}}]},
+        {"requests": [{"method": "GET", "bucket": "b", "headers": {"x-a": "a\r\nb: c"}}]},
+        {"requests": [{"method": "GET", "bucket": "b", "headers": {"x a": "v"}}]},
+        {"requests": [{"method": "GET", "admin": "/_s3d/\ud800"}]},
+        {"requests": [{"method": "GET", "admin": "/_s3d/status#x"}]},
+        {"requests": [{"method": "GET", "bucket": "b", "key": ".."}]},
     ],
 )
 def test_malformed_signing_requests_are_400(daemon: tuple[S3dProcess, int], body: object) -> None:
     b = Browserless(daemon[0].port)
     b.sign_in(ALICE[0], ALICE[1])
     r = b.sign(body, b.csrf())
+    assert r.status == 400, r.body
+    assert json.loads(r.body)["error"] == "InvalidRequest"
+
+
+@pytest.mark.parametrize("host", ["", "[", "[::1", "127.0.0.1:99999999", "evil.test/path?"])
+def test_a_signing_request_with_a_malformed_host_is_400(daemon: tuple[S3dProcess, int], host: str) -> None:
+    b = Browserless(daemon[0].port)
+    b.sign_in(ALICE[0], ALICE[1])
+    r = b.send(
+        "POST",
+        CONSOLE + "api/sign",
+        json.dumps({"requests": [{"method": "GET"}]}).encode(),
+        {"Content-Type": "application/json", "X-CSRF-Token": b.csrf(), "Host": host},
+    )
     assert r.status == 400, r.body
     assert json.loads(r.body)["error"] == "InvalidRequest"
 

@@ -192,9 +192,9 @@ class Console:
             if not isinstance(wanted, list) or not 0 < len(wanted) <= MAX_SIGNED:
                 raise presign.SignError(f"requests must be a list of 1 to {MAX_SIGNED} requests")
             parsed = [presign.parse(w) for w in wanted]
+            host = presign.check_host(ctx.req.headers.get("host", ""))
         except (ValueError, UnicodeDecodeError, RecursionError) as e:  # SignError and JSON errors alike
             return _json({"error": "InvalidRequest", "message": str(e)}, 400)
-        host = ctx.req.headers.get("host", "")
         region = self.settings.region
         urls = [presign.presign(w, host, user.access_key, user.secret_key, region) for w in parsed]
         return _json({"urls": urls})
