@@ -198,6 +198,12 @@ def test_a_signing_request_with_a_malformed_host_is_400(daemon: tuple[S3dProcess
     assert json.loads(r.body)["error"] == "InvalidRequest"
 
 
+@pytest.mark.parametrize("origin", ["http://[", "http://[::1", "http://127.0.0.1:99999999"])
+def test_a_malformed_origin_is_refused_before_anything_else(daemon: tuple[S3dProcess, int], origin: str) -> None:
+    r = Browserless(daemon[0].port).send("POST", CONSOLE + "api/sign", b"{}", {"Origin": origin})
+    assert r.status == 403, r.body
+
+
 def test_sign_out_ends_the_session_for_every_worker(daemon: tuple[S3dProcess, int]) -> None:
     b = Browserless(daemon[0].port)
     b.sign_in(ALICE[0], ALICE[1])

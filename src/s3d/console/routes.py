@@ -82,7 +82,11 @@ def _same_origin(ctx: Ctx) -> bool:
     origin = ctx.req.headers.get("origin")
     if origin is None:
         return True  # not sent by browsers on same-origin GETs; POSTs still need their CSRF token
-    return origin != "null" and urlsplit(origin).netloc == ctx.req.headers.get("host", "")
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:  # "http://[": not an origin a browser sends
+        return False
+    return origin != "null" and netloc == ctx.req.headers.get("host", "")
 
 
 class Console:
