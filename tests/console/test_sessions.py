@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from tests.support.server import S3dProcess, free_port
 
 CONSOLE = "/_s3d/console/"
 TRIES = 6  # sign-outs and signing requests are sent this often, so both workers answer some
+FORM_BYTES = 4096  # a sign-out form's announced body, never sent
 
 
 @dataclass
@@ -202,6 +204,18 @@ def test_a_signing_request_with_a_malformed_host_is_400(daemon: tuple[S3dProcess
 def test_a_malformed_origin_is_refused_before_anything_else(daemon: tuple[S3dProcess, int], origin: str) -> None:
     r = Browserless(daemon[0].port).send("POST", CONSOLE + "api/sign", b"{}", {"Origin": origin})
     assert r.status == 403, r.body
+
+
+def test_sign_out_without_a_session_reads_no_body(daemon: tuple[S3dProcess, int]) -> None:
+    """An anonymous POST is answered from its headers: no 100 Continue invites the body it announces."""
+    with socket.create_connection(("127.0.0.1", daemon[0].port), timeout=10) as s:
+        s.sendall(
+            f"POST {CONSOLE}signout HTTP/1.1\r\nHost: 127.0.0.1:{daemon[0].port}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {FORM_BYTES}\r\n"
+            "Expect: 100-continue\r\n\r\n".encode()
+        )
+        status_line = s.recv(64).split(b"\r\n", 1)[0]
+    assert status_line == b"HTTP/1.1 303 See Other"
 
 
 def test_sign_out_ends_the_session_for_every_worker(daemon: tuple[S3dProcess, int]) -> None:

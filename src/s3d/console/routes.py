@@ -178,8 +178,8 @@ class Console:
         )
 
     async def sign_out(self, ctx: Ctx, found: tuple[Session, User] | None) -> Response:
-        form = parse_qs((await ctx.req.body.read_all(FORM_LIMIT)).decode("utf-8", "replace"))
-        if found is not None:
+        if found is not None:  # without a session there is nothing to end: the form is not read
+            form = parse_qs((await ctx.req.body.read_all(FORM_LIMIT)).decode("utf-8", "replace"))
             if not hmac.compare_digest(form.get("csrf", [""])[0].encode(), found[0].csrf.encode()):
                 return _response(403, HTML, pages.message("Refused", "The sign-out form carried no valid token."))
             self.sessions.drop(_cookies(ctx).get(SESSION_COOKIE, ""))
