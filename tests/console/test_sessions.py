@@ -259,6 +259,20 @@ def test_failed_sign_ins_are_rate_limited_and_logged(tmp_path: Path) -> None:
         proc.stop()
 
 
+def test_a_successful_sign_in_does_not_clear_the_addresss_failures(tmp_path: Path) -> None:
+    """One's own keys must not buy more guesses at another user's secret."""
+    proc = start_console_daemon(tmp_path)
+    try:
+        b = Browserless(proc.port)
+        for _ in range(MAX_FAILURES - 1):
+            assert b.sign_in(ALICE[0], "guess").status == 401
+        assert b.sign_in(BOB[0], BOB[1]).status == 303
+        assert b.sign_in(ALICE[0], "guess").status == 401
+        assert b.sign_in(ALICE[0], "guess").status == 429
+    finally:
+        proc.stop()
+
+
 def test_the_console_can_be_turned_off(tmp_path: Path) -> None:
     proc = start_console_daemon(tmp_path, "--no-console", workers=1)
     try:

@@ -167,10 +167,10 @@ class Console:
         access_key, secret_key = form.get("access_key", [""])[0].strip(), form.get("secret_key", [""])[0]
         user = self.users.get(access_key)
         if user is None or not hmac.compare_digest(user.secret_key.encode(), secret_key.encode()):
-            self.limiter.failed(client)
+            self.limiter.failed(client, access_key)
             log.warning("console sign-in failed for access key %r from %s", access_key[:64], client)
             return self.sign_in_page(ctx, "The access key or secret key is wrong.", 401)
-        self.limiter.succeeded(client)
+        self.limiter.succeeded(client, user.access_key)
         token, _ = self.sessions.create(user.access_key)
         log.info("console sign-in: user %s from %s", user.name, client)
         return _redirect(
