@@ -173,6 +173,7 @@ def test_signing_needs_the_session_csrf_token(daemon: tuple[S3dProcess, int]) ->
         {"requests": [{"method": "GET", "bucket": "b", "headers": {"x-a": "\u4e2d"}}]},
         {"requests": [{"method": "GET", "bucket": "b", "headers": {"x-a": "a\r\nb: c"}}]},
         {"requests": [{"method": "GET", "bucket": "b", "headers": {"x a": "v"}}]},
+        {"requests": [{"method": "GET", "bucket": "b", "headers": {"Host": "elsewhere.test"}}]},
         {"requests": [{"method": "GET", "admin": "/_s3d/\ud800"}]},
         {"requests": [{"method": "GET", "admin": "/_s3d/status#x"}]},
         {"requests": [{"method": "GET", "bucket": "b", "key": ".."}]},

@@ -23,6 +23,13 @@ KEY_SAFE = "/~"  # characters botocore leaves unquoted in an S3 key
 DOT_SEGMENTS = frozenset({".", ".."})  # path segments a browser removes (RFC 3986 5.2.4) before sending
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110 5.6.2)
 HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # what fetch() sends as is: Latin-1, no control characters
+# headers fetch() will not send as given (the Fetch standard's forbidden request headers): signed, they would fail
+FORBIDDEN_HEADERS = frozenset(
+    {"accept-charset", "accept-encoding", "access-control-request-headers", "access-control-request-method",
+     "connection", "content-length", "cookie", "cookie2", "date", "dnt", "expect", "host", "keep-alive", "origin",
+     "referer", "set-cookie", "te", "trailer", "transfer-encoding", "upgrade", "via"}
+)  # fmt: skip
+FORBIDDEN_PREFIXES = ("proxy-", "sec-")
 # the query parameters of the signature itself: the signer adds them
 AUTH_PARAMS = frozenset(
     p.lower()
@@ -93,6 +100,11 @@ def _path(raw: dict[str, object]) -> str:
     return s3_path(bucket, key)
 
 
+def _forbidden(name: str) -> bool:
+    lower = name.lower()
+    return lower in FORBIDDEN_HEADERS or lower.startswith(FORBIDDEN_PREFIXES)
+
+
 def parse(raw: object) -> Wanted:
     """One entry of the browser's list: {method, bucket?, key?, admin?, query?, headers?, expires?}."""
     if not isinstance(raw, dict):
@@ -105,7 +117,7 @@ def parse(raw: object) -> Wanted:
     if any(k.lower() in AUTH_PARAMS for k in query):
         raise SignError("the query may not carry the signature's own parameters")
     for name, value in headers.items():
-        if not HEADER_NAME.fullmatch(name) or not HEADER_VALUE.fullmatch(value):
+        if not HEADER_NAME.fullmatch(name) or not HEADER_VALUE.fullmatch(value) or _forbidden(name):
             raise SignError(f"a browser cannot send the header {name!r} with that value")
     expires = raw.get("expires", ACTION_SECONDS)
     if not isinstance(expires, int) or isinstance(expires, bool) or not 1 <= expires <= MAX_SECONDS:
