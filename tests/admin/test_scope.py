@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +13,10 @@ import pytest
 
 from s3d.config import ConfigError, load
 from tests.conftest import client_for
-from tests.gateway.conftest import own_gateway
+from tests.gateway.conftest import own_gateway, start_gateway
 from tests.observe.scrape import fetch
 from tests.support.admin import admin
+from tests.support.remotes import RCLONE, RemoteServer
 from tests.support.server import S3dProcess
 
 USERS = """
@@ -31,6 +34,7 @@ access_key = "AKCAROL"
 secret_key = "carol-secret-key-0123456789"
 admin = true
 """
+PRIVATE = "alice-payroll"  # a bucket name only alice and an admin may learn
 KEYS = {
     "alice": ("AKALICE", "alice-secret-key-0123456789"),
     "bob": ("AKBOB", "bob-secret-key-0123456789"),
@@ -135,3 +139,44 @@ def test_gateway_admin_endpoints_act_only_on_own_buckets(tmp_path: Path) -> None
         code, _ = _as(gw.s3d, "carol", "POST", f"/_s3d/queue/discard?bucket={doomed}&key=k")
         assert code == 200
         assert _as(gw.s3d, "alice", "GET", "/_s3d/queue")[1]["failed_records"] == 0
+
+
+@pytest.fixture(scope="module")
+def down_remote_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3dProcess]:
+    """A gateway whose remote went away while alice's write was shipping: its error names her bucket."""
+    tmp = tmp_path_factory.mktemp("s3d-down-remote")
+    remote = RemoteServer(RCLONE, tmp / "root").start()
+    proc = start_gateway(tmp, remote, "--config", str(_config(tmp)))
+    alice = client_for(proc.endpoint, *KEYS["alice"])
+    alice.create_bucket(Bucket=PRIVATE)
+    deadline = time.monotonic() + 30
+    while _as(proc, "carol", "GET", "/_s3d/status")[1]["remote_reachable"] is not True:
+        assert time.monotonic() < deadline, "the remote never became reachable"
+        time.sleep(0.1)
+    remote.stop()
+    alice.put_object(Bucket=PRIVATE, Key="salaries.xlsx", Body=b"x")
+    while PRIVATE not in str(_as(proc, "carol", "GET", "/_s3d/status")[1]["remote_error"]):
+        assert time.monotonic() < deadline + 30, "the remote's error never named the bucket"
+        time.sleep(0.1)
+    yield proc
+    proc.stop()
+
+
+def test_readiness_names_no_bucket_and_no_remote(down_remote_gateway: S3dProcess) -> None:
+    with urllib.request.urlopen(down_remote_gateway.endpoint + "/_s3d/ready", timeout=30) as r:
+        body = json.loads(r.read())
+    assert body["ready"] is True and body["remote_reachable"] is False
+    assert PRIVATE not in json.dumps(body)
+    assert "127.0.0.1" not in json.dumps(body)  # nor where the remote is
+
+
+def test_a_users_status_names_no_other_users_bucket(down_remote_gateway: S3dProcess) -> None:
+    code, body = _as(down_remote_gateway, "bob", "GET", "/_s3d/status")
+    assert code == 200 and body["remote_reachable"] is False
+    assert body["remote_error"] == "EndpointConnectionError"  # what went wrong, without the URL it named
+    assert PRIVATE not in json.dumps(body)
+
+
+def test_an_admins_status_gives_the_remotes_whole_error(down_remote_gateway: S3dProcess) -> None:
+    code, body = _as(down_remote_gateway, "carol", "GET", "/_s3d/status")
+    assert code == 200 and PRIVATE in body["remote_error"]
