@@ -19,7 +19,7 @@ import pytest
 from s3d.console.limiter import MAX_FAILURES
 from s3d.console.sessions import SessionStore
 from tests.conftest import client_for
-from tests.console.conftest import ALICE, BOB, start_console_daemon
+from tests.console.conftest import ALICE, BOB, start_console_daemon, users_toml
 from tests.support.server import S3dProcess, free_port
 
 CONSOLE = "/_s3d/console/"
@@ -234,9 +234,27 @@ def test_sign_out_ends_the_session_for_every_worker(daemon: tuple[S3dProcess, in
         assert replay.send("GET", CONSOLE).status == 303
 
 
+def test_a_new_secret_key_ends_the_sessions_made_with_the_old_one(tmp_path: Path) -> None:
+    """Rotating a leaked secret must also end what was signed in with it (the sessions outlive a restart)."""
+    proc = start_console_daemon(tmp_path, workers=1)
+    b = Browserless(proc.port)
+    try:
+        assert b.sign_in(ALICE[0], ALICE[1]).status == 303
+    finally:
+        proc.stop()
+    (tmp_path / "s3d.toml").write_text(users_toml((ALICE[0], "alice-rotated-secret-0123456789", ALICE[2]), BOB))
+    proc = S3dProcess(tmp_path / "data", args=["--config", str(tmp_path / "s3d.toml")]).start()
+    try:
+        b.port = proc.port
+        assert b.send("GET", CONSOLE).status == 303  # to the sign-in page
+        assert b.sign({"requests": [{"method": "GET"}]}, "any").status == 401
+    finally:
+        proc.stop()
+
+
 def test_an_expired_session_is_gone(tmp_path: Path) -> None:
     store = SessionStore(tmp_path)
-    token, s = store.create("AK", now=1000.0)
+    token, s = store.create("AK", "secret", now=1000.0)
     assert store.get(token, now=1001.0) == s
     assert store.get(token, now=s.expires) is None
     assert store.get(token, now=1001.0) is None  # removed when found expired

@@ -19,7 +19,7 @@ from s3d.config import Settings, User
 from s3d.console import pages, presign
 from s3d.console.lag import LagRing
 from s3d.console.limiter import SignInLimiter
-from s3d.console.sessions import SESSION_SECONDS, Session, SessionStore
+from s3d.console.sessions import SESSION_SECONDS, Session, SessionStore, signed_in_with
 from s3d.s3.context import Ctx
 from s3d.server.http import BodyError, Response
 
@@ -144,7 +144,9 @@ class Console:
         if s is None:
             return None
         user = self.users.get(s.access_key)
-        return None if user is None else (s, user)  # a user removed from the configuration is signed out
+        if user is None or not signed_in_with(token, s, user.secret_key):
+            return None  # a user removed from the configuration, or whose secret key changed, is signed out
+        return s, user
 
     def sign_in_page(self, ctx: Ctx, message: str | None = None, status: int = 200) -> Response:
         csrf = secrets.token_urlsafe(24)
@@ -171,7 +173,7 @@ class Console:
             log.warning("console sign-in failed for access key %r from %s", access_key[:64], client)
             return self.sign_in_page(ctx, "The access key or secret key is wrong.", 401)
         self.limiter.succeeded(client, user.access_key)
-        token, _ = self.sessions.create(user.access_key)
+        token, _ = self.sessions.create(user.access_key, user.secret_key)
         log.info("console sign-in: user %s from %s", user.name, client)
         return _redirect(
             PREFIX, [_cookie(ctx, SESSION_COOKIE, token, SESSION_SECONDS), _cookie(ctx, SIGN_IN_COOKIE, "", 0)]
