@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 
 from s3d.console.limiter import MAX_FAILURES
-from s3d.console.sessions import SessionStore
+from s3d.console.sessions import MAX_SESSIONS_PER_USER, SessionStore
 from tests.conftest import client_for
 from tests.console.conftest import ALICE, BOB, start_console_daemon, users_toml
 from tests.support.server import S3dProcess, free_port
@@ -259,6 +259,17 @@ def test_an_expired_session_is_gone(tmp_path: Path) -> None:
     assert store.get(token, now=s.expires) is None
     assert store.get(token, now=1001.0) is None  # removed when found expired
     assert store.get("no-such-token") is None
+
+
+def test_a_user_keeps_at_most_max_sessions_the_oldest_ends(tmp_path: Path) -> None:
+    """Signing in again and again (valid keys cost nothing to reuse) cannot fill the data disk with records."""
+    store = SessionStore(tmp_path)
+    other, _ = store.create("BK", "secret", now=1000.0)
+    tokens = [store.create("AK", "secret", now=1000.0 + i)[0] for i in range(MAX_SESSIONS_PER_USER + 1)]
+    assert store.get(tokens[0], now=2000.0) is None
+    assert all(store.get(t, now=2000.0) is not None for t in tokens[1:])
+    assert store.get(other, now=2000.0) is not None  # another user's sessions are not counted against this one
+    assert len(list(store.dir.iterdir())) == MAX_SESSIONS_PER_USER + 1
 
 
 def test_failed_sign_ins_are_rate_limited_and_logged(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SESSION_SECONDS = 8 * 3600  # a session's lifetime from sign-in; the cookie's Max-Age is the same
+MAX_SESSIONS_PER_USER = 32  # live sessions of one access key; a new one beyond it ends the oldest
 TOKEN_BYTES = 32
 SESSIONS_DIR = Path("console") / "sessions"
 RECORD_SUFFIX = ".json"
@@ -52,7 +53,7 @@ class SessionStore:
     def create(self, access_key: str, secret_key: str, now: float | None = None) -> tuple[str, Session]:
         now = time.time() if now is None else now
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.sweep(now)
+        self.sweep(now, making_for=access_key)
         token = secrets.token_urlsafe(TOKEN_BYTES)
         csrf = secrets.token_urlsafe(TOKEN_BYTES)
         session = Session(access_key, csrf, now + SESSION_SECONDS, key_tag(token, secret_key))
@@ -85,11 +86,20 @@ class SessionStore:
         except (FileNotFoundError, ValueError):
             pass
 
-    def sweep(self, now: float) -> None:
-        """Remove expired records (called at each sign-in, so the directory stays small)."""
+    def sweep(self, now: float, making_for: str | None = None) -> None:
+        """Remove expired records, and the oldest of ``making_for``'s live ones beyond MAX_SESSIONS_PER_USER - 1
+        (called at each sign-in, before its new record: the directory stays small)."""
+        theirs: list[tuple[float, Path]] = []
         for p in self.dir.glob("*" + RECORD_SUFFIX):
             try:
-                if float(json.loads(p.read_text())["expires"]) <= now:
+                raw = json.loads(p.read_text())
+                expires = float(raw["expires"])
+                if expires <= now:
                     p.unlink()
+                elif raw["access_key"] == making_for:
+                    theirs.append((expires, p))
             except (OSError, ValueError, KeyError, TypeError):
                 continue
+        theirs.sort()
+        for _, p in theirs[: max(0, len(theirs) - MAX_SESSIONS_PER_USER + 1)]:
+            p.unlink(missing_ok=True)
