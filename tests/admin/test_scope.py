@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from s3d.config import ConfigError, load
+from tests.access.conftest import arn, user_arn
 from tests.conftest import client_for
 from tests.gateway.conftest import own_gateway, start_gateway
 from tests.observe.scrape import fetch
@@ -88,6 +89,29 @@ def test_metrics_carry_no_bucket_or_key_names(users_server: S3dProcess) -> None:
     status, text = fetch(users_server.endpoint)
     assert status == 200
     assert "alice-private" not in text and "bob-private" not in text and "secret-key-name" not in text
+
+
+def test_an_admin_may_ask_why_about_any_users_object(users_server: S3dProcess) -> None:
+    code, body = _as(users_server, "carol", "GET", "/_s3d/filter/why?bucket=alice-private&key=secret-key-name")
+    assert code == 200, body
+    assert body["key"] == "secret-key-name"
+
+
+def test_a_bucket_policy_does_not_open_filter_why_to_another_user(users_server: S3dProcess) -> None:
+    """The admin API reaches a user's own buckets (admin.scope), whatever a bucket policy grants on the S3 API."""
+    alice = client_for(users_server.endpoint, *KEYS["alice"])
+    alice.create_bucket(Bucket="alice-shared")
+    alice.put_object(Bucket="alice-shared", Key="k", Body=b"x")
+    statement = {"Effect": "Allow", "Principal": {"AWS": user_arn("bob")}, "Action": "s3:*",
+                 "Resource": [arn("alice-shared"), arn("alice-shared", "*")]}  # fmt: skip
+    alice.put_bucket_policy(Bucket="alice-shared", Policy=json.dumps({"Statement": [statement]}))
+    try:
+        code, body = _as(users_server, "bob", "GET", "/_s3d/filter/why?bucket=alice-shared&key=k")
+        assert code == 403 and b"AccessDenied" in body
+    finally:
+        alice.delete_object(Bucket="alice-shared", Key="k")
+        alice.delete_bucket_policy(Bucket="alice-shared")
+        alice.delete_bucket(Bucket="alice-shared")
 
 
 def test_admin_flag_must_be_a_boolean(tmp_path: Path) -> None:
