@@ -62,34 +62,31 @@ def upload(page: Any, endpoint: str, bucket: str, src: Path) -> Any:
     return row
 
 
+def uploaded(endpoint: str, context: Any, locked: tuple[Any, str], src: Path, size: int) -> tuple[bytes, Any]:
+    """Upload ``size`` random bytes as ``src``'s name; its bytes and its HeadObject (with the checksum)."""
+    s3, bucket = locked
+    data = os.urandom(size)
+    src.write_bytes(data)
+    row = upload(context.new_page(), endpoint, bucket, src)
+    assert row.locator(".state").inner_text() == "done"
+    head = s3.head_object(Bucket=bucket, Key=src.name, ChecksumMode="ENABLED")
+    assert head["ObjectLockMode"] == "GOVERNANCE" and head["ContentLength"] == size
+    return data, head
+
+
 def test_an_upload_carries_the_files_sha256(
     console_server: S3dProcess, context: Any, locked: tuple[Any, str], tmp_path: Path
 ) -> None:
-    s3, bucket = locked
-    data = os.urandom(SMALL)
-    src = tmp_path / "small.bin"
-    src.write_bytes(data)
-    row = upload(context.new_page(), console_server.endpoint, bucket, src)
-    assert row.locator(".state").inner_text() == "done"
-    head = s3.head_object(Bucket=bucket, Key="small.bin", ChecksumMode="ENABLED")
+    data, head = uploaded(console_server.endpoint, context, locked, tmp_path / "small.bin", SMALL)
     assert head["ChecksumSHA256"] == b64(hashlib.sha256(data).digest())
-    assert head["ObjectLockMode"] == "GOVERNANCE"
 
 
 def test_a_multipart_upload_carries_each_parts_sha256(
     console_server: S3dProcess, context: Any, locked: tuple[Any, str], tmp_path: Path
 ) -> None:
-    s3, bucket = locked
-    data = os.urandom(BIG)
-    src = tmp_path / "big.bin"
-    src.write_bytes(data)
-    row = upload(context.new_page(), console_server.endpoint, bucket, src)
-    assert row.locator(".state").inner_text() == "done"
+    data, head = uploaded(console_server.endpoint, context, locked, tmp_path / "big.bin", BIG)
     parts = [hashlib.sha256(data[i : i + PART]).digest() for i in range(0, BIG, PART)]
-    head = s3.head_object(Bucket=bucket, Key="big.bin", ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"] == f"{b64(hashlib.sha256(b''.join(parts)).digest())}-3"
-    assert head["ContentLength"] == BIG
-    assert head["ObjectLockMode"] == "GOVERNANCE"
 
 
 def test_without_crypto_subtle_the_daemons_refusal_is_shown(

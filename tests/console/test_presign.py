@@ -45,6 +45,7 @@ def signed_or_refused(raw: Any, host: str = HOST) -> str | None:
         return None
     url = presign.presign(wanted, host, ACCESS_KEY, SECRET_KEY, REGION)
     assert url.startswith(wanted.path + "?"), url
+    assert url.startswith("/") and not url.startswith("//"), url  # a path on this daemon, never another host
     return url
 
 
