@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
@@ -93,3 +94,23 @@ def test_upload_browse_download_tag_delete(console_server: S3dProcess, context: 
     dialog.get_by_role("button", name="Delete everything").click()
     page.get_by_text("Bucket photos deleted").wait_for()
     assert "photos" not in names(s3)
+
+
+def test_a_key_with_dot_segments_opens_and_downloads(console_server: S3dProcess, context: Any) -> None:
+    """A browser resolves "a/../b" in a URL: the console must still reach the object of that key."""
+    ak, sk, _ = ALICE
+    s3 = client_for(console_server.endpoint, ak, sk)
+    bucket, key = "dots", "logs/../2026/./day.txt"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=key, Body=b"dotted")
+    try:
+        page = context.new_page()
+        sign_in(page, console_server.endpoint, ak, sk)
+        page.goto(console_server.endpoint + f"/_s3d/console/#/object/{bucket}/{quote(key, safe='')}")
+        page.get_by_role("heading", name=key).wait_for()
+        with page.expect_download() as got:
+            page.get_by_role("button", name="Download", exact=True).click()
+        assert Path(got.value.path()).read_bytes() == b"dotted"
+    finally:
+        s3.delete_object(Bucket=bucket, Key=key)
+        s3.delete_bucket(Bucket=bucket)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,13 +17,14 @@ from urllib.parse import urlencode
 import pytest
 
 from s3d.console.limiter import MAX_FAILURES
-from s3d.console.sessions import SessionStore
+from s3d.console.sessions import MAX_SESSIONS_PER_USER, SessionStore
 from tests.conftest import client_for
-from tests.console.conftest import ALICE, BOB, start_console_daemon
+from tests.console.conftest import ALICE, BOB, start_console_daemon, users_toml
 from tests.support.server import S3dProcess, free_port
 
 CONSOLE = "/_s3d/console/"
 TRIES = 6  # sign-outs and signing requests are sent this often, so both workers answer some
+FORM_BYTES = 4096  # a sign-out form's announced body, never sent
 
 
 @dataclass
@@ -164,6 +166,17 @@ def test_signing_needs_the_session_csrf_token(daemon: tuple[S3dProcess, int]) ->
         {"requests": [{"method": "GET", "bucket": "b", "expires": 604801}]},
         {"requests": [{"method": "GET", "bucket": "b", "expires": True}]},
         {"requests": [{"method": "GET"}] * 1001},
+        {"requests": [{"method": ["GET"]}]},
+        {"requests": [{"method": "GET", "bucket": "b", "query": {"a": "\ud800"}}]},
+        {"requests": [{"method": "GET", "bucket": "b", "query": {"X-Amz-Signature": "x"}}]},
+        {"requests": [{"method": "GET", "bucket": "b", "headers": {"x-a": "\ud800"}}]},
+        {"requests": [{"method": "GET", "bucket": "b", "headers": {"x-a": "\u4e2d"}}]},
+        {"requests": [{"method": "GET", "bucket": "b", "headers": {"x-a": "a\r\nb: c"}}]},
+        {"requests": [{"method": "GET", "bucket": "b", "headers": {"x a": "v"}}]},
+        {"requests": [{"method": "GET", "bucket": "b", "headers": {"Host": "elsewhere.test"}}]},
+        {"requests": [{"method": "GET", "admin": "/_s3d/\ud800"}]},
+        {"requests": [{"method": "GET", "admin": "/_s3d/status#x"}]},
+        {"requests": [{"method": "GET", "bucket": "b", "key": ".."}]},
     ],
 )
 def test_malformed_signing_requests_are_400(daemon: tuple[S3dProcess, int], body: object) -> None:
@@ -172,6 +185,38 @@ def test_malformed_signing_requests_are_400(daemon: tuple[S3dProcess, int], body
     r = b.sign(body, b.csrf())
     assert r.status == 400, r.body
     assert json.loads(r.body)["error"] == "InvalidRequest"
+
+
+@pytest.mark.parametrize("host", ["", "[", "[::1", "127.0.0.1:99999999", "evil.test/path?"])
+def test_a_signing_request_with_a_malformed_host_is_400(daemon: tuple[S3dProcess, int], host: str) -> None:
+    b = Browserless(daemon[0].port)
+    b.sign_in(ALICE[0], ALICE[1])
+    r = b.send(
+        "POST",
+        CONSOLE + "api/sign",
+        json.dumps({"requests": [{"method": "GET"}]}).encode(),
+        {"Content-Type": "application/json", "X-CSRF-Token": b.csrf(), "Host": host},
+    )
+    assert r.status == 400, r.body
+    assert json.loads(r.body)["error"] == "InvalidRequest"
+
+
+@pytest.mark.parametrize("origin", ["http://[", "http://[::1", "http://127.0.0.1:99999999"])
+def test_a_malformed_origin_is_refused_before_anything_else(daemon: tuple[S3dProcess, int], origin: str) -> None:
+    r = Browserless(daemon[0].port).send("POST", CONSOLE + "api/sign", b"{}", {"Origin": origin})
+    assert r.status == 403, r.body
+
+
+def test_sign_out_without_a_session_reads_no_body(daemon: tuple[S3dProcess, int]) -> None:
+    """An anonymous POST is answered from its headers: no 100 Continue invites the body it announces."""
+    with socket.create_connection(("127.0.0.1", daemon[0].port), timeout=10) as s:
+        s.sendall(
+            f"POST {CONSOLE}signout HTTP/1.1\r\nHost: 127.0.0.1:{daemon[0].port}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {FORM_BYTES}\r\n"
+            "Expect: 100-continue\r\n\r\n".encode()
+        )
+        status_line = s.recv(64).split(b"\r\n", 1)[0]
+    assert status_line == b"HTTP/1.1 303 See Other"
 
 
 def test_sign_out_ends_the_session_for_every_worker(daemon: tuple[S3dProcess, int]) -> None:
@@ -189,13 +234,42 @@ def test_sign_out_ends_the_session_for_every_worker(daemon: tuple[S3dProcess, in
         assert replay.send("GET", CONSOLE).status == 303
 
 
+def test_a_new_secret_key_ends_the_sessions_made_with_the_old_one(tmp_path: Path) -> None:
+    """Rotating a leaked secret must also end what was signed in with it (the sessions outlive a restart)."""
+    proc = start_console_daemon(tmp_path, workers=1)
+    b = Browserless(proc.port)
+    try:
+        assert b.sign_in(ALICE[0], ALICE[1]).status == 303
+    finally:
+        proc.stop()
+    (tmp_path / "s3d.toml").write_text(users_toml((ALICE[0], "alice-rotated-secret-0123456789", ALICE[2]), BOB))
+    proc = S3dProcess(tmp_path / "data", args=["--config", str(tmp_path / "s3d.toml")]).start()
+    try:
+        b.port = proc.port
+        assert b.send("GET", CONSOLE).status == 303  # to the sign-in page
+        assert b.sign({"requests": [{"method": "GET"}]}, "any").status == 401
+    finally:
+        proc.stop()
+
+
 def test_an_expired_session_is_gone(tmp_path: Path) -> None:
     store = SessionStore(tmp_path)
-    token, s = store.create("AK", now=1000.0)
+    token, s = store.create("AK", "secret", now=1000.0)
     assert store.get(token, now=1001.0) == s
     assert store.get(token, now=s.expires) is None
     assert store.get(token, now=1001.0) is None  # removed when found expired
     assert store.get("no-such-token") is None
+
+
+def test_a_user_keeps_at_most_max_sessions_the_oldest_ends(tmp_path: Path) -> None:
+    """Signing in again and again (valid keys cost nothing to reuse) cannot fill the data disk with records."""
+    store = SessionStore(tmp_path)
+    other, _ = store.create("BK", "secret", now=1000.0)
+    tokens = [store.create("AK", "secret", now=1000.0 + i)[0] for i in range(MAX_SESSIONS_PER_USER + 1)]
+    assert store.get(tokens[0], now=2000.0) is None
+    assert all(store.get(t, now=2000.0) is not None for t in tokens[1:])
+    assert store.get(other, now=2000.0) is not None  # another user's sessions are not counted against this one
+    assert len(list(store.dir.iterdir())) == MAX_SESSIONS_PER_USER + 1
 
 
 def test_failed_sign_ins_are_rate_limited_and_logged(tmp_path: Path) -> None:
@@ -211,6 +285,20 @@ def test_failed_sign_ins_are_rate_limited_and_logged(tmp_path: Path) -> None:
         log = (tmp_path / f"s3d-{proc.port}.log").read_text()
         assert log.count(f"console sign-in failed for access key '{ALICE[0]}' from 127.0.0.1") == MAX_FAILURES
         assert "wrong secret" not in log
+    finally:
+        proc.stop()
+
+
+def test_a_successful_sign_in_does_not_clear_the_addresss_failures(tmp_path: Path) -> None:
+    """One's own keys must not buy more guesses at another user's secret."""
+    proc = start_console_daemon(tmp_path)
+    try:
+        b = Browserless(proc.port)
+        for _ in range(MAX_FAILURES - 1):
+            assert b.sign_in(ALICE[0], "guess").status == 401
+        assert b.sign_in(BOB[0], BOB[1]).status == 303
+        assert b.sign_in(ALICE[0], "guess").status == 401
+        assert b.sign_in(ALICE[0], "guess").status == 429
     finally:
         proc.stop()
 

@@ -25,6 +25,13 @@ from s3d.store.errors import StoreError
 
 FLUSH_TIMEOUT = 300.0
 MAX_FLUSH_TIMEOUT = 3600.0  # a longer flush ties up a connection for too long: the caller asks again
+# what the open /_s3d/ready tells anyone of the remote: whether it answers, never where it is or what it said
+OPEN_REMOTE_HEALTH = (
+    "remote_reachable", "remote_down_since", "remote_down_for_s", "remote_conditional_writes", "remote_refreshed_at"
+)  # fmt: skip
+# a published remote error is "CODE: message" ("403 AccessDenied: ..."); the message may name any user's bucket
+# (botocore's "Could not connect to the endpoint URL: .../bucket"): a caller who is not an admin gets the code
+ERROR_MESSAGE_SEPARATOR = ": "
 
 
 async def health(ctx: Ctx) -> Response:
@@ -38,15 +45,21 @@ def _gateway(ctx: Ctx, missing: str) -> GatewayNamespace:
     return ctx.gateway
 
 
-def _remote_health(ctx: Ctx) -> dict[str, Any]:
+def _remote_health(ctx: Ctx, scope: Scope | None) -> dict[str, Any]:
+    """The remote's health as ``scope`` may see it (None: an unauthenticated caller)."""
     assert ctx.settings.gateway is not None
-    return remote_health(ctx.store.reader, ctx.settings.gateway.remote.url)
+    health = remote_health(ctx.store.reader, ctx.settings.gateway.remote.url)
+    if scope is None:
+        return {k: health[k] for k in OPEN_REMOTE_HEALTH}
+    if not scope.everything and health["remote_error"]:
+        health["remote_error"] = str(health["remote_error"]).split(ERROR_MESSAGE_SEPARATOR, 1)[0]
+    return health
 
 
 async def ready(ctx: Ctx) -> Response:
     body: dict[str, Any] = {"ready": True, "store": "open"}
     if ctx.settings.gateway is not None:
-        body.update(_remote_health(ctx))  # local service continues while the remote is down: still ready
+        body.update(_remote_health(ctx, None))  # local service continues while the remote is down: still ready
     return json_response(body)
 
 
@@ -69,7 +82,7 @@ def gateway_status(ctx: Ctx, scope: Scope) -> dict[str, Any]:
     gateway = _gateway(ctx, "there is no upload queue")
     assert ctx.settings.gateway is not None
     conn = ctx.store.reader
-    out: dict[str, Any] = {"hwm": state.hwm(conn), **scoped_summary(ctx, scope), **_remote_health(ctx)}
+    out: dict[str, Any] = {"hwm": state.hwm(conn), **scoped_summary(ctx, scope), **_remote_health(ctx, scope)}
     out.update(gateway.cache_status())
     out["capacity_bytes"] = ctx.settings.gateway.capacity
     out.update(ship_state.held_summary(conn))

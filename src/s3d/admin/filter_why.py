@@ -1,8 +1,10 @@
-"""GET /_s3d/filter/why?bucket=&key=: each filter's decision about a live object, for the caller's own buckets."""
+"""GET /_s3d/filter/why?bucket=&key=: each filter's decision about a live object, for the caller's own buckets (an
+admin's: every bucket)."""
 
 from __future__ import annotations
 
-from s3d.admin.common import json_response, require_user
+from s3d.admin.common import json_response
+from s3d.admin.scope import caller_scope
 from s3d.filters import why
 from s3d.filters.objects import bucket_tags
 from s3d.filters.setting import Feature
@@ -13,13 +15,11 @@ from s3d.store import cache_index
 
 
 async def filter_why(ctx: Ctx) -> Response:
-    require_user(ctx)
-    assert ctx.auth is not None
-    ctx.user = next((u for u in ctx.settings.users if u.access_key == ctx.auth.access_key), None)
+    scope = caller_scope(ctx)  # the caller's own buckets (an admin's: all), as every admin endpoint
     name, key = ctx.query.get("bucket"), ctx.query.get("key")
     if not name or not key:
         raise S3Error("InvalidArgument", "bucket and key are required")
-    b = ctx.check_bucket(name, ctx.store.get_bucket(name))
+    b = scope.need_bucket(name)
     obj = await ctx.ns.find_object(name, key.encode())
     if obj is None:
         raise S3Error("NoSuchKey", resource=f"/{name}/{key}", extra={"Key": key})

@@ -6,6 +6,7 @@ from s3d.admin.common import require_user
 from s3d.config import User
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
+from s3d.store.store import Bucket
 
 
 class Scope:
@@ -30,13 +31,14 @@ class Scope:
             return None
         return {b.name for b in self.ctx.store.list_buckets(self.user.name)}
 
-    def need_bucket(self, name: str) -> None:
-        """NoSuchBucket if it does not exist, AccessDenied if it is another user's (as on the S3 API)."""
+    def need_bucket(self, name: str) -> Bucket:
+        """The bucket; NoSuchBucket if it does not exist, AccessDenied if it is another user's (as on the S3 API)."""
         b = self.ctx.store.get_bucket(name)
         if b is None:
             raise S3Error("NoSuchBucket", resource=f"/{name}", extra={"BucketName": name})
         if not self.everything and b.owner != self.user.name:
             raise S3Error("AccessDenied", resource=f"/{name}")
+        return b
 
 
 def caller_scope(ctx: Ctx) -> Scope:

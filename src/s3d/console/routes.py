@@ -19,7 +19,7 @@ from s3d.config import Settings, User
 from s3d.console import pages, presign
 from s3d.console.lag import LagRing
 from s3d.console.limiter import SignInLimiter
-from s3d.console.sessions import SESSION_SECONDS, Session, SessionStore
+from s3d.console.sessions import SESSION_SECONDS, Session, SessionStore, signed_in_with
 from s3d.s3.context import Ctx
 from s3d.server.http import BodyError, Response
 
@@ -82,7 +82,11 @@ def _same_origin(ctx: Ctx) -> bool:
     origin = ctx.req.headers.get("origin")
     if origin is None:
         return True  # not sent by browsers on same-origin GETs; POSTs still need their CSRF token
-    return origin != "null" and urlsplit(origin).netloc == ctx.req.headers.get("host", "")
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:  # "http://[": not an origin a browser sends
+        return False
+    return origin != "null" and netloc == ctx.req.headers.get("host", "")
 
 
 class Console:
@@ -140,7 +144,9 @@ class Console:
         if s is None:
             return None
         user = self.users.get(s.access_key)
-        return None if user is None else (s, user)  # a user removed from the configuration is signed out
+        if user is None or not signed_in_with(token, s, user.secret_key):
+            return None  # a user removed from the configuration, or whose secret key changed, is signed out
+        return s, user
 
     def sign_in_page(self, ctx: Ctx, message: str | None = None, status: int = 200) -> Response:
         csrf = secrets.token_urlsafe(24)
@@ -163,19 +169,19 @@ class Console:
         access_key, secret_key = form.get("access_key", [""])[0].strip(), form.get("secret_key", [""])[0]
         user = self.users.get(access_key)
         if user is None or not hmac.compare_digest(user.secret_key.encode(), secret_key.encode()):
-            self.limiter.failed(client)
+            self.limiter.failed(client, access_key)
             log.warning("console sign-in failed for access key %r from %s", access_key[:64], client)
             return self.sign_in_page(ctx, "The access key or secret key is wrong.", 401)
-        self.limiter.succeeded(client)
-        token, _ = self.sessions.create(user.access_key)
+        self.limiter.succeeded(client, user.access_key)
+        token, _ = self.sessions.create(user.access_key, user.secret_key)
         log.info("console sign-in: user %s from %s", user.name, client)
         return _redirect(
             PREFIX, [_cookie(ctx, SESSION_COOKIE, token, SESSION_SECONDS), _cookie(ctx, SIGN_IN_COOKIE, "", 0)]
         )
 
     async def sign_out(self, ctx: Ctx, found: tuple[Session, User] | None) -> Response:
-        form = parse_qs((await ctx.req.body.read_all(FORM_LIMIT)).decode("utf-8", "replace"))
-        if found is not None:
+        if found is not None:  # without a session there is nothing to end: the form is not read
+            form = parse_qs((await ctx.req.body.read_all(FORM_LIMIT)).decode("utf-8", "replace"))
             if not hmac.compare_digest(form.get("csrf", [""])[0].encode(), found[0].csrf.encode()):
                 return _response(403, HTML, pages.message("Refused", "The sign-out form carried no valid token."))
             self.sessions.drop(_cookies(ctx).get(SESSION_COOKIE, ""))
@@ -192,9 +198,9 @@ class Console:
             if not isinstance(wanted, list) or not 0 < len(wanted) <= MAX_SIGNED:
                 raise presign.SignError(f"requests must be a list of 1 to {MAX_SIGNED} requests")
             parsed = [presign.parse(w) for w in wanted]
+            host = presign.check_host(ctx.req.headers.get("host", ""))
         except (ValueError, UnicodeDecodeError, RecursionError) as e:  # SignError and JSON errors alike
             return _json({"error": "InvalidRequest", "message": str(e)}, 400)
-        host = ctx.req.headers.get("host", "")
         region = self.settings.region
         urls = [presign.presign(w, host, user.access_key, user.secret_key, region) for w in parsed]
         return _json({"urls": urls})

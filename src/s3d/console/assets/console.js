@@ -323,13 +323,26 @@ async function deleteSelected(bucket) {
 }
 
 // ---------- uploads ----------
-function xhrPut(url, body, onProgress, job) {
+// the SHA-256 of a file or part, base64 (x-amz-checksum-sha256); null where the browser has no crypto.subtle (a page
+// not in a secure context): the upload then goes without one, and a bucket that needs one says so
+async function sha256(blob) {
+  if (!globalThis.crypto || !crypto.subtle) return null;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await blob.arrayBuffer()));
+  return btoa(String.fromCharCode(...digest));
+}
+function checksumHeaders(value) { return value ? { "x-amz-checksum-sha256": value } : {}; }
+function xhrFailure(x) {
+  const doc = new DOMParser().parseFromString(x.responseText, "application/xml");
+  return new S3Failure(x.status, first(doc, "Code") || `HTTP ${x.status}`, first(doc, "Message") || x.statusText);
+}
+function xhrPut(url, headers, body, onProgress, job) {
   return new Promise((resolve, reject) => {
     const x = new XMLHttpRequest();
     job.xhr = x;
     x.open("PUT", url);
+    for (const [k, v] of Object.entries(headers)) x.setRequestHeader(k, v); // signed: sent exactly as signed
     x.upload.onprogress = (e) => onProgress(e.loaded);
-    x.onload = () => (x.status >= 200 && x.status < 300 ? resolve(x) : reject(new S3Failure(x.status, first(new DOMParser().parseFromString(x.responseText, "application/xml"), "Code") || `HTTP ${x.status}`, x.statusText)));
+    x.onload = () => (x.status >= 200 && x.status < 300 ? resolve(x) : reject(xhrFailure(x)));
     x.onerror = () => reject(new Error("network error"));
     x.onabort = () => reject(new Error("cancelled"));
     x.send(body);
@@ -337,25 +350,35 @@ function xhrPut(url, body, onProgress, job) {
 }
 async function uploadOne(bucket, job, update) {
   const file = job.file;
+  // a checksum with every PutObject and part: S3 refuses a PutObject without one in a bucket with a default
+  // object-lock retention, and it keeps the SHA-256 as the object's checksum
   if (file.size <= PART_SIZE) {
-    const [url] = await sign([{ method: "PUT", bucket, key: job.key }]);
-    await xhrPut(url, file, (n) => update(job, n), job);
+    const headers = checksumHeaders(await sha256(file));
+    const [url] = await sign([{ method: "PUT", bucket, key: job.key, headers }]);
+    await xhrPut(url, headers, file, (n) => update(job, n), job);
     update(job, file.size);
     return;
   }
-  const doc = await callXml({ method: "POST", bucket, key: job.key, query: { uploads: "" } });
+  const hashing = Boolean(globalThis.crypto && crypto.subtle);
+  const created = hashing ? { "x-amz-checksum-algorithm": "SHA256" } : {};
+  const doc = await callXml({ method: "POST", bucket, key: job.key, query: { uploads: "" }, headers: created });
   job.uploadId = first(doc, "UploadId");
   const count = Math.ceil(file.size / PART_SIZE);
-  const urls = await sign(Array.from({ length: count }, (_, i) => ({ method: "PUT", bucket, key: job.key, query: { partNumber: String(i + 1), uploadId: job.uploadId } })));
-  const etags = [];
+  const done = []; // [ETag, SHA-256 or null] of each part
   for (let i = 0; i < count; i++) {
     if (job.cancelled) throw new Error("cancelled");
     const base = i * PART_SIZE;
-    const x = await xhrPut(urls[i], file.slice(base, base + PART_SIZE), (n) => update(job, base + n), job);
-    etags.push(x.getResponseHeader("ETag"));
+    const part = file.slice(base, base + PART_SIZE);
+    const sum = await sha256(part);
+    const headers = checksumHeaders(sum);
+    // signed just before it is sent: a signed URL lives 5 minutes, and a large file takes longer than that
+    const [url] = await sign([{ method: "PUT", bucket, key: job.key, query: { partNumber: String(i + 1), uploadId: job.uploadId }, headers }]);
+    const x = await xhrPut(url, headers, part, (n) => update(job, base + n), job);
+    done.push([x.getResponseHeader("ETag"), sum]);
   }
-  const body = xmlDoc("CompleteMultipartUpload", (d, root) => etags.forEach((etag, i) => {
+  const body = xmlDoc("CompleteMultipartUpload", (d, root) => done.forEach(([etag, sum], i) => {
     const p = add(d, root, "Part"); add(d, p, "PartNumber", String(i + 1)); add(d, p, "ETag", etag);
+    if (sum) add(d, p, "ChecksumSHA256", sum);
   }));
   await call({ method: "POST", bucket, key: job.key, query: { uploadId: job.uploadId } }, body);
   job.uploadId = null;
