@@ -44,7 +44,7 @@ def hundred_rules() -> str:
         ]
     for i in range(RULES - len(lines) - 1):
         lines.append(f"- *[btag:tier=cold{i}]" if i % 2 else f"+ *[md:owner=user{i}]/shared/**[age>7d]")
-    lines.append("- **.tmp")
+    lines.append("- */**.tmp")
     assert len(lines) == RULES
     return "\n".join(lines)
 
@@ -99,7 +99,7 @@ def put_rate(url: str, bucket: str, count: int, seconds: float) -> float:
 
 
 def puts(count: int, seconds: float, rounds: int) -> dict[str, float]:
-    from bench.gateway import client, start_remote, start_s3d
+    from bench.gateway import client, rclone_remote, start_s3d
     from bench.servers import ACCESS_KEY, SECRET_KEY
 
     work = Path(tempfile.mkdtemp(prefix="s3d-filterbench-", dir="/var/tmp"))
@@ -107,8 +107,7 @@ def puts(count: int, seconds: float, rounds: int) -> dict[str, float]:
     rules.write_text(hundred_rules())
     best: dict[str, float] = {"no_filter": 0.0, "filter": 0.0}
     try:
-        remote = start_remote(work)
-        try:
+        with rclone_remote(work) as remote:
             for r in range(rounds):
                 for name, args in (("no_filter", ()), ("filter", ("--upload-filter", f"@{rules}"))):
                     s3d = start_s3d(work, remote, *args)
@@ -119,8 +118,6 @@ def puts(count: int, seconds: float, rounds: int) -> dict[str, float]:
                         best[name] = max(best[name], put_rate(url, bucket, count, seconds))
                     finally:
                         s3d.stop()
-        finally:
-            remote.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return best

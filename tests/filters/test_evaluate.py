@@ -40,6 +40,10 @@ def rule_line(rules: str, bucket: str = "b", key: str = "k", **kw: object) -> in
         ("'logs/*.tmp'", "logs/*.tmp", True),  # quoted: literal
         ("'logs/*.tmp'", "logs/a.tmp", False),
         ("a/x.y", "a/xzy", False),  # '.' is a plain character
+        ("*/**.tmp", "b/x.tmp", True),  # docs/filters.md: temporary files, anywhere
+        ("*/**.tmp", "b/d/x.tmp", True),
+        ("**.tmp", "b/x.tmp", False),  # no '/': a pattern of buckets, here those whose name ends in .tmp
+        ("**.tmp", "b.tmp/x", True),
     ],
 )
 def test_patterns(pattern: str, path: str, matches: bool) -> None:
