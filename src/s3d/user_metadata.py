@@ -215,7 +215,8 @@ def _malformed(token: str, why: str) -> MalformedEncodedWord:
 # ---------- encoding ----------
 def _plain(value: str) -> bool:
     """Whether a value can be answered as it is: printable US-ASCII, no edge whitespace, read back unchanged."""
-    if not all(PRINTABLE_FIRST <= c <= PRINTABLE_LAST for c in value) or value != value.strip(WHITESPACE):
+    # str.isprintable on US-ASCII is exactly ' '..'~' (the GET path answers every value through here)
+    if not (value.isascii() and value.isprintable()) or value != value.strip(WHITESPACE):
         return False
     if WORD_START not in value:
         return True
