@@ -348,9 +348,14 @@ class PairSync:
         return fd
 
     async def _delete_remote(self, re_: RemoteEntry) -> bool:
-        if objects.etag_of(self.store.reader, self.pair.bucket, re_.key) != re_.etag:
-            return False  # replaced since the listing: the next run sees it
-        await self.ns.delete_object(self.pair.bucket, re_.key)
+        def unchanged(obj: objects.Object | None) -> None:  # checked inside the deleting transaction
+            if obj is None or obj.etag != re_.etag:
+                raise PreconditionFailed("If-Match")
+
+        try:
+            await self.ns.delete_object(self.pair.bucket, re_.key, precondition=unchanged)
+        except PreconditionFailed:
+            return False  # replaced since the listing (a PUT meanwhile is never deleted): the next run sees it
         return True
 
     # ---------- the bucket -> the folder ----------
