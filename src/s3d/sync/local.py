@@ -197,6 +197,19 @@ def open_for_writing(fd: int) -> bool:
     return False
 
 
+def being_written(root: Path, path: str) -> bool:
+    """Whether some process has the file open for writing: replaced or removed now, what it writes
+    next would go to a file no longer in the folder."""
+    try:
+        fd = open_file(root, path)
+    except OSError:
+        return False
+    try:
+        return open_for_writing(fd)
+    finally:
+        os.close(fd)
+
+
 def ensure_marker(root: Path) -> None:
     path = root / MARKER
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
@@ -239,6 +252,7 @@ class Incoming:
     """A file being written into the folder: a temporary name in the same directory, then fsync and rename."""
 
     def __init__(self, root: Path, path: str) -> None:
+        self.root = root
         self.path = path
         parents, self.name = _split(path)
         self.dir_fd = open_dir(root, parents, create=True)  # the directory, wherever a symlink might point
@@ -278,7 +292,7 @@ class Incoming:
             )
         except FileNotFoundError:
             current = None
-        if current != expected:
+        if current != expected or (current is not None and being_written(self.root, self.path)):
             self.discard()
             if current is OTHER:
                 raise Occupied(errno.EEXIST, f"{self.path} is taken by a symlink, a directory or a special file")

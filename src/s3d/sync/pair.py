@@ -266,6 +266,14 @@ class PairSync:
                 result.soon(STABLE_SECONDS)
             else:
                 await self._record(path, done)
+        elif (
+            act in (Act.DOWNLOAD, Act.DELETE_LOCAL)
+            and lo is not None
+            and not lo.is_dir
+            and await asyncio.to_thread(local.being_written, self.root, path)
+        ):
+            counts.pending_down += 1  # replaced or removed now, what the writer writes next would be lost
+            result.soon(STABLE_SECONDS)
         elif act is Act.DOWNLOAD:
             assert re_ is not None
             got = await self._download(path, re_, lo)
