@@ -44,6 +44,7 @@ ENCRYPTION_CONFIG = "encryption"  # a bucket's default encryption: the sync does
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 EMPTY_MD5 = hashlib.md5(b"").hexdigest()
 NS = 1_000_000_000
+MAX_MTIME_NS = 1 << 63  # a file's mtime in nanoseconds is a signed 64-bit number (until the year 2262)
 STABLE_SECONDS = 0.5  # a file closed (local.open_for_writing) and unchanged for this long is complete
 CONCURRENCY = 16  # transfers of one run at a time
 BASE_BATCH = 256  # base rows written per transaction
@@ -66,7 +67,8 @@ def parse_mtime(text: str | None) -> int | None:
     whole, _, frac = text.strip().partition(".")
     if not whole.isdigit() or (frac and not frac.isdigit()):
         return None
-    return int(whole) * NS + int((frac + "0" * 9)[:9])
+    ns = int(whole) * NS + int((frac + "0" * 9)[:9])
+    return ns if ns < MAX_MTIME_NS else None  # beyond what a file's mtime can hold: the object's own time
 
 
 @dataclass(slots=True)
@@ -191,6 +193,10 @@ class PairSync:
                 except (OSError, StoreError) as e:
                     counts.errors.append(f"{path}: {e}")
                     log.warning("sync %s: %s: %s", self.pair.name, path, e)
+                    result.soon(RETRY_ERROR)
+                except Exception as e:  # noqa: BLE001 - one path's failure must not stop the run's others
+                    counts.errors.append(f"{path}: {e!r}")
+                    log.exception("sync %s: %s failed", self.pair.name, path)
                     result.soon(RETRY_ERROR)
 
         await asyncio.gather(*(one(p, a) for p, a in plan))
