@@ -110,3 +110,32 @@ def test_conflict_names_carry_date_and_time(resolved: dict[str, Synced], tmp_pat
 
     names = list(conflict_copies(resolved["remote_newer"].files(), "a.txt"))
     assert len(names) == 1 and re.fullmatch(r"a\.sync-conflict-\d{8}-\d{6}\.txt", names[0]), names
+
+
+WRITER = """
+import sys
+with open(sys.argv[1], "ab") as f:  # held open, as a log or a database file is
+    print("open", flush=True)
+    sys.stdin.readline()
+    f.write(b" + a line written by the holder")
+"""
+
+
+def test_an_object_changed_over_s3_does_not_replace_a_file_held_open_for_writing(synced: Synced) -> None:
+    import subprocess
+    import sys
+
+    path = synced.folder / "held.log"
+    write_file(path, b"base")
+    wait_until(lambda: synced.get("held.log") == b"base" and synced.settled(), what="the upload")
+    holder = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"open\n"
+        synced.put("held.log", b"edited over S3")
+        # the run either replaced the file under the holder, or waits for it to close it
+        wait_until(lambda: path.read_bytes() != b"base" or synced.status()["pending_down"] > 0, what="the run")
+    finally:
+        assert holder.stdin is not None
+        holder.communicate(b"go\n", timeout=10)
+    expected = sorted([b"base + a line written by the holder", b"edited over S3"])
+    wait_until(lambda: sorted(synced.files().values()) == expected, timeout=SETTLE, what="both versions kept")

@@ -66,6 +66,7 @@ def test_mtime_reads_rclone_and_s3fs_forms_and_writes_rclones() -> None:
     assert parse_mtime("1700000000") == 1_700_000_000_000_000_000  # s3fs: whole seconds
     assert parse_mtime("1700000000.5") == 1_700_000_000_500_000_000
     assert parse_mtime("yesterday") is None
+    assert parse_mtime("99999999999999999999.5") is None  # no file can have it: the object's own time
     assert format_mtime(1_700_000_000_000_000_001) == "1700000000.000000001"
 
 

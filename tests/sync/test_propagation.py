@@ -130,3 +130,13 @@ def test_symlinks_and_sockets_are_skipped_with_one_log_line_each(synced: Synced)
         assert log.count(f"sync skips {synced.prefix}s.sock:") == 1
     finally:
         sock.close()
+
+
+def test_an_object_with_an_mtime_no_file_can_have_comes_down_with_its_upload_time(synced: Synced) -> None:
+    synced.put("far.txt", b"from the far future", Metadata={"mtime": "99999999999999999999.5"})
+    path = synced.folder / "far.txt"
+    wait_until(lambda: path.exists() and path.read_bytes() == b"from the far future", what="the download")
+    assert abs(path.stat().st_mtime - time.time()) < 3600
+    write_file(synced.folder / "after.txt", b"later")
+    wait_until(lambda: synced.get("after.txt") == b"later", what="the next upload")
+    wait_until(synced.settled, what="the pair settling")

@@ -34,10 +34,14 @@ class LocalEntry:
 
 
 DIR_ENTRY = LocalEntry(0, 0, True)
+OTHER = LocalEntry(
+    -1, -1
+)  # something a scan does not report: a symlink, a socket, a directory where a file is expected
 
 
-def fs_path(root: Path, path: str) -> Path:
-    return root / path.rstrip("/") if path.endswith("/") else root / path
+class Occupied(OSError):
+    """A path the sync cannot write: a symlink on the way (it would lead out of the folder), or a
+    name held by something it does not handle (a link, a file where a directory is wanted, ...)."""
 
 
 def scan(root: Path, dir_markers: set[str], skipped: set[str]) -> dict[str, LocalEntry]:
@@ -96,15 +100,86 @@ def skip_once(skipped: set[str], path: str, why: str) -> None:
         log.warning("sync skips %s: %s", path, why)
 
 
-def lstat_entry(root: Path, path: str) -> LocalEntry | None:
-    """The path as it is now (None: absent, or not what a scan would report)."""
+def _split(path: str) -> tuple[list[str], str]:
+    parts = path.rstrip("/").split("/")
+    return parts[:-1], parts[-1]
+
+
+def open_dir(root: Path, parts: list[str], create: bool = False) -> int:
+    """A descriptor of the directory ``root/parts...``, each part opened without following a symlink,
+    so nothing below the root can lead out of the folder (Occupied if something would); ``create``
+    makes the missing ones."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        st = os.lstat(fs_path(root, path))
+        for i, name in enumerate(parts):
+            try:
+                try:
+                    sub = os.open(name, flags, dir_fd=fd)
+                except FileNotFoundError:
+                    if not create:
+                        raise
+                    try:
+                        os.mkdir(name, DIR_MODE, dir_fd=fd)
+                    except FileExistsError:
+                        pass
+                    sub = os.open(name, flags, dir_fd=fd)
+            except OSError as e:
+                if e.errno in (errno.ELOOP, errno.ENOTDIR):
+                    where = "/".join(parts[: i + 1])
+                    raise Occupied(e.errno, f"{where} is not a directory of the folder (a symlink or a file)") from None
+                raise
+            os.close(fd)
+            fd = sub
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def lstat_entry(root: Path, path: str) -> LocalEntry | None:
+    """The path as it is now: None when absent, OTHER when taken by what a scan does not report
+    (a symlink anywhere on the way included)."""
+    parents, name = _split(path)
+    try:
+        fd = open_dir(root, parents)
+    except Occupied:
+        return OTHER
     except (FileNotFoundError, NotADirectoryError):
         return None
+    try:
+        st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    finally:
+        os.close(fd)
     if path.endswith("/"):
-        return DIR_ENTRY if stat.S_ISDIR(st.st_mode) else None
-    return LocalEntry(st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
+        return DIR_ENTRY if stat.S_ISDIR(st.st_mode) else OTHER
+    return LocalEntry(st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else OTHER
+
+
+def open_file(root: Path, path: str) -> int:
+    """The file opened for reading, without following a symlink on the way (OSError otherwise)."""
+    parents, name = _split(path)
+    fd = open_dir(root, parents)
+    try:
+        return os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def remove(root: Path, path: str) -> None:
+    """Unlink a file or remove an (empty) directory, without following a symlink on the way."""
+    parents, name = _split(path)
+    fd = open_dir(root, parents)
+    try:
+        if path.endswith("/"):
+            os.rmdir(name, dir_fd=fd)
+        else:
+            os.unlink(name, dir_fd=fd)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def open_for_writing(fd: int) -> bool:
@@ -120,6 +195,19 @@ def open_for_writing(fd: int) -> bool:
         return e.errno == errno.EAGAIN
     fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
     return False
+
+
+def being_written(root: Path, path: str) -> bool:
+    """Whether some process has the file open for writing: replaced or removed now, what it writes
+    next would go to a file no longer in the folder."""
+    try:
+        fd = open_file(root, path)
+    except OSError:
+        return False
+    try:
+        return open_for_writing(fd)
+    finally:
+        os.close(fd)
 
 
 def ensure_marker(root: Path) -> None:
@@ -155,11 +243,9 @@ def remove_stale_temps(root: Path) -> int:
     return removed
 
 
-def mkdirs(root: Path, parent: Path) -> None:
+def mkdirs(root: Path, path: str) -> None:
     """Create a directory and its parents inside the folder (never the folder itself: it must exist)."""
-    if not root.is_dir():
-        raise FileNotFoundError(f"sync folder {root} is gone")
-    parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    os.close(open_dir(root, path.rstrip("/").split("/"), create=True))
 
 
 class Incoming:
@@ -167,10 +253,17 @@ class Incoming:
 
     def __init__(self, root: Path, path: str) -> None:
         self.root = root
-        self.target = fs_path(root, path)
-        mkdirs(root, self.target.parent)
-        self.temp = self.target.parent / f"{TEMP}{secrets.token_hex(8)}"
-        self.fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+        self.path = path
+        parents, self.name = _split(path)
+        self.dir_fd = open_dir(root, parents, create=True)  # the directory, wherever a symlink might point
+        self.temp = f"{TEMP}{secrets.token_hex(8)}"
+        try:
+            self.fd = os.open(
+                self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE, dir_fd=self.dir_fd
+            )
+        except BaseException:
+            os.close(self.dir_fd)
+            raise
         self.size = 0
 
     def write(self, chunk: bytes | memoryview) -> None:
@@ -180,31 +273,47 @@ class Incoming:
             view = view[n:]
             self.size += n
 
-    def finish(self, mtime_ns: int, still_expected: Callable[[], bool]) -> LocalEntry | None:
-        """fsync, set the mtime, rename over the target if it is still what the plan saw, fsync the directory.
+    def finish(self, mtime_ns: int, expected: LocalEntry | None) -> LocalEntry | None:
+        """fsync, set the mtime, rename over the target if it is still what the plan saw (``expected``),
+        fsync the directory; then the descriptors are closed.
 
-        None (and nothing changed) when the target changed meanwhile.
+        None (and nothing changed) when the target changed meanwhile; Occupied when its name is held by
+        something the sync does not handle (a symlink, a directory).
         """
         os.fsync(self.fd)
         os.utime(self.fd, ns=(mtime_ns, mtime_ns))
         st = os.fstat(self.fd)
         os.close(self.fd)
         self.fd = -1
-        if not still_expected():
-            os.unlink(self.temp)
+        try:
+            now = os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
+            current: LocalEntry | None = (
+                LocalEntry(now.st_size, now.st_mtime_ns) if stat.S_ISREG(now.st_mode) else OTHER
+            )
+        except FileNotFoundError:
+            current = None
+        if current != expected or (current is not None and being_written(self.root, self.path)):
+            self.discard()
+            if current is OTHER:
+                raise Occupied(errno.EEXIST, f"{self.path} is taken by a symlink, a directory or a special file")
             return None
-        os.replace(self.temp, self.target)
-        fsync_dir(self.target.parent)
+        os.replace(self.temp, self.name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
+        os.fsync(self.dir_fd)
+        os.close(self.dir_fd)
+        self.dir_fd = -1
         return LocalEntry(st.st_size, st.st_mtime_ns)
 
     def discard(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-        try:
-            os.unlink(self.temp)
-        except FileNotFoundError:
-            pass
+        if self.dir_fd >= 0:
+            try:
+                os.unlink(self.temp, dir_fd=self.dir_fd)
+            except FileNotFoundError:
+                pass
+            os.close(self.dir_fd)
+            self.dir_fd = -1
 
 
 def prune_empty_parents(root: Path, path: str, keep: Callable[[str], bool]) -> None:

@@ -9,6 +9,7 @@ deleted through the namespace, so in gateway mode both ship to the remote like a
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import logging
 import mimetypes
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from s3d.filters.evaluate import Filter, Subject
+from s3d.s3 import xml
+from s3d.s3.app import MAX_KEY
 from s3d.store import objects, sync_state
 from s3d.store.errors import NoSuchKey, PreconditionFailed, StoreError
 from s3d.store.namespace import Namespace
@@ -41,6 +44,7 @@ ENCRYPTION_CONFIG = "encryption"  # a bucket's default encryption: the sync does
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 EMPTY_MD5 = hashlib.md5(b"").hexdigest()
 NS = 1_000_000_000
+MAX_MTIME_NS = 1 << 63  # a file's mtime in nanoseconds is a signed 64-bit number (until the year 2262)
 STABLE_SECONDS = 0.5  # a file closed (local.open_for_writing) and unchanged for this long is complete
 CONCURRENCY = 16  # transfers of one run at a time
 BASE_BATCH = 256  # base rows written per transaction
@@ -63,7 +67,8 @@ def parse_mtime(text: str | None) -> int | None:
     whole, _, frac = text.strip().partition(".")
     if not whole.isdigit() or (frac and not frac.isdigit()):
         return None
-    return int(whole) * NS + int((frac + "0" * 9)[:9])
+    ns = int(whole) * NS + int((frac + "0" * 9)[:9])
+    return ns if ns < MAX_MTIME_NS else None  # beyond what a file's mtime can hold: the object's own time
 
 
 @dataclass(slots=True)
@@ -155,6 +160,8 @@ class PairSync:
             lo, re_, b = here.get(path), remote.get(path), base.get(path)
             if path in self._encrypted or self._excluded(path, lo, re_):
                 continue
+            if lo is not None and re_ is None and not self._keyable(path):
+                continue  # a file no S3 key can name stays in the folder
             act = decide(lo, re_, b, self.pair.direction)
             if act in (Act.UPLOAD, Act.COMPARE) and lo is not None and not lo.is_dir:
                 age = (now_ns - lo.mtime_ns) / NS
@@ -181,9 +188,15 @@ class PairSync:
             async with sem:
                 try:
                     await self._apply(path, act, here.get(path), remote.get(path), taken, result, counts)
+                except local.Occupied as e:  # a symlink or a directory holds the name: left alone on both sides
+                    local.skip_once(self.skipped, path, str(e))
                 except (OSError, StoreError) as e:
                     counts.errors.append(f"{path}: {e}")
                     log.warning("sync %s: %s: %s", self.pair.name, path, e)
+                    result.soon(RETRY_ERROR)
+                except Exception as e:  # noqa: BLE001 - one path's failure must not stop the run's others
+                    counts.errors.append(f"{path}: {e!r}")
+                    log.exception("sync %s: %s failed", self.pair.name, path)
                     result.soon(RETRY_ERROR)
 
         await asyncio.gather(*(one(p, a) for p, a in plan))
@@ -209,6 +222,13 @@ class PairSync:
         if re_ is not None:
             subjects.append(Subject(self.pair.bucket, key, re_.size, re_.mtime_ns / NS))
         return any(not f.decide(s).include for f in self.filters for s in subjects)
+
+    def _keyable(self, path: str) -> bool:
+        """Whether S3 can name the file: a key of at most MAX_KEY bytes, of characters XML can carry."""
+        if len(self.prefix) + len(path.encode()) <= MAX_KEY and xml.carries(path):
+            return True
+        local.skip_once(self.skipped, path, f"no S3 key can name it (longer than {MAX_KEY} bytes, or not XML text)")
+        return False
 
     def _remote(self) -> dict[str, RemoteEntry]:
         """The bucket under the prefix (read again only when its signature changed)."""
@@ -252,6 +272,14 @@ class PairSync:
                 result.soon(STABLE_SECONDS)
             else:
                 await self._record(path, done)
+        elif (
+            act in (Act.DOWNLOAD, Act.DELETE_LOCAL)
+            and lo is not None
+            and not lo.is_dir
+            and await asyncio.to_thread(local.being_written, self.root, path)
+        ):
+            counts.pending_down += 1  # replaced or removed now, what the writer writes next would be lost
+            result.soon(STABLE_SECONDS)
         elif act is Act.DOWNLOAD:
             assert re_ is not None
             got = await self._download(path, re_, lo)
@@ -325,7 +353,7 @@ class PairSync:
     def _open_closed(self, path: str, lo: LocalEntry) -> int | None:
         """The file opened for reading, if it is what the scan saw and nobody has it open for writing."""
         try:
-            fd = os.open(local.fs_path(self.root, path), os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            fd = local.open_file(self.root, path)
         except OSError:
             return None
         if _entry(os.fstat(fd)) != lo or local.open_for_writing(fd):
@@ -334,9 +362,14 @@ class PairSync:
         return fd
 
     async def _delete_remote(self, re_: RemoteEntry) -> bool:
-        if objects.etag_of(self.store.reader, self.pair.bucket, re_.key) != re_.etag:
-            return False  # replaced since the listing: the next run sees it
-        await self.ns.delete_object(self.pair.bucket, re_.key)
+        def unchanged(obj: objects.Object | None) -> None:  # checked inside the deleting transaction
+            if obj is None or obj.etag != re_.etag:
+                raise PreconditionFailed("If-Match")
+
+        try:
+            await self.ns.delete_object(self.pair.bucket, re_.key, precondition=unchanged)
+        except PreconditionFailed:
+            return False  # replaced since the listing (a PUT meanwhile is never deleted): the next run sees it
         return True
 
     # ---------- the bucket -> the folder ----------
@@ -346,16 +379,16 @@ class PairSync:
         if obj is None or obj.etag != re_.etag:
             return None
         if re_.is_dir:
-            await asyncio.to_thread(local.mkdirs, self.root, local.fs_path(self.root, path))
+            await asyncio.to_thread(local.mkdirs, self.root, path)
             return Base(0, 0, re_.etag)
+        if await asyncio.to_thread(local.lstat_entry, self.root, path) is local.OTHER:
+            raise local.Occupied(errno.EEXIST, f"{path} is taken by a symlink, a directory or a special file")
         incoming = await asyncio.to_thread(local.Incoming, self.root, path)
         try:
             if obj.size:
                 body, _ = await self.ns.open_range(obj, 0, obj.size - 1)
                 await _drain(body, incoming.write)
-            got = await asyncio.to_thread(
-                incoming.finish, re_.mtime_ns, lambda: local.lstat_entry(self.root, path) == expected
-            )
+            got = await asyncio.to_thread(incoming.finish, re_.mtime_ns, expected)
         except BaseException:
             await asyncio.to_thread(incoming.discard)
             raise
@@ -366,19 +399,14 @@ class PairSync:
     def _delete_local(self, path: str, lo: LocalEntry) -> bool:
         if local.lstat_entry(self.root, path) != lo:
             return False  # changed since the scan: the next run sees it
-        target = local.fs_path(self.root, path)
         try:
-            if lo.is_dir:
-                os.rmdir(target)
-            else:
-                os.unlink(target)
+            local.remove(self.root, path)
         except FileNotFoundError:
             pass
-        except OSError:
-            if not lo.is_dir:
+        except OSError as e:
+            if not lo.is_dir or isinstance(e, local.Occupied):
                 raise
             return True  # a directory that is no longer empty stays; its marker object is gone
-        local.fsync_dir(target.parent)
         local.prune_empty_parents(self.root, path, lambda rel: rel in (self._base or {}))
         return True
 
@@ -417,10 +445,10 @@ class PairSync:
             return lo.mtime_ns == re_.mtime_ns
         md5 = hashlib.md5()
         try:
-            with open(local.fs_path(self.root, path), "rb") as f:
+            with os.fdopen(local.open_file(self.root, path), "rb") as f:
                 while chunk := f.read(READ_CHUNK):
                     md5.update(chunk)
-        except FileNotFoundError:
+        except OSError:
             return False
         return md5.hexdigest() == re_.etag.strip('"')
 
@@ -521,11 +549,16 @@ def _path_of(rel: bytes) -> str | None:
 
 
 def _rename_aside(root: Any, path: str, other: str, lo: LocalEntry) -> None:
-    src, dst = local.fs_path(root, path), local.fs_path(root, other)
-    if local.lstat_entry(root, path) != lo or dst.exists():
+    """Rename the file to ``other``, beside it (the same directory: conflict_name)."""
+    if local.lstat_entry(root, path) != lo or local.lstat_entry(root, other) is not None:
         raise FileExistsError(f"{path} changed while its conflict was being resolved")
-    os.rename(src, dst)
-    local.fsync_dir(src.parent)
+    parents = path.split("/")[:-1]
+    fd = local.open_dir(root, parents)
+    try:
+        os.rename(path.split("/")[-1], other.split("/")[-1], src_dir_fd=fd, dst_dir_fd=fd)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 async def _drain(body: Body, write: Callable[[bytes | memoryview], None]) -> None:
