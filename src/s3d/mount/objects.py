@@ -221,8 +221,14 @@ class Objects:
                 raise MountError(errno.ESTALE, f"{path} was replaced while open") from None
             raise
 
-    def download(self, path: str, out: BinaryIO) -> None:
-        r = self.s3.get_object(Bucket=self.bucket, Key=self.key(path))
+    def download(self, path: str, out: BinaryIO, etag: str | None = None) -> None:
+        """The whole object (the version whose ETag is `etag`, if given: ESTALE once it was replaced)."""
+        try:
+            r = self.s3.get_object(Bucket=self.bucket, Key=self.key(path), **({"IfMatch": etag} if etag else {}))
+        except Exception as e:
+            if _error_code(e) == "PreconditionFailed":
+                raise MountError(errno.ESTALE, f"{path} was replaced while open") from None
+            raise
         body = r["Body"]
         try:
             shutil.copyfileobj(body, out, COPY_CHUNK)
