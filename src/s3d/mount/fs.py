@@ -25,7 +25,7 @@ from s3d.mount.errors import MountError, as_oserror
 from s3d.mount.filtering import shown
 from s3d.mount.fuse import Operations, fuse_get_context
 from s3d.mount.kernel import set_read_ahead
-from s3d.mount.objects import Objects
+from s3d.mount.objects import Objects, is_utf8
 from s3d.mount.reader import BlockPool, ReadSettings
 from s3d.mount.settings import NAME_MAX_BYTES, MountSettings
 from s3d.mount.staging import MemoryBudget, OpenFile
@@ -107,6 +107,8 @@ class S3Filesystem(Operations):  # type: ignore[misc]
     def _lookup(self, rel: str) -> Entry | None:
         if rel == "":
             return self._root
+        if not is_utf8(rel):
+            return None  # no key has this name (creating one is EILSEQ)
         with self._lock:
             of = self._open.get(rel)
         if of is not None and (of.staged or of.etag is None):

@@ -109,6 +109,8 @@ class Objects:
 
     def key(self, path: str) -> str:
         """The object key of a file (the directory's key is `key(path) + "/"`); refuses names S3 cannot hold."""
+        if not is_utf8(path):
+            raise MountError(errno.EILSEQ, "S3 keys are UTF-8")
         for part in path.split("/"):
             if len(part.encode()) > NAME_MAX_BYTES:
                 raise MountError(errno.ENAMETOOLONG)
@@ -306,6 +308,15 @@ class Objects:
             errors = r.get("Errors", [])
             if errors:
                 raise MountError(errno.EIO, f"DeleteObjects failed for {errors[0].get('Key')}: {errors[0].get('Code')}")
+
+
+def is_utf8(path: str) -> bool:
+    """Whether a path from the kernel is valid UTF-8 (its other bytes come as surrogate escapes)."""
+    try:
+        path.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _usable(name: str) -> bool:
