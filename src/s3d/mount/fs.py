@@ -25,10 +25,11 @@ from s3d.mount.errors import MountError, as_oserror
 from s3d.mount.filtering import shown
 from s3d.mount.fuse import Operations, fuse_get_context
 from s3d.mount.kernel import set_read_ahead
-from s3d.mount.objects import Objects, is_utf8
+from s3d.mount.objects import Objects
 from s3d.mount.reader import BlockPool, ReadSettings
 from s3d.mount.settings import NAME_MAX_BYTES, MountSettings
 from s3d.mount.staging import MemoryBudget, OpenFile
+from s3d.sync.local import is_utf8
 
 log = logging.getLogger("s3d.mount")
 

@@ -29,6 +29,7 @@ from s3d.mount.settings import (
     MountSettings,
     Target,
 )
+from s3d.sync.local import is_utf8
 
 DELIMITER = "/"
 PROBE_KEYS = 10  # keys one probe lists (a name, names that extend it, its directory)
@@ -308,15 +309,6 @@ class Objects:
             errors = r.get("Errors", [])
             if errors:
                 raise MountError(errno.EIO, f"DeleteObjects failed for {errors[0].get('Key')}: {errors[0].get('Code')}")
-
-
-def is_utf8(path: str) -> bool:
-    """Whether a path from the kernel is valid UTF-8 (its other bytes come as surrogate escapes)."""
-    try:
-        path.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _usable(name: str) -> bool:
