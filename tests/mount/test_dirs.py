@@ -123,6 +123,16 @@ def test_rename_over_an_existing_file_replaces_it(s3, bucket: str, mnt: Path) ->
     assert s3.get_object(Bucket=bucket, Key="old.txt")["Body"].read() == b"new"
 
 
+def test_a_reader_of_a_file_renamed_over_keeps_the_old_content(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    (mnt / "new.txt").write_bytes(b"new" * 100)
+    (mnt / "old.txt").write_bytes(b"old" * 100)
+    with open(mnt / "old.txt", "rb") as f:
+        os.rename(mnt / "new.txt", mnt / "old.txt")
+        assert f.read() == b"old" * 100  # as on any filesystem: the open file is the replaced one
+    assert (mnt / "old.txt").read_bytes() == b"new" * 100
+    assert s3.get_object(Bucket=bucket, Key="old.txt")["Body"].read() == b"new" * 100
+
+
 def test_rename_of_a_file_being_written(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
     with open(mnt / "tmp.part", "wb") as f:
         f.write(b"first ")

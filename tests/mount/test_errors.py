@@ -37,6 +37,16 @@ def test_a_name_too_long_for_s3_is_enametoolong(mnt: Path) -> None:
     assert errno_of(os.makedirs, deep) == errno.ENAMETOOLONG
 
 
+def test_a_name_that_is_not_utf8_is_absent_and_cannot_be_created(mnt: Path) -> None:
+    bad = os.fsencode(mnt) + b"/caf\xe9.txt"  # latin-1: S3 keys are UTF-8
+    assert errno_of(os.stat, bad) == errno.ENOENT
+    assert errno_of(os.open, bad, os.O_WRONLY | os.O_CREAT) == errno.EILSEQ
+    assert errno_of(os.mkdir, bad) == errno.EILSEQ
+    (mnt / "ok.txt").write_bytes(b"x")
+    assert errno_of(os.rename, mnt / "ok.txt", bad) == errno.EILSEQ
+    assert (mnt / "ok.txt").read_bytes() == b"x"
+
+
 def test_file_locks_are_refused(mnt: Path) -> None:
     with open(mnt / "locked", "wb") as f:
         assert errno_of(fcntl.lockf, f, fcntl.LOCK_EX | fcntl.LOCK_NB) == errno.ENOLCK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -148,6 +149,31 @@ def test_a_file_removed_while_open_does_not_come_back(s3, bucket: str, mnt: Path
         os.unlink(mnt / "doomed.txt")
         f.write(b" after unlink")
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_a_file_removed_while_open_keeps_its_content_for_its_handles(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="kept.txt", Body=b"hello")
+    fd = os.open(mnt / "kept.txt", os.O_RDWR)  # not read nor written before the unlink
+    try:
+        os.unlink(mnt / "kept.txt")
+        os.pwrite(fd, b"J", 0)
+        assert os.pread(fd, 100, 0) == b"Jello"
+    finally:
+        os.close(fd)
+    assert "kept.txt" not in [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
+def test_a_change_of_a_file_replaced_over_s3_since_its_open_is_estale(s3, bucket: str, mnt: Path) -> None:  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="raced.txt", Body=b"the version opened")
+    fd = os.open(mnt / "raced.txt", os.O_RDWR)
+    try:
+        s3.put_object(Bucket=bucket, Key="raced.txt", Body=b"newer")
+        with pytest.raises(OSError) as e:
+            os.pwrite(fd, b"X", 0)  # its staging would start from another version than the one opened
+        assert e.value.errno == errno.ESTALE
+    finally:
+        os.close(fd)
+    assert body(s3, bucket, "raced.txt") == b"newer"
 
 
 def test_dd_write_then_read_back(s3, bucket: str, mnt: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

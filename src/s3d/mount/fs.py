@@ -5,6 +5,7 @@ Every operation turns what fails into an errno (errors.py); nothing here raises 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import itertools
@@ -28,6 +29,7 @@ from s3d.mount.objects import Objects
 from s3d.mount.reader import BlockPool, ReadSettings
 from s3d.mount.settings import NAME_MAX_BYTES, MountSettings
 from s3d.mount.staging import MemoryBudget, OpenFile
+from s3d.sync.local import is_utf8
 
 log = logging.getLogger("s3d.mount")
 
@@ -106,6 +108,8 @@ class S3Filesystem(Operations):  # type: ignore[misc]
     def _lookup(self, rel: str) -> Entry | None:
         if rel == "":
             return self._root
+        if not is_utf8(rel):
+            return None  # no key has this name (creating one is EILSEQ)
         with self._lock:
             of = self._open.get(rel)
         if of is not None and (of.staged or of.etag is None):
@@ -475,11 +479,19 @@ class S3Filesystem(Operations):  # type: ignore[misc]
     def unlink(self, path: str) -> int:
         self._writable()
         rel = _rel(path)
+        key = self.o.key(rel)
         with self._lock:
-            of = self._open.pop(rel, None)
-            if of is not None:
-                of.unlinked = True  # its handles keep working; their changes are never uploaded
-        self.o.delete(self.o.key(rel))
+            of = self._open.get(rel)
+        if of is None:
+            self.o.delete(key)
+        else:
+            with of.lock:  # no upload of it runs meanwhile, nor after: the removed object stays removed
+                of.keep_content()  # its handles keep working, on their own copy...
+                self.o.delete(key)
+                of.unlinked = True  # ...whose changes are never uploaded
+                with self._lock:
+                    if self._open.get(rel) is of:
+                        del self._open[rel]
         self.cache.put(rel, None)
         return 0
 
@@ -507,20 +519,27 @@ class S3Filesystem(Operations):  # type: ignore[misc]
         self.o.key(dst)
         with self._lock:
             of = self._open.get(src)
-        if of is not None:
-            with of.lock:
-                self._saved(of)
-                source = of.entry
-        etag = self.o.copy(self.o.key(src), self.o.key(dst))  # both names exist from here...
-        self.o.delete(self.o.key(src))  # ...until here: never neither
-        with self._lock:
-            replaced = self._open.pop(dst, None)
-            if replaced is not None:
-                replaced.unlinked = True
-            if of is not None and self._open.get(src) is of:
-                del self._open[src]
-                of.moved(dst, etag)
-                self._open[dst] = of
+            replaced = self._open.get(dst)
+        # Both open files are held until the rename is done: an upload of either (a close meanwhile) would land
+        # on a name the rename is changing, after the copy (lost) or over it (the replaced content back).
+        with of.lock if of is not None else contextlib.nullcontext():
+            with replaced.lock if replaced is not None else contextlib.nullcontext():
+                if of is not None:
+                    self._saved(of)
+                    source = of.entry
+                if replaced is not None:
+                    replaced.keep_content()  # its handles keep the replaced content, never uploaded again
+                etag = self.o.copy(self.o.key(src), self.o.key(dst))  # both names exist from here...
+                self.o.delete(self.o.key(src))  # ...until here: never neither
+                with self._lock:
+                    if replaced is not None:
+                        replaced.unlinked = True
+                        if self._open.get(dst) is replaced:
+                            del self._open[dst]
+                    if of is not None and self._open.get(src) is of:
+                        del self._open[src]
+                        of.moved(dst, etag)
+                        self._open[dst] = of
         self.cache.put(src, None)
         self.cache.put(dst, replace(source, etag=etag))
 

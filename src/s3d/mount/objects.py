@@ -29,6 +29,7 @@ from s3d.mount.settings import (
     MountSettings,
     Target,
 )
+from s3d.sync.local import is_utf8
 
 DELIMITER = "/"
 PROBE_KEYS = 10  # keys one probe lists (a name, names that extend it, its directory)
@@ -109,6 +110,8 @@ class Objects:
 
     def key(self, path: str) -> str:
         """The object key of a file (the directory's key is `key(path) + "/"`); refuses names S3 cannot hold."""
+        if not is_utf8(path):
+            raise MountError(errno.EILSEQ, "S3 keys are UTF-8")
         for part in path.split("/"):
             if len(part.encode()) > NAME_MAX_BYTES:
                 raise MountError(errno.ENAMETOOLONG)
@@ -221,8 +224,14 @@ class Objects:
                 raise MountError(errno.ESTALE, f"{path} was replaced while open") from None
             raise
 
-    def download(self, path: str, out: BinaryIO) -> None:
-        r = self.s3.get_object(Bucket=self.bucket, Key=self.key(path))
+    def download(self, path: str, out: BinaryIO, etag: str | None = None) -> None:
+        """The whole object (the version whose ETag is `etag`, if given: ESTALE once it was replaced)."""
+        try:
+            r = self.s3.get_object(Bucket=self.bucket, Key=self.key(path), **({"IfMatch": etag} if etag else {}))
+        except Exception as e:
+            if _error_code(e) == "PreconditionFailed":
+                raise MountError(errno.ESTALE, f"{path} was replaced while open") from None
+            raise
         body = r["Body"]
         try:
             shutil.copyfileobj(body, out, COPY_CHUNK)

@@ -101,7 +101,7 @@ class OpenFile:
         try:
             if kept:
                 with os.fdopen(os.dup(fd), "wb") as f:
-                    self._objects.download(self.path, f)
+                    self._objects.download(self.path, f, self.etag)
         except BaseException:
             os.close(fd)
             os.unlink(name)
@@ -133,6 +133,12 @@ class OpenFile:
             if self._budget is not None:
                 self._budget.give(len(self._mem))
             self._mem = None
+
+    def keep_content(self) -> None:
+        """Before its object is removed or replaced through the mount: the content is staged (downloaded if it was
+        not yet), so the handles still open keep reading and writing it."""
+        with self.lock:
+            self._stage(keep=True)
 
     def create_empty(self) -> None:
         with self.lock:

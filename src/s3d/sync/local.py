@@ -67,7 +67,7 @@ def scan(root: Path, dir_markers: set[str], skipped: set[str]) -> dict[str, Loca
                     continue
                 has_children = True
                 path = rel + e.name
-                if not _utf8(e.name):
+                if not is_utf8(e.name):
                     skip_once(skipped, path, "its name is not UTF-8")
                 elif e.is_symlink():
                     skip_once(skipped, path, "it is a symbolic link")
@@ -86,7 +86,8 @@ def scan(root: Path, dir_markers: set[str], skipped: set[str]) -> dict[str, Loca
     return out
 
 
-def _utf8(name: str) -> bool:
+def is_utf8(name: str) -> bool:
+    """Whether a name from the OS is valid UTF-8, as S3 keys are (its other bytes come as surrogate escapes)."""
     try:
         name.encode()
     except UnicodeEncodeError:
