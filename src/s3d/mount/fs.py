@@ -41,6 +41,7 @@ RENAME_EXCHANGE = 2
 UTIME_NOW = (1 << 30) - 1  # utimensat's special tv_nsec values, passed with tv_sec 0
 UTIME_OMIT = (1 << 30) - 2
 UNCHANGED_ID = -1  # chown's "leave as is"
+MOVE_ROUNDS = 8  # a directory rename copies again what changed while it ran, this many times at the most
 RELIST_MAX = 1000  # a stale listing this small is fetched again rather than asking about one name
 MAX_KERNEL_LISTINGS = 10_000  # directories whose listing versions given to the kernel are remembered
 UNVERSIONED = 0  # a listing given with files not yet uploaded in it: equal to no version (those count from 1)
@@ -551,30 +552,57 @@ class S3Filesystem(Operations):  # type: ignore[misc]
                 raise MountError(errno.ENOTEMPTY)
         inside = src + "/"
         with self._lock:
-            moving = [of for p, of in self._open.items() if p.startswith(inside)]
-        for of in moving:
-            self._saved(of)
-        src_prefix, dst_prefix = self.o.dir_key(src), self.o.dir_key(dst)
-        keys = list(self.o.keys_under(src))
-        pairs = [(k, dst_prefix + k[len(src_prefix) :]) for k in keys]
-        for _, k in pairs:
-            self.o.key(k[len(self.o.target.prefix) :].rstrip("/"))  # every new name fits before anything moves
-        if not keys:
-            self.o.put_dir(dst, source.meta())
-        etags = dict(zip((k for _, k in pairs), self.pool.map(lambda pair: self.o.copy(*pair), pairs), strict=True))
-        # every object is under both prefixes here...
-        self.o.delete_many(keys)  # ...then only under the new one
-        with self._lock:
+            moving = sorted((of for p, of in self._open.items() if p.startswith(inside)), key=lambda of: of.path)
+        with contextlib.ExitStack() as held:
+            # the files open under it are held until the rename is done, as in _rename_file (renames take them in
+            # path order, one rename at a time: the kernel serializes renames on a mount)
             for of in moving:
-                if self._open.get(of.path) is of:
-                    del self._open[of.path]
-                    moved_to = dst + of.path[len(src) :]
-                    of.moved(moved_to, etags.get(self.o.key(moved_to)))
-                    self._open[of.path] = of
+                held.enter_context(of.lock)
+                self._saved(of)
+            etags = self._move_keys(src, dst, source)
+            with self._lock:
+                for of in moving:
+                    if self._open.get(of.path) is of:
+                        del self._open[of.path]
+                        moved_to = dst + of.path[len(src) :]
+                        of.moved(moved_to, etags.get(self.o.key(moved_to)))
+                        self._open[of.path] = of
         self.cache.forget(src)
         self.cache.forget(dst)
         self.cache.put(src, None)
         self.cache.put(dst, source)
+
+    def _move_keys(self, src: str, dst: str, source: Entry) -> dict[str, str]:
+        """Every key under ``src`` copied under ``dst``, then deleted under ``src``; the new keys' ETags.
+
+        Each key is copied only as the version listed (CopySourceIfMatch) and deleted only while it still is that
+        version (DeleteObjects with its ETag): a key written meanwhile (a close of a file opened under ``src``
+        after the rename began, a PUT over S3) is copied again, never deleted unseen."""
+        src_prefix, dst_prefix = self.o.dir_key(src), self.o.dir_key(dst)
+
+        def renamed(key: str) -> str:
+            return dst_prefix + key[len(src_prefix) :]
+
+        def copy(key: str, etag: str) -> str | None:
+            return self.o.copy_if(key, renamed(key), etag)
+
+        listed = dict(self.o.keys_under(src))
+        for k in listed:
+            self.o.key(renamed(k)[len(self.o.target.prefix) :].rstrip("/"))  # every new name fits before any move
+        if not listed:
+            self.o.put_dir(dst, source.meta())
+        etags: dict[str, str] = {}
+        pending = listed
+        for _ in range(MOVE_ROUNDS):
+            moved = dict(zip(pending, self.pool.map(copy, pending, pending.values()), strict=True))
+            copied = {k: pending[k] for k, etag in moved.items() if etag is not None}
+            etags.update({renamed(k): etag for k, etag in moved.items() if etag is not None})
+            # every copied object is under both prefixes here, then only under the new one
+            changed = [k for k, etag in moved.items() if etag is None] + self.o.delete_many_if(copied)
+            pending = {k: e for k in changed if (e := self.o.etag_of(k)) is not None}  # gone meanwhile: nothing to move
+            if not pending:
+                return etags
+        raise MountError(errno.EBUSY, f"{src}: keys under it kept changing while it was renamed")
 
     # what is not supported says so
 

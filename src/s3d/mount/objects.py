@@ -35,6 +35,7 @@ DELIMITER = "/"
 PROBE_KEYS = 10  # keys one probe lists (a name, names that extend it, its directory)
 CHECKSUM_ALGORITHM = "CRC32C"  # of each part of an upload (the daemon checks it)
 DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
+PRECONDITION_FAILED = "PreconditionFailed"
 COPY_CHUNK = 1024 * 1024
 POOL_CONNECTIONS = 32  # FUSE threads, read-ahead and upload parts share the pool
 CONNECT_TIMEOUT_MAX = 5.0
@@ -208,11 +209,20 @@ class Objects:
         r = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=2)
         return all(item["Key"] == prefix for item in r.get("Contents", []))
 
-    def keys_under(self, path: str) -> Iterator[str]:
-        """Every key under the directory `path`, its marker included."""
+    def keys_under(self, path: str) -> Iterator[tuple[str, str]]:
+        """Every key under the directory `path`, its marker included, with its ETag."""
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.dir_key(path)):
             for item in page.get("Contents", []):
-                yield str(item["Key"])
+                yield str(item["Key"]), str(item["ETag"])
+
+    def etag_of(self, key: str) -> str | None:
+        """The ETag of a key's current object; None if there is none."""
+        try:
+            return str(self.s3.head_object(Bucket=self.bucket, Key=key)["ETag"])
+        except Exception as e:
+            if _error_code(e) in NOT_FOUND:
+                return None
+            raise
 
     def get_range_into(self, path: str, start: int, outs: list[memoryview], etag: str) -> None:
         """`outs` filled, in order, with the bytes from `start` on of the version whose ETag is `etag` (ESTALE once
@@ -297,18 +307,37 @@ class Objects:
         r = self.s3.copy_object(Bucket=self.bucket, Key=dst_key, CopySource={"Bucket": self.bucket, "Key": src_key})
         return str(r.get("CopyObjectResult", {}).get("ETag", ""))
 
+    def copy_if(self, src_key: str, dst_key: str, src_etag: str) -> str | None:
+        """A copy of the source only while it is the version of ``src_etag``: the new ETag, or None when the
+        source changed or went since (nothing copied)."""
+        try:
+            r = self.s3.copy_object(Bucket=self.bucket, Key=dst_key, CopySource={"Bucket": self.bucket, "Key": src_key},
+                                    CopySourceIfMatch=src_etag)  # fmt: skip
+        except Exception as e:
+            if _error_code(e) in (PRECONDITION_FAILED, *NOT_FOUND):
+                return None
+            raise
+        return str(r.get("CopyObjectResult", {}).get("ETag", ""))
+
     def delete(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=key)
 
-    def delete_many(self, keys: list[str]) -> None:
-        for i in range(0, len(keys), DELETE_BATCH):
-            batch = keys[i : i + DELETE_BATCH]
+    def delete_many_if(self, versions: dict[str, str]) -> list[str]:
+        """Delete each key only while it holds the version of its ETag (``versions``: key -> ETag); the keys that
+        changed meanwhile, which are kept. A key already gone counts as deleted."""
+        changed: list[str] = []
+        items = list(versions.items())
+        for i in range(0, len(items), DELETE_BATCH):
+            batch = items[i : i + DELETE_BATCH]
             r = self.s3.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k, "ETag": e} for k, e in batch], "Quiet": True}
             )
-            errors = r.get("Errors", [])
-            if errors:
-                raise MountError(errno.EIO, f"DeleteObjects failed for {errors[0].get('Key')}: {errors[0].get('Code')}")
+            for err in r.get("Errors", []):
+                if err.get("Code") == PRECONDITION_FAILED:
+                    changed.append(str(err.get("Key")))
+                elif err.get("Code") not in NOT_FOUND:
+                    raise MountError(errno.EIO, f"DeleteObjects failed for {err.get('Key')}: {err.get('Code')}")
+        return changed
 
 
 def _usable(name: str) -> bool:
