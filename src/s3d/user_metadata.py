@@ -8,15 +8,14 @@ as per RFC 2047 to make them mail-safe before returning." So:
   becomes the text it encodes; whitespace between two adjacent encoded-words is dropped (RFC 2047 section 6.2),
   every other character is kept as sent. An encoded-word is a whitespace-delimited token that starts with ``=?``
   and ends with ``?=``; one that does not parse (unknown charset or encoding, bad base64 or ``=XX``, bytes that
-  are not text in its charset, an empty text) is refused: ``MalformedEncodedWord``, 400 InvalidArgument.
-  AWS, like JavaMail's lenient decoder, stores such a word garbled (as its literal characters) instead; s3d
-  does not silently keep a value its sender meant to be something else.
+  are not text in its charset, an empty text) is kept as its literal characters, as AWS (like JavaMail's
+  lenient decoder) stores it: a client that never meant it as an encoded-word gets its text back.
 - A header's raw bytes outside US-ASCII are read as ISO-8859-1, one character per byte, as AWS's documented
   example reads them: ``ÄMÄZÕÑ S3`` sent as raw UTF-8 comes back as ``=?UTF-8?B?w4PChE3Dg8KE...?=``, the UTF-8
   of those bytes' ISO-8859-1 reading. A client that wants non-ASCII text stored sends it encoded (botocore
   refuses non-ASCII metadata outright). A POST form's fields are text already (UTF-8, the form's encoding).
 - A value is answered as stored when it is printable US-ASCII that reads back as itself; any other value is
-  answered as one ``=?UTF-8?B?...?=`` encoded-word, as AWS (and LocalStack) answer: ``decode(encode(v)) == v``.
+  answered as one ``=?UTF-8?B?...?=`` encoded-word, as AWS (and LocalStack) answer: ``read(encode(v)) == v``.
 - The 2 KB limit counts the UTF-8 bytes of every name (without ``x-amz-meta-``) and decoded value, as AWS
   counts them.
 
@@ -58,8 +57,7 @@ COMPATIBILITY = (
      f"decoded before storing, as AWS decodes it; charsets {', '.join(CHARSETS)}. Whitespace between two "
      "encoded-words is dropped, all other text kept as sent"),
     ("a malformed encoded-word (a token `=?...?=` that does not decode)",
-     "400 InvalidArgument (ArgumentName: the header). AWS stores it garbled, as its literal characters; s3d refuses "
-     "it rather than keep a value its sender meant to be something else"),
+     "kept as its literal characters, as AWS stores it, and answered as sent"),
     ("raw bytes outside US-ASCII in a header value",
      "read as ISO-8859-1, one character per byte, as AWS's documented example reads them: raw UTF-8 `ÄMÄZÕÑ S3` "
      "is stored as the ISO-8859-1 reading of its bytes and answered `=?UTF-8?B?w4PChE3Dg8KEWsODwpXDg8KRIFMz?=`. "
@@ -120,22 +118,35 @@ def is_encoded_word(token: str) -> bool:
     return len(token) >= len(WORD_START) + len(WORD_END) and token.startswith(WORD_START) and token.endswith(WORD_END)
 
 
-def decode(value: str) -> str:
-    """``value`` with its RFC 2047 encoded-words decoded; MalformedEncodedWord if one does not decode."""
+def decode(value: str, strict: bool = True) -> str:
+    """``value`` with its RFC 2047 encoded-words decoded. One that does not decode: MalformedEncodedWord, or
+    (not ``strict``) kept as its literal characters, as AWS stores it."""
     if WORD_START not in value:
         return value
     out: list[str] = []
     after_word = False
     for space, token in _runs(value):
+        word: str | None = None
         if token and is_encoded_word(token):
+            try:
+                word = _decode_words(token)
+            except MalformedEncodedWord:
+                if strict:
+                    raise
+        if word is not None:
             if not after_word:
                 out.append(space)  # whitespace between two encoded-words is dropped, any other kept
-            out.append(_decode_words(token))
+            out.append(word)
             after_word = True
         else:
             out += (space, token)
             after_word = False
     return "".join(out)
+
+
+def read(value: str) -> str:
+    """A value as S3 stores it: encoded-words decoded, a malformed one kept as its literal characters."""
+    return decode(value, strict=False)
 
 
 def _decode_words(token: str) -> str:
@@ -218,12 +229,7 @@ def _plain(value: str) -> bool:
     # str.isprintable on US-ASCII is exactly ' '..'~' (the GET path answers every value through here)
     if not (value.isascii() and value.isprintable()) or value != value.strip(WHITESPACE):
         return False
-    if WORD_START not in value:
-        return True
-    try:
-        return decode(value) == value
-    except MalformedEncodedWord:
-        return False
+    return WORD_START not in value or read(value) == value
 
 
 def encode(value: str) -> str:
@@ -241,14 +247,7 @@ def encoded(meta: Mapping[str, str]) -> dict[str, str]:
 def decoded(meta: Mapping[str, str]) -> dict[str, str]:
     """``meta`` as read back from another S3: user metadata values decoded; a value that does not decode is
     kept as it came (it is that server's answer, not a request to refuse)."""
-    out = dict(meta)
-    for k, v in meta.items():
-        if k.startswith(PREFIX):
-            try:
-                out[k] = decode(v)
-            except MalformedEncodedWord:
-                pass
-    return out
+    return {k: read(v) if k.startswith(PREFIX) else v for k, v in meta.items()}
 
 
 # ---------- a request's user metadata ----------
@@ -261,7 +260,7 @@ def user_metadata_of(fields: Mapping[str, str]) -> dict[str, str]:
     """The ``x-amz-meta-*`` entries of a request's headers (or a POST form's fields), decoded.
 
     Names are lowercase already (the HTTP layer and the form reader lower them). MetadataError if a name is not
-    an HTTP token, a raw value holds a control character, an encoded-word is malformed, or the whole is over
+    an HTTP token, a raw value holds a control character, or the whole is over
     MAX_SIZE bytes.
     """
     meta: dict[str, str] = {}
@@ -274,10 +273,7 @@ def user_metadata_of(fields: Mapping[str, str]) -> dict[str, str]:
             raise MetadataError(f"The metadata name {k!r} is not a valid header name.", k, raw)
         if not _raw_ok(raw):
             raise MetadataError(f"The metadata value of {k} holds a control character.", k, raw)
-        try:
-            value = decode(raw)
-        except MalformedEncodedWord as e:
-            raise MalformedEncodedWord(e.message, k, raw) from None
+        value = read(raw)
         meta[k] = value
         size += len(name.encode()) + len(value.encode())
     if size > MAX_SIZE:
