@@ -7,7 +7,9 @@ for. The blocks before the gateway section run against that daemon; then it is s
 gateway blocks run as written, starting rclone's S3 server and `s3d run --remote` themselves.
 Only the loopback ports (9000, 9100) and rclone's /tmp/remote directory are replaced by free ones,
 so parallel runs do not collide, and a `--watch` command runs for a few seconds instead of until
-Ctrl-C.
+Ctrl-C. The gateway section's ports are picked when it starts (minutes after the test began, a port
+picked up front may have gone to another test meanwhile), and each start in the background must still
+be running once its port answers.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ SAMPLE_FILES = {
     "notes.txt": b"notes\n",
 }
 BLOCK_SECONDS = 180
+FRESH_PORT = "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"
 
 
 def blocks() -> list[str]:
@@ -56,7 +59,6 @@ class Scratch:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.port = free_port()
-        self.remote_port = free_port()
         self.remote_dir = root / "remote"
         self.home = root / "home"
         self.home.mkdir()
@@ -70,20 +72,20 @@ class Scratch:
     def script(self, text: str) -> str:
         """A README block as it runs here: our ports and remote directory, watches bounded, background starts awaited."""
         text = text.replace("127.0.0.1:9000", f"127.0.0.1:{self.port}")
-        text = text.replace("127.0.0.1:9100", f"127.0.0.1:{self.remote_port}").replace(
-            "/tmp/remote", str(self.remote_dir)
-        )
+        text = text.replace("127.0.0.1:9100", "127.0.0.1:$REMOTE_PORT").replace("/tmp/remote", str(self.remote_dir))
         text = WATCH.sub(rf"\1timeout {WATCH_SECONDS} \2 || test $? -eq {TIMEOUT_EXIT}", text)
         lines = []
         for line in text.splitlines():
             lines.append(line)
             if line.rstrip().endswith("&"):  # a person typing the next command gives it this long to start
-                port = self.remote_port if GATEWAY_START in line else self.port
-                lines.append(f"wait_port {port}")
+                port = "$REMOTE_PORT" if GATEWAY_START in line else "${S3D_LISTEN##*:}"
+                lines.append(f"wait_port {port} $!")
         prelude = (
             "set -ex\n"
-            "wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; "
+            'wait_port() { for _ in $(seq 200); do kill -0 $2 || { echo "what should listen on $1 exited" >&2; '
+            "return 1; }; (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; "
             'sleep 0.1; done; echo "nothing listens on $1" >&2; return 1; }\n'
+            f"fresh_port() {{ {sys.executable} -c {FRESH_PORT!r}; }}\n"
         )
         return prelude + "\n".join(lines) + "\n"
 
@@ -154,7 +156,8 @@ def test_readme_examples_work_as_written(scratch: Scratch, make_run: subprocess.
     local, gateway = phases()
     # one terminal session: the local examples, Ctrl-C on `make run` (its whole process group), the gateway ones
     ctrl_c = (
-        f"kill -INT -{make_run.pid}\nwhile (exec 3<>/dev/tcp/127.0.0.1/{scratch.port}) 2>/dev/null; do sleep 0.1; done"
+        f"kill -INT -{make_run.pid}\nwhile (exec 3<>/dev/tcp/127.0.0.1/{scratch.port}) 2>/dev/null; do sleep 0.1; done\n"
+        "export S3D_LISTEN=127.0.0.1:$(fresh_port)\nREMOTE_PORT=$(fresh_port)"
     )
     proc = scratch.run("\n".join([*local, ctrl_c, *gateway]))
     try:

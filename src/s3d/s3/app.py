@@ -14,6 +14,7 @@ from urllib.parse import unquote_to_bytes
 from s3d import observe
 from s3d.access import authorize
 from s3d.config import Settings
+from s3d.object_keys import MAX_KEY, carries
 from s3d.s3 import auth, auth_v2, routes, surface, xml
 from s3d.s3.context import Ctx, parse_query
 from s3d.s3.errors import S3Error
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("s3d")
 
 Handler = Callable[[Ctx], Awaitable[Response]]
-MAX_KEY = 1024
 # operations that add data to the local store (admitted only while there is room for unshipped data); reserved
 # here once the request has authenticated. PostObject authenticates inside its body: it reserves for itself.
 WRITES = frozenset({"PutObject", "UploadPart", "CopyObject", "UploadPartCopy"})
@@ -205,7 +205,7 @@ class S3App:
             authorize.authorize_request(ctx)
             if ctx.key is not None and len(ctx.key.encode()) > MAX_KEY:
                 raise S3Error("KeyTooLongError", extra={"Size": str(len(ctx.key.encode())), "MaxSizeAllowed": "1024"})
-            if op in NEW_KEY and ctx.key is not None and not xml.carries(ctx.key):
+            if op in NEW_KEY and ctx.key is not None and not carries(ctx.key):
                 raise S3Error("InvalidArgument", "Object key contains a character XML 1.0 cannot carry.")
             if op is None:
                 raise S3Error("MethodNotAllowed", extra={"Method": req.method, "ResourceType": level.upper()})

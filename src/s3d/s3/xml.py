@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
+from s3d.object_keys import NOT_XML_CHAR, carries
 from s3d.s3.errors import S3Error
 
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 Node = tuple[str, "str | int | bool | None | list[Node]"]
-# characters outside XML 1.0's Char production: no document (not even as &#...;) can carry them
-NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 REPLACEMENT = "\ufffd"
-
-
-def carries(value: str) -> bool:
-    """Whether an XML 1.0 document can hold ``value`` as text."""
-    return NOT_XML_CHAR.search(value) is None
 
 
 def iso8601(ts: float) -> str:

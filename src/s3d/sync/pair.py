@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from s3d.filters.evaluate import Filter, Subject
-from s3d.s3 import xml
-from s3d.s3.app import MAX_KEY
+from s3d.object_keys import MAX_KEY, carries
 from s3d.store import objects, sync_state
 from s3d.store.errors import NoSuchKey, PreconditionFailed, StoreError
 from s3d.store.namespace import Namespace
@@ -225,7 +224,7 @@ class PairSync:
 
     def _keyable(self, path: str) -> bool:
         """Whether S3 can name the file: a key of at most MAX_KEY bytes, of characters XML can carry."""
-        if len(self.prefix) + len(path.encode()) <= MAX_KEY and xml.carries(path):
+        if len(self.prefix) + len(path.encode()) <= MAX_KEY and carries(path):
             return True
         local.skip_once(self.skipped, path, f"no S3 key can name it (longer than {MAX_KEY} bytes, or not XML text)")
         return False

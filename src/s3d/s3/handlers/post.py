@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 
 from s3d.access import acl, authorize
 from s3d.access.actions import action_of
+from s3d.object_keys import carries
 from s3d.s3 import auth, checksums, surface, xml
 from s3d.s3.context import Ctx
 from s3d.s3.errors import S3Error
@@ -203,7 +204,7 @@ async def _store_form(
     key = fields["key"]
     if not key or len(key.encode()) > 1024:
         raise S3Error("KeyTooLongError" if key else "InvalidArgument")
-    if not xml.carries(key):
+    if not carries(key):
         raise S3Error("InvalidArgument", "Object key contains a character XML 1.0 cannot carry.")
     meta = {h: fields[h] for h in STORED_HEADERS if h in fields}
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
