@@ -229,3 +229,18 @@ def test_status_says_conflicts_cannot_be_detected_on_a_remote_that_ignores_condi
             assert "conflicts  cannot be detected" in shown
     finally:
         remote.stop()
+
+
+@on_remotes(MOTO)
+def test_a_write_over_a_key_another_daemon_deleted_ships(remote_server: Remote, tmp_path: Path) -> None:
+    """B saw k, A deleted it, B writes k: its If-Match finds no key (404 NoSuchKey), which is a conflict like a 412,
+    not a refusal of the write: by default B's acknowledged write ships."""
+    with fleet(tmp_path, remote_server) as (a, b):
+        ship_one(a, "k", b"v1 from A")
+        assert body_of(b, "shared", "k") == b"v1 from A"
+        a.client().delete_object(Bucket="shared", Key="k")
+        assert a.flush()["flushed"]
+        b.client().put_object(Bucket="shared", Key="k", Body=b"v2 from B")
+        assert b.flush(timeout=20)["flushed"]
+        assert a.remote.client().get_object(Bucket="shared", Key="k")["Body"].read() == b"v2 from B"
+        assert conflict_events(b) == 1

@@ -96,6 +96,12 @@ class KeyTask:
             pass
 
 
+def _conflicted(e: RemoteError, if_match: str | None) -> bool:
+    """Did a conditional write fail because another writer moved the key? A 412, or (AWS, moto) a 404 NoSuchKey to
+    ``If-Match``: the key this daemon last saw there was deleted since."""
+    return e.status == PRECONDITION_FAILED or (if_match is not None and e.status == 404 and e.code == "NoSuchKey")
+
+
 def throttled(e: RemoteError) -> bool:
     """A remote-wide condition (slow down, unavailable): retried, and failed only after a long time."""
     return e.status in (429, 503) or e.code in ("SlowDown", "ServiceUnavailable", "Throttling")
@@ -399,7 +405,7 @@ class Shipper:
         except RemoteError as e:
             if e.ambiguous:  # this version may still land later: refresh must know it for ours
                 self.committer.run_sync(lambda c: ship_state.uncertain(c, t.bucket, t.key, obj.etag))
-            if e.status != PRECONDITION_FAILED:
+            if not _conflicted(e, last_seen):
                 raise
             resolved = await self._conflict(obj)
             if resolved is None:
