@@ -39,7 +39,7 @@ from s3d.gateway.config import CONFLICT_KEEP_BOTH, CONFLICT_LAST_WRITER_WINS
 from s3d.gateway.early_parts import EarlyParts
 from s3d.gateway.pieces import blob_piece
 from s3d.observe import events
-from s3d.remote import NO_ANSWER, Piece, Remote, RemoteError, RemoteNotFound
+from s3d.remote import NO_ANSWER, Piece, Remote, RemoteError, RemoteNotFound, RemoteObject
 from s3d.store import buckets, cache_index, db, journal, objects, ship_state, state
 from s3d.store.blobs import BlobDir, BlobStore
 from s3d.store.committer import Committer
@@ -359,7 +359,6 @@ class Shipper:
 
     async def _apply_key(self, t: KeyTask) -> None:
         obj = objects.get(self.conn, t.bucket, t.key)
-        key = t.key.decode()
         shipped = ship_state.get(self.conn, t.bucket, t.key)
         if obj is None:
             newest = max(t.lsns)
@@ -368,11 +367,7 @@ class Shipper:
             if shipped is not None and shipped.remote_etag is None and shipped.held:
                 self._save(t.bucket, t.key, newest, None)
                 return  # held back and never shipped: the remote never had it
-            try:
-                await self.remote.delete_object(t.bucket, key)
-            except RemoteNotFound:
-                pass
-            self._save(t.bucket, t.key, newest, None)
+            await self._ship_delete(t, shipped, newest)
             return
         if obj.is_remote:
             # known from the remote, no bytes here: only a tag change can be ours to ship
@@ -430,6 +425,56 @@ class Shipper:
         self.shipped_objects += 1
         self.shipped_bytes += obj.size
 
+    async def _ship_delete(self, t: KeyTask, shipped: ship_state.Shipped | None, version: int) -> None:
+        """Delete the key on the remote, only as the version this daemon last saw there (If-Match): a delete that
+        another writer's newer version overtook on the remote is a conflict, which the policy settles."""
+        key = t.key.decode()
+        last_seen = None if t.force or shipped is None else shipped.remote_etag
+        if last_seen == ship_state.DISCARDED:
+            last_seen = None
+        note = None
+        try:
+            await self.remote.delete_object(t.bucket, key, if_match=last_seen)
+        except RemoteNotFound:
+            pass
+        except RemoteError as e:
+            if last_seen is None or not (e.status == PRECONDITION_FAILED or lacks_feature(e)):
+                raise
+            # refused (or conditional deletes refused outright): what does the remote hold?
+            head = await self.remote.head_object(t.bucket, key)
+            if head is not None and head.etag != last_seen:
+                if self._kept_remote_instead_of_delete(t, head):
+                    return
+                note = self._conflict_note("this delete was shipped over it")
+            if head is not None:
+                await self.remote.delete_object(t.bucket, key)
+        self._save(t.bucket, t.key, version, None, note)
+
+    def _conflict_note(self, outcome: str) -> str:
+        return f"conflict: another writer changed it on the remote; {outcome}"
+
+    def _kept_remote_instead_of_delete(self, t: KeyTask, head: RemoteObject) -> bool:
+        """A local delete met another writer's newer version on the remote: a conflict. Under last-writer-wins the
+        delete goes on (False); otherwise the remote's version is kept and becomes the key's row here (True)."""
+        observe.get().event(
+            events.SHIP_CONFLICT, "warning", bucket=t.bucket, key=t.key.decode(errors="replace"), policy=self.conflict
+        )
+        self.conflicts += 1
+        if self.conflict == CONFLICT_LAST_WRITER_WINS:
+            return False
+        note = self._conflict_note("the remote's version was kept, this delete dropped")
+
+        def adopt(c: sqlite3.Connection) -> None:
+            if objects.get(c, t.bucket, t.key) is None and not journal.has_pending(
+                c, t.bucket, t.key, after=max(t.lsns)
+            ):
+                objects.put_remote_only(c, t.bucket, t.key, head.size, head.etag, head.mtime or time.time(), head.meta,
+                                        False)  # fmt: skip
+            ship_state.applied(c, t.bucket, t.key, objects.REMOTE_VERSION, head.etag, note)
+
+        self.committer.run_sync(adopt)
+        return True
+
     async def _conflict(self, obj: Object) -> tuple[str, str | None] | None:
         """Another writer changed the key on the remote since this daemon last shipped it: the conflict policy
         decides. Returns what was shipped for the key, or None when the remote's version was kept."""
@@ -444,7 +489,7 @@ class Shipper:
             etag, note = await self._ship_object(obj)
             return (
                 etag,
-                f"conflict: another writer changed it on the remote; this write was shipped over it{_also(note)}",
+                self._conflict_note(f"this write was shipped over it{_also(note)}"),
             )
         if self.conflict == CONFLICT_KEEP_BOTH:
             derived = f"{obj.key.decode()}.conflict-{obj.version}"
@@ -454,7 +499,7 @@ class Shipper:
             if self.conflict == CONFLICT_KEEP_BOTH
             else "dropped"
         )
-        note = f"conflict: another writer changed it on the remote; the remote's version was kept, this write {kept}"
+        note = self._conflict_note(f"the remote's version was kept, this write {kept}")
 
         def adopt(c: sqlite3.Connection) -> list[str]:
             if head is None:
