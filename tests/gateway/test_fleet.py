@@ -272,3 +272,22 @@ def test_a_delete_shipped_after_another_daemons_overwrite_keeps_it_when_the_remo
             assert conflict_events(b) == 1
     finally:
         proxy.stop()
+
+
+@on_remotes(MOTO)
+def test_a_write_into_a_bucket_another_daemon_deleted_on_the_remote_ships(
+    remote_server: Remote, tmp_path: Path
+) -> None:
+    """B shipped into bucket shared, then A deleted the (empty) bucket on the remote: B's next acknowledged write
+    there must still reach the remote (B's log holds the bucket), not fail for good with NoSuchBucket."""
+    with fleet(tmp_path, remote_server) as (a, b):
+        ship_one(b, "first", b"from B")
+        b.client().delete_object(Bucket="shared", Key="first")
+        assert b.flush()["flushed"]
+        a.client().head_bucket(Bucket="shared")  # read through: A knows the bucket
+        a.client().delete_bucket(Bucket="shared")
+        assert a.flush()["flushed"]
+        assert "shared" not in [x["Name"] for x in a.remote.client().list_buckets()["Buckets"]]
+        b.client().put_object(Bucket="shared", Key="second", Body=b"acknowledged by B")
+        assert b.flush(timeout=20)["flushed"]
+        assert a.remote.client().get_object(Bucket="shared", Key="second")["Body"].read() == b"acknowledged by B"

@@ -62,6 +62,7 @@ PART_CONCURRENCY = 8  # parts of one multipart object in flight at once
 REPLACED_RETRY = 0.01  # seconds before shipping the version that replaced one being shipped
 ERROR_TEXT = 500  # characters of a remote error kept in status
 PRECONDITION_FAILED = 412
+NO_SUCH_BUCKET = "NoSuchBucket"
 
 
 def _also(note: str | None) -> str:
@@ -400,6 +401,11 @@ class Shipper:
         except RemoteError as e:
             if e.ambiguous:  # this version may still land later: refresh must know it for ours
                 self.committer.run_sync(lambda c: ship_state.uncertain(c, t.bucket, t.key, obj.etag))
+            if e.code == NO_SUCH_BUCKET:
+                # another daemon (or an admin) deleted the bucket on the remote since we created it there; the log
+                # holds the bucket and this acknowledged write: create the bucket again on the next attempt
+                self.ensured.discard(t.bucket)
+                raise RemoteError(e.code, e.message, e.status, retryable=True) from e
             if not _conflicted(e, last_seen):
                 raise
             resolved = await self._conflict(obj)
