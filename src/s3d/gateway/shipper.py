@@ -99,7 +99,9 @@ class KeyTask:
 
 def _conflicted(e: RemoteError, if_match: str | None) -> bool:
     """Did a conditional write fail because another writer moved the key? A 412, or (AWS, moto) a 404 NoSuchKey to
-    ``If-Match``: the key this daemon last saw there was deleted since."""
+    ``If-Match``: the key this daemon last saw there was deleted since. ``if_match`` only on a remote that honours
+    conditional writes: a 404 from one that ignores them (rclone) answers no condition (taking it for a conflict
+    there broke the repair of late writes after a hung rclone, tests/gateway/test_shipping.py)."""
     return e.status == PRECONDITION_FAILED or (if_match is not None and e.status == 404 and e.code == "NoSuchKey")
 
 
@@ -406,7 +408,7 @@ class Shipper:
                 # holds the bucket and this acknowledged write: create the bucket again on the next attempt
                 self.ensured.discard(t.bucket)
                 raise RemoteError(e.code, e.message, e.status, retryable=True) from e
-            if not _conflicted(e, last_seen):
+            if not _conflicted(e, last_seen if self.conditional_writes else None):
                 raise
             resolved = await self._conflict(obj)
             if resolved is None:
