@@ -450,7 +450,9 @@ class Shipper:
                 raise
             # refused (or conditional deletes refused outright): what does the remote hold?
             head = await self.remote.head_object(t.bucket, key)
-            if head is not None and head.etag != last_seen:
+            own_late_write = head is not None and shipped is not None and head.etag == shipped.uncertain_etag
+            if head is not None and head.etag != last_seen and not own_late_write:
+                # (a PUT of ours whose outcome was unknown landing late is no other writer: the delete goes on)
                 if self._kept_remote_instead_of_delete(t, head):
                     return
                 note = self._conflict_note("this delete was shipped over it")
