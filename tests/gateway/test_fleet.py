@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from tests.cli.conftest import cli_for
 from tests.gateway.conftest import Gateway
+from tests.support.fault_proxy import FaultProxy, Rule
 from tests.support.remotes import MOTO, RCLONE, RGW, Remote, RemoteServer, on_remotes
 from tests.support.server import S3dProcess
 
@@ -22,17 +23,20 @@ REFRESH = 2  # seconds: S3D_REMOTE_REFRESH
 
 
 @contextmanager
-def fleet(tmp_path: Path, remote: Remote, env: dict[str, str] | None = None) -> Iterator[tuple[Gateway, Gateway]]:
-    """Two daemons in front of a started remote (stopped by whoever started it)."""
+def fleet(
+    tmp_path: Path, remote: Remote, env: dict[str, str] | None = None, b_via: str | None = None
+) -> Iterator[tuple[Gateway, Gateway]]:
+    """Two daemons in front of a started remote (stopped by whoever started it); ``b_via``: the URL B reaches it by
+    (a FaultProxy in front of it)."""
     started: list[S3dProcess] = []
     try:
-        for name in ("a", "b"):
+        for name, url in (("a", remote.url), ("b", b_via or remote.url)):
             (tmp_path / name).mkdir()
             started.append(
                 S3dProcess(
                     tmp_path / name / "data", workers=2,
                     env_extra={**remote.env(), "S3D_REMOTE_REFRESH": str(REFRESH), **(env or {})},
-                    args=["--remote", remote.url, "--cache-revalidate-after", str(REVALIDATE), "--drain-timeout", "5"],
+                    args=["--remote", url, "--cache-revalidate-after", str(REVALIDATE), "--drain-timeout", "5"],
                 ).start()
             )  # fmt: skip
         yield Gateway(started[0], remote), Gateway(started[1], remote)
@@ -229,3 +233,61 @@ def test_status_says_conflicts_cannot_be_detected_on_a_remote_that_ignores_condi
             assert "conflicts  cannot be detected" in shown
     finally:
         remote.stop()
+
+
+@on_remotes(MOTO)
+def test_a_write_over_a_key_another_daemon_deleted_ships(remote_server: Remote, tmp_path: Path) -> None:
+    """B saw k, A deleted it, B writes k: its If-Match finds no key (404 NoSuchKey), which is a conflict like a 412,
+    not a refusal of the write: by default B's acknowledged write ships."""
+    with fleet(tmp_path, remote_server) as (a, b):
+        ship_one(a, "k", b"v1 from A")
+        assert body_of(b, "shared", "k") == b"v1 from A"
+        a.client().delete_object(Bucket="shared", Key="k")
+        assert a.flush()["flushed"]
+        b.client().put_object(Bucket="shared", Key="k", Body=b"v2 from B")
+        assert b.flush(timeout=20)["flushed"]
+        assert a.remote.client().get_object(Bucket="shared", Key="k")["Body"].read() == b"v2 from B"
+        assert conflict_events(b) == 1
+
+
+@on_remotes(MOTO)
+def test_a_delete_shipped_after_another_daemons_overwrite_keeps_it_when_the_remote_wins(
+    remote_server: Remote, tmp_path: Path
+) -> None:
+    """B deletes k (the version it saw); before that delete reaches the remote, A overwrites k and ships. With
+    remote-wins, B's delete must not remove A's acknowledged write: it is a conflict, and B serves A's version."""
+    proxy = FaultProxy(remote_server.port).start()
+    try:
+        with fleet(tmp_path, remote_server, {"S3D_CONFLICT": "remote-wins"}, b_via=proxy.url) as (a, b):
+            ship_one(a, "k", b"v1 from A")
+            assert body_of(b, "shared", "k") == b"v1 from A"
+            proxy.set_rules(Rule("/shared/k", 503, "SlowDown", method="DELETE"))  # B's delete waits
+            b.client().delete_object(Bucket="shared", Key="k")
+            a.client().put_object(Bucket="shared", Key="k", Body=b"v2 from A")
+            assert a.flush()["flushed"]
+            proxy.set_rules()
+            assert b.flush()["flushed"]
+            assert a.remote.client().get_object(Bucket="shared", Key="k")["Body"].read() == b"v2 from A"
+            assert body_of(b, "shared", "k") == b"v2 from A"
+            assert conflict_events(b) == 1
+    finally:
+        proxy.stop()
+
+
+@on_remotes(MOTO)
+def test_a_write_into_a_bucket_another_daemon_deleted_on_the_remote_ships(
+    remote_server: Remote, tmp_path: Path
+) -> None:
+    """B shipped into bucket shared, then A deleted the (empty) bucket on the remote: B's next acknowledged write
+    there must still reach the remote (B's log holds the bucket), not fail for good with NoSuchBucket."""
+    with fleet(tmp_path, remote_server) as (a, b):
+        ship_one(b, "first", b"from B")
+        b.client().delete_object(Bucket="shared", Key="first")
+        assert b.flush()["flushed"]
+        a.client().head_bucket(Bucket="shared")  # read through: A knows the bucket
+        a.client().delete_bucket(Bucket="shared")
+        assert a.flush()["flushed"]
+        assert "shared" not in [x["Name"] for x in a.remote.client().list_buckets()["Buckets"]]
+        b.client().put_object(Bucket="shared", Key="second", Body=b"acknowledged by B")
+        assert b.flush(timeout=20)["flushed"]
+        assert a.remote.client().get_object(Bucket="shared", Key="second")["Body"].read() == b"acknowledged by B"

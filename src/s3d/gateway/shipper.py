@@ -39,7 +39,7 @@ from s3d.gateway.config import CONFLICT_KEEP_BOTH, CONFLICT_LAST_WRITER_WINS
 from s3d.gateway.early_parts import EarlyParts
 from s3d.gateway.pieces import blob_piece
 from s3d.observe import events
-from s3d.remote import NO_ANSWER, Piece, Remote, RemoteError, RemoteNotFound
+from s3d.remote import NO_ANSWER, Piece, Remote, RemoteError, RemoteNotFound, RemoteObject
 from s3d.store import buckets, cache_index, db, journal, objects, ship_state, state
 from s3d.store.blobs import BlobDir, BlobStore
 from s3d.store.committer import Committer
@@ -62,6 +62,7 @@ PART_CONCURRENCY = 8  # parts of one multipart object in flight at once
 REPLACED_RETRY = 0.01  # seconds before shipping the version that replaced one being shipped
 ERROR_TEXT = 500  # characters of a remote error kept in status
 PRECONDITION_FAILED = 412
+NO_SUCH_BUCKET = "NoSuchBucket"
 
 
 def _also(note: str | None) -> str:
@@ -94,6 +95,14 @@ class KeyTask:
             await asyncio.wait_for(self.wake.wait(), seconds)
         except TimeoutError:
             pass
+
+
+def _conflicted(e: RemoteError, if_match: str | None) -> bool:
+    """Did a conditional write fail because another writer moved the key? A 412, or (AWS, moto) a 404 NoSuchKey to
+    ``If-Match``: the key this daemon last saw there was deleted since. ``if_match`` only on a remote that honours
+    conditional writes: a 404 from one that ignores them (rclone) answers no condition (taking it for a conflict
+    there broke the repair of late writes after a hung rclone, tests/gateway/test_shipping.py)."""
+    return e.status == PRECONDITION_FAILED or (if_match is not None and e.status == 404 and e.code == "NoSuchKey")
 
 
 def throttled(e: RemoteError) -> bool:
@@ -353,7 +362,6 @@ class Shipper:
 
     async def _apply_key(self, t: KeyTask) -> None:
         obj = objects.get(self.conn, t.bucket, t.key)
-        key = t.key.decode()
         shipped = ship_state.get(self.conn, t.bucket, t.key)
         if obj is None:
             newest = max(t.lsns)
@@ -362,11 +370,7 @@ class Shipper:
             if shipped is not None and shipped.remote_etag is None and shipped.held:
                 self._save(t.bucket, t.key, newest, None)
                 return  # held back and never shipped: the remote never had it
-            try:
-                await self.remote.delete_object(t.bucket, key)
-            except RemoteNotFound:
-                pass
-            self._save(t.bucket, t.key, newest, None)
+            await self._ship_delete(t, shipped, newest)
             return
         if obj.is_remote:
             # known from the remote, no bytes here: only a tag change can be ours to ship
@@ -399,7 +403,12 @@ class Shipper:
         except RemoteError as e:
             if e.ambiguous:  # this version may still land later: refresh must know it for ours
                 self.committer.run_sync(lambda c: ship_state.uncertain(c, t.bucket, t.key, obj.etag))
-            if e.status != PRECONDITION_FAILED:
+            if e.code == NO_SUCH_BUCKET:
+                # another daemon (or an admin) deleted the bucket on the remote since we created it there; the log
+                # holds the bucket and this acknowledged write: create the bucket again on the next attempt
+                self.ensured.discard(t.bucket)
+                raise RemoteError(e.code, e.message, e.status, retryable=True) from e
+            if not _conflicted(e, last_seen if self.conditional_writes else None):
                 raise
             resolved = await self._conflict(obj)
             if resolved is None:
@@ -424,6 +433,58 @@ class Shipper:
         self.shipped_objects += 1
         self.shipped_bytes += obj.size
 
+    async def _ship_delete(self, t: KeyTask, shipped: ship_state.Shipped | None, version: int) -> None:
+        """Delete the key on the remote, only as the version this daemon last saw there (If-Match): a delete that
+        another writer's newer version overtook on the remote is a conflict, which the policy settles."""
+        key = t.key.decode()
+        last_seen = None if t.force or shipped is None else shipped.remote_etag
+        if last_seen == ship_state.DISCARDED:
+            last_seen = None
+        note = None
+        try:
+            await self.remote.delete_object(t.bucket, key, if_match=last_seen)
+        except RemoteNotFound:
+            pass
+        except RemoteError as e:
+            if last_seen is None or not (e.status == PRECONDITION_FAILED or lacks_feature(e)):
+                raise
+            # refused (or conditional deletes refused outright): what does the remote hold?
+            head = await self.remote.head_object(t.bucket, key)
+            own_late_write = head is not None and shipped is not None and head.etag == shipped.uncertain_etag
+            if head is not None and head.etag != last_seen and not own_late_write:
+                # (a PUT of ours whose outcome was unknown landing late is no other writer: the delete goes on)
+                if self._kept_remote_instead_of_delete(t, head):
+                    return
+                note = self._conflict_note("this delete was shipped over it")
+            if head is not None:
+                await self.remote.delete_object(t.bucket, key)
+        self._save(t.bucket, t.key, version, None, note)
+
+    def _conflict_note(self, outcome: str) -> str:
+        return f"conflict: another writer changed it on the remote; {outcome}"
+
+    def _kept_remote_instead_of_delete(self, t: KeyTask, head: RemoteObject) -> bool:
+        """A local delete met another writer's newer version on the remote: a conflict. Under last-writer-wins the
+        delete goes on (False); otherwise the remote's version is kept and becomes the key's row here (True)."""
+        observe.get().event(
+            events.SHIP_CONFLICT, "warning", bucket=t.bucket, key=t.key.decode(errors="replace"), policy=self.conflict
+        )
+        self.conflicts += 1
+        if self.conflict == CONFLICT_LAST_WRITER_WINS:
+            return False
+        note = self._conflict_note("the remote's version was kept, this delete dropped")
+
+        def adopt(c: sqlite3.Connection) -> None:
+            if objects.get(c, t.bucket, t.key) is None and not journal.has_pending(
+                c, t.bucket, t.key, after=max(t.lsns)
+            ):
+                objects.put_remote_only(c, t.bucket, t.key, head.size, head.etag, head.mtime or time.time(), head.meta,
+                                        False)  # fmt: skip
+            ship_state.applied(c, t.bucket, t.key, objects.REMOTE_VERSION, head.etag, note)
+
+        self.committer.run_sync(adopt)
+        return True
+
     async def _conflict(self, obj: Object) -> tuple[str, str | None] | None:
         """Another writer changed the key on the remote since this daemon last shipped it: the conflict policy
         decides. Returns what was shipped for the key, or None when the remote's version was kept."""
@@ -438,7 +499,7 @@ class Shipper:
             etag, note = await self._ship_object(obj)
             return (
                 etag,
-                f"conflict: another writer changed it on the remote; this write was shipped over it{_also(note)}",
+                self._conflict_note(f"this write was shipped over it{_also(note)}"),
             )
         if self.conflict == CONFLICT_KEEP_BOTH:
             derived = f"{obj.key.decode()}.conflict-{obj.version}"
@@ -448,7 +509,7 @@ class Shipper:
             if self.conflict == CONFLICT_KEEP_BOTH
             else "dropped"
         )
-        note = f"conflict: another writer changed it on the remote; the remote's version was kept, this write {kept}"
+        note = self._conflict_note(f"the remote's version was kept, this write {kept}")
 
         def adopt(c: sqlite3.Connection) -> list[str]:
             if head is None:

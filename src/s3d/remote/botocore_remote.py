@@ -421,8 +421,14 @@ class BotocoreRemote:
         )
         return [(t["Key"], t["Value"]) for t in r.get("TagSet", [])]
 
-    async def delete_object(self, bucket: str, key: str) -> None:
-        await self._run(lambda: self.writer.delete_object(Bucket=self.bucket(bucket), Key=key), "delete_object")
+    async def delete_object(self, bucket: str, key: str, if_match: str | None = None) -> None:
+        async def delete() -> str:
+            condition = self._write_condition(if_match, False)
+            call = lambda: self.writer.delete_object(Bucket=self.bucket(bucket), Key=key, **condition)  # noqa: E731
+            await self._run(call, "delete_object")
+            return ""
+
+        await self._conditional(bucket, key, if_match, delete)
 
     # ---------- reads ----------
     async def head_object(self, bucket: str, key: str) -> RemoteObject | None:

@@ -81,12 +81,13 @@ def applied(conn: sqlite3.Connection, lsns: list[int]) -> None:
         conn.execute(f"DELETE FROM journal WHERE lsn IN ({','.join('?' * len(chunk))})", chunk)
 
 
-def has_pending(conn: sqlite3.Connection, bucket: str, key: bytes | None = None) -> bool:
-    """Unshipped records for this key (or, without a key, anywhere in this bucket)."""
+def has_pending(conn: sqlite3.Connection, bucket: str, key: bytes | None = None, after: int = 0) -> bool:
+    """Unshipped records for this key (or, without a key, anywhere in this bucket), above LSN ``after``."""
     if key is None:
-        row = conn.execute("SELECT 1 FROM journal WHERE bucket=? LIMIT 1", (bucket,)).fetchone()
+        row = conn.execute("SELECT 1 FROM journal WHERE bucket=? AND lsn>? LIMIT 1", (bucket, after)).fetchone()
     else:
-        row = conn.execute("SELECT 1 FROM journal WHERE bucket=? AND key=? LIMIT 1", (bucket, key)).fetchone()
+        q = "SELECT 1 FROM journal WHERE bucket=? AND key=? AND lsn>? LIMIT 1"
+        row = conn.execute(q, (bucket, key, after)).fetchone()
     return row is not None
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from s3d.store import buckets, db, journal, locks, objects, uploads, versions
+from s3d.store import buckets, db, journal, locks, objects, ship_state, uploads, versions
 from s3d.store.blobs import BlobDir, BlobStore, Reading
 from s3d.store.buckets import Bucket
 from s3d.store.committer import Committer
@@ -295,6 +295,8 @@ class Store:
                 if journal_if_absent:
                     journal.append(conn, journal.Op.DELETE, bucket, key)
                 return Removal(None, False, found=False)
+            if old.is_remote:  # its ship deletes only what was seen there (If-Match)
+                ship_state.seen(conn, bucket, key, old.etag)
             objects.delete(conn, bucket, key)
             journal.append(conn, journal.Op.DELETE, bucket, key)
             return Removal(None, False, objects.replaced_blobs(old, None))

@@ -225,6 +225,8 @@ def write_current(conn: sqlite3.Connection, obj: Object, cond: Conditions | None
 def delete_current(conn: sqlite3.Connection, bucket: str, key: bytes, state: str) -> Removal:
     """A delete without a version id in a versioned bucket: a new delete marker becomes the newest version."""
     old = objects.get(conn, bucket, key)
+    if old is not None and old.is_remote:  # its ship deletes only what was seen there (If-Match)
+        ship_state.seen(conn, bucket, key, old.etag)
     lsn = journal.append(conn, journal.Op.DELETE, bucket, key)
     gone = _supersede(conn, bucket, key, old, state)
     if old is not None:
