@@ -460,16 +460,20 @@ class Shipper:
                 await self.remote.delete_object(t.bucket, key)
         self._save(t.bucket, t.key, version, None, note)
 
+    def _count_conflict(self, bucket: str, key: bytes) -> None:
+        """Another writer changed the key on the remote: an event, and the count status and /metrics show."""
+        observe.get().event(
+            events.SHIP_CONFLICT, "warning", bucket=bucket, key=key.decode(errors="replace"), policy=self.conflict
+        )
+        self.conflicts += 1
+
     def _conflict_note(self, outcome: str) -> str:
         return f"conflict: another writer changed it on the remote; {outcome}"
 
     def _kept_remote_instead_of_delete(self, t: KeyTask, head: RemoteObject) -> bool:
         """A local delete met another writer's newer version on the remote: a conflict. Under last-writer-wins the
         delete goes on (False); otherwise the remote's version is kept and becomes the key's row here (True)."""
-        observe.get().event(
-            events.SHIP_CONFLICT, "warning", bucket=t.bucket, key=t.key.decode(errors="replace"), policy=self.conflict
-        )
-        self.conflicts += 1
+        self._count_conflict(t.bucket, t.key)
         if self.conflict == CONFLICT_LAST_WRITER_WINS:
             return False
         note = self._conflict_note("the remote's version was kept, this delete dropped")
@@ -492,9 +496,7 @@ class Shipper:
         if head is not None and head.etag == obj.etag:
             # the remote already holds these very bytes: an earlier attempt of ours landed, or the same write
             return head.etag, None
-        key = obj.key.decode(errors="replace")
-        observe.get().event(events.SHIP_CONFLICT, "warning", bucket=obj.bucket, key=key, policy=self.conflict)
-        self.conflicts += 1
+        self._count_conflict(obj.bucket, obj.key)
         if self.conflict == CONFLICT_LAST_WRITER_WINS:
             etag, note = await self._ship_object(obj)
             return (

@@ -29,7 +29,7 @@ from s3d.mount.objects import Objects
 from s3d.mount.reader import BlockPool, ReadSettings
 from s3d.mount.settings import NAME_MAX_BYTES, MountSettings
 from s3d.mount.staging import MemoryBudget, OpenFile
-from s3d.sync.local import is_utf8
+from s3d.object_keys import is_utf8
 
 log = logging.getLogger("s3d.mount")
 

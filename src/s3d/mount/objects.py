@@ -29,7 +29,7 @@ from s3d.mount.settings import (
     MountSettings,
     Target,
 )
-from s3d.sync.local import is_utf8
+from s3d.object_keys import is_utf8
 
 DELIMITER = "/"
 PROBE_KEYS = 10  # keys one probe lists (a name, names that extend it, its directory)

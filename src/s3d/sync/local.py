@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from s3d.object_keys import is_utf8
+
 log = logging.getLogger("s3d.sync")
 
 INTERNAL = ".s3d-sync"  # names that begin with this are the sync's own
@@ -84,15 +86,6 @@ def scan(root: Path, dir_markers: set[str], skipped: set[str]) -> dict[str, Loca
         if rel and (not has_children or rel in dir_markers):
             out[rel] = DIR_ENTRY
     return out
-
-
-def is_utf8(name: str) -> bool:
-    """Whether a name from the OS is valid UTF-8, as S3 keys are (its other bytes come as surrogate escapes)."""
-    try:
-        name.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def skip_once(skipped: set[str], path: str, why: str) -> None:
